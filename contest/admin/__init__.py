@@ -1,0 +1,42 @@
+"""Organizer pages. Every view here is organizer-only."""
+
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import func, select
+
+from contest.extensions import db
+from contest.models import Organization, Role, User
+from contest.security import organizer_required
+
+bp = Blueprint("admin", __name__)
+
+PAGE_SIZE = 50
+
+
+@bp.before_request
+@organizer_required
+def _organizers_only() -> None:
+    """Guard for every route of the blueprint, so no new page can forget it."""
+
+
+@bp.route("/")
+def index() -> Any:
+    counts = dict(
+        db.session.execute(select(User.role, func.count()).group_by(User.role)).tuples().all()
+    )
+    organizations = db.session.scalar(select(func.count()).select_from(Organization)) or 0
+    return render_template(
+        "admin/index.html",
+        contestants=counts.get(Role.CONTESTANT, 0),
+        organizers=counts.get(Role.ORGANIZER, 0),
+        organizations=organizations,
+    )
+
+
+@bp.route("/users")
+def users() -> Any:
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = select(User).order_by(User.username)
+    pagination = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
+    return render_template("admin/users.html", pagination=pagination)

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from contest.auth import bp
+from contest.auth.forms import LoginForm
+from contest.auth.throttle import login_throttled, mark_failed
+from contest.errors import AuthenticationFailed
+from contest.i18n import COOKIE, LOCALES
+from contest.models import User
+from contest.services.accounts import authenticate
+
+
+def home_url(user: User) -> str:
+    return url_for("admin.index") if user.is_organizer else url_for("main.index")
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths: never redirect a login to another site."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@login_throttled
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(home_url(current_user))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.username.data or "", form.password.data or "")
+        except AuthenticationFailed as exc:
+            mark_failed()
+            form.password.errors = [exc.message]
+            status = 401
+        else:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or home_url(user))
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout() -> Any:
+    logout_user()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/lang", methods=["POST"])
+def set_language() -> Any:
+    """The language switch: remember the choice in a cookie for a year."""
+    code = request.form.get("lang", "")
+    target = _safe_next(request.form.get("next")) or url_for("main.index")
+    response = make_response(redirect(target))
+    if code in LOCALES:
+        response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
+    return response

@@ -1,0 +1,147 @@
+"""The ``contest`` command: a Flask CLI group bound to :func:`contest.create_app`.
+
+Flask adds ``run``, ``shell`` and ``routes``; Flask-Migrate adds ``db`` (``contest db upgrade``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import text
+
+from contest import create_app
+from contest.extensions import db, redis_hub
+
+
+def _create_app() -> object:
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False,
+             set_debug_flag=False)
+def main() -> None:
+    """NetSec Contest: cybersecurity knowledge contests.
+
+    Configuration comes from CONTEST_* environment variables (see the README).
+    """
+
+
+@main.command()
+@with_appcontext
+def demo() -> None:
+    """Run the whole stack with demo data (embedded Redis, workers, web server)."""
+    from contest.demo import run_demo
+
+    run_demo(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@main.command()
+@click.option("--queue", "queue_names", multiple=True, help="Queue to serve (repeatable); default all.")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--name", default=None, help="Worker name shown in `contest health`.")
+@with_appcontext
+def worker(queue_names: tuple[str, ...], burst: bool, name: str | None) -> None:
+    """Start an RQ worker; every job runs inside the app context."""
+    from workers import queues
+    from workers.runner import make_worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    make_worker(app, queue_names or queues.ALL, name=name).work(burst=burst, logging_level="INFO")
+
+
+@main.command()
+@click.option("--worker", "check_worker", is_flag=True, help="Also send a job and wait for a worker.")
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for the job.")
+@with_appcontext
+def health(check_worker: bool, timeout: float) -> None:
+    """Check the database and Redis (and a worker with --worker); exit 1 on failure."""
+    problems = []
+    try:
+        db.session.execute(text("SELECT 1"))
+        click.echo(f"database: ok ({db.engine.dialect.name})")
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        problems.append(f"database: {exc}")
+    try:
+        redis_hub.client.ping()
+        click.echo(f"redis: ok ({redis_hub.url})")
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"redis: {exc}")
+    if check_worker and not problems:
+        problems += _check_worker(timeout)
+    for problem in problems:
+        click.echo(problem, err=True)
+    sys.exit(1 if problems else 0)
+
+
+def _check_worker(timeout: float) -> list[str]:
+    from workers.health import ping
+    from workers.runner import get_queue
+
+    token = uuid.uuid4().hex
+    job = get_queue(current_app._get_current_object()).enqueue(  # type: ignore[attr-defined]
+        ping, token, job_timeout=30, result_ttl=60
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if job.get_status(refresh=True) == "finished":
+            click.echo(f"worker: ok ({job.return_value()})")
+            return []
+        time.sleep(0.1)
+    job.cancel()
+    return [f"worker: no worker answered within {timeout} s"]
+
+
+@main.group()
+def users() -> None:
+    """Manage accounts."""
+
+
+@users.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--passwords-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write generated passwords (CSV); default FILE.passwords.csv")
+@with_appcontext
+def users_import(file: Path, passwords_out: Path | None) -> None:
+    """Import contestants from a CSV or XLSX roster (all or nothing).
+
+    Columns: 单位/organization, 用户名/username, 姓名/display_name, 密码/password (optional).
+    """
+    from contest.services.roster import RosterError, import_roster
+
+    try:
+        result = import_roster(file.name, file.read_bytes())
+    except RosterError as exc:
+        click.echo(f"{file}: nothing imported; {len(exc.problems)} problem(s):", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"imported {result.created} account(s) into {result.organizations} organization(s)")
+    if result.generated:
+        out = passwords_out or file.with_name(file.name + ".passwords.csv")
+        result.write_passwords(out)
+        click.echo(f"generated passwords for {len(result.generated)} account(s): {out}")
+
+
+@users.command("create-organizer")
+@click.argument("username")
+@click.option("--display-name", default=None)
+@click.password_option()
+@with_appcontext
+def users_create_organizer(username: str, display_name: str | None, password: str) -> None:
+    """Create an organizer account (prompts for the password)."""
+    from contest.errors import DomainError
+    from contest.models import Role
+    from contest.services.accounts import create_user
+
+    try:
+        create_user(username, password, role=Role.ORGANIZER, display_name=display_name)
+        db.session.commit()
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"organizer {username} created")

@@ -1,0 +1,112 @@
+"""Configuration read from ``CONTEST_*`` environment variables, once, in the app factory.
+
+Every setting has a default that suits the single-machine demo; a deployment overrides them in the
+environment, and tests pass an override mapping to :func:`contest.create_app`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PREFIX = "CONTEST_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name without the prefix, default and meaning."""
+
+    name: str
+    default: str | None
+    help: str
+
+
+# The single list of settings: the README's configuration table is checked against it.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", None, "SQLAlchemy URL; default SQLite `contest.db` in the instance folder"),
+    Setting("REDIS_URL", None, "redis:// or unix:// URL; default: a private embedded Valkey server"),
+    Setting("SECRET_KEY", None, "session signing key; required with more than one web process"),
+    Setting("INSTANCE_PATH", None, "folder for the SQLite file, generated key and embedded Redis"),
+    Setting("HOST", "127.0.0.1", "address `contest demo` listens on"),
+    Setting("PORT", "5000", "port `contest demo` listens on"),
+    Setting("DEMO_PASSWORD", None, "password of every demo account; generated and printed if unset"),
+    Setting("DEFAULT_LOCALE", "zh_CN", "interface language when the user has not chosen one"),
+    Setting("SECURE_COOKIES", "0", "1 to mark cookies Secure (serve over HTTPS)"),
+    Setting("LOGIN_LIMIT_ACCOUNT", "10 per 5 minutes", "failed logins allowed per account"),
+    Setting("LOGIN_LIMIT_ADDRESS", "2000 per 5 minutes", "login attempts allowed per client address"),
+    Setting("RATELIMIT_ENABLED", "1", "0 disables rate limits (load tests only)"),
+    Setting("DEMO_WORKERS", "1", "RQ workers `contest demo` starts"),
+    Setting("PROXY_COUNT", "0", "reverse proxies in front of the web processes (for client addresses)"),
+)
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Return the raw ``CONTEST_*`` settings found in ``environ`` (defaults filled in)."""
+    return {s.name: environ.get(PREFIX + s.name, s.default) for s in SETTINGS}
+
+
+def build_config(instance_path: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn raw settings into Flask configuration keys.
+
+    Pure apart from :func:`load_or_create_secret_key`, which writes the generated key into the
+    instance folder the first time a single-machine install runs without ``CONTEST_SECRET_KEY``.
+    """
+    database_url = raw.get("DATABASE_URL") or f"sqlite:///{instance_path / 'contest.db'}"
+    secure = _truthy(raw.get("SECURE_COOKIES"))
+    return {
+        "SECRET_KEY": raw.get("SECRET_KEY") or load_or_create_secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "CONTEST_REDIS_URL": raw.get("REDIS_URL") or None,
+        "CONTEST_HOST": raw.get("HOST") or "127.0.0.1",
+        "CONTEST_PORT": int(raw.get("PORT") or 5000),
+        "CONTEST_DEMO_PASSWORD": raw.get("DEMO_PASSWORD") or None,
+        "CONTEST_DEMO_WORKERS": int(raw.get("DEMO_WORKERS") or 1),
+        "BABEL_DEFAULT_LOCALE": raw.get("DEFAULT_LOCALE") or "zh_CN",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "WTF_CSRF_HEADERS": ["X-CSRFToken"],
+        "LOGIN_LIMIT_ACCOUNT": raw.get("LOGIN_LIMIT_ACCOUNT") or "10 per 5 minutes",
+        "LOGIN_LIMIT_ADDRESS": raw.get("LOGIN_LIMIT_ADDRESS") or "2000 per 5 minutes",
+        "RATELIMIT_ENABLED": _truthy(raw.get("RATELIMIT_ENABLED", "1")),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "CONTEST_PROXY_COUNT": int(raw.get("PROXY_COUNT") or 0),
+        "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+        "API_TITLE": "NetSec Contest API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }
+
+
+def load_or_create_secret_key(instance_path: Path) -> str:
+    """Read ``secret_key`` from the instance folder, generating it (mode 0600) on first use."""
+    path = instance_path / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process of this install won the race: use its key
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

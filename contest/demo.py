@@ -1,0 +1,158 @@
+"""``contest demo``: the whole stack in one process tree, with demo data.
+
+The process tree: this process serves the web app (threaded) and owns the embedded Redis server;
+``CONTEST_DEMO_WORKERS`` child processes run ``contest worker``. Ctrl-C (SIGINT to the process
+group) or SIGTERM to this process stops all of them; children also die with this process if it
+is killed outright (``PR_SET_PDEATHSIG``).
+
+Demo data is idempotent: existing organizations and accounts are reused, and the demo accounts'
+passwords are reset to this run's password, so running the demo twice in a row just works.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+from types import FrameType
+
+import click
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from contest import create_app
+from contest.extensions import db
+from contest.models import OrganizationKind, Role, User
+from contest.redis_server import EmbeddedRedis, _die_with_parent
+from contest.services.accounts import create_user, get_or_create_organization, hash_password
+
+ORGANIZER = "organizer"
+CONTESTANTS = [f"demo{n:02d}" for n in range(1, 51)]
+ORGANIZATIONS = [
+    ("市网信办", OrganizationKind.UNIT),
+    ("高新区", OrganizationKind.DISTRICT),
+    ("滨海区", OrganizationKind.DISTRICT),
+    ("第一中学", OrganizationKind.SCHOOL),
+    ("信息工程学院", OrganizationKind.SCHOOL),
+]
+DEMO_NAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章云苏潘葛奚范彭郎"
+
+
+def seed_demo_data(password: str) -> dict[str, int]:
+    """Create (or reuse) the demo organizations and accounts; set every demo password.
+
+    One hash serves every demo account: they share the password, and hashing 51 times would cost
+    seconds of scrypt.
+    """
+    password_hash = hash_password(password)
+    orgs = [get_or_create_organization(name, kind) for name, kind in ORGANIZATIONS]
+    created = 0
+    accounts = [(ORGANIZER, Role.ORGANIZER, "赛事组织者", None)] + [
+        (name, Role.CONTESTANT, f"{DEMO_NAMES[i % len(DEMO_NAMES)]}同学{i + 1:02d}", orgs[i % len(orgs)])
+        for i, name in enumerate(CONTESTANTS)
+    ]
+    for username, role, display_name, org in accounts:
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            create_user(
+                username, password, role=role, display_name=display_name,
+                organization=org, password_hash=password_hash,
+            )
+            created += 1
+        else:
+            user.password_hash = password_hash
+            user.active = True
+    db.session.commit()
+    return {"created": created, "reused": len(accounts) - created}
+
+
+def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _embedded_redis(directory: Path) -> Iterator[str]:
+    server = EmbeddedRedis(directory)
+    if not server.start():
+        raise click.ClickException(
+            f"another process already runs this install's Redis ({server.socket_path}); "
+            "is `contest demo` already running?"
+        )
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def _redis(configured: str | None, instance: Path) -> AbstractContextManager[str]:
+    """The configured Redis, or this process's own embedded server."""
+    return nullcontext(configured) if configured else _embedded_redis(instance / "redis")
+
+
+def _start_workers(count: int, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+    return [
+        subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "contest", "worker", "--name", f"demo-worker-{n}-{os.getpid()}"],
+            env=env,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def _stop(processes: list[subprocess.Popen[bytes]], timeout: float = 15.0) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_demo(base_app: Flask) -> None:
+    """Run the stack until Ctrl-C or SIGTERM; see the module docstring."""
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    config = base_app.config
+    password = config["CONTEST_DEMO_PASSWORD"] or secrets.token_urlsafe(9)
+    instance = Path(base_app.instance_path)
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        with _redis(config["CONTEST_REDIS_URL"], instance) as redis_url:
+            app = create_app({"REDIS_URL": redis_url, "INSTANCE_PATH": str(instance)})
+            with app.app_context():
+                upgrade(directory=app.extensions["migrate"].directory)
+                counts = seed_demo_data(password)
+            env = dict(os.environ, CONTEST_REDIS_URL=redis_url, CONTEST_INSTANCE_PATH=str(instance))
+            workers = _start_workers(config["CONTEST_DEMO_WORKERS"], env)
+            server = make_server(config["CONTEST_HOST"], config["CONTEST_PORT"], app, threaded=True)
+            _banner(app, password, counts)
+            server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("\nStopping…")
+    finally:
+        _stop(workers)
+    click.echo("Stopped: web server, workers and Redis.")
+
+
+def _banner(app: Flask, password: str, counts: dict[str, int]) -> None:
+    url = f"http://{app.config['CONTEST_HOST']}:{app.config['CONTEST_PORT']}/"
+    click.echo("")
+    click.echo("NetSec Contest demo is running")
+    click.echo(f"  URL:       {url}")
+    click.echo(f"  Accounts:  {ORGANIZER} (organizer), {CONTESTANTS[0]} … {CONTESTANTS[-1]} (contestants)")
+    click.echo(f"  Password:  {password}")
+    click.echo(f"  Data:      {app.config['SQLALCHEMY_DATABASE_URI']} "
+               f"({counts['created']} accounts created, {counts['reused']} reused)")
+    click.echo("  Stop with Ctrl-C.")
+    click.echo("", nl=True)
+    sys.stdout.flush()

@@ -1,0 +1,45 @@
+"""Domain errors raised by services, and how the web layer shows them.
+
+A service raises a :class:`DomainError` with a machine-readable ``code``; the API turns it into
+``{"error": {"code", "message"}}`` with the error's HTTP status, pages into a flashed message.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidInput(DomainError):
+    status = 422
+    code = "invalid_input"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class AuthenticationFailed(DomainError):
+    status = 401
+    code = "invalid_credentials"

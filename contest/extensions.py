@@ -1,0 +1,113 @@
+"""Extensions, created bare here and bound to an app in :func:`contest.create_app`."""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from pathlib import Path
+
+import redis
+from flask import Flask, current_app
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+from contest.redis_server import EmbeddedRedis, socket_path_for
+
+
+class Base(DeclarativeBase):
+    # Named constraints, so that migrations can alter them on every database.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address)
+
+
+def limiter_storage_uri(redis_url: str) -> str:
+    """Flask-Limiter (the ``limits`` package) spells a Unix socket ``redis+unix://``."""
+    if redis_url.startswith("unix://"):
+        return "redis+" + redis_url
+    return redis_url
+
+
+class RedisHub:
+    """The app's one Redis: the configured URL, or a private embedded server.
+
+    With no ``CONTEST_REDIS_URL``, the URL is the fixed socket of the embedded server in the
+    instance folder, known without starting anything (the factory stays pure). The server itself
+    starts the first time this process needs Redis (:meth:`ensure_started`, run before every
+    request and by :attr:`client`), and an ``atexit`` hook stops it.
+    """
+
+    _lock = threading.Lock()
+    _servers: dict[Path, EmbeddedRedis] = {}
+
+    def init_app(self, app: Flask) -> None:
+        configured = app.config.get("CONTEST_REDIS_URL")
+        embedded_dir = None if configured else Path(app.instance_path) / "redis"
+        url = configured or f"unix://{socket_path_for(embedded_dir)}"  # type: ignore[arg-type]
+        app.extensions["contest_redis"] = {"url": url, "embedded_dir": embedded_dir, "client": None}
+        app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(url))
+        if embedded_dir is not None:
+            app.before_request(lambda: self.ensure_started(app))
+
+    def url_for_app(self, app: Flask) -> str:
+        return str(app.extensions["contest_redis"]["url"])
+
+    @property
+    def url(self) -> str:
+        return self.url_for_app(current_app)
+
+    def ensure_started(self, app: Flask) -> None:
+        """Start the embedded server for ``app`` unless it runs (or Redis is external)."""
+        directory = app.extensions["contest_redis"]["embedded_dir"]
+        if directory is None or directory in self._servers:
+            return
+        with self._lock:
+            if directory not in self._servers:
+                server = EmbeddedRedis(directory)
+                if server.start():
+                    atexit.register(server.stop)
+                self._servers[directory] = server
+
+    def client_for_app(self, app: Flask) -> redis.Redis:
+        """The shared, pooled redis-py client of ``app``."""
+        self.ensure_started(app)
+        state = app.extensions["contest_redis"]
+        if state["client"] is None:
+            state["client"] = redis.Redis.from_url(state["url"])
+        client: redis.Redis = state["client"]
+        return client
+
+    @property
+    def client(self) -> redis.Redis:
+        return self.client_for_app(current_app)
+
+    def close(self, app: Flask) -> None:
+        """Close the app's client pool (tests create many apps)."""
+        state = app.extensions["contest_redis"]
+        if state["client"] is not None:
+            state["client"].close()
+            state["client"] = None
+
+
+redis_hub = RedisHub()

@@ -1,0 +1,27 @@
+"""Interface language: zh_CN unless the visitor chose another with the language switch."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request
+from flask_babel import get_locale
+
+LOCALES = {"zh_CN": "中文", "en": "English"}
+COOKIE = "lang"
+
+
+def select_locale() -> str:
+    """The locale of this request: the ``lang`` cookie when valid, else the configured default.
+
+    The browser's Accept-Language is deliberately not consulted: contests are run in Chinese and
+    a phone set to English should still see the organizer's language unless the user switches.
+    """
+    chosen = request.cookies.get(COOKIE) if request else None
+    if chosen in LOCALES:
+        return chosen
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def init_app(app: Flask) -> None:
+    @app.context_processor
+    def locale_context() -> dict[str, object]:
+        return {"locales": LOCALES, "current_locale": str(get_locale())}

@@ -1,0 +1,88 @@
+"""Accounts: creating users and organizations, checking passwords."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from contest.errors import AuthenticationFailed, Conflict, InvalidInput
+from contest.extensions import db
+from contest.models import Organization, OrganizationKind, Role, User
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
+MIN_PASSWORD_LENGTH = 8
+
+# Verifying against this keeps a failed login for an unknown user as slow as for a known one,
+# so response times do not reveal which usernames exist.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    """Hash with scrypt (werkzeug's default KDF, salted)."""
+    return generate_password_hash(password)
+
+
+def check_username(username: str) -> str | None:
+    """Return a reason why ``username`` is not acceptable, or None."""
+    if not USERNAME_RE.match(username):
+        return _("A username has 2-64 letters, digits, '_', '.' or '-'.")
+    return None
+
+
+def check_password(password: str) -> str | None:
+    """Return a reason why ``password`` is not acceptable, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _("A password has at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+    return None
+
+
+def get_or_create_organization(
+    name: str, kind: OrganizationKind = OrganizationKind.UNIT
+) -> Organization:
+    """The organization called ``name``, created (not committed) when missing."""
+    org = db.session.scalar(select(Organization).where(Organization.name == name))
+    if org is None:
+        org = Organization(name=name, kind=kind)
+        db.session.add(org)
+        db.session.flush()
+    return org
+
+
+def create_user(
+    username: str,
+    password: str,
+    *,
+    role: Role = Role.CONTESTANT,
+    display_name: str | None = None,
+    organization: Organization | None = None,
+    password_hash: str | None = None,
+) -> User:
+    """Add a user (not committed). ``password_hash`` skips hashing for precomputed seeds."""
+    for problem in (check_username(username), password_hash is None and check_password(password)):
+        if problem:
+            raise InvalidInput(problem)
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(_("Username %(name)s is taken.", name=username), code="username_taken")
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        password_hash=password_hash or hash_password(password),
+        role=role,
+        organization=organization,
+    )
+    db.session.add(user)
+    return user
+
+
+def authenticate(username: str, password: str) -> User:
+    """The active user with these credentials, or :class:`AuthenticationFailed`."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        raise AuthenticationFailed(_("Wrong username or password."))
+    if not check_password_hash(user.password_hash, password) or not user.active:
+        raise AuthenticationFailed(_("Wrong username or password."))
+    return user

@@ -1,0 +1,128 @@
+"""Fixtures: a real database and a real Redis for every test.
+
+By default: a fresh SQLite file per test and the embedded Valkey server (one per session, flushed
+around each test). With ``CONTEST_DATABASE_URL`` / ``CONTEST_REDIS_URL`` set (CI does), the same
+suite runs against that PostgreSQL and Redis; tables are dropped and the Redis database flushed
+around each test, so use a database reserved for tests.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
+
+from contest import create_app
+from contest.extensions import db, redis_hub
+from contest.models import Organization, Role, User
+from contest.redis_server import EmbeddedRedis
+
+EXTERNAL_DATABASE = os.environ.get("CONTEST_DATABASE_URL")
+EXTERNAL_REDIS = os.environ.get("CONTEST_REDIS_URL")
+PASSWORD = "correct-horse-battery"
+# Verifying a default scrypt hash costs ~70 ms; tests that log in hundreds of times seed a cheap
+# hash of the same password (check_password_hash reads the cost from the hash itself).
+CHEAP_HASH = generate_password_hash(PASSWORD, method="scrypt:1024:8:1")
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if EXTERNAL_REDIS:
+        yield EXTERNAL_REDIS
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+def make_app(tmp_path: Path, redis_url: str, **overrides: object) -> Flask:
+    settings: dict[str, object] = {
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": EXTERNAL_DATABASE or f"sqlite:///{tmp_path / 'test.db'}",
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "test-secret",
+        "TESTING": True,
+    }
+    settings.update(overrides)
+    return create_app(settings)
+
+
+@pytest.fixture
+def app(tmp_path: Path, redis_url: str) -> Iterator[Flask]:
+    app = make_app(tmp_path, redis_url)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        redis_hub.client.flushdb()
+        yield app
+        db.session.remove()
+        db.drop_all()
+        redis_hub.client.flushdb()
+        redis_hub.close(app)
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+def add_user(username: str, role: Role = Role.CONTESTANT, org: Organization | None = None) -> User:
+    user = User(username=username, display_name=f"{username} 名", password_hash=CHEAP_HASH,
+                role=role, organization=org)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def organization(app: Flask) -> Organization:
+    org = Organization(name="第一中学")
+    db.session.add(org)
+    db.session.commit()
+    return org
+
+
+@pytest.fixture
+def contestant(app: Flask, organization: Organization) -> User:
+    return add_user("alice", Role.CONTESTANT, organization)
+
+
+@pytest.fixture
+def organizer(app: Flask) -> User:
+    return add_user("boss", Role.ORGANIZER)
+
+
+def csrf_token(client: FlaskClient) -> str:
+    token: str = client.get("/api/v1/session").get_json()["csrf_token"]
+    return token
+
+
+def api_login(client: FlaskClient, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    """Log in through the API operation, as a browser or app would."""
+    return client.post("/api/v1/session", json={"username": username, "password": password},
+                       headers={"X-CSRFToken": csrf_token(client)})
+
+
+@pytest.fixture
+def contestant_client(client: FlaskClient, contestant: User) -> FlaskClient:
+    assert api_login(client, contestant.username).status_code == 200
+    return client
+
+
+@pytest.fixture
+def organizer_client(client: FlaskClient, organizer: User) -> FlaskClient:
+    assert api_login(client, organizer.username).status_code == 200
+    return client

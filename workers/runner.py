@@ -1,0 +1,51 @@
+"""The RQ worker of the platform: every job runs inside its own app context.
+
+A :class:`AppWorker` performs jobs in its own process (no fork per job: a forked horse would copy
+the app and its connection pools for every job). Each job gets a fresh app context, so the
+database session a job used is removed when it ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import redis
+from flask import Flask
+from rq import Queue, SimpleWorker
+from rq.job import Job
+
+from contest.extensions import redis_hub
+from workers import queues
+
+
+class AppWorker(SimpleWorker):
+    """A SimpleWorker that performs each job inside ``app.app_context()``."""
+
+    flask_app: Flask
+
+    def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
+        with self.flask_app.app_context():
+            return bool(super().perform_job(job, queue, execution))
+
+
+def connection(app: Flask) -> redis.Redis:
+    return redis_hub.client_for_app(app)
+
+
+def get_queue(app: Flask, name: str = queues.DEFAULT) -> Queue:
+    """The RQ queue ``name`` on the app's Redis."""
+    return Queue(name, connection=connection(app))
+
+
+def make_worker(app: Flask, names: Sequence[str] = queues.ALL, name: str | None = None) -> AppWorker:
+    """A worker bound to ``app`` serving ``names`` in priority order."""
+    conn = connection(app)
+    worker = AppWorker([Queue(n, connection=conn) for n in names], connection=conn, name=name)
+    worker.flask_app = app
+    return worker
+
+
+def registered_workers(app: Flask) -> Iterable[SimpleWorker]:
+    """Workers currently registered on the app's Redis (alive within their heartbeat)."""
+    return SimpleWorker.all(connection=connection(app))
