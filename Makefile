@@ -28,9 +28,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# Recompile the message catalogues after editing contest/translations/*/LC_MESSAGES/messages.po.
+# Extract the English msgids from contest/ and templates/ into messages.pot, merge them into the
+# zh_CN catalogue (created when missing), then compile the .mo files. After running it, translate
+# the new/empty entries in contest/translations/zh_Hans_CN/LC_MESSAGES/messages.po and run it again.
 translations: $(STAMP)
-	$(BIN)/pybabel compile -d contest/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		-o contest/translations/messages.pot contest templates
+	if [ -f contest/translations/zh_Hans_CN/LC_MESSAGES/messages.po ]; then \
+		$(BIN)/pybabel update -i contest/translations/messages.pot -d contest/translations \
+			-l zh_Hans_CN --no-fuzzy-matching; \
+	else \
+		$(BIN)/pybabel init -i contest/translations/messages.pot -d contest/translations -l zh_Hans_CN; \
+	fi
+	$(BIN)/pybabel compile -d contest/translations --statistics
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

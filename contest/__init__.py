@@ -40,6 +40,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    from contest import cli
+
+    cli.register(app)
     return app
 
 

@@ -1,6 +1,8 @@
 """The ``contest`` command: a Flask CLI group bound to :func:`contest.create_app`.
 
-Flask adds ``run``, ``shell`` and ``routes``; Flask-Migrate adds ``db`` (``contest db upgrade``).
+The project's commands are added to ``app.cli`` by :func:`register` (so ``flask --app contest``
+and the test CLI runner see them too); Flask adds ``run``, ``shell`` and ``routes``, and
+Flask-Migrate adds ``db`` (``contest db upgrade``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import uuid
 from pathlib import Path
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import text
 
@@ -32,7 +34,7 @@ def main() -> None:
     """
 
 
-@main.command()
+@click.command()
 @with_appcontext
 def demo() -> None:
     """Run the whole stack with demo data (embedded Redis, workers, web server)."""
@@ -41,7 +43,7 @@ def demo() -> None:
     run_demo(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
-@main.command()
+@click.command()
 @click.option("--queue", "queue_names", multiple=True, help="Queue to serve (repeatable); default all.")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--name", default=None, help="Worker name shown in `contest health`.")
@@ -55,7 +57,7 @@ def worker(queue_names: tuple[str, ...], burst: bool, name: str | None) -> None:
     make_worker(app, queue_names or queues.ALL, name=name).work(burst=burst, logging_level="INFO")
 
 
-@main.command()
+@click.command()
 @click.option("--worker", "check_worker", is_flag=True, help="Also send a job and wait for a worker.")
 @click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for the job.")
 @with_appcontext
@@ -97,7 +99,7 @@ def _check_worker(timeout: float) -> list[str]:
     return [f"worker: no worker answered within {timeout} s"]
 
 
-@main.group()
+@click.group()
 def users() -> None:
     """Manage accounts."""
 
@@ -145,3 +147,9 @@ def users_create_organizer(username: str, display_name: str | None, password: st
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"organizer {username} created")
+
+
+def register(app: Flask) -> None:
+    """Add the project's commands to ``app.cli``."""
+    for command in (demo, worker, health, users):
+        app.cli.add_command(command)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, request
-from flask_babel import get_locale
 
+# Codes as the cookie and templates use them. Babel reads "zh_CN" as zh_Hans_CN, which is why
+# the Chinese catalogue lives in translations/zh_Hans_CN.
 LOCALES = {"zh_CN": "中文", "en": "English"}
 COOKIE = "lang"
 
@@ -24,4 +25,4 @@ def select_locale() -> str:
 def init_app(app: Flask) -> None:
     @app.context_processor
     def locale_context() -> dict[str, object]:
-        return {"locales": LOCALES, "current_locale": str(get_locale())}
+        return {"locales": LOCALES, "current_locale": select_locale()}

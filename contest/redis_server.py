@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 _PR_SET_PDEATHSIG = 1
 # Unix socket paths are limited to 107 bytes; deep instance folders fall back to /tmp.
@@ -66,8 +68,10 @@ def socket_path_for(directory: Path) -> Path:
 
 def answers_ping(socket_path: Path) -> bool:
     """True when a server already listens on ``socket_path``."""
+    # No retries: redis-py's default backoff would turn "not listening yet" into seconds.
+    no_retry = Retry(NoBackoff(), 0)
     try:
-        with redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1) as probe:
+        with redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1, retry=no_retry) as probe:
             return bool(probe.ping())
     except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError):
         return False

@@ -56,12 +56,19 @@ def make_app(tmp_path: Path, redis_url: str, **overrides: object) -> Flask:
 
 @pytest.fixture
 def app(tmp_path: Path, redis_url: str) -> Iterator[Flask]:
+    """A fresh app with empty tables and an empty Redis database.
+
+    No app context stays pushed during the test: a request would reuse it, sharing ``g`` (and
+    with it Flask-Login's cached user and the CSRF token) between requests. Tests that touch the
+    database open ``with app.app_context():`` themselves.
+    """
     app = make_app(tmp_path, redis_url)
     with app.app_context():
         db.drop_all()
         db.create_all()
         redis_hub.client.flushdb()
-        yield app
+    yield app
+    with app.app_context():
         db.session.remove()
         db.drop_all()
         redis_hub.client.flushdb()
@@ -79,30 +86,43 @@ def runner(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
 
 
-def add_user(username: str, role: Role = Role.CONTESTANT, org: Organization | None = None) -> User:
+def add_user(
+    username: str, role: Role = Role.CONTESTANT, organization_id: int | None = None
+) -> User:
+    """Add a user whose password is :data:`PASSWORD` (inside an app context).
+
+    Returns the user detached from the session with its columns loaded.
+    """
     user = User(username=username, display_name=f"{username} 名", password_hash=CHEAP_HASH,
-                role=role, organization=org)
+                role=role, organization_id=organization_id)
     db.session.add(user)
     db.session.commit()
+    db.session.refresh(user)
+    db.session.expunge(user)
     return user
 
 
 @pytest.fixture
 def organization(app: Flask) -> Organization:
-    org = Organization(name="第一中学")
-    db.session.add(org)
-    db.session.commit()
-    return org
+    with app.app_context():
+        org = Organization(name="第一中学")
+        db.session.add(org)
+        db.session.commit()
+        db.session.refresh(org)
+        db.session.expunge(org)
+        return org
 
 
 @pytest.fixture
 def contestant(app: Flask, organization: Organization) -> User:
-    return add_user("alice", Role.CONTESTANT, organization)
+    with app.app_context():
+        return add_user("alice", Role.CONTESTANT, organization.id)
 
 
 @pytest.fixture
 def organizer(app: Flask) -> User:
-    return add_user("boss", Role.ORGANIZER)
+    with app.app_context():
+        return add_user("boss", Role.ORGANIZER)
 
 
 def csrf_token(client: FlaskClient) -> str:

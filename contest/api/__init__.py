@@ -25,7 +25,7 @@ api = Api()
 
 
 def init_api(app: Flask) -> None:
-    from contest.api import session  # noqa: F401  (registers the routes on ``blp``)
+    from contest.api import organizations, session  # noqa: F401  (register routes on ``blp``)
 
     api.init_app(app)
     api.register_blueprint(blp)

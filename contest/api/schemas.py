@@ -37,3 +37,12 @@ class LoginSchema(ma.Schema):
 
 class PingSchema(ma.Schema):
     ok = ma.fields.Boolean()
+
+
+class OrganizationSummarySchema(OrganizationSchema):
+    kind = ma.fields.String(metadata={"enum": ["district", "unit", "school"]})
+    members = ma.fields.Integer(metadata={"description": "contestants in the organization"})
+
+
+class OrganizationListSchema(ma.Schema):
+    organizations = ma.fields.List(ma.fields.Nested(OrganizationSummarySchema))

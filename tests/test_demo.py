@@ -1,0 +1,128 @@
+"""`contest demo`: the whole stack in one process tree that stops cleanly (slow: real processes)."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.slow
+PASSWORD = "Demo-Password-1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Demo:
+    """One `contest demo` process in a session of its own, with its log captured."""
+
+    def __init__(self, instance: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CONTEST_")}
+        env.update(CONTEST_INSTANCE_PATH=str(instance), CONTEST_PORT=str(self.port),
+                   CONTEST_DEMO_PASSWORD=PASSWORD)
+        self.log_path = instance.parent / f"demo-{self.port}.log"
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "contest", "demo"], env=env, stdout=self.log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_until_serving(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.output()
+            try:
+                with urllib.request.urlopen(self.base + "/login", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        raise AssertionError("demo did not serve /login in time:\n" + self.output())
+
+    def tree(self) -> list[psutil.Process]:
+        return [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(True)]
+
+    def stop(self, sig: signal.Signals, whole_group: bool) -> list[psutil.Process]:
+        tree = self.tree()
+        if whole_group:
+            os.killpg(self.process.pid, sig)  # what a terminal's Ctrl-C does
+        else:
+            self.process.send_signal(sig)
+        self.process.wait(30)
+        _, alive = psutil.wait_procs(tree, timeout=15)
+        self.log.close()
+        return alive
+
+
+def api_login(base: str, username: str, password: str) -> int:
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with opener.open(base + "/api/v1/session") as response:
+        token = json.load(response)["csrf_token"]
+    request = urllib.request.Request(
+        base + "/api/v1/session", method="POST",
+        data=json.dumps({"username": username, "password": password}).encode(),
+        headers={"Content-Type": "application/json", "X-CSRFToken": token})
+    try:
+        with opener.open(request) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "instance"
+
+
+def test_demo_serves_logs_in_and_stops_on_ctrl_c_then_runs_again(instance: Path) -> None:
+    demo = Demo(instance)
+    try:
+        demo.wait_until_serving()
+        names = " ".join(" ".join(p.cmdline()) for p in demo.tree())
+        assert "valkey-server" in names and "worker" in names, names
+        assert api_login(demo.base, "demo01", PASSWORD) == 200
+        assert api_login(demo.base, "organizer", PASSWORD) == 200
+        assert api_login(demo.base, "demo01", "wrong-password") == 401
+    finally:
+        alive = demo.stop(signal.SIGINT, whole_group=True)
+    assert alive == [], f"left running after Ctrl-C: {alive}"
+    assert "51 accounts created" in demo.output()
+
+    again = Demo(instance)  # the same instance folder: data is reused
+    try:
+        again.wait_until_serving()
+        assert api_login(again.base, "demo50", PASSWORD) == 200
+    finally:
+        alive = again.stop(signal.SIGTERM, whole_group=False)
+    assert alive == [], f"left running after SIGTERM: {alive}"
+    assert "0 accounts created, 51 reused" in again.output()
+
+
+def test_killing_the_demo_outright_takes_its_children_along(instance: Path) -> None:
+    demo = Demo(instance)
+    try:
+        demo.wait_until_serving()
+    finally:
+        alive = demo.stop(signal.SIGKILL, whole_group=False)
+    assert alive == [], f"outlived a kill -9 of the demo: {alive}"
