@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from ``CONTEST_*`` environment variables, then ``overrides``.
 
-    ``overrides`` may hold setting names (``DATABASE_URL``, ``REDIS_URL``, ``INSTANCE_PATH`` …, as in
-    :data:`contest.config.SETTINGS`) or Flask configuration keys (``TESTING`` …).
+    ``overrides`` may hold setting names (``DATABASE_URL``, ``REDIS_URL``, ``INSTANCE_PATH`` …, as
+    in     :data:`contest.config.SETTINGS`) or Flask configuration keys (``TESTING`` …).
     """
     overrides = dict(overrides or {})
     raw = config_module.from_environ(os.environ)

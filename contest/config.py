@@ -27,20 +27,30 @@ class Setting:
 
 # The single list of settings: the README's configuration table is checked against it.
 SETTINGS: tuple[Setting, ...] = (
-    Setting("DATABASE_URL", None, "SQLAlchemy URL; default SQLite `contest.db` in the instance folder"),
-    Setting("REDIS_URL", None, "redis:// or unix:// URL; default: a private embedded Valkey server"),
+    Setting(
+        "DATABASE_URL", None, "SQLAlchemy URL; default SQLite `contest.db` in the instance folder"
+    ),
+    Setting(
+        "REDIS_URL", None, "redis:// or unix:// URL; default: a private embedded Valkey server"
+    ),
     Setting("SECRET_KEY", None, "session signing key; required with more than one web process"),
     Setting("INSTANCE_PATH", None, "folder for the SQLite file, generated key and embedded Redis"),
     Setting("HOST", "127.0.0.1", "address `contest demo` listens on"),
     Setting("PORT", "5000", "port `contest demo` listens on"),
-    Setting("DEMO_PASSWORD", None, "password of every demo account; generated and printed if unset"),
+    Setting(
+        "DEMO_PASSWORD", None, "password of every demo account; generated and printed if unset"
+    ),
     Setting("DEFAULT_LOCALE", "zh_CN", "interface language when the user has not chosen one"),
     Setting("SECURE_COOKIES", "0", "1 to mark cookies Secure (serve over HTTPS)"),
     Setting("LOGIN_LIMIT_ACCOUNT", "10 per 5 minutes", "failed logins allowed per account"),
-    Setting("LOGIN_LIMIT_ADDRESS", "2000 per 5 minutes", "login attempts allowed per client address"),
+    Setting(
+        "LOGIN_LIMIT_ADDRESS", "2000 per 5 minutes", "login attempts allowed per client address"
+    ),
     Setting("RATELIMIT_ENABLED", "1", "0 disables rate limits (load tests only)"),
     Setting("DEMO_WORKERS", "1", "RQ workers `contest demo` starts"),
-    Setting("PROXY_COUNT", "0", "reverse proxies in front of the web processes (for client addresses)"),
+    Setting(
+        "PROXY_COUNT", "0", "reverse proxies in front of the web processes (for client addresses)"
+    ),
 )
 
 

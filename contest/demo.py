@@ -42,7 +42,9 @@ ORGANIZATIONS = [
     ("第一中学", OrganizationKind.SCHOOL),
     ("信息工程学院", OrganizationKind.SCHOOL),
 ]
-DEMO_NAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章云苏潘葛奚范彭郎"
+DEMO_NAMES = (
+    "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章云苏潘葛奚范彭郎"
+)
 
 
 def seed_demo_data(password: str) -> dict[str, int]:
@@ -55,15 +57,24 @@ def seed_demo_data(password: str) -> dict[str, int]:
     orgs = [get_or_create_organization(name, kind) for name, kind in ORGANIZATIONS]
     created = 0
     accounts = [(ORGANIZER, Role.ORGANIZER, "赛事组织者", None)] + [
-        (name, Role.CONTESTANT, f"{DEMO_NAMES[i % len(DEMO_NAMES)]}同学{i + 1:02d}", orgs[i % len(orgs)])
+        (
+            name,
+            Role.CONTESTANT,
+            f"{DEMO_NAMES[i % len(DEMO_NAMES)]}同学{i + 1:02d}",
+            orgs[i % len(orgs)],
+        )
         for i, name in enumerate(CONTESTANTS)
     ]
     for username, role, display_name, org in accounts:
         user = db.session.scalar(select(User).where(User.username == username))
         if user is None:
             create_user(
-                username, password, role=role, display_name=display_name,
-                organization=org, password_hash=password_hash,
+                username,
+                password,
+                role=role,
+                display_name=display_name,
+                organization=org,
+                password_hash=password_hash,
             )
             created += 1
         else:
@@ -101,7 +112,7 @@ def _start_workers(count: int, env: dict[str, str]) -> list[subprocess.Popen[byt
         subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "contest", "worker", "--name", f"demo-worker-{n}-{os.getpid()}"],
             env=env,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
+            preexec_fn=_die_with_parent,
         )
         for n in range(1, count + 1)
     ]
@@ -149,10 +160,14 @@ def _banner(app: Flask, password: str, counts: dict[str, int]) -> None:
     click.echo("")
     click.echo("NetSec Contest demo is running")
     click.echo(f"  URL:       {url}")
-    click.echo(f"  Accounts:  {ORGANIZER} (organizer), {CONTESTANTS[0]} … {CONTESTANTS[-1]} (contestants)")
+    click.echo(
+        f"  Accounts:  {ORGANIZER} (organizer), {CONTESTANTS[0]} … {CONTESTANTS[-1]} (contestants)"
+    )
     click.echo(f"  Password:  {password}")
-    click.echo(f"  Data:      {app.config['SQLALCHEMY_DATABASE_URI']} "
-               f"({counts['created']} accounts created, {counts['reused']} reused)")
+    click.echo(
+        f"  Data:      {app.config['SQLALCHEMY_DATABASE_URI']} "
+        f"({counts['created']} accounts created, {counts['reused']} reused)"
+    )
     click.echo("  Stop with Ctrl-C.")
     click.echo("", nl=True)
     sys.stdout.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 import redis
 from flask import Flask, current_app
@@ -58,8 +59,8 @@ class RedisHub:
     request and by :attr:`client`), and an ``atexit`` hook stops it.
     """
 
-    _lock = threading.Lock()
-    _servers: dict[Path, EmbeddedRedis] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+    _servers: ClassVar[dict[Path, EmbeddedRedis]] = {}
 
     def init_app(self, app: Flask) -> None:
         configured = app.config.get("CONTEST_REDIS_URL")

@@ -74,7 +74,9 @@ def _rate_limited(error: RateLimitExceeded) -> Any:
 
 def _csrf_error(error: CSRFError) -> Any:
     return error_response(
-        403, "csrf_failed", _("The security token is missing or expired. Reload the page and retry.")
+        403,
+        "csrf_failed",
+        _("The security token is missing or expired. Reload the page and retry."),
     )
 
 

@@ -74,7 +74,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     organization: Mapped[Organization | None] = relationship(back_populates="members")
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
     @property

@@ -71,7 +71,9 @@ def answers_ping(socket_path: Path) -> bool:
     # No retries: redis-py's default backoff would turn "not listening yet" into seconds.
     no_retry = Retry(NoBackoff(), 0)
     try:
-        with redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1, retry=no_retry) as probe:
+        with redis.Redis(
+            unix_socket_path=str(socket_path), socket_timeout=1, retry=no_retry
+        ) as probe:
             return bool(probe.ping())
     except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError):
         return False
@@ -103,14 +105,22 @@ class EmbeddedRedis:
     def _command(self) -> list[str]:
         return [
             server_binary(),
-            "--port", "0",
-            "--unixsocket", str(self.socket_path),
-            "--unixsocketperm", "700",
-            "--daemonize", "no",
-            "--save", "",
-            "--appendonly", "no",
-            "--dir", str(self.directory),
-            "--logfile", str(self.directory / "redis.log"),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket_path),
+            "--unixsocketperm",
+            "700",
+            "--daemonize",
+            "no",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.directory),
+            "--logfile",
+            str(self.directory / "redis.log"),
         ]
 
     def start(self, timeout: float = 10.0) -> bool:
@@ -138,9 +148,9 @@ class EmbeddedRedis:
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
-                    preexec_fn=_die_with_parent,  # noqa: PLW1509
+                    preexec_fn=_die_with_parent,
                 )
-            except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
+            except BaseException as exc:
                 failure.append(exc)
                 started.set()
                 return

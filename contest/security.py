@@ -64,5 +64,5 @@ def _security_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_unauthorized)
-    login_manager.login_message = None  # type: ignore[assignment]
+    login_manager.login_message = None
     app.after_request(_security_headers)

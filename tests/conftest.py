@@ -93,8 +93,13 @@ def add_user(
 
     Returns the user detached from the session with its columns loaded.
     """
-    user = User(username=username, display_name=f"{username} 名", password_hash=CHEAP_HASH,
-                role=role, organization_id=organization_id)
+    user = User(
+        username=username,
+        display_name=f"{username} 名",
+        password_hash=CHEAP_HASH,
+        role=role,
+        organization_id=organization_id,
+    )
     db.session.add(user)
     db.session.commit()
     db.session.refresh(user)
@@ -132,8 +137,11 @@ def csrf_token(client: FlaskClient) -> str:
 
 def api_login(client: FlaskClient, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
     """Log in through the API operation, as a browser or app would."""
-    return client.post("/api/v1/session", json={"username": username, "password": password},
-                       headers={"X-CSRFToken": csrf_token(client)})
+    return client.post(
+        "/api/v1/session",
+        json={"username": username, "password": password},
+        headers={"X-CSRFToken": csrf_token(client)},
+    )
 
 
 @pytest.fixture

@@ -43,15 +43,21 @@ def test_organizations_api_needs_login_and_organizer(
     assert anonymous.get_json()["error"]["code"] == "not_logged_in"
 
     token = csrf_token(client)
-    client.post("/api/v1/session", json={"username": "alice", "password": PASSWORD},
-                headers={"X-CSRFToken": token})
+    client.post(
+        "/api/v1/session",
+        json={"username": "alice", "password": PASSWORD},
+        headers={"X-CSRFToken": token},
+    )
     refused = client.get("/api/v1/organizations")
     assert refused.status_code == 403
     assert refused.get_json()["error"]["code"] == "forbidden"
 
     client.delete("/api/v1/session", headers={"X-CSRFToken": csrf_token(client)})
-    client.post("/api/v1/session", json={"username": "boss", "password": PASSWORD},
-                headers={"X-CSRFToken": csrf_token(client)})
+    client.post(
+        "/api/v1/session",
+        json={"username": "boss", "password": PASSWORD},
+        headers={"X-CSRFToken": csrf_token(client)},
+    )
     listed = client.get("/api/v1/organizations").get_json()["organizations"]
     assert listed == [{"id": organization.id, "name": "第一中学", "kind": "unit", "members": 1}]
 
@@ -60,7 +66,8 @@ def test_home_page_redirects_organizers_and_greets_contestants(
     client: FlaskClient, contestant: User
 ) -> None:
     assert client.get("/").status_code == 200
-    client.post("/login", data={"username": "alice", "password": PASSWORD,
-                                "csrf_token": csrf_token(client)})
+    client.post(
+        "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": csrf_token(client)}
+    )
     home = client.get("/").get_data(as_text=True)
     assert "alice 名" in home

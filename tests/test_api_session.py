@@ -24,8 +24,11 @@ def test_get_session_anonymous_returns_null_user_and_token(client: FlaskClient) 
 
 def test_login_returns_user_and_fresh_token(client: FlaskClient, contestant: User) -> None:
     before = csrf_token(client)
-    response = client.post("/api/v1/session", json={"username": "alice", "password": PASSWORD},
-                           headers={"X-CSRFToken": before})
+    response = client.post(
+        "/api/v1/session",
+        json={"username": "alice", "password": PASSWORD},
+        headers={"X-CSRFToken": before},
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert body["user"]["username"] == "alice"
@@ -44,8 +47,11 @@ def test_login_without_csrf_header_is_refused(client: FlaskClient, contestant: U
 
 def test_login_with_wrong_token_is_refused(client: FlaskClient, contestant: User) -> None:
     csrf_token(client)
-    response = client.post("/api/v1/session", json={"username": "alice", "password": PASSWORD},
-                           headers={"X-CSRFToken": "forged"})
+    response = client.post(
+        "/api/v1/session",
+        json={"username": "alice", "password": PASSWORD},
+        headers={"X-CSRFToken": "forged"},
+    )
     assert_error(response, 403, "csrf_failed")
 
 
@@ -55,15 +61,20 @@ def test_wrong_password_is_401_json(client: FlaskClient, contestant: User) -> No
 
 
 def test_missing_field_is_422_naming_the_field(client: FlaskClient) -> None:
-    response = client.post("/api/v1/session", json={"username": "alice"},
-                           headers={"X-CSRFToken": csrf_token(client)})
+    response = client.post(
+        "/api/v1/session", json={"username": "alice"}, headers={"X-CSRFToken": csrf_token(client)}
+    )
     assert_error(response, 422, "invalid_input")
     assert "password" in response.get_json()["error"]["fields"]["json"]
 
 
 def test_malformed_json_is_a_json_4xx(client: FlaskClient) -> None:
-    response = client.post("/api/v1/session", data="{not json", content_type="application/json",
-                           headers={"X-CSRFToken": csrf_token(client)})
+    response = client.post(
+        "/api/v1/session",
+        data="{not json",
+        content_type="application/json",
+        headers={"X-CSRFToken": csrf_token(client)},
+    )
     assert_error(response, 422, "invalid_input")
 
 
@@ -87,8 +98,11 @@ def test_unknown_api_path_and_method_are_json(client: FlaskClient) -> None:
 def test_openapi_document_names_the_operations(client: FlaskClient) -> None:
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
-    ops = {op["operationId"]: (method.upper(), path)
-           for path, item in doc["paths"].items() for method, op in item.items()}
+    ops = {
+        op["operationId"]: (method.upper(), path)
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+    }
     assert ops["getSession"] == ("GET", "/api/v1/session")
     assert ops["login"] == ("POST", "/api/v1/session")
     assert ops["logout"] == ("DELETE", "/api/v1/session")

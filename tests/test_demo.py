@@ -35,13 +35,19 @@ class Demo:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONTEST_")}
-        env.update(CONTEST_INSTANCE_PATH=str(instance), CONTEST_PORT=str(self.port),
-                   CONTEST_DEMO_PASSWORD=PASSWORD)
+        env.update(
+            CONTEST_INSTANCE_PATH=str(instance),
+            CONTEST_PORT=str(self.port),
+            CONTEST_DEMO_PASSWORD=PASSWORD,
+        )
         self.log_path = instance.parent / f"demo-{self.port}.log"
         self.log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "contest", "demo"], env=env, stdout=self.log,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", "contest", "demo"],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def output(self) -> str:
@@ -76,13 +82,16 @@ class Demo:
 
 def api_login(base: str, username: str, password: str) -> int:
     opener = urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
     with opener.open(base + "/api/v1/session") as response:
         token = json.load(response)["csrf_token"]
     request = urllib.request.Request(
-        base + "/api/v1/session", method="POST",
+        base + "/api/v1/session",
+        method="POST",
         data=json.dumps({"username": username, "password": password}).encode(),
-        headers={"Content-Type": "application/json", "X-CSRFToken": token})
+        headers={"Content-Type": "application/json", "X-CSRFToken": token},
+    )
     try:
         with opener.open(request) as response:
             return int(response.status)

@@ -96,8 +96,7 @@ def contest_invocations(argv: list[str]) -> list[list[str]]:
             simple_commands.append([])
         else:
             simple_commands[-1].append(word)
-    return [words[1:] for words in simple_commands
-            if words and Path(words[0]).name == "contest"]
+    return [words[1:] for words in simple_commands if words and Path(words[0]).name == "contest"]
 
 
 def builds_our_image(service: dict[str, Any]) -> bool:
@@ -138,8 +137,9 @@ def readme_commands(markdown: str) -> list[list[str]]:
     Paragraphs starting with "Planned" (commands DESIGN.md promises but the code lacks) are
     skipped.
     """
-    current = "\n\n".join(p for p in re.split(r"\n\s*\n", markdown)
-                          if not re.match(r"\W*Planned\b", p.strip()))
+    current = "\n\n".join(
+        p for p in re.split(r"\n\s*\n", markdown) if not re.match(r"\W*Planned\b", p.strip())
+    )
     commands = []
     for code in code_texts(current):
         for match in re.finditer(r"(?:^|[\s/$])contest((?:\s+[a-z][a-z-]*(?=\s|$))+)", code):
@@ -170,14 +170,19 @@ def test_services_of_our_image_get_the_shared_settings(compose: dict[str, Any]) 
 
 def test_compose_runs_migrations_before_web_and_worker(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    migrators = [name for name, s in services.items()
-                 if ["db", "upgrade"] in contest_invocations(as_argv(s.get("command")))]
+    migrators = [
+        name
+        for name, s in services.items()
+        if ["db", "upgrade"] in contest_invocations(as_argv(s.get("command")))
+    ]
     assert migrators, "no service runs `contest db upgrade`"
     for name in ("web", "worker"):
         depends = services[name].get("depends_on") or {}
         assert isinstance(depends, dict), f"{name}: depends_on needs conditions"
-        assert any(depends.get(m, {}).get("condition") == "service_completed_successfully"
-                   for m in migrators), f"{name} does not wait for the migrations"
+        assert any(
+            depends.get(m, {}).get("condition") == "service_completed_successfully"
+            for m in migrators
+        ), f"{name} does not wait for the migrations"
         for backing in ("postgres", "redis"):
             assert depends.get(backing, {}).get("condition") == "service_healthy", (
                 f"{name} does not wait for a healthy {backing}"
@@ -189,8 +194,10 @@ def test_every_contest_command_in_compose_exists(
 ) -> None:
     seen = []
     for name, service in compose["services"].items():
-        for where, value in (("command", service.get("command")),
-                             ("healthcheck", (service.get("healthcheck") or {}).get("test"))):
+        for where, value in (
+            ("command", service.get("command")),
+            ("healthcheck", (service.get("healthcheck") or {}).get("test")),
+        ):
             for words in contest_invocations(as_argv(value)):
                 seen.append(words)
                 assert_command_exists(words, f"docker-compose.yml {name}.{where}")
@@ -222,9 +229,7 @@ def web_gunicorn_argv(compose: dict[str, Any]) -> list[str]:
 
 
 @pytest.fixture
-def wsgi_app(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_url: str
-) -> Iterator[Flask]:
+def wsgi_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_url: str) -> Iterator[Flask]:
     """``contest.wsgi`` imported afresh, configured only by the environment (as gunicorn does)."""
     monkeypatch.setenv("CONTEST_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("CONTEST_DATABASE_URL", f"sqlite:///{tmp_path / 'wsgi.db'}")
@@ -257,9 +262,7 @@ def test_web_healthcheck_url_answers_on_the_wsgi_app(
     assert response.status_code == 200, response.get_data(as_text=True)
 
 
-def test_compose_web_command_loads_with_gunicorn(
-    compose: dict[str, Any], tmp_path: Path
-) -> None:
+def test_compose_web_command_loads_with_gunicorn(compose: dict[str, Any], tmp_path: Path) -> None:
     """gunicorn itself checks the web service's exact options and loads its app target."""
     argv = web_gunicorn_argv(compose)
     assert "contest.wsgi:app" in argv
@@ -272,7 +275,12 @@ def test_compose_web_command_loads_with_gunicorn(
     }
     result = subprocess.run(
         [sys.executable, "-m", "gunicorn", *argv[1:], "--check-config"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -282,16 +290,21 @@ def test_compose_web_command_loads_with_gunicorn(
 
 def test_dockerfile_copies_everything_the_app_needs() -> None:
     text = DOCKERFILE.read_text(encoding="utf-8")
-    copied = {Path(src).parts[0].rstrip("/")
-              for line in re.findall(r"^COPY\s+(.+)$", text, re.M)
-              for src in line.split()[:-1] if not src.startswith("--")}
+    copied = {
+        Path(src).parts[0].rstrip("/")
+        for line in re.findall(r"^COPY\s+(.+)$", text, re.M)
+        for src in line.split()[:-1]
+        if not src.startswith("--")
+    }
     if "." in copied:
         return  # the whole context (then .dockerignore decides)
     needed = {"pyproject.toml", "README.md", "templates", "migrations"}
     # Every package directory setuptools installs, once it holds code.
-    needed |= {p.name for p in ROOT.iterdir()
-               if p.is_dir() and p.name in {"contest", "question_bank", "workers"}
-               and any(p.glob("*.py"))}
+    needed |= {
+        p.name
+        for p in ROOT.iterdir()
+        if p.is_dir() and p.name in {"contest", "question_bank", "workers"} and any(p.glob("*.py"))
+    }
     assert not needed - copied, f"the Dockerfile does not COPY {sorted(needed - copied)}"
     assert "instance" not in copied and ".venv" not in copied
 
@@ -321,8 +334,9 @@ def test_readme_mentions_every_setting() -> None:
 
 
 def test_readme_configuration_table_matches_settings() -> None:
-    rows = re.findall(r"^\|\s*`(CONTEST_[A-Z0-9_]+)`\s*\|(.*)\|\s*$",
-                      readme_section("Configuration"), re.M)
+    rows = re.findall(
+        r"^\|\s*`(CONTEST_[A-Z0-9_]+)`\s*\|(.*)\|\s*$", readme_section("Configuration"), re.M
+    )
     table = {name: [cell.strip() for cell in cells.split("|")] for name, cells in rows}
     expected = {PREFIX + s.name: s for s in SETTINGS}
     assert list(table) == list(expected), "the table's rows differ from contest.config.SETTINGS"
@@ -337,8 +351,14 @@ def test_readme_configuration_table_matches_settings() -> None:
 
 def test_readme_cli_section_commands_exist(isolated_cli: None) -> None:
     commands = readme_commands(readme_section("Command line"))
-    for expected in (["demo"], ["worker"], ["health"], ["users", "import"],
-                     ["users", "create-organizer"], ["db", "upgrade"]):
+    for expected in (
+        ["demo"],
+        ["worker"],
+        ["health"],
+        ["users", "import"],
+        ["users", "create-organizer"],
+        ["db", "upgrade"],
+    ):
         assert expected in commands, f"the CLI section does not show `contest {' '.join(expected)}`"
     for words in commands:
         assert_command_exists(words, "README, Command line")

@@ -88,8 +88,9 @@ def test_every_message_has_a_chinese_translation() -> None:
     catalog = load_po()
     missing = [
         f"  {msgid!r}" + (f" [context {context!r}]" if context else "") + f"  ({', '.join(where)})"
-        for (msgid, context), where in sorted(extracted_messages().items(),
-                                              key=lambda item: (item[0][0], item[0][1] or ""))
+        for (msgid, context), where in sorted(
+            extracted_messages().items(), key=lambda item: (item[0][0], item[0][1] or "")
+        )
         if not is_translated(catalog.get(msgid, context))
     ]
     assert not missing, (

@@ -53,8 +53,12 @@ def test_a_whole_venue_behind_one_address_can_log_in(app: Flask) -> None:
     """300 different accounts from one address within minutes must all get in."""
     with app.app_context():
         db.session.add_all(
-            User(username=f"venue{n:03d}", display_name=f"选手{n}", password_hash=CHEAP_HASH,
-                 role=Role.CONTESTANT)
+            User(
+                username=f"venue{n:03d}",
+                display_name=f"选手{n}",
+                password_hash=CHEAP_HASH,
+                role=Role.CONTESTANT,
+            )
             for n in range(300)
         )
         db.session.commit()

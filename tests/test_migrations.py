@@ -30,8 +30,11 @@ def test_upgrade_from_empty_matches_the_models(app: Flask) -> None:
 def test_cli_db_upgrade_on_a_fresh_sqlite_file(app: Flask, tmp_path: Path) -> None:
     from tests.conftest import make_app
 
-    fresh = make_app(tmp_path / "fresh", app.config["CONTEST_REDIS_URL"],
-                     DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}")
+    fresh = make_app(
+        tmp_path / "fresh",
+        app.config["CONTEST_REDIS_URL"],
+        DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}",
+    )
     result = fresh.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     with fresh.app_context():

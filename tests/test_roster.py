@@ -18,7 +18,12 @@ from contest.models import Organization, Role, User
 from contest.services.roster import RosterError, import_roster
 from tests.conftest import add_user
 
-GOOD = "单位,用户名,姓名,密码\n第一中学,stu001,张三,pass-word-1\n第一中学,stu002,李四,\n高新区,stu003,王五,\n"
+GOOD = (
+    "单位,用户名,姓名,密码\n"
+    "第一中学,stu001,张三,pass-word-1\n"
+    "第一中学,stu002,李四,\n"
+    "高新区,stu003,王五,\n"
+)
 
 
 def count_users(app: Flask) -> int:

@@ -38,12 +38,18 @@ def test_worker_command_and_health_check_against_a_worker_process(
     }
     worker = subprocess.Popen(
         [sys.executable, "-m", "contest", "worker", "--name", "test-worker"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         check = subprocess.run(
             [sys.executable, "-m", "contest", "health", "--worker", "--timeout", "30"],
-            env=env, capture_output=True, text=True, timeout=60, check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert check.returncode == 0, check.stdout + check.stderr
         assert "worker: ok" in check.stdout and "'users': 0" in check.stdout

@@ -7,7 +7,7 @@ database session a job used is removed when it ends.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import redis
@@ -38,14 +38,11 @@ def get_queue(app: Flask, name: str = queues.DEFAULT) -> Queue:
     return Queue(name, connection=connection(app))
 
 
-def make_worker(app: Flask, names: Sequence[str] = queues.ALL, name: str | None = None) -> AppWorker:
+def make_worker(
+    app: Flask, names: Sequence[str] = queues.ALL, name: str | None = None
+) -> AppWorker:
     """A worker bound to ``app`` serving ``names`` in priority order."""
     conn = connection(app)
     worker = AppWorker([Queue(n, connection=conn) for n in names], connection=conn, name=name)
     worker.flask_app = app
     return worker
-
-
-def registered_workers(app: Flask) -> Iterable[SimpleWorker]:
-    """Workers currently registered on the app's Redis (alive within their heartbeat)."""
-    return SimpleWorker.all(connection=connection(app))

@@ -22,9 +22,7 @@ def _organizers_only() -> None:
 
 @bp.route("/")
 def index() -> Any:
-    counts = dict(
-        db.session.execute(select(User.role, func.count()).group_by(User.role)).all()
-    )
+    counts = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
     organizations = db.session.scalar(select(func.count()).select_from(Organization)) or 0
     return render_template(
         "admin/index.html",

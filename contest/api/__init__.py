@@ -14,7 +14,7 @@ from contest.api.blueprint import blp
 from contest.api.schemas import ErrorEnvelopeSchema
 
 
-class Api(_SmorestApi):  # type: ignore[misc]
+class Api(_SmorestApi):
     ERROR_SCHEMA = ErrorEnvelopeSchema
 
     def _register_error_handlers(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,11 +31,18 @@ from contest.services.accounts import (
 )
 
 HEADERS = {
-    "单位": "organization", "组织": "organization", "organization": "organization",
-    "用户名": "username", "账号": "username", "username": "username",
-    "姓名": "display_name", "display_name": "display_name", "display name": "display_name",
+    "单位": "organization",
+    "组织": "organization",
+    "organization": "organization",
+    "用户名": "username",
+    "账号": "username",
+    "username": "username",
+    "姓名": "display_name",
+    "display_name": "display_name",
+    "display name": "display_name",
     "name": "display_name",
-    "密码": "password", "password": "password",
+    "密码": "password",
+    "password": "password",
 }
 REQUIRED = ("organization", "username", "display_name")
 MAX_ROWS = 50_000
@@ -66,9 +74,10 @@ class RosterResult:
     generated: list[tuple[str, str]] = field(default_factory=list)
 
     def write_passwords(self, path: Path) -> None:
-        """Write the generated passwords as a CSV (username, password), readable by the owner only."""
-        path.touch(mode=0o600)
-        with path.open("w", newline="", encoding="utf-8-sig") as fh:
+        """Write the generated passwords as CSV (username, password), readable by the owner only."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode on open: tighten it
+        with open(fd, "w", newline="", encoding="utf-8-sig") as fh:
             writer = csv.writer(fh)
             writer.writerow(["用户名", "密码"])
             writer.writerows(self.generated)
@@ -81,7 +90,9 @@ def read_table(filename: str, content: bytes) -> list[list[str]]:
         return _read_xlsx(content)
     if suffix == ".csv":
         return list(csv.reader(io.StringIO(_decode(content))))
-    raise RosterError([_("Unsupported file type %(suffix)s: use .csv or .xlsx.", suffix=suffix or "?")])
+    raise RosterError(
+        [_("Unsupported file type %(suffix)s: use .csv or .xlsx.", suffix=suffix or "?")]
+    )
 
 
 def _decode(content: bytes) -> str:
@@ -100,18 +111,20 @@ def _read_xlsx(content: bytes) -> list[list[str]]:
 
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 - openpyxl raises many types for a broken file
+    except Exception:
         raise RosterError([_("The file is not a readable XLSX workbook.")]) from None
     try:
         sheet = workbook.worksheets[0]
-        return [["" if cell is None else str(cell) for cell in row]
-                for row in sheet.iter_rows(values_only=True)]
+        return [
+            ["" if cell is None else str(cell) for cell in row]
+            for row in sheet.iter_rows(values_only=True)
+        ]
     finally:
         workbook.close()
 
 
 def parse_roster(table: list[list[str]]) -> list[RosterRow]:
-    """Validate the whole table; return its rows or raise :class:`RosterError` with every problem."""
+    """Validate the whole table: its rows, or :class:`RosterError` with every problem."""
     if not table:
         raise RosterError([_("The file is empty.")])
     columns = {HEADERS.get(h.strip().lower()): i for i, h in enumerate(table[0]) if h.strip()}
@@ -125,12 +138,19 @@ def parse_roster(table: list[list[str]]) -> list[RosterRow]:
         i = columns.get(name)
         return row[i].strip() if i is not None and i < len(row) else ""
 
-    rows, problems, seen = [], [], {}
+    rows: list[RosterRow] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
     for line, raw in enumerate(table[1:], start=2):
         if not any(c.strip() for c in raw):
             continue
-        row = RosterRow(line, cell(raw, "organization"), cell(raw, "username"),
-                        cell(raw, "display_name"), cell(raw, "password"))
+        row = RosterRow(
+            line,
+            cell(raw, "organization"),
+            cell(raw, "username"),
+            cell(raw, "display_name"),
+            cell(raw, "password"),
+        )
         for problem in _row_problems(row, seen):
             problems.append(_("Row %(row)d: %(problem)s", row=line, problem=problem))
         seen.setdefault(row.username.lower(), line)
@@ -153,8 +173,13 @@ def _row_problems(row: RosterRow, seen: dict[str, int]) -> list[str]:
     if problem:
         problems.append(problem)
     elif row.username.lower() in seen:
-        problems.append(_("username %(name)s repeats row %(row)d", name=row.username,
-                          row=seen[row.username.lower()]))
+        problems.append(
+            _(
+                "username %(name)s repeats row %(row)d",
+                name=row.username,
+                row=seen[row.username.lower()],
+            )
+        )
     if row.password and (problem := check_password(row.password)):
         problems.append(problem)
     return problems
@@ -164,16 +189,26 @@ def _existing_usernames(rows: list[RosterRow]) -> list[str]:
     names = [r.username for r in rows]
     existing: set[str] = set()
     for start in range(0, len(names), 1000):
-        existing.update(db.session.scalars(select(User.username).where(User.username.in_(names[start:start + 1000]))))
-    return [_("Row %(row)d: %(problem)s", row=r.line,
-              problem=_("Username %(name)s is taken.", name=r.username))
-            for r in rows if r.username in existing]
+        existing.update(
+            db.session.scalars(
+                select(User.username).where(User.username.in_(names[start : start + 1000]))
+            )
+        )
+    return [
+        _(
+            "Row %(row)d: %(problem)s",
+            row=r.line,
+            problem=_("Username %(name)s is taken.", name=r.username),
+        )
+        for r in rows
+        if r.username in existing
+    ]
 
 
 def import_roster(
     filename: str, content: bytes, progress: Callable[[int, int], None] | None = None
 ) -> RosterResult:
-    """Validate and import a roster in one transaction; raise :class:`RosterError` on any problem."""
+    """Validate and import a roster in one transaction; :class:`RosterError` on any problem."""
     rows = parse_roster(read_table(filename, content))
     result = RosterResult()
     organizations = {}
@@ -184,9 +219,14 @@ def import_roster(
             password = row.password or secrets.token_urlsafe(8)
             if not row.password:
                 result.generated.append((row.username, password))
-            create_user(row.username, password, role=Role.CONTESTANT, display_name=row.display_name,
-                        organization=organizations[row.organization],
-                        password_hash=hash_password(password))
+            create_user(
+                row.username,
+                password,
+                role=Role.CONTESTANT,
+                display_name=row.display_name,
+                organization=organizations[row.organization],
+                password_hash=hash_password(password),
+            )
             if progress:
                 progress(done, len(rows))
         db.session.commit()
