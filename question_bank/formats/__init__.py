@@ -1,0 +1,81 @@
+"""Import and export formats. Each module has ``parse(content: bytes) -> ParseReport`` and
+``export(questions) -> bytes``; both are pure (no Flask, no database).
+
+A parser never raises on bad input: it validates the whole file and reports every problem with its
+line (text formats) or row (spreadsheets), and reports question types it cannot carry as skipped.
+What each format can carry is in ``CAPABILITIES`` and in the README's table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from question_bank.domain import Problem, QuestionData, QuestionType
+
+
+@dataclass(frozen=True)
+class ParsedQuestion:
+    line: int
+    question: QuestionData
+
+
+@dataclass
+class ParseReport:
+    """What a parser found: questions, problems (any problem refuses the file), skipped items."""
+
+    questions: list[ParsedQuestion] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    extensions: tuple[str, ...]
+    parse: Callable[[bytes], ParseReport]
+    export: Callable[[Sequence[QuestionData]], bytes]
+    types: frozenset[QuestionType]
+    fields: frozenset[str]  # the QuestionData fields the format carries besides type/stem/answer
+    media_type: str
+
+
+_REGISTRY: dict[str, Format] = {}
+
+
+def register(fmt: Format) -> None:
+    _REGISTRY[fmt.name] = fmt
+
+
+def formats() -> dict[str, Format]:
+    """Every format by name (imports the format modules on first use)."""
+    if not _REGISTRY:
+        from question_bank.formats import (  # noqa: F401  (each module registers itself)
+            aiken,
+            gift,
+            json_format,
+            moodle_xml,
+            spreadsheet,
+        )
+    return dict(_REGISTRY)
+
+
+def get_format(name: str) -> Format:
+    try:
+        return formats()[name]
+    except KeyError:
+        raise ValueError(f"unknown format {name!r}; known: {', '.join(sorted(formats()))}") from None
+
+
+def detect_format(filename: str) -> str | None:
+    """The format name for a file name's extension, or None."""
+    suffix = PurePath(filename).suffix.lower()
+    for fmt in formats().values():
+        if suffix in fmt.extensions:
+            return fmt.name
+    return None
