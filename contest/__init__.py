@@ -47,6 +47,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    import contest.models  # noqa: F401  (registers the tables)
+    import question_bank.models  # noqa: F401
     from contest import i18n, security
     from contest.extensions import babel, csrf, db, limiter, login_manager, migrate, redis_hub
 

@@ -42,8 +42,11 @@ ORGANIZATIONS = [
     ("第一中学", OrganizationKind.SCHOOL),
     ("信息工程学院", OrganizationKind.SCHOOL),
 ]
+# Surnames for the demo contestants' display names.
 DEMO_NAMES = (
-    "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章云苏潘葛奚范彭郎"
+    "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许"
+    "何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章"
+    "云苏潘葛奚范彭郎"
 )
 
 

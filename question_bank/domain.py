@@ -134,8 +134,11 @@ def validate(question: QuestionData) -> list[Problem]:
     if kind is QuestionType.FILL_BLANK and isinstance(answer, tuple):
         blanks = count_blanks(question.stem)
         if blanks and blanks != len(answer):
-            add(N_("The stem has %(stem)d blanks but the answer has %(answer)d."),
-                stem=blanks, answer=len(answer))
+            add(
+                N_("The stem has %(stem)d blanks but the answer has %(answer)d."),
+                stem=blanks,
+                answer=len(answer),
+            )
     if question.citation is not None and question.citation.article < 1:
         add(N_("The cited article number must be positive."))
     return problems
@@ -147,10 +150,12 @@ def _validate_answer(kind: QuestionType, options: tuple[str, ...], answer: Any, 
         if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < n:
             add(N_("The answer must be one of the options."))
     elif kind is QuestionType.MULTIPLE:
-        if (not isinstance(answer, tuple) or not answer
-                or any(isinstance(a, bool) or not isinstance(a, int) or not 0 <= a < n
-                       for a in answer)
-                or len(set(answer)) != len(answer)):
+        if (
+            not isinstance(answer, tuple)
+            or not answer
+            or any(isinstance(a, bool) or not isinstance(a, int) or not 0 <= a < n for a in answer)
+            or len(set(answer)) != len(answer)
+        ):
             add(N_("The answer must name one or more different options."))
         elif len(answer) < 2 and n > 0:
             add(N_("A multiple-choice answer names at least two options."))
@@ -158,13 +163,19 @@ def _validate_answer(kind: QuestionType, options: tuple[str, ...], answer: Any, 
         if not isinstance(answer, bool):
             add(N_("The answer must be true or false."))
     elif kind is QuestionType.FILL_BLANK:
-        if (not isinstance(answer, tuple) or not answer
-                or any(not isinstance(b, tuple) or not b or any(not str(a).strip() for a in b)
-                       for b in answer)):
+        if (
+            not isinstance(answer, tuple)
+            or not answer
+            or any(
+                not isinstance(b, tuple) or not b or any(not str(a).strip() for a in b)
+                for b in answer
+            )
+        ):
             add(N_("Every blank needs at least one accepted answer."))
-    elif kind is QuestionType.ORDERING:
-        if not isinstance(answer, tuple) or sorted(answer) != list(range(n)):
-            add(N_("The order must name every option exactly once."))
+    elif kind is QuestionType.ORDERING and (
+        not isinstance(answer, tuple) or sorted(answer) != list(range(n))
+    ):
+        add(N_("The order must name every option exactly once."))
 
 
 def answer_to_json(question: QuestionData) -> Any:

@@ -97,6 +97,8 @@ def _fill_share(key: tuple[tuple[str, ...], ...], response: Any) -> Fraction:
         return Fraction(0)
     right = 0
     for accepted, given in zip(key, response, strict=False):
-        if isinstance(given, str) and normalize_blank(given) in {normalize_blank(a) for a in accepted}:
+        if isinstance(given, str) and normalize_blank(given) in {
+            normalize_blank(a) for a in accepted
+        }:
             right += 1
     return Fraction(right, len(key))

@@ -38,3 +38,6 @@ def users() -> Any:
     query = select(User).order_by(User.username)
     pagination = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
     return render_template("admin/users.html", pagination=pagination)
+
+
+from contest.admin import banks  # noqa: E402,F401  (registers the bank pages)

@@ -25,7 +25,7 @@ api = Api()
 
 
 def init_api(app: Flask) -> None:
-    from contest.api import organizations, session  # noqa: F401  (register routes on ``blp``)
+    from contest.api import banks, organizations, session  # noqa: F401  (register routes)
 
     api.init_app(app)
     api.register_blueprint(blp)

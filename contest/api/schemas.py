@@ -1,6 +1,7 @@
 """Request and response schemas shared by the API modules."""
 
 import marshmallow as ma
+from flask_smorest.fields import Upload
 
 
 class ErrorSchema(ma.Schema):
@@ -46,3 +47,69 @@ class OrganizationSummarySchema(OrganizationSchema):
 
 class OrganizationListSchema(ma.Schema):
     organizations = ma.fields.List(ma.fields.Nested(OrganizationSummarySchema))
+
+
+class BankSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    description = ma.fields.String()
+    questions = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Integer(),
+        metadata={"description": "question count per status"},
+    )
+
+
+class BankListSchema(ma.Schema):
+    banks = ma.fields.List(ma.fields.Nested(BankSchema))
+
+
+FORMAT_NAMES = ["xlsx", "csv", "json", "gift", "moodle-xml", "aiken"]
+
+
+class ImportFormSchema(ma.Schema):
+    format = ma.fields.String(
+        validate=ma.validate.OneOf(FORMAT_NAMES),
+        metadata={"description": "default: from the file name's extension"},
+    )
+    on_duplicate = ma.fields.String(
+        load_default="skip", validate=ma.validate.OneOf(["skip", "update"])
+    )
+    status = ma.fields.String(
+        load_default="draft", validate=ma.validate.OneOf(["draft", "in_review", "published"])
+    )
+
+
+class ImportFileSchema(ma.Schema):
+    file = Upload(required=True)
+
+
+class ReportItemSchema(ma.Schema):
+    line = ma.fields.Integer(metadata={"description": "1-based row or line; 0 = whole file"})
+    message = ma.fields.String()
+
+
+class ImportReportSchema(ma.Schema):
+    problems = ma.fields.List(ma.fields.Nested(ReportItemSchema))
+    skipped = ma.fields.List(ma.fields.Nested(ReportItemSchema))
+    duplicates = ma.fields.List(ma.fields.Dict())
+    created = ma.fields.Integer()
+    updated = ma.fields.Integer()
+    unchanged = ma.fields.Integer()
+
+
+class ImportSchema(ma.Schema):
+    id = ma.fields.Integer()
+    bank_id = ma.fields.Integer()
+    filename = ma.fields.String()
+    format = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": ["queued", "running", "succeeded", "failed"]})
+    done = ma.fields.Integer()
+    total = ma.fields.Integer()
+    report = ma.fields.Nested(ImportReportSchema, allow_none=True)
+
+
+class ExportQuerySchema(ma.Schema):
+    format = ma.fields.String(required=True, validate=ma.validate.OneOf(FORMAT_NAMES))
+    status = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(["draft", "in_review", "published", "retired"]))
+    )

@@ -1,0 +1,395 @@
+"""Organizer pages for question banks: list, search, author, review, import, export."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from contest.admin import bp
+from contest.admin.forms import BankForm, ImportForm, QuestionForm
+from contest.errors import DomainError
+from contest.extensions import db
+from contest.services import bank as bank_service
+from contest.services.imports import create_import, get_import
+from contest.services.laws import cited_article
+from question_bank import markdown
+from question_bank.domain import (
+    OPTION_LETTERS,
+    Citation,
+    Difficulty,
+    Problem,
+    QuestionData,
+    QuestionType,
+)
+from question_bank.formats import get_format
+from question_bank.models import Bank, Category, Question, QuestionStatus
+from question_bank.notation import format_answer, parse_answer
+from workers.imports import enqueue_import
+
+PAGE_SIZE = 50
+EXPORT_FORMATS = ("xlsx", "csv", "json", "gift", "moodle-xml", "aiken")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# Banks -------------------------------------------------------------------------------------------
+
+
+@bp.route("/banks", methods=["GET", "POST"])
+def banks() -> Any:
+    form = BankForm()
+    if form.validate_on_submit():
+        try:
+            bank = bank_service.create_bank(form.name.data or "", form.description.data or "")
+            db.session.commit()
+        except DomainError as exc:
+            form.name.errors = [exc.message]
+        else:
+            flash(_("Bank %(name)s created.", name=bank.name), "info")
+            return redirect(url_for("admin.bank", bank_id=bank.id))
+    rows = [(b, bank_service.status_counts(b.id))
+            for b in db.session.scalars(select(Bank).order_by(Bank.id))]
+    return render_template("admin/banks/index.html", rows=rows, form=form,
+                           statuses=list(QuestionStatus))
+
+
+def _filters() -> bank_service.QuestionFilter:
+    args = request.args
+
+    def enum_arg(enum_class: Any, name: str) -> Any:
+        value = args.get(name) or None
+        try:
+            return enum_class(value) if value else None
+        except ValueError:
+            return None
+
+    return bank_service.QuestionFilter(
+        text=args.get("q", "")[:200], category=args.get("category", "")[:500],
+        type=enum_arg(QuestionType, "type"), difficulty=enum_arg(Difficulty, "difficulty"),
+        status=enum_arg(QuestionStatus, "status"), tag=args.get("tag", "")[:100],
+        law=args.get("law", "")[:120], needs_review=args.get("needs_review") == "1",
+        missing_explanation=args.get("missing_explanation") == "1",
+    )
+
+
+@bp.route("/banks/<int:bank_id>")
+def bank(bank_id: int) -> Any:
+    bank = _bank_or_404(bank_id)
+    filters = _filters()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    pagination = db.paginate(bank_service.search_query(bank.id, filters), page=page,
+                             per_page=PAGE_SIZE, error_out=False)
+    categories = db.session.scalars(
+        select(Category.path).where(Category.bank_id == bank.id).order_by(Category.path)).all()
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template(
+        "admin/banks/bank.html", bank=bank, pagination=pagination, filters=filters,
+        categories=categories, counts=bank_service.status_counts(bank.id), args=args,
+        statuses=list(QuestionStatus), types=list(QuestionType), difficulties=list(Difficulty),
+        export_formats=EXPORT_FORMATS,
+    )
+
+
+@bp.route("/banks/<int:bank_id>/status", methods=["POST"])
+def bulk_status(bank_id: int) -> Any:
+    bank = _bank_or_404(bank_id)
+    try:
+        target = QuestionStatus(request.form.get("to", ""))
+    except ValueError:
+        abort(400)
+    ids = [int(i) for i in request.form.getlist("question_id") if i.isdigit()]
+    if not ids:
+        flash(_("Select at least one question."), "error")
+    else:
+        result = bank_service.change_status(ids, target, bank_id=bank.id,
+                                            actor_id=current_user.id, now=_now())
+        db.session.commit()
+        flash(_("%(n)d question(s) moved to %(status)s.", n=len(result.changed),
+                status=status_label(target)), "info")
+        if result.refused:
+            flash(_("%(n)d question(s) cannot move there from their status: %(ids)s",
+                    n=len(result.refused), ids=", ".join(f"#{i}" for i, _s in result.refused)),
+                  "error")
+    return redirect(request.form.get("next") or url_for("admin.bank", bank_id=bank.id))
+
+
+# One question ------------------------------------------------------------------------------------
+
+
+def form_to_data(form: QuestionForm) -> tuple[QuestionData | None, list[str]]:
+    """The form's question, or error messages (already translated)."""
+    kind = QuestionType(form.type.data)
+    options = [(f.data or "").strip() for f in form.option_fields()]
+    while options and not options[-1]:
+        options.pop()
+    errors: list[str] = []
+    if kind in (QuestionType.TRUE_FALSE, QuestionType.FILL_BLANK):
+        options = []
+    elif "" in options:
+        errors.append(_("Options must be filled in from A without gaps."))
+    answer, problem = parse_answer(kind, form.answer.data or "", len(options))
+    if problem:
+        errors.append(problem.render(_))
+    citation = None
+    if (form.law.data or "").strip():
+        if not form.article.data:
+            errors.append(_("A citation needs the article number."))
+        else:
+            citation = Citation(law=form.law.data.strip(), article=form.article.data,
+                                version=(form.law_version.data or "").strip() or None,
+                                quote=(form.quote.data or "").strip() or None)
+    if errors or answer is None:
+        return None, errors
+    tags = tuple(t.strip() for t in re.split(r"[,，、]", form.tags.data or "") if t.strip())
+    return QuestionData(
+        type=kind, stem=(form.stem.data or "").strip(), options=tuple(options), answer=answer,
+        explanation=(form.explanation.data or "").strip(),
+        difficulty=Difficulty(form.difficulty.data), category=(form.category.data or "").strip(),
+        tags=tags, citation=citation,
+    ), []
+
+
+def data_to_form(data: QuestionData, form: QuestionForm) -> None:
+    form.type.data = data.type.value
+    form.stem.data = data.stem
+    for field, text in zip(form.option_fields(), [*data.options, *[""] * 8], strict=False):
+        field.data = text
+    form.answer.data = format_answer(data)
+    form.explanation.data = data.explanation
+    form.difficulty.data = data.difficulty.value
+    form.category.data = data.category
+    form.tags.data = ", ".join(data.tags)
+    if data.citation:
+        form.law.data = data.citation.law
+        form.law_version.data = data.citation.version or ""
+        form.article.data = data.citation.article
+        form.quote.data = data.citation.quote or ""
+
+
+def _save(form: QuestionForm, bank: Bank, question: Question | None) -> Any:
+    """Validate and save; returns a redirect, or None to show the form again with errors."""
+    data, errors = form_to_data(form)
+    if data is not None:
+        duplicates = bank_service.find_duplicates(bank.id, data,
+                                                  exclude_id=question.id if question else None)
+        if duplicates and request.form.get("confirm_duplicate") != "1":
+            return None, data, duplicates, errors
+        try:
+            if question is None:
+                question = bank_service.add_question(bank.id, data, actor_id=current_user.id,
+                                                     now=_now())
+            else:
+                bank_service.edit_question(question.id, data, actor_id=current_user.id,
+                                           now=_now())
+            db.session.commit()
+        except bank_service.QuestionInvalid as exc:
+            db.session.rollback()
+            errors = [bank_service.render(p) for p in exc.problems]
+        else:
+            flash(_("Question saved."), "info")
+            return redirect(url_for("admin.question", question_id=question.id)), data, [], []
+    return None, data, [], errors
+
+
+@bp.route("/banks/<int:bank_id>/questions/new", methods=["GET", "POST"])
+def new_question(bank_id: int) -> Any:
+    bank = _bank_or_404(bank_id)
+    form = QuestionForm()
+    data, duplicates, errors = None, [], []
+    if form.validate_on_submit():
+        response, data, duplicates, errors = _save(form, bank, None)
+        if response is not None:
+            return response
+    return _question_form(bank, form, None, data, duplicates, errors)
+
+
+@bp.route("/questions/<int:question_id>/edit", methods=["GET", "POST"])
+def edit_question(question_id: int) -> Any:
+    question = _question_or_404(question_id)
+    bank = _bank_or_404(question.bank_id)
+    form = QuestionForm()
+    data, duplicates, errors = None, [], []
+    if request.method == "GET":
+        data_to_form(bank_service.question_data(question), form)
+    elif form.validate_on_submit():
+        response, data, duplicates, errors = _save(form, bank, question)
+        if response is not None:
+            return response
+    return _question_form(bank, form, question, data, duplicates, errors)
+
+
+def _question_form(bank: Bank, form: QuestionForm, question: Question | None,
+                   data: QuestionData | None, duplicates: list[int], errors: list[str]) -> Any:
+    categories = db.session.scalars(
+        select(Category.path).where(Category.bank_id == bank.id).order_by(Category.path)).all()
+    status = 422 if (errors or duplicates or form.errors) else 200
+    return render_template(
+        "admin/banks/question_form.html", bank=bank, form=form, question=question,
+        preview=data, duplicates=duplicates, errors=errors, categories=categories,
+        letters=OPTION_LETTERS,
+    ), status
+
+
+@bp.route("/questions/<int:question_id>")
+def question(question_id: int) -> Any:
+    question = _question_or_404(question_id)
+    data = bank_service.question_data(question)
+    article = cited_article(data.citation) if data.citation else None
+    history = bank_service.versions(question.id)
+    return render_template(
+        "admin/banks/question.html", question=question, data=data, article=article,
+        versions=history, changes=bank_service.status_changes(question.id),
+        bank=_bank_or_404(question.bank_id), statuses=list(QuestionStatus),
+    )
+
+
+@bp.route("/questions/<int:question_id>/diff")
+def question_diff(question_id: int) -> Any:
+    question = _question_or_404(question_id)
+    history = {v.number: v for v in bank_service.versions(question.id)}
+    a, b = request.args.get("a", type=int), request.args.get("b", type=int)
+    if a not in history or b not in history:
+        abort(404)
+    left = _version_lines(bank_service.version_data(history[a]))
+    right = _version_lines(bank_service.version_data(history[b]))
+    diff = list(difflib.unified_diff(left, right, f"v{a}", f"v{b}", lineterm="", n=100))
+    return render_template("admin/banks/diff.html", question=question, a=a, b=b, diff=diff[2:])
+
+
+def _version_lines(data: QuestionData) -> list[str]:
+    lines = [f"{_('Type')}: {type_label(data.type)}", f"{_('Difficulty')}: "
+             f"{difficulty_label(data.difficulty)}", f"{_('Stem')}:", *data.stem.splitlines()]
+    lines += [f"{OPTION_LETTERS[i]}. {o}" for i, o in enumerate(data.options)]
+    lines += [f"{_('Answer')}: {format_answer(data)}", f"{_('Explanation')}:",
+              *data.explanation.splitlines(), f"{_('Tags')}: {', '.join(data.tags)}"]
+    if data.citation:
+        c = data.citation
+        lines.append(f"{_('Law')}: {c.law} ({c.version or '-'}) #{c.article} {c.quote or ''}")
+    return lines
+
+
+@bp.route("/preview", methods=["POST"])
+def preview() -> Any:
+    """Rendered Markdown for the editor's live preview (JSON in, JSON out)."""
+    payload = request.get_json(silent=True) or {}
+    stem = str(payload.get("stem", ""))[:20000]
+    options = [str(o)[:2000] for o in payload.get("options", [])][:8]
+    return jsonify(stem=markdown.render(stem),
+                   options=[markdown.render_inline(o) for o in options],
+                   explanation=markdown.render(str(payload.get("explanation", ""))[:20000]))
+
+
+# Import and export -------------------------------------------------------------------------------
+
+
+@bp.route("/banks/<int:bank_id>/import", methods=["GET", "POST"])
+def import_page(bank_id: int) -> Any:
+    bank = _bank_or_404(bank_id)
+    form = ImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            job = create_import(bank.id, upload.filename or "upload", upload.read(),
+                                actor_id=current_user.id, now=_now(),
+                                on_duplicate=form.on_duplicate.data,
+                                initial_status=QuestionStatus(form.status.data))
+        except DomainError as exc:
+            form.file.errors = [exc.message]
+        else:
+            enqueue_import(job.id)
+            return redirect(url_for("admin.import_status", import_id=job.id))
+    return render_template("admin/banks/import.html", bank=bank, form=form), (
+        422 if form.errors else 200)
+
+
+@bp.route("/imports/<int:import_id>")
+def import_status(import_id: int) -> Any:
+    from contest.api.banks import import_body
+
+    job = get_import(import_id)
+    return render_template("admin/banks/import_status.html", job=import_body(job),
+                           bank=_bank_or_404(job.bank_id))
+
+
+@bp.route("/banks/<int:bank_id>/template.<kind>")
+def import_template(bank_id: int, kind: str) -> Any:
+    from question_bank.formats.spreadsheet import template
+
+    _bank_or_404(bank_id)
+    if kind not in ("xlsx", "csv"):
+        abort(404)
+    fmt = get_format(kind)
+    return Response(template(kind), mimetype=fmt.media_type, headers={
+        "Content-Disposition": f'attachment; filename="question-template.{kind}"'})
+
+
+@bp.route("/banks/<int:bank_id>/export/<fmt>")
+def export(bank_id: int, fmt: str) -> Any:
+    bank = _bank_or_404(bank_id)
+    if fmt not in EXPORT_FORMATS:
+        abort(404)
+    info = get_format(fmt)
+    return Response(bank_service.export_bank(bank.id, fmt), mimetype=info.media_type, headers={
+        "Content-Disposition": f'attachment; filename="bank-{bank.id}{info.extensions[0]}"'})
+
+
+# Helpers -----------------------------------------------------------------------------------------
+
+
+def _bank_or_404(bank_id: int) -> Bank:
+    bank = db.session.get(Bank, bank_id)
+    if bank is None:
+        abort(404)
+    return bank
+
+
+def _question_or_404(question_id: int) -> Question:
+    question = db.session.get(Question, question_id)
+    if question is None:
+        abort(404)
+    return question
+
+
+def type_label(kind: QuestionType) -> str:
+    return {
+        QuestionType.SINGLE: _("Single choice"), QuestionType.MULTIPLE: _("Multiple choice"),
+        QuestionType.TRUE_FALSE: _("True/false"), QuestionType.FILL_BLANK: _("Fill in the blank"),
+        QuestionType.ORDERING: _("Ordering"),
+    }[kind]
+
+
+def difficulty_label(level: Difficulty) -> str:
+    return {Difficulty.EASY: _("Easy"), Difficulty.MEDIUM: _("Medium"),
+            Difficulty.HARD: _("Hard")}[level]
+
+
+def status_label(status: QuestionStatus) -> str:
+    return {QuestionStatus.DRAFT: _("Draft"), QuestionStatus.IN_REVIEW: _("In review"),
+            QuestionStatus.PUBLISHED: _("Published"), QuestionStatus.RETIRED: _("Retired")}[status]
+
+
+@bp.app_context_processor
+def bank_labels() -> dict[str, Any]:
+    return {"type_label": type_label, "difficulty_label": difficulty_label,
+            "status_label": status_label, "render_markdown": markdown.render,
+            "render_inline": markdown.render_inline, "format_answer": format_answer,
+            "Problem": Problem, "replace": replace}

@@ -1,0 +1,432 @@
+"""Question banks: categories, questions and their versions, status changes, search, export."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import aliased
+
+from contest.errors import Conflict, InvalidInput, NotFound
+from contest.extensions import db
+from question_bank.domain import (
+    Citation,
+    Difficulty,
+    Problem,
+    QuestionData,
+    QuestionType,
+    answer_from_json,
+    answer_to_json,
+    duplicate_key,
+    validate,
+)
+from question_bank.models import (
+    DEFAULT_CATEGORIES,
+    TRANSITIONS,
+    Bank,
+    Category,
+    Question,
+    QuestionStatus,
+    QuestionVersion,
+    StatusChange,
+)
+
+
+class QuestionInvalid(InvalidInput):
+    """A question breaks the rules; :attr:`problems` lists them."""
+
+    code = "invalid_question"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(render(p) for p in problems))
+
+
+def render(problem: Problem) -> str:
+    """A problem's message in the current language."""
+    return problem.render(_)
+
+
+# Banks and categories ----------------------------------------------------------------------------
+
+
+def create_bank(name: str, description: str = "") -> Bank:
+    """A new bank with the default categories (not committed)."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput(_("A bank needs a name."))
+    if db.session.scalar(select(Bank.id).where(Bank.name == name)) is not None:
+        raise Conflict(_("A bank named %(name)s exists already.", name=name), code="bank_exists")
+    bank = Bank(name=name, description=description)
+    db.session.add(bank)
+    db.session.flush()
+    for path in DEFAULT_CATEGORIES:
+        ensure_category(bank.id, path)
+    return bank
+
+
+def get_bank(ref: int | str) -> Bank:
+    """A bank by id or by name."""
+    bank = None
+    if isinstance(ref, int) or str(ref).isdigit():
+        bank = db.session.get(Bank, int(ref))
+    if bank is None:
+        bank = db.session.scalar(select(Bank).where(Bank.name == str(ref)))
+    if bank is None:
+        raise NotFound(_("No bank %(ref)s.", ref=ref))
+    return bank
+
+
+def get_or_create_bank(name: str) -> Bank:
+    existing = db.session.scalar(select(Bank).where(Bank.name == name))
+    return existing or create_bank(name)
+
+
+def ensure_category(bank_id: int, path: str) -> Category | None:
+    """The category at ``path`` (``A/B/C``), creating missing levels; None for an empty path."""
+    parts = [p.strip() for p in path.replace("／", "/").split("/") if p.strip()]
+    parent: Category | None = None
+    for depth in range(len(parts)):
+        full = "/".join(parts[: depth + 1])
+        category = db.session.scalar(
+            select(Category).where(Category.bank_id == bank_id, Category.path == full)
+        )
+        if category is None:
+            category = Category(
+                bank_id=bank_id,
+                parent_id=parent.id if parent else None,
+                name=parts[depth],
+                path=full,
+            )
+            db.session.add(category)
+            db.session.flush()
+        parent = category
+    return parent
+
+
+# Questions ---------------------------------------------------------------------------------------
+
+
+def duplicate_hash(data: QuestionData) -> str:
+    stem, options = duplicate_key(data)
+    text = stem + "\x00" + "\x00".join(sorted(options))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def version_data(version: QuestionVersion, category: str = "") -> QuestionData:
+    """The :class:`QuestionData` a stored version holds."""
+    citation = None
+    if version.citation_law and version.citation_article:
+        citation = Citation(
+            law=version.citation_law,
+            article=version.citation_article,
+            version=version.citation_version,
+            quote=version.citation_quote,
+        )
+    return QuestionData(
+        type=version.type,
+        stem=version.stem,
+        options=tuple(version.options),
+        answer=answer_from_json(version.type, version.answer),
+        explanation=version.explanation,
+        difficulty=version.difficulty,
+        category=category,
+        tags=tuple(version.tags),
+        citation=citation,
+    )
+
+
+def question_data(question: Question) -> QuestionData:
+    assert question.current_version is not None
+    path = question.category.path if question.category else ""
+    return version_data(question.current_version, path)
+
+
+def _new_version(
+    question_id: int, number: int, data: QuestionData, actor_id: int | None, now: datetime
+) -> QuestionVersion:
+    citation = data.citation
+    return QuestionVersion(
+        question_id=question_id,
+        number=number,
+        type=data.type,
+        stem=data.stem,
+        options=list(data.options),
+        answer=answer_to_json(data),
+        explanation=data.explanation,
+        difficulty=data.difficulty,
+        tags=list(data.tags),
+        tags_text="," + ",".join(data.tags) + "," if data.tags else "",
+        citation_law=citation.law if citation else None,
+        citation_version=citation.version if citation else None,
+        citation_article=citation.article if citation else None,
+        citation_quote=citation.quote if citation else None,
+        created_at=now,
+        created_by_id=actor_id,
+    )
+
+
+def check_question(data: QuestionData) -> None:
+    """Raise :class:`QuestionInvalid` unless ``data`` keeps every rule (law library included)."""
+    from contest.services.laws import citation_problems
+
+    problems = validate(data)
+    if data.citation is not None:
+        problems += citation_problems(data.citation)
+    if problems:
+        raise QuestionInvalid(problems)
+
+
+def add_question(
+    bank_id: int,
+    data: QuestionData,
+    *,
+    actor_id: int | None,
+    now: datetime,
+    status: QuestionStatus = QuestionStatus.DRAFT,
+    checked: bool = False,
+) -> Question:
+    """Add a question with its first version (not committed). ``checked`` skips re-validation."""
+    if not checked:
+        check_question(data)
+    category = ensure_category(bank_id, data.category)
+    question = Question(
+        bank_id=bank_id,
+        category_id=category.id if category else None,
+        status=status,
+        duplicate_hash=duplicate_hash(data),
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(question)
+    db.session.flush()
+    version = _new_version(question.id, 1, data, actor_id, now)
+    db.session.add(version)
+    db.session.flush()
+    question.current_version_id = version.id
+    db.session.add(
+        StatusChange(
+            question_id=question.id,
+            from_status=None,
+            to_status=status,
+            changed_by_id=actor_id,
+            changed_at=now,
+        )
+    )
+    return question
+
+
+def get_question(question_id: int, bank_id: int | None = None) -> Question:
+    question = db.session.get(Question, question_id)
+    if question is None or (bank_id is not None and question.bank_id != bank_id):
+        raise NotFound(_("No question %(id)s.", id=question_id))
+    return question
+
+
+def edit_question(
+    question_id: int,
+    data: QuestionData,
+    *,
+    actor_id: int | None,
+    now: datetime,
+    checked: bool = False,
+) -> QuestionVersion | None:
+    """Save ``data`` as a new version (not committed); None when nothing changed."""
+    if not checked:
+        check_question(data)
+    question = get_question(question_id)
+    category = ensure_category(question.bank_id, data.category)
+    question.category_id = category.id if category else None
+    current = question_data(question)
+    if current == data:
+        return None
+    number = (
+        db.session.scalar(
+            select(func.max(QuestionVersion.number)).where(
+                QuestionVersion.question_id == question_id
+            )
+        )
+        or 0
+    ) + 1
+    version = _new_version(question_id, number, data, actor_id, now)
+    db.session.add(version)
+    db.session.flush()
+    question.current_version_id = version.id
+    question.duplicate_hash = duplicate_hash(data)
+    question.updated_at = now
+    question.needs_review = False
+    return version
+
+
+def find_duplicates(bank_id: int, data: QuestionData, exclude_id: int | None = None) -> list[int]:
+    """Ids of questions in the bank with the same normalised stem and option set."""
+    query = select(Question.id).where(
+        Question.bank_id == bank_id, Question.duplicate_hash == duplicate_hash(data)
+    )
+    if exclude_id is not None:
+        query = query.where(Question.id != exclude_id)
+    return list(db.session.scalars(query))
+
+
+@dataclass
+class StatusResult:
+    changed: list[int]
+    refused: list[tuple[int, QuestionStatus]]  # (question id, its status) that cannot move
+
+
+def change_status(
+    question_ids: Iterable[int],
+    to: QuestionStatus,
+    *,
+    bank_id: int,
+    actor_id: int | None,
+    now: datetime,
+    note: str = "",
+) -> StatusResult:
+    """Move questions to ``to`` where the workflow allows it (not committed)."""
+    result = StatusResult([], [])
+    ids = sorted(set(question_ids))
+    questions = db.session.scalars(
+        select(Question).where(Question.id.in_(ids), Question.bank_id == bank_id)
+    ).all()
+    found = {q.id for q in questions}
+    for missing in ids:
+        if missing not in found:
+            raise NotFound(_("No question %(id)s.", id=missing))
+    for question in questions:
+        if to not in TRANSITIONS[question.status]:
+            result.refused.append((question.id, question.status))
+            continue
+        db.session.add(
+            StatusChange(
+                question_id=question.id,
+                from_status=question.status,
+                to_status=to,
+                changed_by_id=actor_id,
+                changed_at=now,
+                note=note[:200],
+            )
+        )
+        question.status = to
+        question.updated_at = now
+        result.changed.append(question.id)
+    return result
+
+
+def versions(question_id: int) -> list[QuestionVersion]:
+    return list(
+        db.session.scalars(
+            select(QuestionVersion)
+            .where(QuestionVersion.question_id == question_id)
+            .order_by(QuestionVersion.number.desc())
+        )
+    )
+
+
+def status_changes(question_id: int) -> list[StatusChange]:
+    return list(
+        db.session.scalars(
+            select(StatusChange)
+            .where(StatusChange.question_id == question_id)
+            .order_by(StatusChange.changed_at.desc(), StatusChange.id.desc())
+        )
+    )
+
+
+# Search ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class QuestionFilter:
+    text: str = ""
+    category: str = ""  # a path: the category and everything under it
+    type: QuestionType | None = None
+    difficulty: Difficulty | None = None
+    status: QuestionStatus | None = None
+    tag: str = ""
+    law: str = ""
+    needs_review: bool = False
+    missing_explanation: bool = False
+
+
+def search_query(bank_id: int, f: QuestionFilter) -> Select[Any]:
+    """Questions of a bank matching ``f`` joined with their current version, newest first."""
+    version = aliased(QuestionVersion)
+    query = (
+        select(Question, version)
+        .join(version, version.id == Question.current_version_id)
+        .where(Question.bank_id == bank_id)
+    )
+    if f.text:
+        like = f"%{_escape_like(f.text.strip())}%"
+        query = query.where(
+            or_(version.stem.like(like, escape="\\"), version.explanation.like(like, escape="\\"))
+        )
+    if f.category:
+        path = f.category.strip("/")
+        query = query.join(Category, Category.id == Question.category_id).where(
+            or_(Category.path == path, Category.path.like(_escape_like(path) + "/%", escape="\\"))
+        )
+    if f.type:
+        query = query.where(version.type == f.type)
+    if f.difficulty:
+        query = query.where(version.difficulty == f.difficulty)
+    if f.status:
+        query = query.where(Question.status == f.status)
+    if f.tag:
+        query = query.where(version.tags_text.like(f"%,{_escape_like(f.tag)},%", escape="\\"))
+    if f.law:
+        query = query.where(version.citation_law == f.law)
+    if f.needs_review:
+        query = query.where(Question.needs_review.is_(True))
+    if f.missing_explanation:
+        query = query.where(version.explanation == "")
+    return query.order_by(Question.id.desc())
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def status_counts(bank_id: int) -> dict[QuestionStatus, int]:
+    rows = db.session.execute(
+        select(Question.status, func.count())
+        .where(Question.bank_id == bank_id)
+        .group_by(Question.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+# Export ------------------------------------------------------------------------------------------
+
+
+def bank_questions(
+    bank_id: int,
+    statuses: Sequence[QuestionStatus] | None = None,
+) -> list[QuestionData]:
+    """Every question of a bank as data, in id order (for export)."""
+    query = search_query(bank_id, QuestionFilter()).order_by(None).order_by(Question.id)
+    if statuses:
+        query = query.where(Question.status.in_(statuses))
+    paths = dict(
+        db.session.execute(
+            select(Category.id, Category.path).where(Category.bank_id == bank_id)
+        ).all()
+    )
+    return [
+        version_data(version, paths.get(question.category_id, ""))
+        for question, version in db.session.execute(query).all()
+    ]
+
+
+def export_bank(
+    bank_id: int, format_name: str, statuses: Sequence[QuestionStatus] | None = None
+) -> bytes:
+    from question_bank.formats import get_format
+
+    return get_format(format_name).export(bank_questions(bank_id, statuses))

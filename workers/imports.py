@@ -1,0 +1,51 @@
+"""The import job: runs a queued question import and publishes its progress in Redis."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import current_app
+from rq import Retry
+
+from contest.extensions import redis_hub
+from contest.services.imports import run_import
+from workers import queues
+from workers.runner import get_queue
+
+TIMEOUT_S = 600
+
+
+def progress_key(import_id: int) -> str:
+    return f"import:{import_id}:progress"
+
+
+def import_questions(import_id: int) -> str:
+    """Job body: run the import; progress goes to ``import:<id>:progress`` (done/total)."""
+    client = redis_hub.client
+
+    def publish(done: int, total: int) -> None:
+        client.hset(progress_key(import_id), mapping={"done": done, "total": total})
+        client.expire(progress_key(import_id), 3600)
+
+    job = run_import(import_id, now=lambda: datetime.now(UTC), progress=publish)
+    return job.status.value
+
+
+def enqueue_import(import_id: int) -> None:
+    """Queue the import (call after the ImportJob row is committed)."""
+    get_queue(current_app._get_current_object(), queues.IMPORTS).enqueue(  # type: ignore[attr-defined]
+        import_questions,
+        import_id,
+        job_id=f"import-{import_id}",
+        job_timeout=TIMEOUT_S,
+        retry=Retry(max=1),
+        result_ttl=3600,
+        failure_ttl=24 * 3600,
+    )
+
+
+def read_progress(import_id: int) -> tuple[int, int] | None:
+    values = redis_hub.client.hgetall(progress_key(import_id))
+    if not values:
+        return None
+    return int(values[b"done"]), int(values[b"total"])
