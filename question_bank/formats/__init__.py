@@ -69,7 +69,9 @@ def get_format(name: str) -> Format:
     try:
         return formats()[name]
     except KeyError:
-        raise ValueError(f"unknown format {name!r}; known: {', '.join(sorted(formats()))}") from None
+        raise ValueError(
+            f"unknown format {name!r}; known: {', '.join(sorted(formats()))}"
+        ) from None
 
 
 def detect_format(filename: str) -> str | None:

@@ -51,9 +51,13 @@ def question_to_dict(question: QuestionData) -> dict[str, Any]:
         "difficulty": question.difficulty.value,
         "category": question.category,
         "tags": list(question.tags),
-        "citation": None if citation is None else {
-            "law": citation.law, "version": citation.version,
-            "article": citation.article, "quote": citation.quote,
+        "citation": None
+        if citation is None
+        else {
+            "law": citation.law,
+            "version": citation.version,
+            "article": citation.article,
+            "quote": citation.quote,
         },
     }
 
@@ -69,15 +73,21 @@ def question_from_dict(data: Any) -> tuple[QuestionData | None, list[Problem]]:
     try:
         difficulty = Difficulty(data.get("difficulty") or "medium")
     except ValueError:
-        return None, [Problem(0, N_("Unknown difficulty %(value)r."),
-                              {"value": data.get("difficulty")})]
+        return None, [
+            Problem(0, N_("Unknown difficulty %(value)r."), {"value": data.get("difficulty")})
+        ]
     stem, options = data.get("stem"), data.get("options") or []
     tags, explanation = data.get("tags") or [], data.get("explanation") or ""
     category = data.get("category") or ""
-    if (not isinstance(stem, str) or not isinstance(options, list)
-            or not all(isinstance(o, str) for o in options)
-            or not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)
-            or not isinstance(explanation, str) or not isinstance(category, str)):
+    if (
+        not isinstance(stem, str)
+        or not isinstance(options, list)
+        or not all(isinstance(o, str) for o in options)
+        or not isinstance(tags, list)
+        or not all(isinstance(t, str) for t in tags)
+        or not isinstance(explanation, str)
+        or not isinstance(category, str)
+    ):
         return None, [Problem(0, N_("Fields have the wrong types (see the JSON schema)."))]
     citation, problems = _citation(data.get("citation"))
     if problems:
@@ -87,8 +97,15 @@ def question_from_dict(data: Any) -> tuple[QuestionData | None, list[Problem]]:
     except (TypeError, ValueError):
         return None, [Problem(0, N_("The answer has the wrong form for this type."))]
     question = QuestionData(
-        type=kind, stem=stem, options=tuple(options), answer=answer, explanation=explanation,
-        difficulty=difficulty, category=category, tags=tuple(tags), citation=citation,
+        type=kind,
+        stem=stem,
+        options=tuple(options),
+        answer=answer,
+        explanation=explanation,
+        difficulty=difficulty,
+        category=category,
+        tags=tuple(tags),
+        citation=citation,
     )
     return question, validate(question)
 
@@ -136,13 +153,22 @@ def parse(content: bytes) -> ParseReport:
 
 
 def export(questions: Sequence[QuestionData]) -> bytes:
-    document = {"format": MARKER, "version": VERSION,
-                "questions": [question_to_dict(q) for q in questions]}
+    document = {
+        "format": MARKER,
+        "version": VERSION,
+        "questions": [question_to_dict(q) for q in questions],
+    }
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
 
 
-register(Format(
-    name="json", extensions=(".json",), parse=parse, export=export,
-    types=frozenset(QuestionType), media_type="application/json",
-    fields=frozenset({"options", "explanation", "difficulty", "category", "tags", "citation"}),
-))
+register(
+    Format(
+        name="json",
+        extensions=(".json",),
+        parse=parse,
+        export=export,
+        types=frozenset(QuestionType),
+        media_type="application/json",
+        fields=frozenset({"options", "explanation", "difficulty", "category", "tags", "citation"}),
+    )
+)
