@@ -15,6 +15,7 @@ WORKDIR /app
 # generated secret key and a SQLite database).
 COPY pyproject.toml README.md ./
 COPY contest ./contest
+COPY question_bank ./question_bank
 COPY workers ./workers
 COPY templates ./templates
 COPY migrations ./migrations

@@ -18,6 +18,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -87,6 +88,38 @@ def seed_demo_data(password: str) -> dict[str, int]:
     return {"created": created, "reused": len(accounts) - created}
 
 
+DEMO_BANK = "演示题库"
+DEMO_BANK_FILES = Path(__file__).resolve().parent.parent / "question_bank" / "demo_bank"
+
+
+def load_demo_bank(now: datetime) -> dict[str, int]:
+    """Import the demo bank's files as published questions (existing ones are skipped)."""
+    from contest.services.bank import get_or_create_bank
+    from contest.services.imports import create_import, run_import
+    from question_bank.models import ImportStatus, QuestionStatus
+
+    bank = get_or_create_bank(DEMO_BANK)
+    db.session.commit()
+    created = skipped = 0
+    for file in sorted(DEMO_BANK_FILES.glob("*.json")):
+        job = create_import(
+            bank.id,
+            file.name,
+            file.read_bytes(),
+            actor_id=None,
+            now=now,
+            initial_status=QuestionStatus.PUBLISHED,
+        )
+        job = run_import(job.id, now=lambda: now)
+        if job.status is not ImportStatus.SUCCEEDED:
+            raise click.ClickException(
+                f"the demo bank file {file.name} did not import: {job.report.get('problems')}"
+            )
+        created += job.report["created"]
+        skipped += len(job.report["duplicates"])
+    return {"questions_created": created, "questions_reused": skipped}
+
+
 def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -146,6 +179,7 @@ def run_demo(base_app: Flask) -> None:
             with app.app_context():
                 upgrade(directory=app.extensions["migrate"].directory)
                 counts = seed_demo_data(password)
+                counts.update(load_demo_bank(datetime.now(UTC)))
             env = dict(os.environ, CONTEST_REDIS_URL=redis_url, CONTEST_INSTANCE_PATH=str(instance))
             workers = _start_workers(config["CONTEST_DEMO_WORKERS"], env)
             server = make_server(config["CONTEST_HOST"], config["CONTEST_PORT"], app, threaded=True)
@@ -170,6 +204,10 @@ def _banner(app: Flask, password: str, counts: dict[str, int]) -> None:
     click.echo(
         f"  Data:      {app.config['SQLALCHEMY_DATABASE_URI']} "
         f"({counts['created']} accounts created, {counts['reused']} reused)"
+    )
+    click.echo(
+        f"  Bank:      {DEMO_BANK} ({counts['questions_created']} questions created, "
+        f"{counts['questions_reused']} already there)"
     )
     click.echo("  Stop with Ctrl-C.")
     click.echo("", nl=True)

@@ -106,7 +106,7 @@ def test_search_filters_combine(ctx: None) -> None:
 
     def count(**kwargs: object) -> int:
         query = bank_service.search_query(bank_id, bank_service.QuestionFilter(**kwargs))
-        return len(db.session.execute(query).all())
+        return len(db.session.scalars(query).all())
 
     assert count() == 2
     assert count(text="Wi-Fi") == 1

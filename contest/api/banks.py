@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, url_for
+import marshmallow as ma
+from flask import Response, request, url_for
+from flask_smorest import abort
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,9 +16,9 @@ from contest.api.blueprint import blp
 from contest.api.schemas import (
     BankListSchema,
     ExportQuerySchema,
-    ImportFileSchema,
     ImportFormSchema,
     ImportSchema,
+    ImportUploadSchema,
 )
 from contest.extensions import db
 from contest.security import organizer_required
@@ -48,8 +50,8 @@ def import_body(job: ImportJob) -> dict[str, Any]:
 
 @blp.route("/banks", methods=["GET"])
 @blp.doc(operationId="listBanks", summary="Question banks with question counts per status")
-@blp.response(200, BankListSchema)
 @organizer_required
+@blp.response(200, BankListSchema)
 def list_banks() -> dict[str, Any]:
     banks = db.session.scalars(select(Bank).order_by(Bank.id)).all()
     return {"banks": [
@@ -62,11 +64,15 @@ def list_banks() -> dict[str, Any]:
 @blp.route("/banks/<int:bank_id>/imports", methods=["POST"])
 @blp.doc(operationId="importQuestions",
          summary="Upload a question file; it is validated and imported by a worker")
-@blp.arguments(ImportFormSchema, location="form")
-@blp.arguments(ImportFileSchema, location="files")
-@blp.response(202, ImportSchema)
 @organizer_required
-def import_questions(form: dict[str, Any], files: dict[str, Any], bank_id: int) -> Any:
+@blp.arguments(ImportUploadSchema, location="files")
+@blp.response(202, ImportSchema)
+def import_questions(files: dict[str, Any], bank_id: int) -> Any:
+    # webargs reads a "files" schema from request.files only: the text fields come from the form.
+    try:
+        form = ImportFormSchema().load(request.form)
+    except ma.ValidationError as exc:
+        abort(422, messages={"form": exc.messages})
     upload = files["file"]
     job = create_import(
         bank_id, upload.filename or "upload", upload.read(), actor_id=current_user.id,
@@ -74,22 +80,22 @@ def import_questions(form: dict[str, Any], files: dict[str, Any], bank_id: int) 
         on_duplicate=form["on_duplicate"], initial_status=QuestionStatus(form["status"]),
     )
     enqueue_import(job.id)
-    return import_body(job), 202, {"Location": url_for("api.get_import", import_id=job.id)}
+    return import_body(job), 202, {"Location": url_for("api.get_import_view", import_id=job.id)}
 
 
 @blp.route("/imports/<int:import_id>", methods=["GET"])
 @blp.doc(operationId="getImport", summary="An import's status, progress and report")
-@blp.response(200, ImportSchema)
 @organizer_required
+@blp.response(200, ImportSchema)
 def get_import_view(import_id: int) -> dict[str, Any]:
     return import_body(get_import(import_id))
 
 
 @blp.route("/banks/<int:bank_id>/export", methods=["GET"])
 @blp.doc(operationId="exportQuestions", summary="Download a bank in one of the formats")
+@organizer_required
 @blp.arguments(ExportQuerySchema, location="query")
 @blp.response(200, description="The file", content_type="application/octet-stream")
-@organizer_required
 def export_questions(query: dict[str, Any], bank_id: int) -> Response:
     bank = bank_service.get_bank(bank_id)
     fmt = get_format(query["format"])

@@ -79,7 +79,9 @@ class ImportFormSchema(ma.Schema):
     )
 
 
-class ImportFileSchema(ma.Schema):
+class ImportUploadSchema(ImportFormSchema):
+    """The multipart body of importQuestions: the file and the form fields."""
+
     file = Upload(required=True)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, contains_eager
 
 from contest.errors import Conflict, InvalidInput, NotFound
 from contest.extensions import db
@@ -355,11 +355,12 @@ class QuestionFilter:
 
 
 def search_query(bank_id: int, f: QuestionFilter) -> Select[Any]:
-    """Questions of a bank matching ``f`` joined with their current version, newest first."""
+    """Questions of a bank matching ``f`` (current version loaded), newest first."""
     version = aliased(QuestionVersion)
     query = (
-        select(Question, version)
+        select(Question)
         .join(version, version.id == Question.current_version_id)
+        .options(contains_eager(Question.current_version.of_type(version)))
         .where(Question.bank_id == bank_id)
     )
     if f.text:
@@ -419,8 +420,8 @@ def bank_questions(
         ).all()
     )
     return [
-        version_data(version, paths.get(question.category_id, ""))
-        for question, version in db.session.execute(query).all()
+        version_data(question.current_version, paths.get(question.category_id, ""))
+        for question in db.session.scalars(query)
     ]
 
 

@@ -53,15 +53,16 @@ def register(fmt: Format) -> None:
 
 
 def formats() -> dict[str, Format]:
-    """Every format by name (imports the format modules on first use)."""
-    if not _REGISTRY:
-        from question_bank.formats import (  # noqa: F401  (each module registers itself)
-            aiken,
-            gift,
-            json_format,
-            moodle_xml,
-            spreadsheet,
-        )
+    """Every format by name."""
+    # Each module registers itself when imported (after that, importing is a dictionary lookup).
+    from question_bank.formats import (  # noqa: F401
+        aiken,
+        gift,
+        json_format,
+        moodle_xml,
+        spreadsheet,
+    )
+
     return dict(_REGISTRY)
 
 

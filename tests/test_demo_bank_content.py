@@ -1,0 +1,138 @@
+"""The demo question bank: every file parses cleanly and meets the content rules.
+
+Pure checks, no app: the files are read with the JSON format's own parser, so what passes here
+is exactly what an import accepts. Citations in basics.json and incidents.json are checked with
+the law library against ``../shared/laws/`` (laws.json has its own test for that).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from question_bank.domain import (
+    Difficulty,
+    QuestionData,
+    QuestionType,
+    count_blanks,
+    duplicate_key,
+    normalize_text,
+)
+from question_bank.formats.json_format import parse
+from question_bank.laws import check_citation, read_law_directory
+
+DEMO_BANK = Path(__file__).resolve().parents[1] / "question_bank" / "demo_bank"
+LAWS = Path(__file__).resolve().parents[2] / "shared" / "laws"
+
+# file → the area every category in it starts with
+AREAS = {"basics.json": "基础知识", "incidents.json": "事件处置"}
+# every bank file, including ones other people write (laws.json) when they exist
+ALL_FILES = ("basics.json", "incidents.json", "laws.json")
+
+MIN_TOTAL = 50
+MIN_PER_TYPE = {
+    QuestionType.SINGLE: 18,
+    QuestionType.MULTIPLE: 10,
+    QuestionType.TRUE_FALSE: 10,
+    QuestionType.FILL_BLANK: 6,
+    QuestionType.ORDERING: 4,
+}
+# roughly 40/40/20: each difficulty has at least this share of a file
+MIN_DIFFICULTY_SHARE = {Difficulty.EASY: 0.3, Difficulty.MEDIUM: 0.3, Difficulty.HARD: 0.15}
+UNDERSCORE_BLANK = re.compile(r"_{2,}")
+
+
+def load(name: str) -> list[QuestionData]:
+    """The questions of one bank file; the file must parse with no problems."""
+    report = parse((DEMO_BANK / name).read_bytes())
+    assert not report.problems, [(p.line, p.render()) for p in report.problems]
+    return [parsed.question for parsed in report.questions]
+
+
+def whole_bank() -> list[tuple[str, QuestionData]]:
+    """Every question of every bank file that exists, with its file name."""
+    questions = []
+    for name in ALL_FILES:
+        path = DEMO_BANK / name
+        if path.exists():
+            report = parse(path.read_bytes())
+            questions += [(name, parsed.question) for parsed in report.questions]
+    return questions
+
+
+@pytest.fixture(params=sorted(AREAS), name="bank")
+def bank_fixture(request: pytest.FixtureRequest) -> tuple[str, list[QuestionData]]:
+    return request.param, load(request.param)
+
+
+def test_file_parses_with_enough_questions(bank: tuple[str, list[QuestionData]]) -> None:
+    _, questions = bank
+    assert len(questions) >= MIN_TOTAL
+
+
+def test_counts_per_type(bank: tuple[str, list[QuestionData]]) -> None:
+    _, questions = bank
+    counts = Counter(q.type for q in questions)
+    for kind, minimum in MIN_PER_TYPE.items():
+        assert counts[kind] >= minimum, (kind, counts[kind])
+
+
+def test_difficulty_mix(bank: tuple[str, list[QuestionData]]) -> None:
+    _, questions = bank
+    counts = Counter(q.difficulty for q in questions)
+    for difficulty, share in MIN_DIFFICULTY_SHARE.items():
+        assert counts[difficulty] >= share * len(questions), (difficulty, counts)
+
+
+def test_every_question_is_complete(bank: tuple[str, list[QuestionData]]) -> None:
+    name, questions = bank
+    area = AREAS[name]
+    for q in questions:
+        assert q.explanation.strip(), q.stem
+        assert q.category.startswith(area + "/") and len(q.category) > len(area) + 1, q.stem
+        assert 2 <= len(q.tags) <= 4 and all(t.strip() for t in q.tags), q.stem
+
+
+def test_options_fit_the_type(bank: tuple[str, list[QuestionData]]) -> None:
+    _, questions = bank
+    for q in questions:
+        if q.type is QuestionType.SINGLE:
+            assert len(q.options) == 4, q.stem
+        elif q.type is QuestionType.MULTIPLE:
+            assert 4 <= len(q.options) <= 6, q.stem
+            assert isinstance(q.answer, tuple) and len(q.answer) >= 2, q.stem
+        elif q.type is QuestionType.ORDERING:
+            assert 3 <= len(q.options) <= 6, q.stem
+            # the author's order is scrambled: shown as listed, it is not already the answer
+            assert q.answer != tuple(range(len(q.options))), q.stem
+
+
+def test_fill_blanks_are_marked_with_underscores(bank: tuple[str, list[QuestionData]]) -> None:
+    _, questions = bank
+    for q in questions:
+        if q.type is QuestionType.FILL_BLANK:
+            marks = len(UNDERSCORE_BLANK.findall(q.stem))
+            assert marks == count_blanks(q.stem) == len(q.answer), q.stem  # type: ignore[arg-type]
+
+
+def test_no_duplicates_in_the_whole_bank() -> None:
+    questions = whole_bank()
+    keys = Counter(duplicate_key(q) for _, q in questions)
+    assert not [key for key, n in keys.items() if n > 1]
+    stems = Counter(normalize_text(q.stem).casefold() for _, q in questions)
+    assert not [stem for stem, n in stems.items() if n > 1]
+
+
+def test_citations_hold_against_the_law_texts(bank: tuple[str, list[QuestionData]]) -> None:
+    _, questions = bank
+    laws, _ = read_law_directory(LAWS)
+    assert laws, LAWS
+    cited = [q for q in questions if q.citation is not None]
+    assert cited  # each file rests some questions on verified articles
+    for q in cited:
+        assert q.citation is not None and q.citation.quote, q.stem
+        problems = check_citation(q.citation, laws)
+        assert not problems, (q.stem, [p.render() for p in problems])
