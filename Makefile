@@ -32,8 +32,8 @@ lint: $(STAMP)
 # zh_CN catalogue (created when missing), then compile the .mo files. After running it, translate
 # the new/empty entries in contest/translations/zh_Hans_CN/LC_MESSAGES/messages.po and run it again.
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
-		-o contest/translations/messages.pot contest templates
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output \
+		-o contest/translations/messages.pot contest question_bank templates
 	if [ -f contest/translations/zh_Hans_CN/LC_MESSAGES/messages.po ]; then \
 		$(BIN)/pybabel update -i contest/translations/messages.pot -d contest/translations \
 			-l zh_Hans_CN --no-fuzzy-matching; \

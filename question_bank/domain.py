@@ -180,9 +180,9 @@ def _validate_answer(kind: QuestionType, options: tuple[str, ...], answer: Any, 
 
 def answer_to_json(question: QuestionData) -> Any:
     """The answer key as JSON-compatible data (lists for tuples)."""
-    answer = question.answer
+    answer: Any = question.answer  # its shape follows the type (see Answer)
     if question.type is QuestionType.FILL_BLANK:
-        return [list(b) for b in answer]  # type: ignore[union-attr]
+        return [list(b) for b in answer]
     if isinstance(answer, tuple):
         return list(answer)
     return answer
@@ -196,4 +196,5 @@ def answer_from_json(kind: QuestionType, data: Any) -> Answer:
         return tuple(sorted(data))
     if kind is QuestionType.ORDERING:
         return tuple(data)
-    return data  # type: ignore[no-any-return]
+    answer: Answer = data
+    return answer

@@ -15,9 +15,15 @@ from question_bank.models import QuestionStatus, QuestionVersion
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 SINGLE = QuestionData(
-    QuestionType.SINGLE, "网络日志至少留存多久？", 2, ("一个月", "三个月", "六个月", "一年"),
-    explanation="网络安全法第二十一条。", difficulty=Difficulty.EASY, category="法律法规/网络安全法",
-    tags=("日志", "留存"), citation=Citation("网络安全法", 21, "2016-11-07", "不少于六个月"),
+    QuestionType.SINGLE,
+    "网络日志至少留存多久？",
+    2,
+    ("一个月", "三个月", "六个月", "一年"),
+    explanation="网络安全法第二十一条。",
+    difficulty=Difficulty.EASY,
+    category="法律法规/网络安全法",
+    tags=("日志", "留存"),
+    citation=Citation("网络安全法", 21, "2016-11-07", "不少于六个月"),
 )
 
 
@@ -63,12 +69,12 @@ def test_status_follows_the_workflow_and_is_recorded(ctx: None) -> None:
     bank_id = make_bank()
     q = bank_service.add_question(bank_id, SINGLE, actor_id=None, now=NOW)
     db.session.commit()
-    refused = bank_service.change_status([q.id], QuestionStatus.PUBLISHED, bank_id=bank_id,
-                                         actor_id=None, now=NOW)
+    refused = bank_service.change_status(
+        [q.id], QuestionStatus.PUBLISHED, bank_id=bank_id, actor_id=None, now=NOW
+    )
     assert refused.changed == [] and refused.refused == [(q.id, QuestionStatus.DRAFT)]
     for target in (QuestionStatus.IN_REVIEW, QuestionStatus.PUBLISHED, QuestionStatus.RETIRED):
-        result = bank_service.change_status([q.id], target, bank_id=bank_id, actor_id=None,
-                                            now=NOW)
+        result = bank_service.change_status([q.id], target, bank_id=bank_id, actor_id=None, now=NOW)
         assert result.changed == [q.id]
     db.session.commit()
     history = [(c.from_status, c.to_status) for c in bank_service.status_changes(q.id)]
@@ -81,8 +87,9 @@ def test_duplicates_are_found_by_normalised_stem_and_option_set(ctx: None) -> No
     bank_id = make_bank()
     q = bank_service.add_question(bank_id, SINGLE, actor_id=None, now=NOW)
     db.session.commit()
-    same = QuestionData(QuestionType.SINGLE, " 网络日志至少留存多久？ ", 0,
-                        ("六个月", "一年", "三个月", "一个月"))
+    same = QuestionData(
+        QuestionType.SINGLE, " 网络日志至少留存多久？ ", 0, ("六个月", "一年", "三个月", "一个月")
+    )
     assert bank_service.find_duplicates(bank_id, same) == [q.id]
     other = QuestionData(QuestionType.SINGLE, SINGLE.stem, 0, ("一周", "一年"))
     assert bank_service.find_duplicates(bank_id, other) == []
@@ -99,8 +106,14 @@ def test_invalid_questions_are_refused_with_every_problem(ctx: None) -> None:
 def test_search_filters_combine(ctx: None) -> None:
     bank_id = make_bank()
     bank_service.add_question(bank_id, SINGLE, actor_id=None, now=NOW)
-    tf = QuestionData(QuestionType.TRUE_FALSE, "可以在公共Wi-Fi下登录网银。", False,
-                      difficulty=Difficulty.HARD, category="基础知识/无线网络", tags=("Wi-Fi",))
+    tf = QuestionData(
+        QuestionType.TRUE_FALSE,
+        "可以在公共Wi-Fi下登录网银。",
+        False,
+        difficulty=Difficulty.HARD,
+        category="基础知识/无线网络",
+        tags=("Wi-Fi",),
+    )
     bank_service.add_question(bank_id, tf, actor_id=None, now=NOW)
     db.session.commit()
 

@@ -8,123 +8,22 @@ The interface is Chinese by default, so the Chinese strings below are those of t
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
 
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import Page, expect
 
-from contest.extensions import db, redis_hub
-from contest.models import Organization, Role
-from tests.conftest import PASSWORD, add_user, make_app
+from tests import browser_support
+from tests.browser_support import BROWSER_MARKS, CONTESTANT, ORGANIZER, log_in, path_is
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PHONE: dict[str, Any] = {
-    "viewport": {"width": 375, "height": 667},
-    "is_mobile": True,
-    "has_touch": True,
-}
-DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 800}}
+# The fixtures these tests use (pytest looks for fixtures among a module's attributes).
+browser = browser_support.browser
+live_app = browser_support.live_app
+live_server = browser_support.live_server
+phone = browser_support.phone
+desktop = browser_support.desktop
+
 MIN_TARGET = 44  # px: the smallest comfortable touch target
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Chromium not installed at /usr/bin/chromium; CI installs it with "
-        "apt-get install chromium",
-    ),
-]
-
-CONTESTANT = "demo01"
-ORGANIZER = "organizer"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def live_server(tmp_path: Path, redis_url: str) -> Iterator[str]:
-    """Serve a fresh app with seeded users on 127.0.0.1; yield its base URL."""
-    app = make_app(tmp_path, redis_url)
-    with app.app_context():
-        db.drop_all()  # a shared PostgreSQL may hold tables from an interrupted run
-        db.create_all()
-        redis_hub.client.flushdb()  # login throttling counters live in Redis
-        org = Organization(name="第一中学")
-        db.session.add(org)
-        db.session.commit()
-        add_user(CONTESTANT, Role.CONTESTANT, org.id)
-        add_user(ORGANIZER, Role.ORGANIZER)
-        db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.session.remove()
-            db.drop_all()
-            redis_hub.client.flushdb()
-            redis_hub.close(app)
-            db.engine.dispose()
-
-
-@contextmanager
-def _page(browser: Browser, live_server: str, **options: Any) -> Iterator[Page]:
-    """A page in a fresh browser context (no cookies), closed afterwards."""
-    context = browser.new_context(base_url=live_server, **options)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-@pytest.fixture
-def phone(browser: Browser, live_server: str) -> Iterator[Page]:
-    """A phone-sized page (375×667, touch); the server outlives its context."""
-    with _page(browser, live_server, **PHONE) as page:
-        yield page
-
-
-@pytest.fixture
-def desktop(browser: Browser, live_server: str) -> Iterator[Page]:
-    with _page(browser, live_server, **DESKTOP) as page:
-        yield page
-
-
-def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
-    """Fill the login page (in Chinese, the default) and submit it."""
-    page.goto("/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录", exact=True).click()
-
-
-def path_is(path: str) -> re.Pattern[str]:
-    return re.compile(r"^https?://[^/]+" + re.escape(path) + r"$")
+pytestmark = BROWSER_MARKS
 
 
 def test_contestant_logs_in_switches_language_and_logs_out(phone: Page) -> None:

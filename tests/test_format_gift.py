@@ -163,7 +163,9 @@ def test_true_false() -> None:
     [q] = questions(read("tf1.gift"))
     assert q == QuestionData(QuestionType.TRUE_FALSE, "Grant is buried in Grant's tomb.", False)
     assert [(q.stem, q.answer) for q in questions(read("tf2.gift"))] == [
-        ("Grant is buried in Grant's tomb.", False), ("The sun rises in the east.", True)]
+        ("Grant is buried in Grant's tomb.", False),
+        ("The sun rises in the east.", True),
+    ]
     assert [q.answer for q in questions(read("TFTwoFeedback.gift"))] == [False, True, True]
     [q] = questions(read("tf1_html.gift"))
     assert q.stem == "<p>Grant is buried in Grant's tomb.</p>"
@@ -173,16 +175,20 @@ def test_single_choice() -> None:
     [parsed] = read("mc1.gift").questions
     assert parsed.line == 1
     assert parsed.question == QuestionData(
-        QuestionType.SINGLE, "Who's buried in Grant's tomb?", 2,
-        options=("Grant", "Jefferson", "no one"))
+        QuestionType.SINGLE,
+        "Who's buried in Grant's tomb?",
+        2,
+        options=("Grant", "Jefferson", "no one"),
+    )
     [q] = questions(read("mc2.gift"))
-    assert (q.type, q.stem, q.answer) == (
-        QuestionType.SINGLE, "Grant is ____ in Grant's tomb.", 1)
+    assert (q.type, q.stem, q.answer) == (QuestionType.SINGLE, "Grant is ____ in Grant's tomb.", 1)
     # partial credit: the 100% answer is the answer, the 50% one is a wrong option
     q = questions(read("giftFormatPhpExamples.gift"))[5]
     assert (q.stem, q.options, q.answer) == (
         "Difficult multiple choice question.",
-        ("wrong answer", "half credit answer", "full credit answer"), 2)
+        ("wrong answer", "half credit answer", "full credit answer"),
+        2,
+    )
 
 
 def test_escapes() -> None:
@@ -192,15 +198,19 @@ def test_escapes() -> None:
     [q] = questions(read("escapeEquals.gift"))
     assert (q.options, q.answer) == (("= 2 + 2", "= 2 + 3", "= 2 + 4"), 1)
     [q] = questions(read("symbolsAll.gift"))
-    assert q.stem == ("Here's a question that has symbols inside, \n"
-                      "such as `-=[];',./~!@#$%^&*()_+{}|:\"<>?")
+    assert q.stem == (
+        "Here's a question that has symbols inside, \nsuch as `-=[];',./~!@#$%^&*()_+{}|:\"<>?"
+    )
 
 
 def test_multiple_choice_with_weights() -> None:
     [q] = questions(read("multipleAnswersFloat.gift"))
     assert q == QuestionData(
-        QuestionType.MULTIPLE, "Select all of the options below which name a continent:",
-        (0, 1, 3), options=("Africa", "Asia", "China", "Antarctica", "America"))
+        QuestionType.MULTIPLE,
+        "Select all of the options below which name a continent:",
+        (0, 1, 3),
+        options=("Africa", "Asia", "China", "Antarctica", "America"),
+    )
     [q] = questions(read("totara_moodle_multichoice_multi.gift"))
     assert (q.options, q.answer) == (("yellow", "red", "off-beige", "blue"), (0, 2))
 
@@ -208,7 +218,8 @@ def test_multiple_choice_with_weights() -> None:
 def test_short_answer() -> None:
     first, second = questions(read("shortAnswer1.gift"))
     assert first == QuestionData(
-        QuestionType.FILL_BLANK, "Who's buried in Grant's tomb?", (("no one", "nobody"),))
+        QuestionType.FILL_BLANK, "Who's buried in Grant's tomb?", (("no one", "nobody"),)
+    )
     assert (second.stem, second.answer) == ("Two plus two equals ____.", (("four", "4"),))
     assert questions(read("shortAnswer2.gift"))[1].answer == (("One",),)
     # only the 100% answers are accepted
@@ -232,13 +243,19 @@ def test_explanation_and_feedback() -> None:
 
 def test_category() -> None:
     question = b"\n\nQ?{T}\n"
-    for name, category in [("category1.gift", "Default for LING-373-2194-B"),
-                           ("categorySpecialCharacter.gift", "Default for Unit 1: Topic")]:
+    for name, category in [
+        ("category1.gift", "Default for LING-373-2194-B"),
+        ("categorySpecialCharacter.gift", "Default for Unit 1: Topic"),
+    ]:
         [q] = questions(parse((CONFORMANCE / name).read_bytes() + question))
         assert q.category == category
-    for line, category in [("$CATEGORY: $system$/top/法律法规/网络安全法", "法律法规/网络安全法"),
-                           ("$CATEGORY: top/A", "A"), ("$CATEGORY: A/B", "A/B"),
-                           ("$CATEGORY: $course$/top", ""), ("$CATEGORY: $course$/B", "B")]:
+    for line, category in [
+        ("$CATEGORY: $system$/top/法律法规/网络安全法", "法律法规/网络安全法"),
+        ("$CATEGORY: top/A", "A"),
+        ("$CATEGORY: A/B", "A/B"),
+        ("$CATEGORY: $course$/top", ""),
+        ("$CATEGORY: $course$/B", "B"),
+    ]:
         [q] = questions(parse(line.encode() + question))
         assert q.category == category, line
 
@@ -254,24 +271,41 @@ def test_tags() -> None:
 def test_skipped_are_reported_with_line_and_kind() -> None:
     report = read("giftFormatPhpExamples.gift")
     assert [(p.line, p.params["kind"]) for p in report.skipped] == [
-        (13, "numerical"), (15, "matching"), (40, "numerical")]
+        (13, "numerical"),
+        (15, "matching"),
+        (40, "numerical"),
+    ]
     assert report.skipped[0].render() == (
-        "Question skipped: GIFT numerical questions are not supported.")
+        "Question skipped: GIFT numerical questions are not supported."
+    )
     assert [p.params["kind"] for p in read("essay1.gift").skipped] == ["essay"]
     assert [p.params["kind"] for p in read("description1.gift").skipped] == ["description"]
 
 
 def test_problems_have_lines() -> None:
-    content = "\n".join([
-        "// fine", "Q1 {=a ~b}", "",
-        "Q2 {=a ~b", "", "Q3 } x", "",
-        "Q4 {=a ~b} and {=c ~d}", "",
-        "Q5 {~a ~b}", "",
-        "Q6 {=%50%a =%50%b}", "",
-        "Q7 {~%150%a ~b}", "",
-        "Q8 {=a ~a}", "",
-        "{=a ~b}", "",
-    ]).encode()
+    content = "\n".join(
+        [
+            "// fine",
+            "Q1 {=a ~b}",
+            "",
+            "Q2 {=a ~b",
+            "",
+            "Q3 } x",
+            "",
+            "Q4 {=a ~b} and {=c ~d}",
+            "",
+            "Q5 {~a ~b}",
+            "",
+            "Q6 {=%50%a =%50%b}",
+            "",
+            "Q7 {~%150%a ~b}",
+            "",
+            "Q8 {=a ~a}",
+            "",
+            "{=a ~b}",
+            "",
+        ]
+    ).encode()
     report = parse(content)
     assert [p.line for p in report.questions] == [2]
     assert [p.line for p in report.problems] == [4, 6, 8, 10, 12, 14, 16, 18]
@@ -283,8 +317,12 @@ def test_registered() -> None:
     fmt = formats()["gift"]
     assert fmt.extensions == (".gift",)
     assert fmt.media_type == "text/plain; charset=utf-8"
-    assert fmt.types == {QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.TRUE_FALSE,
-                         QuestionType.FILL_BLANK}
+    assert fmt.types == {
+        QuestionType.SINGLE,
+        QuestionType.MULTIPLE,
+        QuestionType.TRUE_FALSE,
+        QuestionType.FILL_BLANK,
+    }
     assert fmt.fields == {"options", "explanation", "category", "tags"}
 
 
@@ -293,9 +331,15 @@ def test_registered() -> None:
 
 def test_export_layout() -> None:
     qs = [
-        QuestionData(QuestionType.SINGLE, "《网络安全法》何时施行?", 1,
-                     options=("2016年", "2017年6月1日"), explanation="见第79条",
-                     category="法律法规/网络安全法", tags=("网安法", "基础")),
+        QuestionData(
+            QuestionType.SINGLE,
+            "《网络安全法》何时施行?",
+            1,
+            options=("2016年", "2017年6月1日"),
+            explanation="见第79条",
+            category="法律法规/网络安全法",
+            tags=("网安法", "基础"),
+        ),
         QuestionData(QuestionType.MULTIPLE, "Pick {two}", (0, 2), options=("a", "b", "c")),
         QuestionData(QuestionType.TRUE_FALSE, "a: b", True, category="法律法规/网络安全法"),
         QuestionData(QuestionType.FILL_BLANK, "2+2 = ____", (("4", "four"),)),
@@ -327,8 +371,13 @@ def test_export_leaves_out_what_gift_cannot_express() -> None:
 
 
 def test_export_protects_text_that_looks_like_syntax() -> None:
-    q = QuestionData(QuestionType.SINGLE, "// not a comment", 0,
-                     options=("%50%x", "[html]y", "::z::"), explanation="[plain]e #1")
+    q = QuestionData(
+        QuestionType.SINGLE,
+        "// not a comment",
+        0,
+        options=("%50%x", "[html]y", "::z::"),
+        explanation="[plain]e #1",
+    )
     text = export([q]).decode()
     assert text.startswith("[markdown]// not a comment{")
     assert "\t=%100%%50%x\n\t~[markdown][html]y\n\t~\\:\\:z\\:\\:\n" in text
@@ -338,10 +387,50 @@ def test_export_protects_text_that_looks_like_syntax() -> None:
 # --- round trip ----------------------------------------------------------------------------
 
 TOKENS = [
-    "~", "=", "#", "{", "}", ":", "\\", "\\n", "\n", " ", "  ", "\t", "//", "::", "[html]",
-    "[markdown]", "%", "%50%", "%-100%", "->", "$CATEGORY:", "$course$/top", "####", "**粗体**",
-    "`code`", "- ", "网络安全", "法", "个人信息保护", "《", "》", "：", "TRUE", "T", "F", "a", "B",
-    "7", "[tag:x]", "\\{", "\ufeff", "____", "()", "*",
+    "~",
+    "=",
+    "#",
+    "{",
+    "}",
+    ":",
+    "\\",
+    "\\n",
+    "\n",
+    " ",
+    "  ",
+    "\t",
+    "//",
+    "::",
+    "[html]",
+    "[markdown]",
+    "%",
+    "%50%",
+    "%-100%",
+    "->",
+    "$CATEGORY:",
+    "$course$/top",
+    "####",
+    "**粗体**",
+    "`code`",
+    "- ",
+    "网络安全",
+    "法",
+    "个人信息保护",
+    "《",
+    "》",
+    "：",
+    "TRUE",
+    "T",
+    "F",
+    "a",
+    "B",
+    "7",
+    "[tag:x]",
+    "\\{",
+    "\ufeff",
+    "____",
+    "()",
+    "*",
 ]
 CHINESE = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
 ANY_CHAR = st.characters(codec="utf-8", exclude_characters="\r")
@@ -364,8 +453,16 @@ TAG = st.text(
 
 @st.composite
 def gift_questions(draw: st.DrawFn) -> QuestionData:
-    kind = draw(st.sampled_from([QuestionType.SINGLE, QuestionType.MULTIPLE,
-                                 QuestionType.TRUE_FALSE, QuestionType.FILL_BLANK]))
+    kind = draw(
+        st.sampled_from(
+            [
+                QuestionType.SINGLE,
+                QuestionType.MULTIPLE,
+                QuestionType.TRUE_FALSE,
+                QuestionType.FILL_BLANK,
+            ]
+        )
+    )
     options: tuple[str, ...] = ()
     if kind is QuestionType.SINGLE:
         options = tuple(draw(st.lists(TEXT, min_size=2, max_size=8, unique_by=normalize_text)))
@@ -380,7 +477,10 @@ def gift_questions(draw: st.DrawFn) -> QuestionData:
         alternative = TEXT.filter(lambda t: "->" not in t)
         answer = (tuple(draw(st.lists(alternative, min_size=1, max_size=3))),)
     question = QuestionData(
-        type=kind, stem=draw(TEXT), options=options, answer=answer,  # type: ignore[arg-type]
+        type=kind,
+        stem=draw(TEXT),
+        options=options,
+        answer=answer,  # type: ignore[arg-type]
         explanation=draw(st.one_of(st.just(""), TEXT)),
         difficulty=draw(st.sampled_from(Difficulty)),
         category=draw(CATEGORY),
@@ -414,8 +514,21 @@ def test_round_trip_several(qs: list[QuestionData]) -> None:
 
 # --- fuzzing -------------------------------------------------------------------------------
 
-SYNTAX = [*"{}=~#:$%\\/ \n\tabcTF[]->_019中", "::", "//", "####", "$CATEGORY:", "[tag:", "[html]",
-          "\\n", "\r\n", "TRUE", "%50%", "%-100%", "\n\n"]
+SYNTAX = [
+    *"{}=~#:$%\\/ \n\tabcTF[]->_019中",
+    "::",
+    "//",
+    "####",
+    "$CATEGORY:",
+    "[tag:",
+    "[html]",
+    "\\n",
+    "\r\n",
+    "TRUE",
+    "%50%",
+    "%-100%",
+    "\n\n",
+]
 
 
 def check_report(report: ParseReport, content: bytes) -> None:
@@ -428,8 +541,11 @@ def check_report(report: ParseReport, content: bytes) -> None:
         assert 0 <= item.line <= lines
         item.render()
     # what was read is written back and read again unchanged (unless GIFT cannot write it)
-    writable = [q for q in questions(report)
-                if not (q.type is QuestionType.FILL_BLANK and "->" in str(q.answer))]
+    writable = [
+        q
+        for q in questions(report)
+        if not (q.type is QuestionType.FILL_BLANK and "->" in str(q.answer))
+    ]
     assert questions(parse(export(writable))) == writable
 
 
@@ -450,11 +566,17 @@ def test_fuzz_syntax(text: str) -> None:
 
 
 def test_gbk_file() -> None:
-    content = ("// [tag:网安]\n《网络安全法》自哪一年起施行？{=2017 =2017年}\n\n"
-               "关键信息基础设施的运营者应当履行安全保护义务。{T####见第34条}\n").encode("gbk")
+    content = (
+        "// [tag:网安]\n《网络安全法》自哪一年起施行？{=2017 =2017年}\n\n"
+        "关键信息基础设施的运营者应当履行安全保护义务。{T####见第34条}\n"
+    ).encode("gbk")
     first, second = questions(parse(content))
-    assert first == QuestionData(QuestionType.FILL_BLANK, "《网络安全法》自哪一年起施行？",
-                                 (("2017", "2017年"),), tags=("网安",))
+    assert first == QuestionData(
+        QuestionType.FILL_BLANK,
+        "《网络安全法》自哪一年起施行？",
+        (("2017", "2017年"),),
+        tags=("网安",),
+    )
     assert (second.answer, second.explanation) == (True, "见第34条")
 
 

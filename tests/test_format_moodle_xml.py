@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from question_bank.domain import (
+    Citation,
     Difficulty,
     QuestionData,
     QuestionType,
@@ -87,6 +89,9 @@ def questions(draw: st.DrawFn) -> QuestionData:
         explanation=draw(st.one_of(st.just(""), TEXT)),
         category=draw(CATEGORY),
         tags=tuple(draw(st.lists(SEGMENT, max_size=3))),
+        # not carried by Moodle XML: drawn to show they are dropped, not garbled
+        difficulty=draw(st.sampled_from(Difficulty)),
+        citation=draw(st.one_of(st.none(), st.just(Citation("网络安全法", 21, "2016-11-07")))),
     )
     # e.g. a fill-in-the-blank stem that happens to contain two "__" or "()" blanks
     if validate(question):
@@ -96,17 +101,8 @@ def questions(draw: st.DrawFn) -> QuestionData:
 
 def carried(question: QuestionData) -> QuestionData:
     """What Moodle XML carries of a question: no difficulty, no citation; ordering normalised."""
-    normal = normalize_ordering(question)
-    return QuestionData(
-        type=normal.type,
-        stem=normal.stem,
-        options=normal.options,
-        answer=normal.answer,
-        explanation=normal.explanation,
-        difficulty=Difficulty.MEDIUM,
-        category=normal.category,
-        tags=normal.tags,
-        citation=None,
+    return dataclasses.replace(
+        normalize_ordering(question), difficulty=Difficulty.MEDIUM, citation=None
     )
 
 

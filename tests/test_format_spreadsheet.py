@@ -81,77 +81,188 @@ def problems_by_row(report: ParseReport) -> dict[int, list[str]]:
 # --- (1) a hand-written file covering every type -------------------------------------------------
 
 # Columns out of the template's order, an unknown column (序号) and an empty row (row 5).
-SAMPLE_HEADER = ["序号", "题型", "题干", "答案", "选项A", "选项B", "选项C", "选项D", "难度", "分类",
-                 "标签", "法条", "解析"]
+SAMPLE_HEADER = [
+    "序号",
+    "题型",
+    "题干",
+    "答案",
+    "选项A",
+    "选项B",
+    "选项C",
+    "选项D",
+    "难度",
+    "分类",
+    "标签",
+    "法条",
+    "解析",
+]
 SAMPLE_ROWS = [
     SAMPLE_HEADER,
-    ["1", "单选题", "网络运营者应当按照（ ）制度的要求，履行安全保护义务。", "a", "网络安全等级保护",
-     "数据出境安全评估", "网络产品强制认证", "保密审查", "易", " 法律法规／网络安全法 ",
-     "网络安全法，等级保护", "网络安全法(2016-11-07) 第二十一条：国家实行网络安全等级保护制度。",
-     "等级保护是网络安全的基本制度。"],
-    ["2", "多选", "以下哪些属于恶意代码？", "A、C、d", "木马", "防火墙", "蠕虫", "勒索软件", "中",
-     "技术/恶意代码", "恶意代码, 病毒 、木马,,", "", ""],
-    ["3", "判断题", "使用弱口令是常见的安全隐患。", "√", "", "", "", "", "", "", "", "网络安全法 第二十四条",
-     ""],
+    [
+        "1",
+        "单选题",
+        "网络运营者应当按照（ ）制度的要求，履行安全保护义务。",
+        "a",
+        "网络安全等级保护",
+        "数据出境安全评估",
+        "网络产品强制认证",
+        "保密审查",
+        "易",
+        " 法律法规／网络安全法 ",
+        "网络安全法，等级保护",
+        "网络安全法(2016-11-07) 第二十一条：国家实行网络安全等级保护制度。",
+        "等级保护是网络安全的基本制度。",
+    ],
+    [
+        "2",
+        "多选",
+        "以下哪些属于恶意代码？",
+        "A、C、d",
+        "木马",
+        "防火墙",
+        "蠕虫",
+        "勒索软件",
+        "中",
+        "技术/恶意代码",
+        "恶意代码, 病毒 、木马,,",
+        "",
+        "",
+    ],
+    [
+        "3",
+        "判断题",
+        "使用弱口令是常见的安全隐患。",
+        "√",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "网络安全法 第二十四条",
+        "",
+    ],
     ["", "", "", "", "", "", "", "", "", "", "", "", ""],
-    ["4", "填空", "网络运营者应当留存相关的网络日志不少于____个月。", " 六 | 6 ", "", "", "", "", "难",
-     "法律法规/网络安全法", "日志", "《网络安全法》（2016-11-07）第21条", ""],
-    ["5", "排序", "请按 TCP 三次握手的顺序排列报文：", "B, C, A", "ACK", "SYN", "SYN-ACK", "", "中",
-     "技术/网络协议", "TCP", "", "先 SYN，再 SYN-ACK，最后 ACK。"],
-    ["6", "填空题", "发生网络安全事件，应当立即启动____，并按照规定向（ ）报告。",
-     "网络安全事件应急预案|应急预案；有关主管部门｜主管部门", "", "", "", "", "", "", "", "", ""],
+    [
+        "4",
+        "填空",
+        "网络运营者应当留存相关的网络日志不少于____个月。",
+        " 六 | 6 ",
+        "",
+        "",
+        "",
+        "",
+        "难",
+        "法律法规/网络安全法",
+        "日志",
+        "《网络安全法》（2016-11-07）第21条",
+        "",
+    ],
+    [
+        "5",
+        "排序",
+        "请按 TCP 三次握手的顺序排列报文：",
+        "B, C, A",
+        "ACK",
+        "SYN",
+        "SYN-ACK",
+        "",
+        "中",
+        "技术/网络协议",
+        "TCP",
+        "",
+        "先 SYN，再 SYN-ACK，最后 ACK。",
+    ],
+    [
+        "6",
+        "填空题",
+        "发生网络安全事件，应当立即启动____，并按照规定向（ ）报告。",
+        "网络安全事件应急预案|应急预案；有关主管部门｜主管部门",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
 ]
 SAMPLE_QUESTIONS = [
-    (2, QuestionData(
-        type=QuestionType.SINGLE,
-        stem="网络运营者应当按照（ ）制度的要求，履行安全保护义务。",
-        options=("网络安全等级保护", "数据出境安全评估", "网络产品强制认证", "保密审查"),
-        answer=0,
-        explanation="等级保护是网络安全的基本制度。",
-        difficulty=Difficulty.EASY,
-        category="法律法规/网络安全法",
-        tags=("网络安全法", "等级保护"),
-        citation=Citation(law="网络安全法", article=21, version="2016-11-07",
-                          quote="国家实行网络安全等级保护制度。"),
-    )),
-    (3, QuestionData(
-        type=QuestionType.MULTIPLE,
-        stem="以下哪些属于恶意代码？",
-        options=("木马", "防火墙", "蠕虫", "勒索软件"),
-        answer=(0, 2, 3),
-        difficulty=Difficulty.MEDIUM,
-        category="技术/恶意代码",
-        tags=("恶意代码", "病毒", "木马"),
-    )),
-    (4, QuestionData(
-        type=QuestionType.TRUE_FALSE,
-        stem="使用弱口令是常见的安全隐患。",
-        answer=True,
-        citation=Citation(law="网络安全法", article=24),
-    )),
-    (6, QuestionData(
-        type=QuestionType.FILL_BLANK,
-        stem="网络运营者应当留存相关的网络日志不少于____个月。",
-        answer=(("六", "6"),),
-        difficulty=Difficulty.HARD,
-        category="法律法规/网络安全法",
-        tags=("日志",),
-        citation=Citation(law="《网络安全法》", article=21, version="2016-11-07"),
-    )),
-    (7, QuestionData(
-        type=QuestionType.ORDERING,
-        stem="请按 TCP 三次握手的顺序排列报文：",
-        options=("ACK", "SYN", "SYN-ACK"),
-        answer=(1, 2, 0),
-        explanation="先 SYN，再 SYN-ACK，最后 ACK。",
-        category="技术/网络协议",
-        tags=("TCP",),
-    )),
-    (8, QuestionData(
-        type=QuestionType.FILL_BLANK,
-        stem="发生网络安全事件，应当立即启动____，并按照规定向（ ）报告。",
-        answer=(("网络安全事件应急预案", "应急预案"), ("有关主管部门", "主管部门")),
-    )),
+    (
+        2,
+        QuestionData(
+            type=QuestionType.SINGLE,
+            stem="网络运营者应当按照（ ）制度的要求，履行安全保护义务。",
+            options=("网络安全等级保护", "数据出境安全评估", "网络产品强制认证", "保密审查"),
+            answer=0,
+            explanation="等级保护是网络安全的基本制度。",
+            difficulty=Difficulty.EASY,
+            category="法律法规/网络安全法",
+            tags=("网络安全法", "等级保护"),
+            citation=Citation(
+                law="网络安全法",
+                article=21,
+                version="2016-11-07",
+                quote="国家实行网络安全等级保护制度。",
+            ),
+        ),
+    ),
+    (
+        3,
+        QuestionData(
+            type=QuestionType.MULTIPLE,
+            stem="以下哪些属于恶意代码？",
+            options=("木马", "防火墙", "蠕虫", "勒索软件"),
+            answer=(0, 2, 3),
+            difficulty=Difficulty.MEDIUM,
+            category="技术/恶意代码",
+            tags=("恶意代码", "病毒", "木马"),
+        ),
+    ),
+    (
+        4,
+        QuestionData(
+            type=QuestionType.TRUE_FALSE,
+            stem="使用弱口令是常见的安全隐患。",
+            answer=True,
+            citation=Citation(law="网络安全法", article=24),
+        ),
+    ),
+    (
+        6,
+        QuestionData(
+            type=QuestionType.FILL_BLANK,
+            stem="网络运营者应当留存相关的网络日志不少于____个月。",
+            answer=(("六", "6"),),
+            difficulty=Difficulty.HARD,
+            category="法律法规/网络安全法",
+            tags=("日志",),
+            citation=Citation(law="《网络安全法》", article=21, version="2016-11-07"),
+        ),
+    ),
+    (
+        7,
+        QuestionData(
+            type=QuestionType.ORDERING,
+            stem="请按 TCP 三次握手的顺序排列报文：",
+            options=("ACK", "SYN", "SYN-ACK"),
+            answer=(1, 2, 0),
+            explanation="先 SYN，再 SYN-ACK，最后 ACK。",
+            category="技术/网络协议",
+            tags=("TCP",),
+        ),
+    ),
+    (
+        8,
+        QuestionData(
+            type=QuestionType.FILL_BLANK,
+            stem="发生网络安全事件，应当立即启动____，并按照规定向（ ）报告。",
+            answer=(("网络安全事件应急预案", "应急预案"), ("有关主管部门", "主管部门")),
+        ),
+    ),
 ]
 
 
@@ -165,8 +276,15 @@ def test_sample_file_parses_to_exact_questions(kind: str) -> None:
 def test_xlsx_cells_holding_numbers_dates_and_booleans_read_as_their_text() -> None:
     rows = [
         ["题型", "题干", "选项A", "选项B", "选项C", "答案", "法条"],
-        ["单选", "《网络安全法》于哪一年通过？", 2016, 2017.0, datetime.datetime(2016, 11, 7), "A",
-         "网络安全法(2016-11-07) 第1条"],
+        [
+            "单选",
+            "《网络安全法》于哪一年通过？",
+            2016,
+            2017.0,
+            datetime.datetime(2016, 11, 7),
+            "A",
+            "网络安全法(2016-11-07) 第1条",
+        ],
         ["填空", "等级保护测评发现的高危问题应在____小时内报告。", None, None, None, 72, None],
         ["填空", "0.1 + 0.4 = ____", None, None, None, 0.5, None],
         ["判断", "HTTPS 能加密传输内容。", None, None, None, True, None],
@@ -208,8 +326,10 @@ def test_xlsx_cells_holding_numbers_dates_and_booleans_read_as_their_text() -> N
 )
 def test_answer_notations(kind: str, answer: str, expected: Any) -> None:
     options = ["甲", "乙", "丙", "丁"] if kind != "判断" else ["", "", "", ""]
-    rows = [["题型", "题干", "选项A", "选项B", "选项C", "选项D", "答案"],
-            [kind, "题干", *options, answer]]
+    rows = [
+        ["题型", "题干", "选项A", "选项B", "选项C", "选项D", "答案"],
+        [kind, "题干", *options, answer],
+    ]
     report = parse_csv(csv_file(rows))
     assert report.problems == []
     assert report.questions[0].question.answer == expected
@@ -219,15 +339,27 @@ def test_answer_notations(kind: str, answer: str, expected: Any) -> None:
     ("text", "expected"),
     [
         ("网络安全法(2016-11-07) 第二十一条", Citation("网络安全法", 21, "2016-11-07")),
-        ("网络安全法（2016-11-07）第二十一条：网络运营者应当按照网络安全等级保护制度的要求…",
-         Citation("网络安全法", 21, "2016-11-07", "网络运营者应当按照网络安全等级保护制度的要求…")),
-        ("网络安全法(2016年11月7日)第一百零二条: 引文", Citation("网络安全法", 102, "2016-11-07", "引文")),
+        (
+            "网络安全法（2016-11-07）第二十一条：网络运营者应当按照网络安全等级保护制度的要求…",
+            Citation(
+                "网络安全法", 21, "2016-11-07", "网络运营者应当按照网络安全等级保护制度的要求…"
+            ),
+        ),
+        (
+            "网络安全法(2016年11月7日)第一百零二条: 引文",
+            Citation("网络安全法", 102, "2016-11-07", "引文"),
+        ),
         ("数据安全法(２０２１.６.１０) 第10条", Citation("数据安全法", 10, "2021-06-10")),
         ("网络安全法第十条", Citation("网络安全法", 10)),
-        ("网络安全法 第二十一条 国家实行网络安全等级保护制度。",
-         Citation("网络安全法", 21, None, "国家实行网络安全等级保护制度。")),
+        (
+            "网络安全法 第二十一条 国家实行网络安全等级保护制度。",
+            Citation("网络安全法", 21, None, "国家实行网络安全等级保护制度。"),
+        ),
         ("刑法(修正案九) 第二百八十五条", Citation("刑法(修正案九)", 285)),
-        ("网络安全法 第一百一十条：第一行\n第二行", Citation("网络安全法", 110, None, "第一行\n第二行")),
+        (
+            "网络安全法 第一百一十条：第一行\n第二行",
+            Citation("网络安全法", 110, None, "第一行\n第二行"),
+        ),
     ],
 )
 def test_citation_forms(text: str, expected: Citation) -> None:
@@ -236,9 +368,16 @@ def test_citation_forms(text: str, expected: Citation) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["网络安全法", "网络安全法 二十一", "第二十一条", "网络安全法(2016-13-01) 第二十一条",
-     "网络安全法(2016) 第二十一条", "网络安全法 第二十一条之一", "网络安全法 第一百二条",
-     "(2016-11-07) 第三条"],
+    [
+        "网络安全法",
+        "网络安全法 二十一",
+        "第二十一条",
+        "网络安全法(2016-13-01) 第二十一条",
+        "网络安全法(2016) 第二十一条",
+        "网络安全法 第二十一条之一",
+        "网络安全法 第一百二条",
+        "(2016-11-07) 第三条",
+    ],
 )
 def test_malformed_citations_are_problems(text: str) -> None:
     problem = parse_citation(text)
@@ -251,18 +390,18 @@ def test_malformed_citations_are_problems(text: str) -> None:
 
 BAD_ROWS = [
     ["题型", "题干", "选项A", "选项B", "选项C", "选项D", "选项I", "答案", "难度", "法条"],
-    ["单选", "好的单选题", "甲", "乙", "丙", "丁", "", "B", "", ""],                       # 2
-    ["单选", "答案越界", "甲", "乙", "丙", "丁", "", "E", "", ""],                          # 3
-    ["判断", "好的判断题", "", "", "", "", "", "错", "难", ""],                              # 4
-    ["问答", "未知题型", "", "", "", "", "", "随便", "", ""],                               # 5
-    ["多选", "选项有空缺", "甲", "乙", "", "丁", "", "ABD", "超难", ""],                     # 6
-    ["单选", "法条格式错误", "甲", "乙", "", "", "", "A", "", "网络安全法 二十一"],            # 7
-    ["填空", "两个空____和____", "", "", "", "", "", "只有一个空", "", ""],                   # 8
-    ["判断", "判断题答案写成是", "", "", "", "", "", "是", "", ""],                            # 9
-    [],                                                                                     # 10
-    ["填空", "好的填空题____", "", "", "", "", "", "答案", "", ""],                           # 11
-    ["多选", "", "甲", "甲", "", "", "戊", "", "", ""],                                      # 12
-    ["单选", "答案不是字母", "甲", "乙", "", "", "", "1", "", ""],                            # 13
+    ["单选", "好的单选题", "甲", "乙", "丙", "丁", "", "B", "", ""],  # 2
+    ["单选", "答案越界", "甲", "乙", "丙", "丁", "", "E", "", ""],  # 3
+    ["判断", "好的判断题", "", "", "", "", "", "错", "难", ""],  # 4
+    ["问答", "未知题型", "", "", "", "", "", "随便", "", ""],  # 5
+    ["多选", "选项有空缺", "甲", "乙", "", "丁", "", "ABD", "超难", ""],  # 6
+    ["单选", "法条格式错误", "甲", "乙", "", "", "", "A", "", "网络安全法 二十一"],  # 7
+    ["填空", "两个空____和____", "", "", "", "", "", "只有一个空", "", ""],  # 8
+    ["判断", "判断题答案写成是", "", "", "", "", "", "是", "", ""],  # 9
+    [],  # 10
+    ["填空", "好的填空题____", "", "", "", "", "", "答案", "", ""],  # 11
+    ["多选", "", "甲", "甲", "", "", "戊", "", "", ""],  # 12
+    ["单选", "答案不是字母", "甲", "乙", "", "", "", "1", "", ""],  # 13
 ]
 
 
@@ -290,7 +429,11 @@ def test_every_bad_row_is_reported_at_its_row(kind: str) -> None:
     assert rows[13] == ['The answer "1" must be one option letter, A to H.']
     # The good rows are still parsed; the caller decides what to do with them.
     assert [q.line for q in report.questions] == [2, 4, 11]
-    assert [q.question.stem for q in report.questions] == ["好的单选题", "好的判断题", "好的填空题____"]
+    assert [q.question.stem for q in report.questions] == [
+        "好的单选题",
+        "好的判断题",
+        "好的填空题____",
+    ]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -306,7 +449,11 @@ def test_header_problems(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_header_is_the_first_non_empty_row_and_tolerates_decoration(kind: str) -> None:
-    rows = [[], ["* 题型", "题干*", "选项 a", "选项Ｂ", "答案", "备注"], ["单选", "题", "是", "否", "b", "x"]]
+    rows = [
+        [],
+        ["* 题型", "题干*", "选项 a", "选项Ｂ", "答案", "备注"],
+        ["单选", "题", "是", "否", "b", "x"],
+    ]
     report = parse(kind, write(kind, rows))
     assert report.problems == []
     assert [(q.line, q.question.options, q.question.answer) for q in report.questions] == [
@@ -315,8 +462,12 @@ def test_header_is_the_first_non_empty_row_and_tolerates_decoration(kind: str) -
 
 
 def test_old_xls_and_non_workbooks_are_refused_at_row_0() -> None:
-    for content in (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, b"", b"PK\x03\x04junk",
-                    csv_file(SAMPLE_ROWS)):
+    for content in (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100,
+        b"",
+        b"PK\x03\x04junk",
+        csv_file(SAMPLE_ROWS),
+    ):
         report = parse_xlsx(content)
         assert [p.line for p in report.problems] == [0]
         assert report.questions == []
@@ -344,15 +495,23 @@ PUNCTUATION = "，。；：、“”‘’\"',;:!?=+-@#*/\\|()（）《》 　\t
 
 
 def texts(min_size: int = 1, exclude: str = "", max_size: int = 20) -> st.SearchStrategy[str]:
-    """Stripped text with Chinese, punctuation, quotes, newlines and any printable character."""
+    """Stripped text with Chinese, punctuation, quotes, newlines, Excel's ``_x000D_`` escapes and
+    any character but a carriage return (the parsers read line breaks as ``\n``)."""
     chars = st.one_of(
         st.sampled_from([c for c in CHINESE if c not in exclude]),
         st.sampled_from([c for c in PUNCTUATION if c not in exclude]),
-        st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Cn"),
-                      exclude_characters=exclude),
+        st.characters(
+            codec="utf-8", exclude_categories=("Cs", "Cn"), exclude_characters=exclude + "\r"
+        ),
     )
-    return (st.text(chars, min_size=min_size, max_size=max_size).map(str.strip)
-            .filter(lambda t: len(t) >= min_size))
+    if "_" not in exclude:
+        chars |= st.sampled_from(["_x000D_", "_x005F_", "_x0041_", "_xD800_"])
+    return (
+        st.lists(chars, min_size=min_size, max_size=max_size)
+        .map("".join)
+        .map(str.strip)
+        .filter(lambda t: len(t) >= min_size)
+    )
 
 
 def option_lists(min_size: int = 2) -> st.SearchStrategy[list[str]]:
@@ -369,11 +528,18 @@ def questions(draw: st.DrawFn) -> QuestionData:
         answer = draw(st.booleans())
     elif kind is QuestionType.FILL_BLANK:
         alternative = texts(exclude="|;；｜")
-        answer = tuple(tuple(blank) for blank in draw(
-            st.lists(st.lists(alternative, min_size=1, max_size=3), min_size=1, max_size=4)))
+        answer = tuple(
+            tuple(blank)
+            for blank in draw(
+                st.lists(st.lists(alternative, min_size=1, max_size=3), min_size=1, max_size=4)
+            )
+        )
         if draw(st.booleans()):  # blanks marked in the stem, one mark per blank
-            parts = draw(st.lists(texts(0, exclude="_()（）"), min_size=len(answer) + 1,
-                                  max_size=len(answer) + 1))
+            parts = draw(
+                st.lists(
+                    texts(0, exclude="_()（）"), min_size=len(answer) + 1, max_size=len(answer) + 1
+                )
+            )
             stem = ("____" if draw(st.booleans()) else "（ ）").join(parts).strip()
     else:
         options = tuple(draw(option_lists()))
@@ -381,17 +547,27 @@ def questions(draw: st.DrawFn) -> QuestionData:
         if kind is QuestionType.SINGLE:
             answer = draw(st.sampled_from(indexes))
         elif kind is QuestionType.MULTIPLE:
-            answer = tuple(sorted(draw(st.lists(st.sampled_from(indexes), min_size=2,
-                                                max_size=len(options), unique=True))))
+            answer = tuple(
+                sorted(
+                    draw(
+                        st.lists(
+                            st.sampled_from(indexes), min_size=2, max_size=len(options), unique=True
+                        )
+                    )
+                )
+            )
         else:
             answer = tuple(draw(st.permutations(indexes)))
-    citation = draw(st.none() | st.builds(
-        Citation,
-        law=texts(exclude="()（）:：第条\n"),
-        article=st.integers(min_value=1, max_value=99_999_999),
-        version=st.none() | st.dates().map(lambda d: d.isoformat()),
-        quote=st.none() | texts(exclude="\n"),
-    ))
+    citation = draw(
+        st.none()
+        | st.builds(
+            Citation,
+            law=texts(exclude="()（）:：第条\n"),
+            article=st.integers(min_value=1, max_value=99_999_999),
+            version=st.none() | st.dates().map(lambda d: d.isoformat()),
+            quote=st.none() | texts(exclude="\n"),
+        )
+    )
     question = QuestionData(
         type=kind,
         stem=stem,
@@ -419,8 +595,12 @@ def test_parse_of_export_gives_the_questions_back(kind: str, qs: list[QuestionDa
 
 
 def test_csv_export_is_utf8_with_bom_and_crlf_and_defuses_formulas() -> None:
-    question = QuestionData(type=QuestionType.SINGLE, stem='=HYPERLINK("http://x","点我")',
-                            options=("-1", "+1", "@SUM(A1)", "'=已转义"), answer=0)
+    question = QuestionData(
+        type=QuestionType.SINGLE,
+        stem='=HYPERLINK("http://x","点我")',
+        options=("-1", "+1", "@SUM(A1)", "'=已转义"),
+        answer=0,
+    )
     content = export_csv([question])
     assert content.startswith(b"\xef\xbb\xbf")
     text = content.decode("utf-8-sig")
@@ -442,13 +622,15 @@ def test_registered_formats() -> None:
     registry = formats()
     assert registry["xlsx"].extensions == (".xlsx",)
     assert registry["xlsx"].media_type == (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     assert registry["csv"].extensions == (".csv",)
     assert registry["csv"].media_type == "text/csv; charset=utf-8"
     assert registry["csv"].types == frozenset(QuestionType)
 
 
 # --- (4) hostile input never raises -----------------------------------------------------------
+
 
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=4096))
@@ -470,14 +652,15 @@ def real_workbook() -> bytes:
 
 @settings(max_examples=200, deadline=None)
 @given(st.data())
-def test_truncated_or_damaged_workbooks_never_raise(real_workbook: bytes, data: st.DataObject
-                                                    ) -> None:
+def test_truncated_or_damaged_workbooks_never_raise(
+    real_workbook: bytes, data: st.DataObject
+) -> None:
     cut = data.draw(st.integers(min_value=0, max_value=len(real_workbook) - 1))
     report = parse_xlsx(real_workbook[:cut])
     assert [p.line for p in report.problems] == [0]
     position = data.draw(st.integers(min_value=0, max_value=len(real_workbook) - 1))
     noise = data.draw(st.binary(min_size=1, max_size=64))
-    damaged = real_workbook[:position] + noise + real_workbook[position + len(noise):]
+    damaged = real_workbook[:position] + noise + real_workbook[position + len(noise) :]
     assert isinstance(parse_xlsx(damaged), ParseReport)
 
 
@@ -510,8 +693,9 @@ def with_huge_cell(content: bytes, placeholder: str, text: str) -> bytes:
 def test_a_one_megabyte_cell_is_read(kind: str) -> None:
     stem = "网" * (1024 * 1024)
     if kind == "xlsx":
-        content = with_huge_cell(xlsx_file([["题型", "题干", "答案"], ["判断", "HUGE", "对"]]),
-                                 "HUGE", stem)
+        content = with_huge_cell(
+            xlsx_file([["题型", "题干", "答案"], ["判断", "HUGE", "对"]]), "HUGE", stem
+        )
     else:
         content = csv_file([["题型", "题干", "答案"], ["判断", stem, "对"]])
     report = parse(kind, content)
@@ -520,6 +704,7 @@ def test_a_one_megabyte_cell_is_read(kind: str) -> None:
 
 
 # --- (5) the downloadable template ------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_template_parses_into_one_valid_question_per_type(kind: str) -> None:

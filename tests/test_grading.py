@@ -36,17 +36,21 @@ def test_single_choice_scores_full_or_nothing(q: QuestionData, p: int, response:
     assert result.correct == (response == q.answer)
 
 
-@given(choice_question(QuestionType.MULTIPLE), points, st.sets(st.integers(0, 7)),
-       st.sampled_from(list(MultipleRule)))
-def test_multiple_choice_rules(q: QuestionData, p: int, chosen: set[int], rule: MultipleRule) -> None:
+@given(
+    choice_question(QuestionType.MULTIPLE),
+    points,
+    st.sets(st.integers(0, 7)),
+    st.sampled_from(list(MultipleRule)),
+)
+def test_multiple_choice_rules(
+    q: QuestionData, p: int, chosen: set[int], rule: MultipleRule
+) -> None:
     key = set(q.answer)  # type: ignore[arg-type]
     result = grade(q, sorted(chosen), p, rule)
     assert 0 <= result.points <= p
     if chosen == key:
         assert result.points == p and result.correct
-    elif not chosen or not chosen <= key:  # 错选不得分 under every rule
-        assert result.points == 0
-    elif rule is MultipleRule.ALL_OR_NOTHING:
+    elif not chosen or not chosen <= key or rule is MultipleRule.ALL_OR_NOTHING:  # 错选不得分
         assert result.points == 0
     elif rule is MultipleRule.HALF_FOR_SUBSET:
         assert result.points == Fraction(p, 2)
@@ -55,7 +59,9 @@ def test_multiple_choice_rules(q: QuestionData, p: int, chosen: set[int], rule: 
 
 
 @given(choice_question(QuestionType.MULTIPLE), st.permutations(range(8)))
-def test_multiple_choice_ignores_the_order_of_the_response(q: QuestionData, order: list[int]) -> None:
+def test_multiple_choice_ignores_the_order_of_the_response(
+    q: QuestionData, order: list[int]
+) -> None:
     key = list(q.answer)  # type: ignore[arg-type]
     shuffled = sorted(key, key=order.index)
     assert grade(q, shuffled).correct
@@ -94,12 +100,18 @@ def test_fill_blank_normalises_width_case_and_spaces() -> None:
 
 
 @settings(max_examples=300)
-@given(st.sampled_from(list(QuestionType)), st.from_type(object) | st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner),
-    max_leaves=10,
-))
-def test_malformed_responses_score_zero_and_never_raise(kind: QuestionType, response: object) -> None:
+@given(
+    st.sampled_from(list(QuestionType)),
+    st.from_type(object)
+    | st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner),
+        max_leaves=10,
+    ),
+)
+def test_malformed_responses_score_zero_and_never_raise(
+    kind: QuestionType, response: object
+) -> None:
     q = {
         QuestionType.SINGLE: QuestionData(kind, "x", 1, ("a", "b")),
         QuestionType.MULTIPLE: QuestionData(kind, "x", (0, 1), ("a", "b", "c")),

@@ -27,8 +27,8 @@ TRANSLATIONS = ROOT / "contest" / "translations"
 ZH_PO = TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
 ZH_MO = ZH_PO.with_suffix(".mo")
 # Same inputs and keywords as the `translations` target of the Makefile.
-SOURCE_DIRS = ("contest", "templates")
-EXTRA_KEYWORDS = {"_l": None, "lazy_gettext": None}
+SOURCE_DIRS = ("contest", "question_bank", "templates")
+EXTRA_KEYWORDS = {"_l": None, "lazy_gettext": None, "N_": None}
 FIX = "run `make translations`, then translate the entries in " + str(ZH_PO.relative_to(ROOT))
 
 # printf-style conversions as Python's % operator reads them: %(name)s, %d, %%, …

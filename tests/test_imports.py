@@ -1,4 +1,4 @@
-"""Imports through the API and a real RQ worker: all or nothing, row-numbered reports, duplicates."""
+"""Imports through the API and a real RQ worker: all or nothing, row-numbered reports."""
 
 from __future__ import annotations
 
@@ -22,9 +22,14 @@ from workers import queues
 from workers.runner import make_worker
 
 GOOD = [
-    QuestionData(QuestionType.SINGLE, "勒索软件感染后首先应当？", 1,
-                 ("立即支付赎金", "断开受感染主机的网络", "重装系统", "删除日志"),
-                 explanation="先隔离，防止扩散。", category="事件处置/遏制与根除"),
+    QuestionData(
+        QuestionType.SINGLE,
+        "勒索软件感染后首先应当？",
+        1,
+        ("立即支付赎金", "断开受感染主机的网络", "重装系统", "删除日志"),
+        explanation="先隔离，防止扩散。",
+        category="事件处置/遏制与根除",
+    ),
     QuestionData(QuestionType.TRUE_FALSE, "可以用生日作为密码。", False, category="基础知识"),
     QuestionData(QuestionType.FILL_BLANK, "备份的3-2-1原则：____份副本。", (("3", "三"),)),
 ]
@@ -97,8 +102,9 @@ def test_duplicates_are_skipped_or_update_as_chosen(
     run_worker(app)
     report = organizer_client.get(f"/api/v1/imports/{skip}").get_json()["report"]
     assert report["created"] == 0 and len(report["duplicates"]) == 3
-    update = upload(organizer_client, bank_id, json_export(changed), "c.json",
-                    on_duplicate="update").get_json()["id"]
+    update = upload(
+        organizer_client, bank_id, json_export(changed), "c.json", on_duplicate="update"
+    ).get_json()["id"]
     run_worker(app)
     report = organizer_client.get(f"/api/v1/imports/{update}").get_json()["report"]
     assert (report["created"], report["updated"], report["unchanged"]) == (0, 1, 2)
@@ -111,8 +117,11 @@ def test_unknown_format_and_missing_file_are_422(
     response = upload(organizer_client, bank_id, b"whatever", "questions.pdf")
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "unknown_format"
-    response = organizer_client.post(f"/api/v1/banks/{bank_id}/imports", data={},
-                                     headers={"X-CSRFToken": csrf_token(organizer_client)})
+    response = organizer_client.post(
+        f"/api/v1/banks/{bank_id}/imports",
+        data={},
+        headers={"X-CSRFToken": csrf_token(organizer_client)},
+    )
     assert response.status_code == 422
 
 
@@ -124,8 +133,9 @@ def test_export_then_import_gives_the_same_bank(
 
     with app.app_context():
         for data in GOOD:
-            bank_service.add_question(bank_id, data, actor_id=None,
-                                      now=datetime(2026, 1, 1, tzinfo=UTC))
+            bank_service.add_question(
+                bank_id, data, actor_id=None, now=datetime(2026, 1, 1, tzinfo=UTC)
+            )
         db.session.commit()
         carried = [q for q in GOOD if q.type in get_format(fmt).types]
     response = organizer_client.get(f"/api/v1/banks/{bank_id}/export?format={fmt}")
@@ -146,7 +156,9 @@ def test_cli_import_export_list(app: Flask, tmp_path: Path) -> None:
     listed = runner.invoke(args=["bank", "list"])
     assert "命令行题库" in listed.output and "3 questions" in listed.output
     out = tmp_path / "out.json"
-    result = runner.invoke(args=["bank", "export", "命令行题库", "--format", "json", "-o", str(out)])
+    result = runner.invoke(
+        args=["bank", "export", "命令行题库", "--format", "json", "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert len(json.loads(out.read_text())["questions"]) == 3
 

@@ -21,7 +21,9 @@ from tests.conftest import SHARED
 LAWS = SHARED / "laws"
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 CITED = QuestionData(
-    QuestionType.TRUE_FALSE, "网络运营者应当留存相关的网络日志不少于六个月。", True,
+    QuestionType.TRUE_FALSE,
+    "网络运营者应当留存相关的网络日志不少于六个月。",
+    True,
     citation=Citation("网络安全法", 21, "2016-11-07", "留存相关的网络日志不少于六个月"),
 )
 
@@ -47,15 +49,22 @@ def test_citations_are_checked_against_the_library(library: Flask) -> None:
     with library.app_context():
         bank = bank_service.create_bank("法规题库")
         bank_service.add_question(bank.id, CITED, actor_id=None, now=NOW)
-        wrong_quote = Citation("中华人民共和国网络安全法", 21, "2016-11-07", "留存网络日志不少于一年")
+        wrong_quote = Citation(
+            "中华人民共和国网络安全法", 21, "2016-11-07", "留存网络日志不少于一年"
+        )
         wrong_article = Citation("网络安全法", 210, "2016-11-07", None)
         for citation in (wrong_quote, wrong_article):
-            data = QuestionData(QuestionType.TRUE_FALSE, f"题 {citation.article}", True,
-                                citation=citation)
+            data = QuestionData(
+                QuestionType.TRUE_FALSE, f"题 {citation.article}", True, citation=citation
+            )
             with pytest.raises(bank_service.QuestionInvalid):
                 bank_service.add_question(bank.id, data, actor_id=None, now=NOW)
-        unknown = QuestionData(QuestionType.TRUE_FALSE, "未收录的法规", True,
-                               citation=Citation("某地方条例", 3, None, "任意"))
+        unknown = QuestionData(
+            QuestionType.TRUE_FALSE,
+            "未收录的法规",
+            True,
+            citation=Citation("某地方条例", 3, None, "任意"),
+        )
         bank_service.add_question(bank.id, unknown, actor_id=None, now=NOW)
 
 
@@ -64,8 +73,9 @@ def test_a_newer_version_flags_citing_questions_but_keeps_them_live(
 ) -> None:
     with library.app_context():
         bank = bank_service.create_bank("法规题库")
-        question = bank_service.add_question(bank.id, CITED, actor_id=None, now=NOW,
-                                             status=QuestionStatus.PUBLISHED)
+        question = bank_service.add_question(
+            bank.id, CITED, actor_id=None, now=NOW, status=QuestionStatus.PUBLISHED
+        )
         db.session.commit()
         question_id = question.id
     newer = tmp_path / "网络安全法(2025-10-28).md"

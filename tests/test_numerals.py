@@ -59,8 +59,15 @@ def test_round_trip_over_the_whole_range(number: int) -> None:
 
 @pytest.mark.parametrize(
     ("numeral", "number"),
-    [("一十", 10), ("一十二", 12), ("两百", 200), ("二百", 200), ("一千〇一", 1001), (" 二十一 ", 21),
-     ("零", 0)],
+    [
+        ("一十", 10),
+        ("一十二", 12),
+        ("两百", 200),
+        ("二百", 200),
+        ("一千〇一", 1001),
+        (" 二十一 ", 21),
+        ("零", 0),
+    ],
 )
 def test_common_variants_are_read(numeral: str, number: int) -> None:
     assert chinese_to_int(numeral) == number
@@ -68,8 +75,21 @@ def test_common_variants_are_read(numeral: str, number: int) -> None:
 
 @pytest.mark.parametrize(
     "numeral",
-    ["", "一百二", "二二", "十十", "百", "万", "一万零", "一〇二", "二十一条", "21", "abc", "一百零零二",
-     "一" * 30],
+    [
+        "",
+        "一百二",
+        "二二",
+        "十十",
+        "百",
+        "万",
+        "一万零",
+        "一〇二",
+        "二十一条",
+        "21",
+        "abc",
+        "一百零零二",
+        "一" * 30,
+    ],
 )
 def test_malformed_or_ambiguous_numerals_are_refused(numeral: str) -> None:
     with pytest.raises(ValueError, match="numeral"):
@@ -84,9 +104,18 @@ def test_out_of_range_numbers_are_refused(number: int) -> None:
 
 @pytest.mark.parametrize(
     ("label", "number"),
-    [("第二十一条", 21), ("第一百零二条", 102), ("第十条", 10), ("第21条", 21), ("第２１条", 21),
-     (" 第 七十九 条 ", 79), ("第二十一条之一", None), ("第一百二条", None), ("二十一", None),
-     ("第条", None)],
+    [
+        ("第二十一条", 21),
+        ("第一百零二条", 102),
+        ("第十条", 10),
+        ("第21条", 21),
+        ("第２１条", 21),
+        (" 第 七十九 条 ", 79),
+        ("第二十一条之一", None),
+        ("第一百二条", None),
+        ("二十一", None),
+        ("第条", None),
+    ],
 )
 def test_article_labels(label: str, number: int | None) -> None:
     assert article_number(label) == number

@@ -39,8 +39,9 @@ from question_bank.domain import (
     QuestionType,
 )
 from question_bank.formats import get_format
+from question_bank.formats.spreadsheet import answer_text as format_answer
+from question_bank.formats.spreadsheet import parse_answer
 from question_bank.models import Bank, Category, Question, QuestionStatus
-from question_bank.notation import format_answer, parse_answer
 from workers.imports import enqueue_import
 
 PAGE_SIZE = 50
@@ -66,10 +67,13 @@ def banks() -> Any:
         else:
             flash(_("Bank %(name)s created.", name=bank.name), "info")
             return redirect(url_for("admin.bank", bank_id=bank.id))
-    rows = [(b, bank_service.status_counts(b.id))
-            for b in db.session.scalars(select(Bank).order_by(Bank.id))]
-    return render_template("admin/banks/index.html", rows=rows, form=form,
-                           statuses=list(QuestionStatus))
+    rows = [
+        (b, bank_service.status_counts(b.id))
+        for b in db.session.scalars(select(Bank).order_by(Bank.id))
+    ]
+    return render_template(
+        "admin/banks/index.html", rows=rows, form=form, statuses=list(QuestionStatus)
+    )
 
 
 def _filters() -> bank_service.QuestionFilter:
@@ -83,10 +87,14 @@ def _filters() -> bank_service.QuestionFilter:
             return None
 
     return bank_service.QuestionFilter(
-        text=args.get("q", "")[:200], category=args.get("category", "")[:500],
-        type=enum_arg(QuestionType, "type"), difficulty=enum_arg(Difficulty, "difficulty"),
-        status=enum_arg(QuestionStatus, "status"), tag=args.get("tag", "")[:100],
-        law=args.get("law", "")[:120], needs_review=args.get("needs_review") == "1",
+        text=args.get("q", "")[:200],
+        category=args.get("category", "")[:500],
+        type=enum_arg(QuestionType, "type"),
+        difficulty=enum_arg(Difficulty, "difficulty"),
+        status=enum_arg(QuestionStatus, "status"),
+        tag=args.get("tag", "")[:100],
+        law=args.get("law", "")[:120],
+        needs_review=args.get("needs_review") == "1",
         missing_explanation=args.get("missing_explanation") == "1",
     )
 
@@ -96,15 +104,24 @@ def bank(bank_id: int) -> Any:
     bank = _bank_or_404(bank_id)
     filters = _filters()
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    pagination = db.paginate(bank_service.search_query(bank.id, filters), page=page,
-                             per_page=PAGE_SIZE, error_out=False)
+    pagination = db.paginate(
+        bank_service.search_query(bank.id, filters), page=page, per_page=PAGE_SIZE, error_out=False
+    )
     categories = db.session.scalars(
-        select(Category.path).where(Category.bank_id == bank.id).order_by(Category.path)).all()
+        select(Category.path).where(Category.bank_id == bank.id).order_by(Category.path)
+    ).all()
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
-        "admin/banks/bank.html", bank=bank, pagination=pagination, filters=filters,
-        categories=categories, counts=bank_service.status_counts(bank.id), args=args,
-        statuses=list(QuestionStatus), types=list(QuestionType), difficulties=list(Difficulty),
+        "admin/banks/bank.html",
+        bank=bank,
+        pagination=pagination,
+        filters=filters,
+        categories=categories,
+        counts=bank_service.status_counts(bank.id),
+        args=args,
+        statuses=list(QuestionStatus),
+        types=list(QuestionType),
+        difficulties=list(Difficulty),
         export_formats=EXPORT_FORMATS,
     )
 
@@ -120,15 +137,27 @@ def bulk_status(bank_id: int) -> Any:
     if not ids:
         flash(_("Select at least one question."), "error")
     else:
-        result = bank_service.change_status(ids, target, bank_id=bank.id,
-                                            actor_id=current_user.id, now=_now())
+        result = bank_service.change_status(
+            ids, target, bank_id=bank.id, actor_id=current_user.id, now=_now()
+        )
         db.session.commit()
-        flash(_("%(n)d question(s) moved to %(status)s.", n=len(result.changed),
-                status=status_label(target)), "info")
+        flash(
+            _(
+                "%(n)d question(s) moved to %(status)s.",
+                n=len(result.changed),
+                status=status_label(target),
+            ),
+            "info",
+        )
         if result.refused:
-            flash(_("%(n)d question(s) cannot move there from their status: %(ids)s",
-                    n=len(result.refused), ids=", ".join(f"#{i}" for i, _s in result.refused)),
-                  "error")
+            flash(
+                _(
+                    "%(n)d question(s) cannot move there from their status: %(ids)s",
+                    n=len(result.refused),
+                    ids=", ".join(f"#{i}" for i, _s in result.refused),
+                ),
+                "error",
+            )
     return redirect(request.form.get("next") or url_for("admin.bank", bank_id=bank.id))
 
 
@@ -146,25 +175,32 @@ def form_to_data(form: QuestionForm) -> tuple[QuestionData | None, list[str]]:
         options = []
     elif "" in options:
         errors.append(_("Options must be filled in from A without gaps."))
-    answer, problem = parse_answer(kind, form.answer.data or "", len(options))
-    if problem:
-        errors.append(problem.render(_))
+    answer, problems = parse_answer(kind, form.answer.data or "", tuple(options))
+    errors += [problem.render(_) for problem in problems]
     citation = None
     if (form.law.data or "").strip():
         if not form.article.data:
             errors.append(_("A citation needs the article number."))
         else:
-            citation = Citation(law=form.law.data.strip(), article=form.article.data,
-                                version=(form.law_version.data or "").strip() or None,
-                                quote=(form.quote.data or "").strip() or None)
+            citation = Citation(
+                law=form.law.data.strip(),
+                article=form.article.data,
+                version=(form.law_version.data or "").strip() or None,
+                quote=(form.quote.data or "").strip() or None,
+            )
     if errors or answer is None:
         return None, errors
     tags = tuple(t.strip() for t in re.split(r"[,，、]", form.tags.data or "") if t.strip())
     return QuestionData(
-        type=kind, stem=(form.stem.data or "").strip(), options=tuple(options), answer=answer,
+        type=kind,
+        stem=(form.stem.data or "").strip(),
+        options=tuple(options),
+        answer=answer,
         explanation=(form.explanation.data or "").strip(),
-        difficulty=Difficulty(form.difficulty.data), category=(form.category.data or "").strip(),
-        tags=tags, citation=citation,
+        difficulty=Difficulty(form.difficulty.data),
+        category=(form.category.data or "").strip(),
+        tags=tags,
+        citation=citation,
     ), []
 
 
@@ -189,17 +225,18 @@ def _save(form: QuestionForm, bank: Bank, question: Question | None) -> Any:
     """Validate and save; returns a redirect, or None to show the form again with errors."""
     data, errors = form_to_data(form)
     if data is not None:
-        duplicates = bank_service.find_duplicates(bank.id, data,
-                                                  exclude_id=question.id if question else None)
+        duplicates = bank_service.find_duplicates(
+            bank.id, data, exclude_id=question.id if question else None
+        )
         if duplicates and request.form.get("confirm_duplicate") != "1":
             return None, data, duplicates, errors
         try:
             if question is None:
-                question = bank_service.add_question(bank.id, data, actor_id=current_user.id,
-                                                     now=_now())
+                question = bank_service.add_question(
+                    bank.id, data, actor_id=current_user.id, now=_now()
+                )
             else:
-                bank_service.edit_question(question.id, data, actor_id=current_user.id,
-                                           now=_now())
+                bank_service.edit_question(question.id, data, actor_id=current_user.id, now=_now())
             db.session.commit()
         except bank_service.QuestionInvalid as exc:
             db.session.rollback()
@@ -237,14 +274,27 @@ def edit_question(question_id: int) -> Any:
     return _question_form(bank, form, question, data, duplicates, errors)
 
 
-def _question_form(bank: Bank, form: QuestionForm, question: Question | None,
-                   data: QuestionData | None, duplicates: list[int], errors: list[str]) -> Any:
+def _question_form(
+    bank: Bank,
+    form: QuestionForm,
+    question: Question | None,
+    data: QuestionData | None,
+    duplicates: list[int],
+    errors: list[str],
+) -> Any:
     categories = db.session.scalars(
-        select(Category.path).where(Category.bank_id == bank.id).order_by(Category.path)).all()
+        select(Category.path).where(Category.bank_id == bank.id).order_by(Category.path)
+    ).all()
     status = 422 if (errors or duplicates or form.errors) else 200
     return render_template(
-        "admin/banks/question_form.html", bank=bank, form=form, question=question,
-        preview=data, duplicates=duplicates, errors=errors, categories=categories,
+        "admin/banks/question_form.html",
+        bank=bank,
+        form=form,
+        question=question,
+        preview=data,
+        duplicates=duplicates,
+        errors=errors,
+        categories=categories,
         letters=OPTION_LETTERS,
     ), status
 
@@ -256,9 +306,14 @@ def question(question_id: int) -> Any:
     article = cited_article(data.citation) if data.citation else None
     history = bank_service.versions(question.id)
     return render_template(
-        "admin/banks/question.html", question=question, data=data, article=article,
-        versions=history, changes=bank_service.status_changes(question.id),
-        bank=_bank_or_404(question.bank_id), statuses=list(QuestionStatus),
+        "admin/banks/question.html",
+        question=question,
+        data=data,
+        article=article,
+        versions=history,
+        changes=bank_service.status_changes(question.id),
+        bank=_bank_or_404(question.bank_id),
+        statuses=list(QuestionStatus),
     )
 
 
@@ -276,11 +331,19 @@ def question_diff(question_id: int) -> Any:
 
 
 def _version_lines(data: QuestionData) -> list[str]:
-    lines = [f"{_('Type')}: {type_label(data.type)}", f"{_('Difficulty')}: "
-             f"{difficulty_label(data.difficulty)}", f"{_('Stem')}:", *data.stem.splitlines()]
+    lines = [
+        f"{_('Type')}: {type_label(data.type)}",
+        f"{_('Difficulty')}: {difficulty_label(data.difficulty)}",
+        f"{_('Stem')}:",
+        *data.stem.splitlines(),
+    ]
     lines += [f"{OPTION_LETTERS[i]}. {o}" for i, o in enumerate(data.options)]
-    lines += [f"{_('Answer')}: {format_answer(data)}", f"{_('Explanation')}:",
-              *data.explanation.splitlines(), f"{_('Tags')}: {', '.join(data.tags)}"]
+    lines += [
+        f"{_('Answer')}: {format_answer(data)}",
+        f"{_('Explanation')}:",
+        *data.explanation.splitlines(),
+        f"{_('Tags')}: {', '.join(data.tags)}",
+    ]
     if data.citation:
         c = data.citation
         lines.append(f"{_('Law')}: {c.law} ({c.version or '-'}) #{c.article} {c.quote or ''}")
@@ -293,9 +356,11 @@ def preview() -> Any:
     payload = request.get_json(silent=True) or {}
     stem = str(payload.get("stem", ""))[:20000]
     options = [str(o)[:2000] for o in payload.get("options", [])][:8]
-    return jsonify(stem=markdown.render(stem),
-                   options=[markdown.render_inline(o) for o in options],
-                   explanation=markdown.render(str(payload.get("explanation", ""))[:20000]))
+    return jsonify(
+        stem=markdown.render(stem),
+        options=[markdown.render_inline(o) for o in options],
+        explanation=markdown.render(str(payload.get("explanation", ""))[:20000]),
+    )
 
 
 # Import and export -------------------------------------------------------------------------------
@@ -308,17 +373,23 @@ def import_page(bank_id: int) -> Any:
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            job = create_import(bank.id, upload.filename or "upload", upload.read(),
-                                actor_id=current_user.id, now=_now(),
-                                on_duplicate=form.on_duplicate.data,
-                                initial_status=QuestionStatus(form.status.data))
+            job = create_import(
+                bank.id,
+                upload.filename or "upload",
+                upload.read(),
+                actor_id=current_user.id,
+                now=_now(),
+                on_duplicate=form.on_duplicate.data,
+                initial_status=QuestionStatus(form.status.data),
+            )
         except DomainError as exc:
             form.file.errors = [exc.message]
         else:
             enqueue_import(job.id)
             return redirect(url_for("admin.import_status", import_id=job.id))
     return render_template("admin/banks/import.html", bank=bank, form=form), (
-        422 if form.errors else 200)
+        422 if form.errors else 200
+    )
 
 
 @bp.route("/imports/<int:import_id>")
@@ -326,8 +397,9 @@ def import_status(import_id: int) -> Any:
     from contest.api.banks import import_body
 
     job = get_import(import_id)
-    return render_template("admin/banks/import_status.html", job=import_body(job),
-                           bank=_bank_or_404(job.bank_id))
+    return render_template(
+        "admin/banks/import_status.html", job=import_body(job), bank=_bank_or_404(job.bank_id)
+    )
 
 
 @bp.route("/banks/<int:bank_id>/template.<kind>")
@@ -338,8 +410,11 @@ def import_template(bank_id: int, kind: str) -> Any:
     if kind not in ("xlsx", "csv"):
         abort(404)
     fmt = get_format(kind)
-    return Response(template(kind), mimetype=fmt.media_type, headers={
-        "Content-Disposition": f'attachment; filename="question-template.{kind}"'})
+    return Response(
+        template(kind),
+        mimetype=fmt.media_type,
+        headers={"Content-Disposition": f'attachment; filename="question-template.{kind}"'},
+    )
 
 
 @bp.route("/banks/<int:bank_id>/export/<fmt>")
@@ -348,8 +423,13 @@ def export(bank_id: int, fmt: str) -> Any:
     if fmt not in EXPORT_FORMATS:
         abort(404)
     info = get_format(fmt)
-    return Response(bank_service.export_bank(bank.id, fmt), mimetype=info.media_type, headers={
-        "Content-Disposition": f'attachment; filename="bank-{bank.id}{info.extensions[0]}"'})
+    return Response(
+        bank_service.export_bank(bank.id, fmt),
+        mimetype=info.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="bank-{bank.id}{info.extensions[0]}"'
+        },
+    )
 
 
 # Helpers -----------------------------------------------------------------------------------------
@@ -371,25 +451,38 @@ def _question_or_404(question_id: int) -> Question:
 
 def type_label(kind: QuestionType) -> str:
     return {
-        QuestionType.SINGLE: _("Single choice"), QuestionType.MULTIPLE: _("Multiple choice"),
-        QuestionType.TRUE_FALSE: _("True/false"), QuestionType.FILL_BLANK: _("Fill in the blank"),
+        QuestionType.SINGLE: _("Single choice"),
+        QuestionType.MULTIPLE: _("Multiple choice"),
+        QuestionType.TRUE_FALSE: _("True/false"),
+        QuestionType.FILL_BLANK: _("Fill in the blank"),
         QuestionType.ORDERING: _("Ordering"),
     }[kind]
 
 
 def difficulty_label(level: Difficulty) -> str:
-    return {Difficulty.EASY: _("Easy"), Difficulty.MEDIUM: _("Medium"),
-            Difficulty.HARD: _("Hard")}[level]
+    return {Difficulty.EASY: _("Easy"), Difficulty.MEDIUM: _("Medium"), Difficulty.HARD: _("Hard")}[
+        level
+    ]
 
 
 def status_label(status: QuestionStatus) -> str:
-    return {QuestionStatus.DRAFT: _("Draft"), QuestionStatus.IN_REVIEW: _("In review"),
-            QuestionStatus.PUBLISHED: _("Published"), QuestionStatus.RETIRED: _("Retired")}[status]
+    return {
+        QuestionStatus.DRAFT: _("Draft"),
+        QuestionStatus.IN_REVIEW: _("In review"),
+        QuestionStatus.PUBLISHED: _("Published"),
+        QuestionStatus.RETIRED: _("Retired"),
+    }[status]
 
 
 @bp.app_context_processor
 def bank_labels() -> dict[str, Any]:
-    return {"type_label": type_label, "difficulty_label": difficulty_label,
-            "status_label": status_label, "render_markdown": markdown.render,
-            "render_inline": markdown.render_inline, "format_answer": format_answer,
-            "Problem": Problem, "replace": replace}
+    return {
+        "type_label": type_label,
+        "difficulty_label": difficulty_label,
+        "status_label": status_label,
+        "render_markdown": markdown.render,
+        "render_inline": markdown.render_inline,
+        "format_answer": format_answer,
+        "Problem": Problem,
+        "replace": replace,
+    }

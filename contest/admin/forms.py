@@ -63,6 +63,9 @@ class ImportForm(FlaskForm):
     )
     status = SelectField(
         _l("Status of imported questions"),
-        choices=lambda: [("draft", str(_l("Draft"))), ("in_review", str(_l("In review"))),
-                         ("published", str(_l("Published")))],
+        choices=lambda: [
+            ("draft", str(_l("Draft"))),
+            ("in_review", str(_l("In review"))),
+            ("published", str(_l("Published"))),
+        ],
     )

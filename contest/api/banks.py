@@ -7,9 +7,9 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Response, request, url_for
-from flask_smorest import abort
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_smorest import abort
 from sqlalchemy import select
 
 from contest.api.blueprint import blp
@@ -40,12 +40,22 @@ def import_body(job: ImportJob) -> dict[str, Any]:
         report = dict(job.report)
         for key in ("problems", "skipped"):
             report[key] = [
-                {"line": item["line"],
-                 "message": Problem(item["line"], item["message"], item["params"]).render(_)}
+                {
+                    "line": item["line"],
+                    "message": Problem(item["line"], item["message"], item["params"]).render(_),
+                }
                 for item in job.report.get(key, [])
             ]
-    return {"id": job.id, "bank_id": job.bank_id, "filename": job.filename, "format": job.format,
-            "status": job.status.value, "done": done, "total": total, "report": report}
+    return {
+        "id": job.id,
+        "bank_id": job.bank_id,
+        "filename": job.filename,
+        "format": job.format,
+        "status": job.status.value,
+        "done": done,
+        "total": total,
+        "report": report,
+    }
 
 
 @blp.route("/banks", methods=["GET"])
@@ -54,16 +64,24 @@ def import_body(job: ImportJob) -> dict[str, Any]:
 @blp.response(200, BankListSchema)
 def list_banks() -> dict[str, Any]:
     banks = db.session.scalars(select(Bank).order_by(Bank.id)).all()
-    return {"banks": [
-        {"id": b.id, "name": b.name, "description": b.description,
-         "questions": {s.value: n for s, n in bank_service.status_counts(b.id).items()}}
-        for b in banks
-    ]}
+    return {
+        "banks": [
+            {
+                "id": b.id,
+                "name": b.name,
+                "description": b.description,
+                "questions": {s.value: n for s, n in bank_service.status_counts(b.id).items()},
+            }
+            for b in banks
+        ]
+    }
 
 
 @blp.route("/banks/<int:bank_id>/imports", methods=["POST"])
-@blp.doc(operationId="importQuestions",
-         summary="Upload a question file; it is validated and imported by a worker")
+@blp.doc(
+    operationId="importQuestions",
+    summary="Upload a question file; it is validated and imported by a worker",
+)
 @organizer_required
 @blp.arguments(ImportUploadSchema, location="files")
 @blp.response(202, ImportSchema)
@@ -75,9 +93,14 @@ def import_questions(files: dict[str, Any], bank_id: int) -> Any:
         abort(422, messages={"form": exc.messages})
     upload = files["file"]
     job = create_import(
-        bank_id, upload.filename or "upload", upload.read(), actor_id=current_user.id,
-        now=datetime.now(UTC), format_name=form.get("format"),
-        on_duplicate=form["on_duplicate"], initial_status=QuestionStatus(form["status"]),
+        bank_id,
+        upload.filename or "upload",
+        upload.read(),
+        actor_id=current_user.id,
+        now=datetime.now(UTC),
+        format_name=form.get("format"),
+        on_duplicate=form["on_duplicate"],
+        initial_status=QuestionStatus(form["status"]),
     )
     enqueue_import(job.id)
     return import_body(job), 202, {"Location": url_for("api.get_import_view", import_id=job.id)}
@@ -102,5 +125,8 @@ def export_questions(query: dict[str, Any], bank_id: int) -> Response:
     statuses = [QuestionStatus(s) for s in query.get("status", [])] or None
     content = bank_service.export_bank(bank.id, fmt.name, statuses)
     filename = f"bank-{bank.id}{fmt.extensions[0]}"
-    return Response(content, mimetype=fmt.media_type, headers={
-        "Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        content,
+        mimetype=fmt.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

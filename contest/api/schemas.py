@@ -54,7 +54,8 @@ class BankSchema(ma.Schema):
     name = ma.fields.String()
     description = ma.fields.String()
     questions = ma.fields.Dict(
-        keys=ma.fields.String(), values=ma.fields.Integer(),
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
         metadata={"description": "question count per status"},
     )
 

@@ -154,29 +154,26 @@ def _apply(
     seen_in_file: dict[str, int] = {}
     job.total = len(items)
     at = now()
-    for done, item in enumerate(items, start=1):
-        key = bank_service.duplicate_hash(item.question)
-        if key in seen_in_file:
-            report["duplicates"].append(
-                {"line": item.line, "of_line": seen_in_file[key], "action": "skipped"}
-            )
-        elif key in existing:
-            _duplicate(job, item, existing[key], report, at)
-        else:
-            question = bank_service.add_question(
-                job.bank_id,
-                item.question,
-                actor_id=job.created_by_id,
-                now=at,
-                status=job.initial_status,
-                checked=True,
-            )
-            existing[key] = question.id
-            report["created"] += 1
-        seen_in_file.setdefault(key, item.line)
-        if progress and (done % CHUNK == 0 or done == len(items)):
-            db.session.flush()
-            progress(done, len(items))
+    for start in range(0, len(items), CHUNK):
+        new = []
+        for item in items[start : start + CHUNK]:
+            key = bank_service.duplicate_hash(item.question)
+            if key in seen_in_file:
+                report["duplicates"].append(
+                    {"line": item.line, "of_line": seen_in_file[key], "action": "skipped"}
+                )
+                continue
+            seen_in_file[key] = item.line
+            if key in existing:
+                _duplicate(job, item, existing[key], report, at)
+            else:
+                new.append(item.question)
+        bank_service.add_questions_bulk(
+            job.bank_id, new, actor_id=job.created_by_id, now=at, status=job.initial_status
+        )
+        report["created"] += len(new)
+        if progress:
+            progress(min(start + CHUNK, len(items)), len(items))
 
 
 def _duplicate(

@@ -6,7 +6,8 @@ difficulty nor citation: they come back at their defaults (medium, none).
 
 Reading follows Moodle's own importer (``question/format/gift/format.php``):
 
-* Questions are separated by blank lines. Lines starting with ``//`` are comments; ``[tag:x]``
+* Questions are separated by blank lines (so a blank line inside an answer block splits the
+  question, as in Moodle, and is reported). Lines starting with ``//`` are comments; ``[tag:x]``
   in a question's comment lines become its tags (``[id:x]`` is ignored).
 * ``$CATEGORY: $course$/top/A/B`` sets the category "A/B" for the questions that follow (a
   leading ``$course$/``, ``$system$/`` or other context and then ``top`` are removed).
@@ -128,8 +129,11 @@ def _read_chunk(chunk: list[tuple[int, str]], category: str, report: ParseReport
         question = _question(raw, category, _tags(comments))
     except _Skip as skip:
         report.skipped.append(
-            Problem(line, N_("Question skipped: GIFT %(kind)s questions are not supported."),
-                    {"kind": skip.kind})
+            Problem(
+                line,
+                N_("Question skipped: GIFT %(kind)s questions are not supported."),
+                {"kind": skip.kind},
+            )
         )
         return category
     except _Bad as bad:
@@ -219,7 +223,9 @@ def _question(raw: str, category: str, tags: tuple[str, ...]) -> QuestionData:
     if not opens or closes[0] < opens[0]:
         raise _Bad(N_("A } has no matching {; write a literal brace as \\}."))
     if len(opens) > 1 or len(closes) > 1:
-        raise _Bad(N_("A question has only one answer block {…}; write literal braces as \\{ and \\}."))
+        raise _Bad(
+            N_("Only one answer block {…} per question; write literal braces as \\{ and \\}.")
+        )
     start, end = opens[0], closes[0]
     after = raw[end + 1 :]
     stem = _text(raw[:start] + BLANK + after if after.strip() else raw[:start])
@@ -291,8 +297,9 @@ def _answer(piece: str, default_weight: float) -> tuple[str, float]:
     if match:
         weight = float(match[1])
         if not -100 <= weight <= 100:
-            raise _Bad(N_("The answer weight %(weight)s is not between -100 and 100."),
-                       weight=match[1])
+            raise _Bad(
+                N_("The answer weight %(weight)s is not between -100 and 100."), weight=match[1]
+            )
         body = body[match.end() :]
     return _text(body), weight
 
@@ -347,9 +354,7 @@ def _answer_block(question: QuestionData) -> str | None:
         lines = [_option("=" if i == answer else "~", o) for i, o in enumerate(options)]
     elif kind is QuestionType.MULTIPLE and isinstance(answer, tuple):
         right = _percent(100 / len(answer))
-        lines = [
-            _option("~", o, right if i in answer else "-100") for i, o in enumerate(options)
-        ]
+        lines = [_option("~", o, right if i in answer else "-100") for i, o in enumerate(options)]
     else:
         return None
     if feedback:
@@ -370,9 +375,7 @@ def export(questions: Sequence[QuestionData]) -> bytes:
             chunks.append(f"{_CATEGORY} $course$/top" + (f"/{path}" if path else ""))
         lines = []
         tags = [_LINE_BREAKS.sub(" ", t).strip() for t in question.tags]
-        written = [
-            "[tag:" + t.replace("\\", "\\\\").replace("]", "\\]") + "]" for t in tags if t
-        ]
+        written = ["[tag:" + t.replace("\\", "\\\\").replace("]", "\\]") + "]" for t in tags if t]
         if written:
             lines.append("// " + " ".join(written))
         lines.append(_written(question.stem.strip()) + block)
@@ -380,10 +383,21 @@ def export(questions: Sequence[QuestionData]) -> bytes:
     return "".join(chunk + "\n\n" for chunk in chunks).encode("utf-8")
 
 
-register(Format(
-    name="gift", extensions=(".gift",), parse=parse, export=export,
-    types=frozenset({QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.TRUE_FALSE,
-                     QuestionType.FILL_BLANK}),
-    fields=frozenset({"options", "explanation", "category", "tags"}),
-    media_type="text/plain; charset=utf-8",
-))
+register(
+    Format(
+        name="gift",
+        extensions=(".gift",),
+        parse=parse,
+        export=export,
+        types=frozenset(
+            {
+                QuestionType.SINGLE,
+                QuestionType.MULTIPLE,
+                QuestionType.TRUE_FALSE,
+                QuestionType.FILL_BLANK,
+            }
+        ),
+        fields=frozenset({"options", "explanation", "category", "tags"}),
+        media_type="text/plain; charset=utf-8",
+    )
+)

@@ -67,7 +67,7 @@ def question_from_dict(data: Any) -> tuple[QuestionData | None, list[Problem]]:
     if not isinstance(data, dict):
         return None, [Problem(0, N_("A question must be an object."))]
     try:
-        kind = QuestionType(data.get("type"))
+        kind = QuestionType(str(data.get("type")))
     except ValueError:
         return None, [Problem(0, N_("Unknown question type %(type)r."), {"type": data.get("type")})]
     try:

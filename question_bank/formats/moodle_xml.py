@@ -52,6 +52,7 @@ written as ``shortanswer`` and are left out of the export.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -121,17 +122,7 @@ def normalize_ordering(question: QuestionData) -> QuestionData:
     if question.type is not QuestionType.ORDERING or not isinstance(question.answer, tuple):
         return question
     options = tuple(question.options[i] for i in _indexes(question.answer))
-    return QuestionData(
-        type=question.type,
-        stem=question.stem,
-        options=options,
-        answer=tuple(range(len(options))),
-        explanation=question.explanation,
-        difficulty=question.difficulty,
-        category=question.category,
-        tags=question.tags,
-        citation=question.citation,
-    )
+    return dataclasses.replace(question, options=options, answer=tuple(range(len(options))))
 
 
 # --- import -------------------------------------------------------------------------------------

@@ -33,12 +33,11 @@ import re
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -104,6 +103,8 @@ _CITATION = re.compile(
 _DATE = re.compile(r"(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*日?")
 _FORMULA_START = re.compile(r"\s*'*[=+\-@]")  # what Excel would run from a CSV cell
 _ESCAPED_FORMULA = re.compile(r"'+[=+\-@]")
+_XLSX_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_NEEDS_XLSX_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)|[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and password-protected .xlsx
 
 # csv refuses fields over 128 KiB by default; a whole file is in memory anyway, so the limit
@@ -111,6 +112,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and password-protected
 csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 
 Row = tuple[int, list[str]]
+Add = Callable[..., None]  # reports a problem: add(message, **params)
 
 # ---------------------------------------------------------------------------------------------
 # Parsing
@@ -204,7 +206,7 @@ def _cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return _clean(value)
+        return _clean(_xlsx_unescape(value) if "_x" in value else value)
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
@@ -216,6 +218,16 @@ def _cell_text(value: Any) -> str:
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
     return _clean(str(value))
+
+
+def _xlsx_unescape(text: str) -> str:
+    """Excel's ``_x000D_`` escapes as characters (a lone surrogate stays escaped)."""
+
+    def char(match: re.Match[str]) -> str:
+        code = int(match.group(1), 16)
+        return match.group() if 0xD800 <= code <= 0xDFFF else chr(code)
+
+    return _XLSX_ESCAPE.sub(char, text)
 
 
 def _clean(text: str) -> str:
@@ -340,7 +352,7 @@ def _read_row(header: _Header, number: int, cells: list[str], report: ParseRepor
     report.problems.extend(problems)
 
 
-def _question(row: dict[str, str], add: Any) -> QuestionData | None:
+def _question(row: dict[str, str], add: Add) -> QuestionData | None:
     """The question in ``row``, reporting through ``add``; None when the type is unknown."""
     label = unicodedata.normalize("NFKC", row["题型"]).replace(" ", "")
     kind = TYPE_NAMES.get(label)
@@ -376,7 +388,7 @@ def _question(row: dict[str, str], add: Any) -> QuestionData | None:
     return question
 
 
-def _options(row: dict[str, str], add: Any) -> tuple[tuple[str, ...], bool]:
+def _options(row: dict[str, str], add: Add) -> tuple[tuple[str, ...], bool]:
     """The options up to the last filled one, and whether an earlier one is empty."""
     texts = [row.get(column, "") for column in OPTION_COLUMNS]
     filled = [i for i, text in enumerate(texts) if text]
@@ -395,7 +407,7 @@ def _options(row: dict[str, str], add: Any) -> tuple[tuple[str, ...], bool]:
     return options, bool(gaps)
 
 
-def _answer(kind: QuestionType, text: str, options: tuple[str, ...], add: Any) -> Any:
+def _answer(kind: QuestionType, text: str, options: tuple[str, ...], add: Add) -> Any:
     """The answer key in the domain's form, or None after reporting why it cannot be read."""
     if not text:
         add(N_("The answer (答案) is empty."))
@@ -432,6 +444,20 @@ def _answer(kind: QuestionType, text: str, options: tuple[str, ...], add: Any) -
     return tuple(sorted(indexes)) if kind is QuestionType.MULTIPLE else indexes
 
 
+def parse_answer(
+    kind: QuestionType, text: str, options: tuple[str, ...]
+) -> tuple[Any, list[Problem]]:
+    """An answer written in the template's notation (the authoring form uses it too)."""
+    problems: list[Problem] = []
+    answer = _answer(
+        kind,
+        text.strip(),
+        options,
+        lambda message, **params: problems.append(Problem(0, message, params)),
+    )
+    return answer, problems
+
+
 def _placeholder(kind: QuestionType, options: tuple[str, ...], stem: str) -> Any:
     """A well-formed answer standing in for an unreadable one, so validate() checks the rest."""
     if kind is QuestionType.SINGLE:
@@ -445,7 +471,7 @@ def _placeholder(kind: QuestionType, options: tuple[str, ...], stem: str) -> Any
     return tuple(range(len(options)))
 
 
-def _difficulty(text: str, add: Any) -> Difficulty:
+def _difficulty(text: str, add: Add) -> Difficulty:
     difficulty = DIFFICULTY_NAMES.get(unicodedata.normalize("NFKC", text).strip())
     if difficulty is None:
         add(N_('Unknown difficulty "%(value)s"; use 易, 中 or 难 (empty means 中).'), value=text)
@@ -458,7 +484,7 @@ def _tags(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tag for tag in tags if tag))
 
 
-def _citation_cell(text: str, add: Any) -> Citation | None:
+def _citation_cell(text: str, add: Add) -> Citation | None:
     if not text:
         return None
     citation = parse_citation(text)
@@ -622,10 +648,10 @@ def _styled(sheet: Any, text: str, font: Font) -> WriteOnlyCell:
 
 
 def _xlsx_value(sheet: Any, text: str) -> Any:
-    """Text for a cell: never a formula (openpyxl reads a leading ``=`` as one), no characters
-    XML cannot carry (control characters would make openpyxl raise)."""
-    if ILLEGAL_CHARACTERS_RE.search(text):
-        text = ILLEGAL_CHARACTERS_RE.sub("", text)
+    """Text for a cell: never a formula (openpyxl reads a leading ``=`` as one), with Excel's
+    ``_xHHHH_`` escapes for what XML cannot carry (see :func:`_xlsx_escape`)."""
+    if _NEEDS_XLSX_ESCAPE.search(text):
+        text = _NEEDS_XLSX_ESCAPE.sub(_xlsx_escape, text)
     if not text:
         return None
     if text.startswith("="):
@@ -633,6 +659,14 @@ def _xlsx_value(sheet: Any, text: str) -> Any:
         cell.data_type = "s"
         return cell
     return text
+
+
+def _xlsx_escape(match: re.Match[str]) -> str:
+    """Excel writes a control character as ``_xHHHH_`` and protects a literal ``_xHHHH_`` as
+    ``_x005F_xHHHH_``; openpyxl does neither, so exports do it and :func:`_xlsx_unescape` undoes
+    it (Excel's own files need the same)."""
+    char = match.group()
+    return "_x005F_" if char == "_" else f"_x{ord(char):04X}_"
 
 
 def _csv(rows: Iterable[list[str]]) -> bytes:
