@@ -117,6 +117,7 @@ def test_demo_serves_logs_in_and_stops_on_ctrl_c_then_runs_again(instance: Path)
         alive = demo.stop(signal.SIGINT, whole_group=True)
     assert alive == [], f"left running after Ctrl-C: {alive}"
     assert "51 accounts created" in demo.output()
+    assert "225 questions created" in demo.output()
 
     again = Demo(instance)  # the same instance folder: data is reused
     try:
@@ -126,6 +127,7 @@ def test_demo_serves_logs_in_and_stops_on_ctrl_c_then_runs_again(instance: Path)
         alive = again.stop(signal.SIGTERM, whole_group=False)
     assert alive == [], f"left running after SIGTERM: {alive}"
     assert "0 accounts created, 51 reused" in again.output()
+    assert "0 questions created, 225 already there" in again.output()
 
 
 def test_killing_the_demo_outright_takes_its_children_along(instance: Path) -> None:

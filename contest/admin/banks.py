@@ -331,22 +331,32 @@ def question_diff(question_id: int) -> Any:
 
 
 def _version_lines(data: QuestionData) -> list[str]:
+    # Labels are looked up outside the f-strings: message extraction cannot see into them.
+    labels = {
+        "type": _("Type:"),
+        "difficulty": _("Difficulty:"),
+        "stem": _("Stem:"),
+        "answer": _("Answer:"),
+        "explanation": _("Explanation:"),
+        "tags": _("Tags:"),
+        "law": _("Law:"),
+    }
     lines = [
-        f"{_('Type')}: {type_label(data.type)}",
-        f"{_('Difficulty')}: {difficulty_label(data.difficulty)}",
-        f"{_('Stem')}:",
+        f"{labels['type']} {type_label(data.type)}",
+        f"{labels['difficulty']} {difficulty_label(data.difficulty)}",
+        labels["stem"],
         *data.stem.splitlines(),
     ]
     lines += [f"{OPTION_LETTERS[i]}. {o}" for i, o in enumerate(data.options)]
     lines += [
-        f"{_('Answer')}: {format_answer(data)}",
-        f"{_('Explanation')}:",
+        f"{labels['answer']} {format_answer(data)}",
+        labels["explanation"],
         *data.explanation.splitlines(),
-        f"{_('Tags')}: {', '.join(data.tags)}",
+        f"{labels['tags']} {', '.join(data.tags)}",
     ]
     if data.citation:
         c = data.citation
-        lines.append(f"{_('Law')}: {c.law} ({c.version or '-'}) #{c.article} {c.quote or ''}")
+        lines.append(f"{labels['law']} {c.law} ({c.version or '-'}) #{c.article} {c.quote or ''}")
     return lines
 
 
