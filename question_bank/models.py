@@ -86,7 +86,8 @@ class Question(db.Model):  # type: ignore[name-defined]
         str_enum(QuestionStatus), default=QuestionStatus.DRAFT
     )
     current_version_id: Mapped[int | None] = mapped_column(
-        ForeignKey("question_version.id", use_alter=True, name="fk_question_current_version")
+        ForeignKey("question_version.id", use_alter=True, name="fk_question_current_version"),
+        index=True,  # the list page joins versions to questions through it
     )
     # Hash of duplicate_key(): the same normalised stem and option set.
     duplicate_hash: Mapped[str] = mapped_column(String(64), index=True)

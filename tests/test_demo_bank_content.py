@@ -23,9 +23,10 @@ from question_bank.domain import (
 )
 from question_bank.formats.json_format import parse
 from question_bank.laws import check_citation, read_law_directory
+from tests.conftest import SHARED, needs_shared
 
 DEMO_BANK = Path(__file__).resolve().parents[1] / "question_bank" / "demo_bank"
-LAWS = Path(__file__).resolve().parents[2] / "shared" / "laws"
+LAWS = SHARED / "laws"
 
 # file → the area every category in it starts with
 AREAS = {"basics.json": "基础知识", "incidents.json": "事件处置"}
@@ -126,6 +127,7 @@ def test_no_duplicates_in_the_whole_bank() -> None:
     assert not [stem for stem, n in stems.items() if n > 1]
 
 
+@needs_shared
 def test_citations_hold_against_the_law_texts(bank: tuple[str, list[QuestionData]]) -> None:
     _, questions = bank
     laws, _ = read_law_directory(LAWS)

@@ -13,10 +13,13 @@ import pytest
 from question_bank.domain import Difficulty, QuestionData, QuestionType, count_blanks
 from question_bank.formats import json_format
 from question_bank.laws import LawText, check_citation, find_law, quote_key, read_law_directory
+from tests.conftest import SHARED, needs_shared
+
+pytestmark = needs_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 BANK = ROOT / "question_bank" / "demo_bank" / "laws.json"
-LAWS_DIR = Path(__file__).resolve().parents[2] / "shared" / "laws"
+LAWS_DIR = SHARED / "laws"
 
 MINIMUM = {
     QuestionType.SINGLE: 20,

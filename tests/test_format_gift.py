@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, settings
@@ -20,8 +19,9 @@ from question_bank.domain import (
 )
 from question_bank.formats import ParseReport, formats
 from question_bank.formats.gift import export, parse
+from tests.conftest import SHARED, needs_shared
 
-CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "formats" / "gift-conformance"
+CONFORMANCE = SHARED / "formats" / "gift-conformance"
 
 # file → (imported, skipped, problems), from reading each file.
 EXPECTED: dict[str, tuple[int, int, int]] = {
@@ -143,10 +143,12 @@ def questions(report: ParseReport) -> list[QuestionData]:
 # --- conformance ---------------------------------------------------------------------------
 
 
+@needs_shared
 def test_every_conformance_file_is_in_the_table() -> None:
     assert sorted(p.name for p in CONFORMANCE.glob("*.gift")) == sorted(EXPECTED)
 
 
+@needs_shared
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_conformance_counts(name: str) -> None:
     report = read(name)
@@ -159,6 +161,7 @@ def test_conformance_counts(name: str) -> None:
         assert validate(parsed.question) == []
 
 
+@needs_shared
 def test_true_false() -> None:
     [q] = questions(read("tf1.gift"))
     assert q == QuestionData(QuestionType.TRUE_FALSE, "Grant is buried in Grant's tomb.", False)
@@ -171,6 +174,7 @@ def test_true_false() -> None:
     assert q.stem == "<p>Grant is buried in Grant's tomb.</p>"
 
 
+@needs_shared
 def test_single_choice() -> None:
     [parsed] = read("mc1.gift").questions
     assert parsed.line == 1
@@ -191,6 +195,7 @@ def test_single_choice() -> None:
     )
 
 
+@needs_shared
 def test_escapes() -> None:
     [q] = questions(read("escapeAll.gift"))
     assert q.options == ("~", "=", "#", "{", "}", ":", "\\")
@@ -203,6 +208,7 @@ def test_escapes() -> None:
     )
 
 
+@needs_shared
 def test_multiple_choice_with_weights() -> None:
     [q] = questions(read("multipleAnswersFloat.gift"))
     assert q == QuestionData(
@@ -215,6 +221,7 @@ def test_multiple_choice_with_weights() -> None:
     assert (q.options, q.answer) == (("yellow", "red", "off-beige", "blue"), (0, 2))
 
 
+@needs_shared
 def test_short_answer() -> None:
     first, second = questions(read("shortAnswer1.gift"))
     assert first == QuestionData(
@@ -227,6 +234,7 @@ def test_short_answer() -> None:
     assert (q.answer, q.explanation) == ((("Frog",),), "Here is some general feedback!")
 
 
+@needs_shared
 def test_embedded_short_answer() -> None:
     for q in questions(read("shortFirstEmbedded.gift")):
         assert q.type is QuestionType.FILL_BLANK
@@ -235,12 +243,14 @@ def test_embedded_short_answer() -> None:
         assert count_blanks(q.stem) == 1
 
 
+@needs_shared
 def test_explanation_and_feedback() -> None:
     q = questions(read("multiLineFeedback1.gift"))[0]
     assert q.options == ("wrong answer", "another wrong answer", "right answer")
     assert q.explanation == "Global feedback split\non multiple lines"
 
 
+@needs_shared
 def test_category() -> None:
     question = b"\n\nQ?{T}\n"
     for name, category in [
@@ -260,6 +270,7 @@ def test_category() -> None:
         assert q.category == category, line
 
 
+@needs_shared
 def test_tags() -> None:
     # the conformance questions are essays (skipped), so give them an answer block
     for name in ("tag_two_tags.gift", "tag_id_and_two_tags.gift"):
@@ -268,6 +279,7 @@ def test_tags() -> None:
         assert q.tags == ("fred", "barney-wilma")
 
 
+@needs_shared
 def test_skipped_are_reported_with_line_and_kind() -> None:
     report = read("giftFormatPhpExamples.gift")
     assert [(p.line, p.params["kind"]) for p in report.skipped] == [
@@ -282,6 +294,7 @@ def test_skipped_are_reported_with_line_and_kind() -> None:
     assert [p.params["kind"] for p in read("description1.gift").skipped] == ["description"]
 
 
+@needs_shared
 def test_problems_have_lines() -> None:
     content = "\n".join(
         [

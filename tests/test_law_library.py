@@ -16,7 +16,9 @@ from contest.services import bank as bank_service
 from contest.services.laws import import_laws
 from question_bank.domain import Citation, QuestionData, QuestionType
 from question_bank.models import Law, LawArticle, Question, QuestionStatus
-from tests.conftest import SHARED
+from tests.conftest import SHARED, needs_shared
+
+pytestmark = needs_shared
 
 LAWS = SHARED / "laws"
 NOW = datetime(2026, 11, 29, tzinfo=UTC)

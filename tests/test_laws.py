@@ -19,8 +19,10 @@ from question_bank.laws import (
     quote_key,
     read_law_directory,
 )
+from tests.conftest import SHARED, needs_shared
 
-LAWS_DIR = Path(__file__).resolve().parents[2] / "shared" / "laws"
+pytestmark = needs_shared
+LAWS_DIR = SHARED / "laws"
 
 ARTICLE_COUNTS = {
     "网络安全法": 79,
