@@ -58,14 +58,18 @@ def demo() -> None:
 )
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--name", default=None, help="Worker name in RQ's registry.")
+@click.option("--scheduler/--no-scheduler", default=True, show_default=True,
+              help="Also run RQ's scheduler (it closes attempts at their deadline).")
 @with_appcontext
-def worker(queue_names: tuple[str, ...], burst: bool, name: str | None) -> None:
+def worker(queue_names: tuple[str, ...], burst: bool, name: str | None, scheduler: bool) -> None:
     """Start an RQ worker; every job runs inside the app context."""
     from workers import queues
     from workers.runner import make_worker
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    make_worker(app, queue_names or queues.ALL, name=name).work(burst=burst, logging_level="INFO")
+    make_worker(app, queue_names or queues.ALL, name=name).work(
+        burst=burst, logging_level="INFO", with_scheduler=scheduler
+    )
 
 
 @click.command()

@@ -1,12 +1,26 @@
-"""Accounts: organizations and users. Thin typed models; services do the writing."""
+"""Accounts, contests, rounds and attempts. Thin typed models; services do the writing."""
 
 from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, Enum, ForeignKey, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
@@ -80,3 +94,202 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     @property
     def is_organizer(self) -> bool:
         return self.role is Role.ORGANIZER
+
+
+# Contests and rounds ----------------------------------------------------------------------------
+
+
+class RegistrationMode(enum.StrEnum):
+    OPEN = "open"  # any contestant account may take part
+    INVITE = "invite"  # contestants join with the contest's invite code
+    ROSTER = "roster"  # only contestants the organizers enrolled
+
+
+class BoardVisibility(enum.StrEnum):
+    PUBLIC = "public"
+    ORGANIZERS = "organizers"
+
+
+class Contest(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "contest"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    schedule: Mapped[str] = mapped_column(Text, default="")
+    registration_mode: Mapped[RegistrationMode] = mapped_column(
+        str_enum(RegistrationMode), default=RegistrationMode.OPEN
+    )
+    invite_code: Mapped[str | None] = mapped_column(String(64))
+    board_visibility: Mapped[BoardVisibility] = mapped_column(
+        str_enum(BoardVisibility), default=BoardVisibility.PUBLIC
+    )
+    mask_names: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    rounds: Mapped[list[Round]] = relationship(
+        back_populates="contest", order_by="Round.position"
+    )
+    organizations: Mapped[list[Organization]] = relationship(secondary="contest_organization")
+
+
+class ContestOrganization(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "contest_organization"
+
+    contest_id: Mapped[int] = mapped_column(
+        ForeignKey("contest.id", ondelete="CASCADE"), primary_key=True
+    )
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Registration(db.Model):  # type: ignore[name-defined]
+    """A contestant taking part in a contest."""
+
+    __tablename__ = "registration"
+    __table_args__ = (UniqueConstraint("contest_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contest.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(20))  # open, invite, roster
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ScorePolicy(enum.StrEnum):
+    BEST = "best"
+    LAST = "last"
+
+
+class ReviewPolicy(enum.StrEnum):
+    AFTER_SUBMIT = "after_submit"
+    AFTER_CLOSE = "after_close"
+    NEVER = "never"
+
+
+class IntegrityAction(enum.StrEnum):
+    WARN = "warn"
+    SUBMIT = "submit"
+    VOID = "void"
+
+
+class Round(db.Model):  # type: ignore[name-defined]
+    """A timed paper round (the online preliminary) of a contest."""
+
+    __tablename__ = "round"
+    __table_args__ = (UniqueConstraint("contest_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contest.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # 1 初赛, 2 复赛, 3 决赛 …
+    title: Mapped[str] = mapped_column(String(200))
+    mode: Mapped[str] = mapped_column(String(10), default="paper")
+    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"))
+    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: always
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duration_s: Mapped[int] = mapped_column(Integer)
+    attempts_allowed: Mapped[int] = mapped_column(Integer, default=1)  # 0: unlimited
+    score_policy: Mapped[ScorePolicy] = mapped_column(
+        str_enum(ScorePolicy), default=ScorePolicy.BEST
+    )
+    blueprint: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    shuffle_questions: Mapped[bool] = mapped_column(default=True)
+    shuffle_options: Mapped[bool] = mapped_column(default=True)
+    multiple_rule: Mapped[str] = mapped_column(String(20), default="all_or_nothing")
+    review_policy: Mapped[ReviewPolicy] = mapped_column(
+        str_enum(ReviewPolicy), default=ReviewPolicy.AFTER_SUBMIT
+    )
+    integrity_threshold: Mapped[int] = mapped_column(Integer, default=0)  # 0: not enforced
+    integrity_action: Mapped[IntegrityAction] = mapped_column(
+        str_enum(IntegrityAction), default=IntegrityAction.WARN
+    )
+    focus_grace_s: Mapped[int] = mapped_column(Integer, default=3)
+    grace_s: Mapped[int] = mapped_column(Integer, default=10)
+    qualification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    contest: Mapped[Contest] = relationship(back_populates="rounds")
+
+
+# Attempts ---------------------------------------------------------------------------------------
+
+
+class AttemptStatus(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    SCORED = "scored"
+    VOID = "void"
+
+
+class Attempt(db.Model):  # type: ignore[name-defined]
+    """One contestant's sitting of a round, with the paper drawn for it."""
+
+    __tablename__ = "attempt"
+    __table_args__ = (
+        UniqueConstraint("round_id", "user_id", "number"),
+        Index("ix_attempt_open_deadline", "status", "deadline_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[AttemptStatus] = mapped_column(
+        str_enum(AttemptStatus), default=AttemptStatus.IN_PROGRESS
+    )
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_by: Mapped[str | None] = mapped_column(String(20))  # contestant/deadline/integrity
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    focus_losses: Mapped[int] = mapped_column(Integer, default=0)  # counted ones
+    focus_lost_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    flagged: Mapped[bool] = mapped_column(default=False)
+    score: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    max_score: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=0)
+    time_used_s: Mapped[int | None] = mapped_column(Integer)
+    scored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    items: Mapped[list[AttemptItem]] = relationship(order_by="AttemptItem.position")
+
+
+class AttemptItem(db.Model):  # type: ignore[name-defined]
+    """One question of a paper and the contestant's saved answer to it."""
+
+    __tablename__ = "attempt_item"
+
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempt.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_version_id: Mapped[int] = mapped_column(ForeignKey("question_version.id"))
+    points: Mapped[int] = mapped_column(Integer)
+    option_order: Mapped[list[int]] = mapped_column(JSON, default=list)
+    option_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    answer: Mapped[Any] = mapped_column(JSON)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    flagged: Mapped[bool] = mapped_column(default=False)
+    saved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    earned: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    correct: Mapped[bool | None] = mapped_column()
+
+
+class IntegrityEvent(db.Model):  # type: ignore[name-defined]
+    """Append-only log of focus losses and what the rules did about them."""
+
+    __tablename__ = "integrity_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempt.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(30))  # hidden, visible, action_warn, action_submit …
+    counted: Mapped[bool] = mapped_column(default=False)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    detail: Mapped[str] = mapped_column(String(200), default="")

@@ -25,7 +25,7 @@ api = Api()
 
 
 def init_api(app: Flask) -> None:
-    from contest.api import banks, organizations, session  # noqa: F401  (register routes)
+    from contest.api import attempts, banks, organizations, session  # noqa: F401  (routes)
 
     api.init_app(app)
     api.register_blueprint(blp)

@@ -116,3 +116,112 @@ class ExportQuerySchema(ma.Schema):
     status = ma.fields.List(
         ma.fields.String(validate=ma.validate.OneOf(["draft", "in_review", "published", "retired"]))
     )
+
+
+class RoundSummarySchema(ma.Schema):
+    id = ma.fields.Integer()
+    title = ma.fields.String()
+    mode = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": ["scheduled", "open", "closed"]})
+    opens_at = ma.fields.AwareDateTime(allow_none=True)
+    closes_at = ma.fields.AwareDateTime(allow_none=True)
+    duration_s = ma.fields.Integer()
+    attempts_allowed = ma.fields.Integer(metadata={"description": "0: unlimited"})
+    attempts_used = ma.fields.Integer()
+    open_attempt_id = ma.fields.Integer(allow_none=True)
+    question_count = ma.fields.Integer()
+    max_score = ma.fields.Integer()
+
+
+class ContestSummarySchema(ma.Schema):
+    id = ma.fields.Integer()
+    title = ma.fields.String()
+    description = ma.fields.String()
+    registration_mode = ma.fields.String(metadata={"enum": ["open", "invite", "roster"]})
+    registered = ma.fields.Boolean()
+    rounds = ma.fields.List(ma.fields.Nested(RoundSummarySchema))
+
+
+class ContestListSchema(ma.Schema):
+    contests = ma.fields.List(ma.fields.Nested(ContestSummarySchema))
+
+
+class RegistrationSchema(ma.Schema):
+    invite_code = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64))
+
+
+class OptionSchema(ma.Schema):
+    id = ma.fields.String(metadata={"description": "opaque, random per attempt"})
+    text = ma.fields.String(metadata={"description": "Markdown source"})
+    html = ma.fields.String(metadata={"description": "sanitized HTML"})
+
+
+class AttemptItemSchema(ma.Schema):
+    position = ma.fields.Integer()
+    type = ma.fields.String(
+        metadata={"enum": ["single", "multiple", "true_false", "fill_blank", "ordering"]}
+    )
+    stem = ma.fields.String(metadata={"description": "Markdown source"})
+    stem_html = ma.fields.String(metadata={"description": "sanitized HTML"})
+    options = ma.fields.List(ma.fields.Nested(OptionSchema))
+    blanks = ma.fields.Integer()
+    points = ma.fields.Integer()
+    answer = ma.fields.Raw(allow_none=True)
+    flagged = ma.fields.Boolean()
+    seq = ma.fields.Integer()
+
+
+class AttemptSchema(ma.Schema):
+    id = ma.fields.Integer()
+    round_id = ma.fields.Integer()
+    status = ma.fields.String(metadata={"enum": ["in_progress", "submitted", "scored", "void"]})
+    started_at = ma.fields.AwareDateTime()
+    deadline_at = ma.fields.AwareDateTime()
+    server_now = ma.fields.AwareDateTime()
+    focus_losses = ma.fields.Integer()
+    integrity_remaining = ma.fields.Integer(allow_none=True)
+    items = ma.fields.List(ma.fields.Nested(AttemptItemSchema))
+
+
+class SaveAnswerSchema(ma.Schema):
+    answer = ma.fields.Raw(required=True, allow_none=True)
+    seq = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=2**62))
+    flagged = ma.fields.Boolean(load_default=None, allow_none=True)
+
+
+class SaveResultSchema(ma.Schema):
+    saved = ma.fields.Boolean()
+    seq = ma.fields.Integer()
+
+
+class IntegrityEventInSchema(ma.Schema):
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(["hidden", "visible"]))
+    duration_ms = ma.fields.Integer(
+        load_default=None, validate=ma.validate.Range(min=0, max=24 * 3600 * 1000)
+    )
+
+
+class IntegrityResultSchema(ma.Schema):
+    counted = ma.fields.Boolean()
+    focus_losses = ma.fields.Integer()
+    remaining = ma.fields.Integer(allow_none=True)
+    action = ma.fields.String(allow_none=True, metadata={"enum": ["warn", "submit", "void"]})
+    status = ma.fields.String()
+
+
+class ResultItemSchema(AttemptItemSchema):
+    correct_answer = ma.fields.Raw()
+    correct = ma.fields.Boolean(allow_none=True)
+    earned = ma.fields.Float(allow_none=True)
+    explanation_html = ma.fields.String()
+
+
+class AttemptResultSchema(ma.Schema):
+    id = ma.fields.Integer()
+    round_id = ma.fields.Integer()
+    status = ma.fields.String()
+    score = ma.fields.Float(allow_none=True, metadata={"description": "null while scoring"})
+    max_score = ma.fields.Float()
+    time_used_s = ma.fields.Integer(allow_none=True)
+    review = ma.fields.Boolean(metadata={"description": "whether items carry the key"})
+    items = ma.fields.List(ma.fields.Nested(ResultItemSchema))

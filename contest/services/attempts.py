@@ -1,0 +1,386 @@
+"""Attempts: the server-authoritative timer, papers, autosave, submission and integrity.
+
+Rules (DESIGN.md §2, §6):
+
+* deadline = min(start + duration, round close); saves are accepted until deadline + grace;
+* a save carries a per-attempt, strictly increasing ``seq``: one that is not above the stored one
+  changes nothing (a late, older save never overwrites a newer one);
+* one active device per attempt: resuming on another device takes the attempt over, and saves
+  from the replaced device are refused with ``device_replaced``;
+* submitting commits, then enqueues scoring (the caller enqueues, after the commit);
+* focus losses shorter than the round's ``focus_grace_s`` are recorded but not counted; past the
+  round's threshold its action applies (warn, submit, void for review).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from contest.errors import Conflict, InvalidInput, NotFound
+from contest.extensions import db
+from contest.models import (
+    Attempt,
+    AttemptItem,
+    AttemptStatus,
+    IntegrityAction,
+    IntegrityEvent,
+    ReviewPolicy,
+    Round,
+)
+from contest.services import contests as contest_service
+from question_bank.domain import QuestionType
+from question_bank.models import QuestionVersion
+from question_bank.papers import draw_paper
+
+MAX_ANSWER_TEXT = 500
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; everything here is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def deadline_for(round_: Round, started: datetime) -> datetime:
+    deadline = started + timedelta(seconds=round_.duration_s)
+    if round_.closes_at is not None:
+        deadline = min(deadline, _aware(round_.closes_at))
+    return deadline
+
+
+@dataclass
+class Started:
+    attempt: Attempt
+    created: bool
+
+
+def start_attempt(round_id: int, user_id: int, *, now: datetime, device_id: str | None) -> Started:
+    """Resume the open attempt (taking it over on this device) or draw a new paper (committed)."""
+    round_ = contest_service.get_round(round_id)
+    contest = round_.contest
+    contest_service.ensure_can_take(contest, user_id, now)
+    current = db.session.scalar(
+        select(Attempt).where(
+            Attempt.round_id == round_id,
+            Attempt.user_id == user_id,
+            Attempt.status == AttemptStatus.IN_PROGRESS,
+        )
+    )
+    if current is not None and not close_if_overdue(current, now):
+        current.device_id = device_id or current.device_id
+        db.session.commit()
+        return Started(current, False)
+    status = contest_service.round_status(round_, now)
+    if status == "scheduled":
+        raise Conflict(_("This round has not opened yet."), code="round_not_open")
+    if status == "closed":
+        raise Conflict(_("This round is closed."), code="round_closed")
+    used = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Attempt)
+            .where(Attempt.round_id == round_id, Attempt.user_id == user_id)
+        )
+        or 0
+    )
+    if round_.attempts_allowed and used >= round_.attempts_allowed:
+        raise Conflict(
+            _("You have used all your attempts for this round."), code="attempts_used_up"
+        )
+    attempt = _new_attempt(round_, user_id, used + 1, now, device_id)
+    db.session.commit()
+    return Started(attempt, True)
+
+
+def _new_attempt(
+    round_: Round, user_id: int, number: int, now: datetime, device_id: str | None
+) -> Attempt:
+    rows = contest_service.blueprint_rows(round_.blueprint)
+    pools = [contest_service.candidates(round_.bank_id, row) for row in rows]
+    seed = secrets.randbits(62)
+    try:
+        paper = draw_paper(
+            rows,
+            pools,
+            seed,
+            shuffle_questions=round_.shuffle_questions,
+            shuffle_options=round_.shuffle_options,
+        )
+    except ValueError:
+        raise Conflict(
+            _("The question bank cannot fill this round's paper; tell the organizers."),
+            code="blueprint_shortfall",
+        ) from None
+    attempt = Attempt(
+        round_id=round_.id,
+        user_id=user_id,
+        number=number,
+        seed=seed,
+        status=AttemptStatus.IN_PROGRESS,
+        started_at=now,
+        deadline_at=deadline_for(round_, now),
+        device_id=device_id,
+        max_score=sum(item.points for item in paper),
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    db.session.add_all(
+        AttemptItem(
+            attempt_id=attempt.id,
+            position=item.position,
+            question_version_id=item.version_id,
+            points=item.points,
+            option_order=list(item.option_order),
+            option_ids=list(item.option_ids),
+            answer=None,
+            seq=0,
+            flagged=False,
+        )
+        for item in paper
+    )
+    return attempt
+
+
+def get_own_attempt(attempt_id: int, user_id: int) -> Attempt:
+    """The attempt if it belongs to ``user_id``; 404 otherwise (never reveal others' attempts)."""
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.user_id != user_id:
+        raise NotFound(_("No attempt %(id)s.", id=attempt_id))
+    return attempt
+
+
+def close_if_overdue(attempt: Attempt, now: datetime) -> bool:
+    """Submit an open attempt whose deadline plus grace has passed; True if it is closed."""
+    if attempt.status is not AttemptStatus.IN_PROGRESS:
+        return True
+    round_ = db.session.get(Round, attempt.round_id)
+    assert round_ is not None
+    if now <= _aware(attempt.deadline_at) + timedelta(seconds=round_.grace_s):
+        return False
+    _submit(attempt, now, by="deadline")
+    db.session.commit()
+    return True
+
+
+def _submit(attempt: Attempt, now: datetime, by: str) -> None:
+    attempt.status = AttemptStatus.SUBMITTED
+    attempt.submitted_at = min(now, _aware(attempt.deadline_at))
+    attempt.submitted_by = by
+    attempt.time_used_s = max(
+        0, int((attempt.submitted_at - _aware(attempt.started_at)).total_seconds())
+    )
+
+
+# Answers ----------------------------------------------------------------------------------------
+
+
+def _check_device(attempt: Attempt, device_id: str | None) -> None:
+    if attempt.device_id and device_id and device_id != attempt.device_id:
+        raise Conflict(_("This attempt continues on another device."), code="device_replaced")
+
+
+def encode_answer(kind: QuestionType, option_ids: list[str], answer: Any) -> Any:
+    """Validate an API answer (option ids, bool, strings) and return it as stored (None clears)."""
+    if answer is None:
+        return None
+    bad = InvalidInput(_("The answer does not fit this question."), code="invalid_answer")
+    if kind is QuestionType.SINGLE:
+        if not isinstance(answer, str) or answer not in option_ids:
+            raise bad
+    elif kind in (QuestionType.MULTIPLE, QuestionType.ORDERING):
+        if (
+            not isinstance(answer, list)
+            or not all(a in option_ids for a in answer)
+            or len(set(answer)) != len(answer)
+        ):
+            raise bad
+    elif kind is QuestionType.TRUE_FALSE:
+        if not isinstance(answer, bool):
+            raise bad
+    elif kind is QuestionType.FILL_BLANK and (
+        not isinstance(answer, list)
+        or len(answer) > 20
+        or not all(isinstance(a, str) and len(a) <= MAX_ANSWER_TEXT for a in answer)
+    ):
+        raise bad
+    return answer
+
+
+@dataclass
+class SaveResult:
+    saved: bool
+    seq: int
+
+
+def save_answer(
+    attempt_id: int,
+    user_id: int,
+    position: int,
+    *,
+    answer: Any,
+    seq: int,
+    flagged: bool | None,
+    now: datetime,
+    device_id: str | None,
+) -> SaveResult:
+    """Store an answer if ``seq`` is newer than the stored one (one UPDATE, committed)."""
+    attempt = get_own_attempt(attempt_id, user_id)
+    if close_if_overdue(attempt, now) or attempt.status is not AttemptStatus.IN_PROGRESS:
+        raise Conflict(
+            _("This attempt is closed: answers can no longer change."), code="attempt_closed"
+        )
+    _check_device(attempt, device_id)
+    row = db.session.execute(
+        select(AttemptItem.option_ids, QuestionVersion.type)
+        .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
+        .where(AttemptItem.attempt_id == attempt_id, AttemptItem.position == position)
+    ).first()
+    if row is None:
+        raise NotFound(_("No question %(n)d in this attempt.", n=position))
+    stored = encode_answer(row[1], row[0], answer)
+    values: dict[str, Any] = {"answer": stored, "seq": seq, "saved_at": now}
+    if flagged is not None:
+        values["flagged"] = flagged
+    result = db.session.execute(
+        update(AttemptItem)
+        .where(
+            AttemptItem.attempt_id == attempt_id,
+            AttemptItem.position == position,
+            AttemptItem.seq < seq,
+        )
+        .values(**values)
+    )
+    db.session.commit()
+    if result.rowcount:  # type: ignore[attr-defined]
+        return SaveResult(True, seq)
+    current = db.session.scalar(
+        select(AttemptItem.seq).where(
+            AttemptItem.attempt_id == attempt_id, AttemptItem.position == position
+        )
+    )
+    return SaveResult(False, int(current or 0))
+
+
+def submit_attempt(
+    attempt_id: int, user_id: int, *, now: datetime, device_id: str | None
+) -> tuple[Attempt, bool]:
+    """Submit (committed); returns the attempt and whether this call submitted it.
+
+    Submitting twice is harmless. The caller enqueues scoring when this call submitted it.
+    """
+    attempt = get_own_attempt(attempt_id, user_id)
+    if attempt.status is not AttemptStatus.IN_PROGRESS:
+        return attempt, False
+    if close_if_overdue(attempt, now):
+        return attempt, True
+    _check_device(attempt, device_id)
+    _submit(attempt, now, by="contestant")
+    db.session.commit()
+    return attempt, True
+
+
+# Integrity --------------------------------------------------------------------------------------
+
+
+@dataclass
+class IntegrityResult:
+    counted: bool
+    focus_losses: int
+    remaining: int | None  # None: the round sets no threshold
+    action: str | None  # what the server did: warn, submit, void
+
+
+def report_integrity_event(
+    attempt_id: int,
+    user_id: int,
+    *,
+    kind: str,
+    now: datetime,
+    client_duration_ms: int | None = None,
+) -> IntegrityResult:
+    """Record a focus event. ``hidden`` starts a loss; ``visible`` ends it and may count it.
+
+    The duration is the server's own measure between the two events; the client's is used only
+    when the ``hidden`` report never arrived (a phone suspends pages), capped by the time since
+    the attempt started.
+    """
+    if kind not in ("hidden", "visible"):
+        raise InvalidInput(_("kind is hidden or visible."))
+    attempt = get_own_attempt(attempt_id, user_id)
+    round_ = db.session.get(Round, attempt.round_id)
+    assert round_ is not None
+    result = IntegrityResult(False, attempt.focus_losses, _remaining(round_, attempt), None)
+    if attempt.status is not AttemptStatus.IN_PROGRESS:
+        return result
+    if kind == "hidden":
+        attempt.focus_lost_at = now
+        db.session.add(IntegrityEvent(attempt_id=attempt.id, kind="hidden", occurred_at=now))
+        db.session.commit()
+        return result
+    if attempt.focus_lost_at is not None:
+        duration_ms = int((now - _aware(attempt.focus_lost_at)).total_seconds() * 1000)
+    else:
+        elapsed = int((now - _aware(attempt.started_at)).total_seconds() * 1000)
+        duration_ms = max(0, min(int(client_duration_ms or 0), elapsed))
+    counted = duration_ms >= round_.focus_grace_s * 1000
+    attempt.focus_lost_at = None
+    if counted:
+        attempt.focus_losses += 1
+    db.session.add(
+        IntegrityEvent(
+            attempt_id=attempt.id,
+            kind="visible",
+            counted=counted,
+            duration_ms=duration_ms,
+            occurred_at=now,
+        )
+    )
+    result = IntegrityResult(counted, attempt.focus_losses, _remaining(round_, attempt), None)
+    if counted and round_.integrity_threshold and attempt.focus_losses > round_.integrity_threshold:
+        result.action = _apply_integrity_action(attempt, round_, now)
+    db.session.commit()
+    return result
+
+
+def _remaining(round_: Round, attempt: Attempt) -> int | None:
+    if not round_.integrity_threshold:
+        return None
+    return max(0, round_.integrity_threshold - attempt.focus_losses)
+
+
+def _apply_integrity_action(attempt: Attempt, round_: Round, now: datetime) -> str:
+    action = round_.integrity_action
+    attempt.flagged = True
+    if action is IntegrityAction.SUBMIT:
+        _submit(attempt, now, by="integrity")
+    elif action is IntegrityAction.VOID:
+        _submit(attempt, now, by="integrity")
+        attempt.status = AttemptStatus.VOID
+    db.session.add(
+        IntegrityEvent(
+            attempt_id=attempt.id,
+            kind=f"action_{action.value}",
+            occurred_at=now,
+            detail=f"{attempt.focus_losses} > {round_.integrity_threshold}",
+        )
+    )
+    return action.value
+
+
+# Review -----------------------------------------------------------------------------------------
+
+
+def review_open(attempt: Attempt, round_: Round, now: datetime) -> bool:
+    """Whether correct answers and explanations may be shown for this attempt now."""
+    if attempt.status not in (AttemptStatus.SUBMITTED, AttemptStatus.SCORED):
+        return False
+    if round_.review_policy is ReviewPolicy.AFTER_SUBMIT:
+        return True
+    if round_.review_policy is ReviewPolicy.AFTER_CLOSE:
+        return round_.closes_at is not None and now >= _aware(round_.closes_at)
+    return False

@@ -1,0 +1,260 @@
+"""Contests and rounds: setting them up, checking blueprints, registering contestants."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+
+from contest.errors import Conflict, Forbidden, InvalidInput, NotFound
+from contest.extensions import db
+from contest.models import Contest, Registration, RegistrationMode, Role, Round, User
+from question_bank.domain import Difficulty, Problem, QuestionType
+from question_bank.grading import MultipleRule
+from question_bank.models import Category, Question, QuestionStatus, QuestionVersion
+from question_bank.papers import BlueprintRow, Candidate, shortfalls
+
+
+class BlueprintShortfall(InvalidInput):
+    """The bank cannot fill the blueprint; :attr:`problems` names every short row."""
+
+    code = "blueprint_shortfall"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(p.render(_) for p in problems))
+
+
+def get_contest(contest_id: int) -> Contest:
+    contest = db.session.get(Contest, contest_id)
+    if contest is None:
+        raise NotFound(_("No contest %(id)s.", id=contest_id))
+    return contest
+
+
+def get_round(round_id: int) -> Round:
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        raise NotFound(_("No round %(id)s.", id=round_id))
+    return round_
+
+
+def create_contest(title: str, **fields: Any) -> Contest:
+    """A new contest (not committed); ``fields`` are Contest columns."""
+    if not title.strip():
+        raise InvalidInput(_("A contest needs a title."))
+    contest = Contest(title=title.strip(), **fields)
+    if contest.registration_mode is RegistrationMode.INVITE and not contest.invite_code:
+        raise InvalidInput(_("An invite-only contest needs an invite code."))
+    db.session.add(contest)
+    db.session.flush()
+    return contest
+
+
+def blueprint_rows(blueprint: Sequence[dict[str, Any]]) -> list[BlueprintRow]:
+    """Rows from their stored form, or :class:`InvalidInput` naming the bad row."""
+    rows = []
+    for number, row in enumerate(blueprint, start=1):
+        try:
+            rows.append(
+                BlueprintRow(
+                    category=str(row.get("category") or "").strip("/"),
+                    type=QuestionType(row["type"]),
+                    difficulty=Difficulty(row["difficulty"]) if row.get("difficulty") else None,
+                    count=int(row["count"]),
+                    points=int(row["points"]),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            raise InvalidInput(_("Blueprint row %(n)d is not valid.", n=number)) from None
+        if rows[-1].count < 1 or rows[-1].points < 1:
+            raise InvalidInput(
+                _("Blueprint row %(n)d needs a count and points of at least 1.", n=number)
+            )
+    if not rows:
+        raise InvalidInput(_("A round needs at least one blueprint row."))
+    return rows
+
+
+def candidates(bank_id: int, row: BlueprintRow) -> list[Candidate]:
+    """Published questions of the bank fitting a blueprint row (subcategories included)."""
+    query = (
+        select(Question.id, QuestionVersion.id, QuestionVersion.options)
+        .join(QuestionVersion, QuestionVersion.id == Question.current_version_id)
+        .where(
+            Question.bank_id == bank_id,
+            Question.status == QuestionStatus.PUBLISHED,
+            QuestionVersion.type == row.type,
+        )
+    )
+    if row.difficulty:
+        query = query.where(QuestionVersion.difficulty == row.difficulty)
+    if row.category:
+        query = query.join(Category, Category.id == Question.category_id).where(
+            or_(Category.path == row.category, Category.path.like(row.category + "/%"))
+        )
+    return [
+        Candidate(qid, vid, len(options or [])) for qid, vid, options in db.session.execute(query)
+    ]
+
+
+def check_blueprint(bank_id: int, rows: Sequence[BlueprintRow]) -> list[Problem]:
+    """Every row the bank's published questions cannot fill."""
+    available = {i: len(candidates(bank_id, row)) for i, row in enumerate(rows)}
+    return shortfalls(rows, available)
+
+
+ROUND_FIELDS = {
+    "title",
+    "bank_id",
+    "opens_at",
+    "closes_at",
+    "duration_s",
+    "attempts_allowed",
+    "score_policy",
+    "blueprint",
+    "shuffle_questions",
+    "shuffle_options",
+    "multiple_rule",
+    "review_policy",
+    "integrity_threshold",
+    "integrity_action",
+    "focus_grace_s",
+    "grace_s",
+    "qualification",
+}
+
+
+def save_round(contest_id: int, round_id: int | None = None, **fields: Any) -> Round:
+    """Create or update a round (not committed) after checking its blueprint against the bank."""
+    unknown = set(fields) - ROUND_FIELDS
+    if unknown:
+        raise InvalidInput(_("Unknown round settings: %(names)s", names=", ".join(sorted(unknown))))
+    contest = get_contest(contest_id)
+    round_ = get_round(round_id) if round_id else None
+    if round_ is not None and round_.contest_id != contest.id:
+        raise NotFound(_("No round %(id)s.", id=round_id))
+    merged = {**_round_values(round_), **fields}
+    rows = blueprint_rows(merged.get("blueprint") or [])
+    MultipleRule(merged.get("multiple_rule") or "all_or_nothing")
+    if not merged.get("title") or not merged.get("bank_id"):
+        raise InvalidInput(_("A round needs a title and a question bank."))
+    if int(merged.get("duration_s") or 0) < 10:
+        raise InvalidInput(_("The duration must be at least 10 seconds."))
+    opens, closes = merged.get("opens_at"), merged.get("closes_at")
+    if opens and closes and closes <= opens:
+        raise InvalidInput(_("The round must close after it opens."))
+    problems = check_blueprint(int(merged["bank_id"]), rows)
+    if problems:
+        raise BlueprintShortfall(problems)
+    if round_ is None:
+        position = (
+            db.session.scalar(
+                select(func.max(Round.position)).where(Round.contest_id == contest.id)
+            )
+            or 0
+        ) + 1
+        round_ = Round(contest_id=contest.id, position=position)
+        db.session.add(round_)
+    for key, value in merged.items():
+        setattr(round_, key, value)
+    db.session.flush()
+    return round_
+
+
+def _round_values(round_: Round | None) -> dict[str, Any]:
+    if round_ is None:
+        return {}
+    return {key: getattr(round_, key) for key in ROUND_FIELDS}
+
+
+def round_status(round_: Round, now: datetime) -> str:
+    """scheduled, open or closed, by the round's window (None ends: always open)."""
+    if round_.opens_at and now < round_.opens_at:
+        return "scheduled"
+    if round_.closes_at and now >= round_.closes_at:
+        return "closed"
+    return "open"
+
+
+def is_registered(contest_id: int, user_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(Registration.id).where(
+                Registration.contest_id == contest_id, Registration.user_id == user_id
+            )
+        )
+        is not None
+    )
+
+
+def register(
+    contest_id: int,
+    user_id: int,
+    *,
+    now: datetime,
+    invite_code: str | None = None,
+    by_organizer: bool = False,
+) -> Registration:
+    """Register a contestant (idempotent); the contest's mode decides who may join."""
+    contest = get_contest(contest_id)
+    existing = db.session.scalar(
+        select(Registration).where(
+            Registration.contest_id == contest_id, Registration.user_id == user_id
+        )
+    )
+    if existing is not None:
+        return existing
+    user = db.session.get(User, user_id)
+    if user is None or user.role is not Role.CONTESTANT:
+        raise InvalidInput(_("Only contestant accounts take part in contests."))
+    mode = contest.registration_mode
+    if by_organizer:
+        source = "roster"
+    elif mode is RegistrationMode.OPEN:
+        source = "open"
+    elif mode is RegistrationMode.INVITE:
+        if not invite_code or invite_code.strip() != (contest.invite_code or ""):
+            raise Forbidden(_("The invite code is not right."), code="bad_invite_code")
+        source = "invite"
+    else:
+        raise Forbidden(
+            _("Only contestants on the organizers' roster take part."), code="roster_only"
+        )
+    registration = Registration(
+        contest_id=contest_id, user_id=user_id, source=source, registered_at=now
+    )
+    db.session.add(registration)
+    db.session.flush()
+    return registration
+
+
+def contests_for(user: User) -> list[Contest]:
+    """The contests a contestant can see: open ones and those they are registered for."""
+    registered = select(Registration.contest_id).where(Registration.user_id == user.id)
+    query = (
+        select(Contest)
+        .where(
+            or_(Contest.registration_mode != RegistrationMode.ROSTER, Contest.id.in_(registered))
+        )
+        .order_by(Contest.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def ensure_can_take(contest: Contest, user_id: int, now: datetime) -> None:
+    """Open contests register on first use; others need a registration."""
+    if is_registered(contest.id, user_id):
+        return
+    if contest.registration_mode is RegistrationMode.OPEN:
+        register(contest.id, user_id, now=now)
+        return
+    raise Forbidden(_("Register for this contest first."), code="not_registered")
+
+
+def unique_title(title: str) -> None:
+    if db.session.scalar(select(Contest.id).where(Contest.title == title)) is not None:
+        raise Conflict(_("A contest named %(title)s exists already.", title=title))

@@ -1,0 +1,63 @@
+"""Deadlines: submit attempts left open past their deadline plus grace, then score them.
+
+Every started attempt schedules ``close_attempt`` for just after its deadline plus grace (RQ's
+scheduler runs in ``contest worker``); ``close_overdue_attempts`` sweeps for any the schedule
+missed (Redis restarted, scheduler down) and is what ``contest attempts close-overdue`` runs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from contest.extensions import db
+from contest.models import Attempt, AttemptStatus
+from contest.services.attempts import close_if_overdue
+from workers import queues
+from workers.runner import get_queue
+from workers.scoring import enqueue_scoring
+
+
+def close_attempt(attempt_id: int) -> str:
+    """Submit the attempt if it is still open past deadline plus grace (idempotent)."""
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None:
+        return "missing"
+    was_open = attempt.status is AttemptStatus.IN_PROGRESS
+    if was_open and close_if_overdue(attempt, datetime.now(UTC)):
+        enqueue_scoring(attempt.id)
+    return attempt.status.value
+
+
+def close_overdue_attempts(now: datetime | None = None) -> int:
+    """Submit every open attempt past its deadline plus grace; returns how many."""
+    now = now or datetime.now(UTC)
+    overdue = db.session.scalars(
+        select(Attempt).where(
+            Attempt.status == AttemptStatus.IN_PROGRESS, Attempt.deadline_at < now
+        )
+    ).all()
+    closed = 0
+    for attempt in overdue:
+        if close_if_overdue(attempt, now):
+            enqueue_scoring(attempt.id)
+            closed += 1
+    return closed
+
+
+def schedule_close(attempt: Attempt, grace_s: int) -> None:
+    """Schedule :func:`close_attempt` for one second after the attempt's deadline plus grace."""
+    deadline = (
+        attempt.deadline_at
+        if attempt.deadline_at.tzinfo
+        else attempt.deadline_at.replace(tzinfo=UTC)
+    )
+    get_queue(current_app._get_current_object(), queues.DEFAULT).enqueue_at(  # type: ignore[attr-defined]
+        deadline + timedelta(seconds=grace_s + 1),
+        close_attempt,
+        attempt.id,
+        job_id=f"close-{attempt.id}",
+        job_timeout=60,
+    )
