@@ -58,8 +58,12 @@ def demo() -> None:
 )
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--name", default=None, help="Worker name in RQ's registry.")
-@click.option("--scheduler/--no-scheduler", default=True, show_default=True,
-              help="Also run RQ's scheduler (it closes attempts at their deadline).")
+@click.option(
+    "--scheduler/--no-scheduler",
+    default=True,
+    show_default=True,
+    help="Also run RQ's scheduler (it closes attempts at their deadline).",
+)
 @with_appcontext
 def worker(queue_names: tuple[str, ...], burst: bool, name: str | None, scheduler: bool) -> None:
     """Start an RQ worker; every job runs inside the app context."""

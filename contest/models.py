@@ -19,6 +19,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -28,6 +29,27 @@ from contest.extensions import db
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that always comes back timezone-aware in UTC.
+
+    PostgreSQL stores ``timestamptz``; SQLite keeps no zone, so values are stored as UTC and
+    given their zone back when read. Comparisons with ``datetime.now(UTC)`` then just work.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def str_enum(enum_class: type[enum.StrEnum]) -> Enum:
@@ -62,7 +84,7 @@ class Organization(db.Model):  # type: ignore[name-defined]
     kind: Mapped[OrganizationKind] = mapped_column(
         str_enum(OrganizationKind), default=OrganizationKind.UNIT
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     members: Mapped[list[User]] = relationship(back_populates="organization")
 
@@ -83,7 +105,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     phone: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     organization: Mapped[Organization | None] = relationship(back_populates="members")
 
@@ -125,11 +147,9 @@ class Contest(db.Model):  # type: ignore[name-defined]
         str_enum(BoardVisibility), default=BoardVisibility.PUBLIC
     )
     mask_names: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    rounds: Mapped[list[Round]] = relationship(
-        back_populates="contest", order_by="Round.position"
-    )
+    rounds: Mapped[list[Round]] = relationship(back_populates="contest", order_by="Round.position")
     organizations: Mapped[list[Organization]] = relationship(secondary="contest_organization")
 
 
@@ -156,7 +176,7 @@ class Registration(db.Model):  # type: ignore[name-defined]
         ForeignKey("user_account.id", ondelete="CASCADE"), index=True
     )
     source: Mapped[str] = mapped_column(String(20))  # open, invite, roster
-    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ScorePolicy(enum.StrEnum):
@@ -188,8 +208,8 @@ class Round(db.Model):  # type: ignore[name-defined]
     title: Mapped[str] = mapped_column(String(200))
     mode: Mapped[str] = mapped_column(String(10), default="paper")
     bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"))
-    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: always
-    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: always
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     duration_s: Mapped[int] = mapped_column(Integer)
     attempts_allowed: Mapped[int] = mapped_column(Integer, default=1)  # 0: unlimited
     score_policy: Mapped[ScorePolicy] = mapped_column(
@@ -242,18 +262,18 @@ class Attempt(db.Model):  # type: ignore[name-defined]
     status: Mapped[AttemptStatus] = mapped_column(
         str_enum(AttemptStatus), default=AttemptStatus.IN_PROGRESS
     )
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    deadline_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submitted_by: Mapped[str | None] = mapped_column(String(20))  # contestant/deadline/integrity
     device_id: Mapped[str | None] = mapped_column(String(64))
     focus_losses: Mapped[int] = mapped_column(Integer, default=0)  # counted ones
-    focus_lost_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    focus_lost_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     flagged: Mapped[bool] = mapped_column(default=False)
     score: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     max_score: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=0)
     time_used_s: Mapped[int | None] = mapped_column(Integer)
-    scored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     items: Mapped[list[AttemptItem]] = relationship(order_by="AttemptItem.position")
 
@@ -274,7 +294,7 @@ class AttemptItem(db.Model):  # type: ignore[name-defined]
     answer: Mapped[Any] = mapped_column(JSON)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     flagged: Mapped[bool] = mapped_column(default=False)
-    saved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     earned: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     correct: Mapped[bool | None] = mapped_column()
 
@@ -291,5 +311,5 @@ class IntegrityEvent(db.Model):  # type: ignore[name-defined]
     kind: Mapped[str] = mapped_column(String(30))  # hidden, visible, action_warn, action_submit …
     counted: Mapped[bool] = mapped_column(default=False)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     detail: Mapped[str] = mapped_column(String(200), default="")

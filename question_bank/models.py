@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -25,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
-from contest.models import str_enum, utcnow
+from contest.models import UTCDateTime, str_enum, utcnow
 from question_bank.domain import Difficulty, QuestionType
 
 DEFAULT_CATEGORIES = ("法律法规", "基础知识", "事件处置")
@@ -53,7 +52,7 @@ class Bank(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     categories: Mapped[list[Category]] = relationship(back_populates="bank")
 
@@ -93,8 +92,8 @@ class Question(db.Model):  # type: ignore[name-defined]
     duplicate_hash: Mapped[str] = mapped_column(String(64), index=True)
     # Set when a newer version of a cited law is imported; the question stays in live rounds.
     needs_review: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     category: Mapped[Category | None] = relationship()
     current_version: Mapped[QuestionVersion | None] = relationship(
@@ -126,7 +125,7 @@ class QuestionVersion(db.Model):  # type: ignore[name-defined]
     citation_version: Mapped[str | None] = mapped_column(String(10))
     citation_article: Mapped[int | None] = mapped_column(Integer)
     citation_quote: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
@@ -146,7 +145,7 @@ class StatusChange(db.Model):  # type: ignore[name-defined]
     changed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     note: Mapped[str] = mapped_column(String(200), default="")
 
 
@@ -180,8 +179,8 @@ class ImportJob(db.Model):  # type: ignore[name-defined]
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Law(db.Model):  # type: ignore[name-defined]
@@ -203,7 +202,7 @@ class LawVersion(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     law_id: Mapped[int] = mapped_column(ForeignKey("law.id", ondelete="CASCADE"))
     version: Mapped[str] = mapped_column(String(10))  # adoption date, ISO
-    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     law: Mapped[Law] = relationship(back_populates="versions")
 

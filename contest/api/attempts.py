@@ -55,14 +55,13 @@ def contestant_only() -> None:
 
 
 def _items(attempt: Attempt) -> list[tuple[AttemptItem, QuestionVersion]]:
-    return list(
-        db.session.execute(
-            select(AttemptItem, QuestionVersion)
-            .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
-            .where(AttemptItem.attempt_id == attempt.id)
-            .order_by(AttemptItem.position)
-        ).tuples()
-    )
+    rows = db.session.execute(
+        select(AttemptItem, QuestionVersion)
+        .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
+        .where(AttemptItem.attempt_id == attempt.id)
+        .order_by(AttemptItem.position)
+    ).all()
+    return [(item, version) for item, version in rows]
 
 
 def _item_body(item: AttemptItem, version: QuestionVersion) -> dict[str, Any]:

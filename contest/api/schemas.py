@@ -184,6 +184,9 @@ class AttemptSchema(ma.Schema):
 
 
 class SaveAnswerSchema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE  # client clocks mean nothing here: extra fields are ignored
+
     answer = ma.fields.Raw(required=True, allow_none=True)
     seq = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=2**62))
     flagged = ma.fields.Boolean(load_default=None, allow_none=True)
@@ -195,6 +198,9 @@ class SaveResultSchema(ma.Schema):
 
 
 class IntegrityEventInSchema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(["hidden", "visible"]))
     duration_ms = ma.fields.Integer(
         load_default=None, validate=ma.validate.Range(min=0, max=24 * 3600 * 1000)

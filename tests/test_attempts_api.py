@@ -1,0 +1,304 @@
+"""The contestant's attempt through the JSON API, with a real worker scoring it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from contest.extensions import db
+from contest.models import Attempt, AttemptStatus, Role, User
+from contest.services import contests as contest_service
+from question_bank.papers import draw_paper
+from tests.conftest import PASSWORD, add_user, api_login, csrf_token
+from tests.contest_support import paper_round, published_bank
+from workers import queues
+from workers.deadlines import close_overdue_attempts
+from workers.runner import make_worker
+
+KEY_FIELDS = {"correct", "correct_answer", "explanation", "explanation_html", "earned"}
+
+
+@pytest.fixture
+def round_id(app: Flask) -> int:
+    with app.app_context():
+        return paper_round(published_bank()).id
+
+
+class Player:
+    """A contestant's phone: its own session, CSRF token, device id and every response seen."""
+
+    def __init__(self, app: Flask, username: str, device: str = "phone-1") -> None:
+        with app.app_context():
+            add_user(username, Role.CONTESTANT)
+        self.client = app.test_client()
+        assert api_login(self.client, username, PASSWORD).status_code == 200
+        self.device = device
+        self.token = csrf_token(self.client)
+        self.seen: list[Any] = []
+
+    def call(self, method: str, url: str, body: Any = None) -> Any:
+        response = self.client.open(
+            url,
+            method=method,
+            json=body,
+            headers={"X-CSRFToken": self.token, "X-Device-Id": self.device},
+        )
+        self.seen.append(response.get_json())
+        return response
+
+
+def answer_for(item: dict[str, Any], right: bool = True) -> Any:
+    """Answers by looking at the stem (the test bank's keys are fixed by type)."""
+    ids = {o["text"]: o["id"] for o in item["options"]}
+    kind = item["type"]
+    if kind == "single":
+        return ids["乙"] if right else ids["甲"]
+    if kind == "multiple":
+        return [ids["甲"], ids["丙"]] if right else [ids["甲"]]
+    if kind == "true_false":
+        return right
+    if kind == "fill_blank":
+        return ["6" if right else "七"]
+    return [ids["三"], ids["一"], ids["二"]] if right else [ids["一"], ids["二"], ids["三"]]
+
+
+def test_a_full_attempt_scores_and_never_leaks_the_key_before_review(
+    app: Flask, round_id: int
+) -> None:
+    with app.app_context():
+        round_ = contest_service.get_round(round_id)
+        round_.review_policy = "after_close"  # type: ignore[assignment]
+        db.session.commit()
+    me = Player(app, "zhang")
+    contests = me.call("GET", "/api/v1/contests").get_json()["contests"]
+    assert contests[0]["rounds"][0]["status"] == "open"
+    started = me.call("POST", f"/api/v1/rounds/{round_id}/attempts")
+    assert started.status_code == 201
+    attempt = started.get_json()
+    assert len(attempt["items"]) == 10 and attempt["server_now"] and attempt["deadline_at"]
+    resumed = me.call("POST", f"/api/v1/rounds/{round_id}/attempts")
+    assert resumed.status_code == 200 and resumed.get_json()["id"] == attempt["id"]
+    for n, item in enumerate(attempt["items"]):
+        right = n % 2 == 0
+        saved = me.call(
+            "PUT",
+            f"/api/v1/attempts/{attempt['id']}/items/{item['position']}",
+            {"answer": answer_for(item, right), "seq": n + 1},
+        )
+        assert saved.get_json() == {"saved": True, "seq": n + 1}
+    me.call("GET", f"/api/v1/attempts/{attempt['id']}")
+    submitted = me.call("POST", f"/api/v1/attempts/{attempt['id']}/submission")
+    assert submitted.get_json()["status"] == "submitted"
+    assert me.call("POST", f"/api/v1/attempts/{attempt['id']}/submission").status_code == 200
+    pending = me.call("GET", f"/api/v1/attempts/{attempt['id']}/result").get_json()
+    assert pending["score"] is None and pending["review"] is False
+    make_worker(app, [queues.SCORING]).work(burst=True)
+    result = me.call("GET", f"/api/v1/attempts/{attempt['id']}/result").get_json()
+    expected = sum(i["points"] for n, i in enumerate(attempt["items"]) if n % 2 == 0)
+    assert result["score"] == expected and result["max_score"] == 20
+    assert result["review"] is False and result["items"] == []
+    text = json.dumps(me.seen, ensure_ascii=False)
+    for field in KEY_FIELDS:
+        assert f'"{field}"' not in text, field
+    assert "解析" not in text  # explanations are never sent before review
+
+
+def test_review_after_submit_shows_key_and_explanations(app: Flask, round_id: int) -> None:
+    me = Player(app, "li")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    single = next(i for i in attempt["items"] if i["type"] == "single")
+    me.call(
+        "PUT",
+        f"/api/v1/attempts/{attempt['id']}/items/{single['position']}",
+        {"answer": answer_for(single), "seq": 1},
+    )
+    me.call("POST", f"/api/v1/attempts/{attempt['id']}/submission")
+    make_worker(app, [queues.SCORING]).work(burst=True)
+    result = me.call("GET", f"/api/v1/attempts/{attempt['id']}/result").get_json()
+    assert result["review"] is True and len(result["items"]) == 10
+    reviewed = result["items"][single["position"] - 1]
+    assert reviewed["correct"] is True and reviewed["earned"] == 2
+    assert reviewed["correct_answer"] == answer_for(single)
+    assert "解析" in reviewed["explanation_html"]
+    assert sum(1 for i in result["items"] if i["correct"] is False) == 9
+
+
+def test_others_cannot_read_or_change_an_attempt(app: Flask, round_id: int) -> None:
+    me, other = Player(app, "wang"), Player(app, "zhao")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    url = f"/api/v1/attempts/{attempt['id']}"
+    for method, path, body in (
+        ("GET", url, None),
+        ("GET", url + "/result", None),
+        ("PUT", url + "/items/1", {"answer": None, "seq": 1}),
+        ("POST", url + "/submission", None),
+        ("POST", url + "/integrity-events", {"kind": "hidden"}),
+    ):
+        response = other.call(method, path, body)
+        assert response.status_code == 404, path
+        assert response.get_json()["error"]["code"] == "not_found"
+    anonymous = app.test_client()
+    assert anonymous.get(url).status_code == 401
+
+
+def test_option_ids_are_random_per_attempt(app: Flask, round_id: int) -> None:
+    first = Player(app, "a1").call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    second = Player(app, "a2").call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    ids_1 = {o["id"] for i in first["items"] for o in i["options"]}
+    ids_2 = {o["id"] for i in second["items"] for o in i["options"]}
+    assert ids_1 and not ids_1 & ids_2
+
+
+def test_older_saves_never_overwrite_newer_ones(app: Flask, round_id: int) -> None:
+    me = Player(app, "sun")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    url = f"/api/v1/attempts/{attempt['id']}/items/1"
+    item = attempt["items"][0]
+    assert me.call("PUT", url, {"answer": answer_for(item), "seq": 5}).get_json()["saved"]
+    late = me.call("PUT", url, {"answer": None, "seq": 3}).get_json()
+    assert late == {"saved": False, "seq": 5}
+    again = me.call("PUT", url, {"answer": answer_for(item), "seq": 5}).get_json()
+    assert again == {"saved": False, "seq": 5}
+    current = me.call("GET", f"/api/v1/attempts/{attempt['id']}").get_json()
+    assert current["items"][0]["answer"] == answer_for(item)
+
+
+def test_bad_answers_are_422(app: Flask, round_id: int) -> None:
+    me = Player(app, "qian")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    url = f"/api/v1/attempts/{attempt['id']}/items"
+    for position, item in enumerate(attempt["items"], start=1):
+        bad = {
+            "single": "no-such-id",
+            "multiple": "x",
+            "true_false": "yes",
+            "fill_blank": [1],
+            "ordering": ["x"],
+        }[item["type"]]
+        response = me.call("PUT", f"{url}/{position}", {"answer": bad, "seq": position})
+        assert response.status_code == 422, item["type"]
+    assert me.call("PUT", f"{url}/99", {"answer": None, "seq": 1}).status_code == 404
+    assert me.call("PUT", f"{url}/1", {"seq": 1}).status_code == 422
+
+
+def test_deadline_grace_and_client_times(app: Flask, round_id: int) -> None:
+    me = Player(app, "zhou")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    url = f"/api/v1/attempts/{attempt['id']}/items/1"
+    # A client claiming an earlier time changes nothing: the server's clock decides.
+    body = {"answer": None, "seq": 1, "saved_at": "2000-01-01T00:00:00Z", "deadline_at": "2099"}
+    assert me.call("PUT", url, body).status_code == 200
+    with app.app_context():
+        row = db.session.get(Attempt, attempt["id"])
+        assert row is not None
+        row.deadline_at = datetime.now(UTC) - timedelta(seconds=5)  # within the 10 s grace
+        db.session.commit()
+    assert me.call("PUT", url, {"answer": None, "seq": 2}).status_code == 200
+    with app.app_context():
+        row = db.session.get(Attempt, attempt["id"])
+        assert row is not None
+        row.deadline_at = datetime.now(UTC) - timedelta(seconds=11)
+        db.session.commit()
+    late = me.call("PUT", url, {"answer": None, "seq": 3})
+    assert late.status_code == 409 and late.get_json()["error"]["code"] == "attempt_closed"
+    assert me.call("GET", f"/api/v1/attempts/{attempt['id']}").get_json()["status"] == "submitted"
+
+
+def test_attempts_allowed_are_enforced(app: Flask, round_id: int) -> None:
+    me = Player(app, "wu")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    me.call("POST", f"/api/v1/attempts/{attempt['id']}/submission")
+    again = me.call("POST", f"/api/v1/rounds/{round_id}/attempts")
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "attempts_used_up"
+
+
+def test_a_second_device_takes_over(app: Flask, round_id: int) -> None:
+    phone = Player(app, "zheng", device="phone")
+    attempt = phone.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    laptop = app.test_client()
+    api_login(laptop, "zheng", PASSWORD)
+    token = csrf_token(laptop)
+    took = laptop.post(
+        f"/api/v1/rounds/{round_id}/attempts",
+        headers={"X-CSRFToken": token, "X-Device-Id": "laptop"},
+    )
+    assert took.status_code == 200 and took.get_json()["id"] == attempt["id"]
+    stale = phone.call(
+        "PUT", f"/api/v1/attempts/{attempt['id']}/items/1", {"answer": None, "seq": 1}
+    )
+    assert stale.status_code == 409 and stale.get_json()["error"]["code"] == "device_replaced"
+
+
+def test_focus_losses_count_after_grace_and_trigger_the_action(app: Flask) -> None:
+    with app.app_context():
+        round_id = paper_round(
+            published_bank(), integrity_threshold=1, integrity_action="submit", focus_grace_s=3
+        ).id
+    me = Player(app, "feng")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    url = f"/api/v1/attempts/{attempt['id']}/integrity-events"
+    me.call("POST", url, {"kind": "hidden"})
+    short = me.call("POST", url, {"kind": "visible"}).get_json()  # a notification: under 3 s
+    assert short["counted"] is False and short["remaining"] == 1
+    with app.app_context():
+        row = db.session.get(Attempt, attempt["id"])
+        assert row is not None
+        row.started_at = datetime.now(UTC) - timedelta(minutes=5)
+        db.session.commit()
+    # The "hidden" report got lost: the client's measure counts, capped by the time elapsed.
+    first = me.call("POST", url, {"kind": "visible", "duration_ms": 8000}).get_json()
+    assert first["counted"] is True and first["remaining"] == 0 and first["action"] is None
+    second = me.call("POST", url, {"kind": "visible", "duration_ms": 9000}).get_json()
+    assert second["action"] == "submit" and second["status"] == "submitted"
+    with app.app_context():
+        row = db.session.get(Attempt, attempt["id"])
+        assert row is not None and row.flagged and row.submitted_by == "integrity"
+
+
+def test_abandoned_attempts_are_closed_and_scored(app: Flask, round_id: int) -> None:
+    me = Player(app, "chen")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    with app.app_context():
+        row = db.session.get(Attempt, attempt["id"])
+        assert row is not None
+        row.deadline_at = datetime.now(UTC) - timedelta(minutes=1)
+        db.session.commit()
+        assert close_overdue_attempts() == 1
+    make_worker(app, [queues.SCORING]).work(burst=True)
+    with app.app_context():
+        row = db.session.get(Attempt, attempt["id"])
+        assert row is not None and row.status is AttemptStatus.SCORED
+        assert row.submitted_by == "deadline" and row.score == 0
+
+
+def test_the_stored_seed_reproduces_the_paper(app: Flask, round_id: int) -> None:
+    me = Player(app, "han")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    with app.app_context():
+        row = db.session.get(Attempt, attempt["id"])
+        round_ = contest_service.get_round(round_id)
+        assert row is not None
+        rows = contest_service.blueprint_rows(round_.blueprint)
+        pools = [contest_service.candidates(round_.bank_id, r) for r in rows]
+        again = draw_paper(rows, [list(reversed(p)) for p in pools], row.seed)
+        stored = [(i.question_version_id, i.option_order, i.option_ids) for i in row.items]
+        assert [(p.version_id, list(p.option_order), list(p.option_ids)) for p in again] == stored
+        other = draw_paper(rows, pools, row.seed + 1)
+        assert [p.version_id for p in other] != [s[0] for s in stored]
+
+
+def test_organizers_do_not_take_attempts(app: Flask, round_id: int) -> None:
+    client = app.test_client()
+    with app.app_context():
+        add_user("host", Role.ORGANIZER)
+    api_login(client, "host", PASSWORD)
+    response = client.post(
+        f"/api/v1/rounds/{round_id}/attempts", headers={"X-CSRFToken": csrf_token(client)}
+    )
+    assert response.status_code == 403
+    with app.app_context():
+        assert db.session.query(User).count() == 1
