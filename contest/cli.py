@@ -234,11 +234,13 @@ def bank_import(
     from contest.services.imports import create_import, run_import
     from question_bank.models import ImportStatus, QuestionStatus
 
+    created_bank = False
     try:
         target = bank_service.get_bank(bank_ref)
     except DomainError:
         target = bank_service.create_bank(bank_ref)
         db.session.commit()
+        created_bank = True
     try:
         job = create_import(
             target.id,
@@ -260,6 +262,9 @@ def bank_import(
 
         job = run_import(job.id, now=_now, progress=progress)
     _print_import_report(job.report, file.name)
+    if created_bank and job.status is not ImportStatus.SUCCEEDED:
+        db.session.delete(target)  # a refused file leaves no trace, not even a new empty bank
+        db.session.commit()
     if job.status is not ImportStatus.SUCCEEDED:
         sys.exit(1)
 

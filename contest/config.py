@@ -41,6 +41,7 @@ SETTINGS: tuple[Setting, ...] = (
         "DEMO_PASSWORD", None, "password of every demo account; generated and printed if unset"
     ),
     Setting("DEFAULT_LOCALE", "zh_CN", "interface language when the user has not chosen one"),
+    Setting("TIMEZONE", "Asia/Shanghai", "time zone pages show times in (stored times are UTC)"),
     Setting("SECURE_COOKIES", "0", "1 to mark cookies Secure (serve over HTTPS)"),
     Setting("LOGIN_LIMIT_ACCOUNT", "10 per 5 minutes", "failed logins allowed per account"),
     Setting(
@@ -81,6 +82,7 @@ def build_config(instance_path: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
         "CONTEST_DEMO_PASSWORD": raw.get("DEMO_PASSWORD") or None,
         "CONTEST_DEMO_WORKERS": int(raw.get("DEMO_WORKERS") or 1),
         "BABEL_DEFAULT_LOCALE": raw.get("DEFAULT_LOCALE") or "zh_CN",
+        "CONTEST_TIMEZONE": raw.get("TIMEZONE") or "Asia/Shanghai",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

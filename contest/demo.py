@@ -18,9 +18,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 from flask import Flask
@@ -117,7 +118,100 @@ def load_demo_bank(now: datetime) -> dict[str, int]:
             )
         created += job.report["created"]
         skipped += len(job.report["duplicates"])
-    return {"questions_created": created, "questions_reused": skipped}
+    contests = load_demo_contests(bank.id, now)
+    return {
+        "questions_created": created,
+        "questions_reused": skipped,
+        "contests_created": len(contests),
+    }
+
+
+PRACTICE_CONTEST = "网络安全知识练习赛"
+PRELIMINARY_CONTEST = "2026年网络安全知识竞赛"
+
+
+def _row(category: str, kind: str, count: int, points: int) -> dict[str, object]:
+    return {
+        "category": category,
+        "type": kind,
+        "difficulty": None,
+        "count": count,
+        "points": points,
+    }
+
+
+# 20 questions across the three areas; 10 minutes; unlimited attempts; always open.
+PRACTICE_BLUEPRINT = [
+    _row("法律法规", "single", 3, 2),
+    _row("法律法规", "multiple", 1, 3),
+    _row("法律法规", "true_false", 2, 1),
+    _row("法律法规", "fill_blank", 1, 2),
+    _row("基础知识", "single", 3, 2),
+    _row("基础知识", "multiple", 1, 3),
+    _row("基础知识", "true_false", 1, 1),
+    _row("基础知识", "fill_blank", 1, 2),
+    _row("基础知识", "ordering", 1, 3),
+    _row("事件处置", "single", 3, 2),
+    _row("事件处置", "multiple", 1, 3),
+    _row("事件处置", "true_false", 1, 1),
+    _row("事件处置", "ordering", 1, 3),
+]
+# The city preliminary: 单选 30×2, 多选 10×3, 判断 10×1 = 100 points in 30 minutes, one attempt.
+PRELIMINARY_BLUEPRINT = [
+    _row("", "single", 30, 2),
+    _row("", "multiple", 10, 3),
+    _row("", "true_false", 10, 1),
+]
+
+
+def load_demo_contests(bank_id: int, now: datetime) -> list[str]:
+    """The practice contest and a scheduled preliminary (created once, then reused)."""
+    from contest.models import Contest
+    from contest.services import contests as contest_service
+
+    created = []
+    beijing = timedelta(hours=8)
+    tomorrow_9am = (now + beijing).replace(hour=9, minute=0, second=0, microsecond=0)
+    opens = tomorrow_9am + timedelta(days=1) - beijing
+    specs: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+        (
+            PRACTICE_CONTEST,
+            {"description": "随时可以练习：20 道题，10 分钟，不限次数。"},
+            {
+                "title": "练习",
+                "duration_s": 600,
+                "attempts_allowed": 0,
+                "blueprint": PRACTICE_BLUEPRINT,
+                "review_policy": "after_submit",
+            },
+        ),
+        (
+            PRELIMINARY_CONTEST,
+            {
+                "description": "全市线上初赛：单选 30 题、多选 10 题、判断 10 题。",
+                "schedule": "初赛：明天 9:00–11:00（北京时间）",
+            },
+            {
+                "title": "初赛",
+                "duration_s": 1800,
+                "attempts_allowed": 1,
+                "blueprint": PRELIMINARY_BLUEPRINT,
+                "review_policy": "after_close",
+                "opens_at": opens,
+                "closes_at": opens + timedelta(hours=2),
+                "integrity_threshold": 3,
+                "integrity_action": "submit",
+            },
+        ),
+    ]
+    for title, contest_fields, round_fields in specs:
+        if db.session.scalar(select(Contest.id).where(Contest.title == title)) is not None:
+            continue
+        contest = contest_service.create_contest(title, **contest_fields)
+        contest_service.save_round(contest.id, bank_id=bank_id, **round_fields)
+        created.append(title)
+    db.session.commit()
+    return created
 
 
 def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -184,7 +278,10 @@ def run_demo(base_app: Flask) -> None:
             workers = _start_workers(config["CONTEST_DEMO_WORKERS"], env)
             server = make_server(config["CONTEST_HOST"], config["CONTEST_PORT"], app, threaded=True)
             _banner(app, password, counts)
-            server.serve_forever()
+            try:
+                server.serve_forever()
+            finally:
+                _stop(workers)  # before Redis goes: a worker may be finishing a job
     except KeyboardInterrupt:
         click.echo("\nStopping…")
     finally:
@@ -204,6 +301,10 @@ def _banner(app: Flask, password: str, counts: dict[str, int]) -> None:
     click.echo(
         f"  Data:      {app.config['SQLALCHEMY_DATABASE_URI']} "
         f"({counts['created']} accounts created, {counts['reused']} reused)"
+    )
+    click.echo(
+        f"  Contests:  {PRACTICE_CONTEST} (practice, always open), "
+        f"{PRELIMINARY_CONTEST} (scheduled preliminary)"
     )
     click.echo(
         f"  Bank:      {DEMO_BANK} ({counts['questions_created']} questions created, "

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 from flask import Flask, current_app, request
 
 # Codes as the cookie and templates use them. Babel reads "zh_CN" as zh_Hans_CN, which is why
@@ -22,7 +25,18 @@ def select_locale() -> str:
     return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) time in the deployment's time zone, for pages."""
+    if value is None:
+        return ""
+    zone = ZoneInfo(current_app.config["CONTEST_TIMEZONE"])
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(zone).strftime(fmt)
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(local_time, "local_time")
+
     @app.context_processor
     def locale_context() -> dict[str, object]:
         return {"locales": LOCALES, "current_locale": select_locale()}

@@ -80,23 +80,56 @@ class Demo:
         return alive
 
 
+class Session:
+    """A browser-like API client: cookies and the CSRF token."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        self.token = self.call("GET", "/api/v1/session")[1]["csrf_token"]
+
+    def call(self, method: str, path: str, body: object = None) -> tuple[int, dict]:  # type: ignore[type-arg]
+        request = urllib.request.Request(
+            self.base + path,
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "X-CSRFToken": getattr(self, "token", "")},
+        )
+        try:
+            with self.opener.open(request) as response:
+                return int(response.status), json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
+
+
 def api_login(base: str, username: str, password: str) -> int:
-    opener = urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-    )
-    with opener.open(base + "/api/v1/session") as response:
-        token = json.load(response)["csrf_token"]
-    request = urllib.request.Request(
-        base + "/api/v1/session",
-        method="POST",
-        data=json.dumps({"username": username, "password": password}).encode(),
-        headers={"Content-Type": "application/json", "X-CSRFToken": token},
-    )
-    try:
-        with opener.open(request) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return error.code
+    session = Session(base)
+    return session.call("POST", "/api/v1/session", {"username": username, "password": password})[0]
+
+
+def take_practice_round(base: str) -> None:
+    """demo01 starts the practice round, answers nothing, submits; the worker scores it."""
+    me = Session(base)
+    status, body = me.call("POST", "/api/v1/session", {"username": "demo01", "password": PASSWORD})
+    assert status == 200
+    me.token = body["csrf_token"]
+    contests = me.call("GET", "/api/v1/contests")[1]["contests"]
+    practice = next(c for c in contests if c["rounds"][0]["attempts_allowed"] == 0)
+    assert [c["rounds"][0]["status"] for c in contests if c is not practice] == ["scheduled"]
+    status, attempt = me.call("POST", f"/api/v1/rounds/{practice['rounds'][0]['id']}/attempts")
+    assert status == 201 and len(attempt["items"]) == 20
+    me.call("POST", f"/api/v1/attempts/{attempt['id']}/submission")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        result = me.call("GET", f"/api/v1/attempts/{attempt['id']}/result")[1]
+        if result["score"] is not None:
+            assert result["score"] == 0
+            assert result["max_score"] == practice["rounds"][0]["max_score"] > 0
+            return
+        time.sleep(0.2)
+    raise AssertionError("the demo's worker did not score the attempt within 30 s")
 
 
 @pytest.fixture
@@ -113,6 +146,7 @@ def test_demo_serves_logs_in_and_stops_on_ctrl_c_then_runs_again(instance: Path)
         assert api_login(demo.base, "demo01", PASSWORD) == 200
         assert api_login(demo.base, "organizer", PASSWORD) == 200
         assert api_login(demo.base, "demo01", "wrong-password") == 401
+        take_practice_round(demo.base)
     finally:
         alive = demo.stop(signal.SIGINT, whole_group=True)
     assert alive == [], f"left running after Ctrl-C: {alive}"

@@ -109,6 +109,54 @@ def test_duplicates_are_skipped_or_update_as_chosen(
     report = organizer_client.get(f"/api/v1/imports/{update}").get_json()["report"]
     assert (report["created"], report["updated"], report["unchanged"]) == (0, 1, 2)
     assert question_count(app) == 3
+    with app.app_context():
+        question_id = report["duplicates"][0]["question_id"]
+        versions = bank_service.versions(question_id)
+        assert [v.number for v in versions] == [2, 1]
+        assert (
+            versions[0].explanation == "隔离优先。"
+            and versions[1].explanation == "先隔离，防止扩散。"
+        )
+
+
+def test_updating_from_a_poorer_format_keeps_what_it_cannot_carry(
+    app: Flask, organizer_client: FlaskClient, bank_id: int
+) -> None:
+    from question_bank.formats.aiken import export as aiken_export
+
+    upload(organizer_client, bank_id, json_export(GOOD), "a.json")
+    run_worker(app)
+    changed = GOOD[0].__class__(
+        **{
+            **GOOD[0].__dict__,
+            "options": ("立即支付赎金", "断开受感染主机的网络", "重装系统", "联系攻击者"),
+        }
+    )
+    job = upload(
+        organizer_client,
+        bank_id,
+        aiken_export([changed]),
+        "b.txt",
+        on_duplicate="update",
+        format="aiken",
+    ).get_json()["id"]
+    run_worker(app)
+    report = organizer_client.get(f"/api/v1/imports/{job}").get_json()["report"]
+    assert report["created"] == 1  # other options: not a duplicate by the rule
+    same_options = upload(
+        organizer_client,
+        bank_id,
+        aiken_export([GOOD[0]]),
+        "c.txt",
+        on_duplicate="update",
+        format="aiken",
+    ).get_json()["id"]
+    run_worker(app)
+    report = organizer_client.get(f"/api/v1/imports/{same_options}").get_json()["report"]
+    assert report["unchanged"] == 1  # Aiken carries no explanation: it is kept, not erased
+    with app.app_context():
+        question = bank_service.get_question(report["duplicates"][0]["question_id"])
+        assert bank_service.question_data(question).explanation == "先隔离，防止扩散。"
 
 
 def test_unknown_format_and_missing_file_are_422(

@@ -90,6 +90,27 @@ def test_a_newer_version_flags_citing_questions_but_keeps_them_live(
         assert question.status is QuestionStatus.PUBLISHED
 
 
+def test_organizers_clear_the_review_flag(
+    library: Flask, organizer_client: FlaskClient, tmp_path: Path
+) -> None:
+    with library.app_context():
+        bank = bank_service.create_bank("法规题库")
+        question = bank_service.add_question(bank.id, CITED, actor_id=None, now=NOW)
+        db.session.commit()
+        question_id = question.id
+    newer = tmp_path / "中华人民共和国网络安全法(2025-10-28).md"
+    shutil.copy(LAWS / "网络安全法(2016-11-07).md", newer)
+    library.test_cli_runner().invoke(args=["laws", "import", str(newer)])
+    page = organizer_client.get(f"/admin/questions/{question_id}").get_data(as_text=True)
+    assert "/reviewed" in page
+    token = organizer_client.get("/api/v1/session").get_json()["csrf_token"]
+    organizer_client.post(f"/admin/questions/{question_id}/reviewed", data={"csrf_token": token})
+    with library.app_context():
+        question = db.session.get(Question, question_id)
+        assert question is not None and not question.needs_review
+        assert bank_service.status_changes(question_id)[0].changed_by_id is not None
+
+
 def test_question_page_shows_the_cited_article(
     library: Flask, organizer_client: FlaskClient
 ) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,8 +23,10 @@ from sqlalchemy import select
 
 from contest.admin import bp
 from contest.admin.forms import BankForm, ImportForm, QuestionForm
+from contest.auth.views import safe_next
 from contest.errors import DomainError
 from contest.extensions import db
+from contest.models import User
 from contest.services import bank as bank_service
 from contest.services.imports import create_import, get_import
 from contest.services.laws import cited_article
@@ -34,7 +35,6 @@ from question_bank.domain import (
     OPTION_LETTERS,
     Citation,
     Difficulty,
-    Problem,
     QuestionData,
     QuestionType,
 )
@@ -158,7 +158,7 @@ def bulk_status(bank_id: int) -> Any:
                 ),
                 "error",
             )
-    return redirect(request.form.get("next") or url_for("admin.bank", bank_id=bank.id))
+    return redirect(safe_next(request.form.get("next")) or url_for("admin.bank", bank_id=bank.id))
 
 
 # One question ------------------------------------------------------------------------------------
@@ -305,16 +305,33 @@ def question(question_id: int) -> Any:
     data = bank_service.question_data(question)
     article = cited_article(data.citation) if data.citation else None
     history = bank_service.versions(question.id)
+    changes = bank_service.status_changes(question.id)
+    people = {v.created_by_id for v in history} | {c.changed_by_id for c in changes}
+    authors = dict(
+        db.session.execute(
+            select(User.id, User.display_name).where(User.id.in_(people - {None}))
+        ).all()
+    )
     return render_template(
         "admin/banks/question.html",
         question=question,
         data=data,
         article=article,
         versions=history,
-        changes=bank_service.status_changes(question.id),
+        changes=changes,
+        authors=authors,
         bank=_bank_or_404(question.bank_id),
         statuses=list(QuestionStatus),
     )
+
+
+@bp.route("/questions/<int:question_id>/reviewed", methods=["POST"])
+def mark_reviewed(question_id: int) -> Any:
+    _question_or_404(question_id)
+    bank_service.mark_reviewed(question_id, actor_id=current_user.id, now=_now())
+    db.session.commit()
+    flash(_("Marked as reviewed."), "info")
+    return redirect(url_for("admin.question", question_id=question_id))
 
 
 @bp.route("/questions/<int:question_id>/diff")
@@ -363,9 +380,12 @@ def _version_lines(data: QuestionData) -> list[str]:
 @bp.route("/preview", methods=["POST"])
 def preview() -> Any:
     """Rendered Markdown for the editor's live preview (JSON in, JSON out)."""
-    payload = request.get_json(silent=True) or {}
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        payload = {}
+    raw_options = payload.get("options")
     stem = str(payload.get("stem", ""))[:20000]
-    options = [str(o)[:2000] for o in payload.get("options", [])][:8]
+    options = [str(o)[:2000] for o in raw_options][:8] if isinstance(raw_options, list) else []
     return jsonify(
         stem=markdown.render(stem),
         options=[markdown.render_inline(o) for o in options],
@@ -389,6 +409,7 @@ def import_page(bank_id: int) -> Any:
                 upload.read(),
                 actor_id=current_user.id,
                 now=_now(),
+                format_name=form.format.data or None,
                 on_duplicate=form.on_duplicate.data,
                 initial_status=QuestionStatus(form.status.data),
             )
@@ -493,6 +514,4 @@ def bank_labels() -> dict[str, Any]:
         "render_markdown": markdown.render,
         "render_inline": markdown.render_inline,
         "format_answer": format_answer,
-        "Problem": Problem,
-        "replace": replace,
     }

@@ -57,6 +57,19 @@ class QuestionForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(_l("File"), validators=[FileRequired()])
+    format = SelectField(
+        _l("Format"),
+        choices=lambda: [
+            ("", str(_l("From the file name"))),
+            ("xlsx", "XLSX"),
+            ("csv", "CSV"),
+            ("json", "JSON"),
+            ("gift", "Moodle GIFT"),
+            ("moodle-xml", "Moodle XML"),
+            ("aiken", "Aiken"),
+        ],
+        default="",
+    )
     on_duplicate = SelectField(
         _l("Duplicates"),
         choices=lambda: [("skip", str(_l("Skip them"))), ("update", str(_l("Update them")))],

@@ -20,7 +20,7 @@ def home_url(user: User) -> str:
     return url_for("admin.index") if user.is_organizer else url_for("main.index")
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
     """Only same-site relative paths: never redirect a login to another site."""
     if not target:
         return None
@@ -46,7 +46,7 @@ def login() -> Any:
             status = 401
         else:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or home_url(user))
+            return redirect(safe_next(request.args.get("next")) or home_url(user))
     return render_template("auth/login.html", form=form), status
 
 
@@ -62,7 +62,7 @@ def logout() -> Any:
 def set_language() -> Any:
     """The language switch: remember the choice in a cookie for a year."""
     code = request.form.get("lang", "")
-    target = _safe_next(request.form.get("next")) or url_for("main.index")
+    target = safe_next(request.form.get("next")) or url_for("main.index")
     response = make_response(redirect(target))
     if code in LOCALES:
         response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")

@@ -60,7 +60,11 @@ def create_user(
     organization: Organization | None = None,
     password_hash: str | None = None,
 ) -> User:
-    """Add a user (not committed). ``password_hash`` skips hashing for precomputed seeds."""
+    """Add a user (not committed). ``password_hash`` skips hashing for precomputed seeds.
+
+    Usernames are stored in lower case: phones capitalise the first letter of a field.
+    """
+    username = normalize_username(username)
     for problem in (check_username(username), password_hash is None and check_password(password)):
         if problem:
             raise InvalidInput(problem)
@@ -77,9 +81,13 @@ def create_user(
     return user
 
 
+def normalize_username(username: str) -> str:
+    return username.strip().lower()
+
+
 def authenticate(username: str, password: str) -> User:
     """The active user with these credentials, or :class:`AuthenticationFailed`."""
-    user = db.session.scalar(select(User).where(User.username == username))
+    user = db.session.scalar(select(User).where(User.username == normalize_username(username)))
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         raise AuthenticationFailed(_("Wrong username or password."))

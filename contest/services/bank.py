@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -311,14 +311,18 @@ def edit_question(
     now: datetime,
     checked: bool = False,
 ) -> QuestionVersion | None:
-    """Save ``data`` as a new version (not committed); None when nothing changed."""
+    """Save ``data`` as a new version (not committed); None when the content did not change.
+
+    The category belongs to the question, not to its versions: moving a question to another
+    category changes no version.
+    """
     if not checked:
         check_question(data)
     question = get_question(question_id)
+    current = question_data(question)
     category = ensure_category(question.bank_id, data.category)
     question.category_id = category.id if category else None
-    current = question_data(question)
-    if current == data:
+    if replace(current, category=data.category) == data:
         return None
     number = (
         db.session.scalar(
@@ -336,6 +340,23 @@ def edit_question(
     question.updated_at = now
     question.needs_review = False
     return version
+
+
+def mark_reviewed(question_id: int, *, actor_id: int | None, now: datetime) -> None:
+    """Clear the needs-review flag after checking a question against the newer law text."""
+    question = get_question(question_id)
+    question.needs_review = False
+    question.updated_at = now
+    db.session.add(
+        StatusChange(
+            question_id=question.id,
+            from_status=question.status,
+            to_status=question.status,
+            changed_by_id=actor_id,
+            changed_at=now,
+            note="reviewed against the newer law text",
+        )
+    )
 
 
 def find_duplicates(bank_id: int, data: QuestionData, exclude_id: int | None = None) -> list[int]:

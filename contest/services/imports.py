@@ -10,6 +10,7 @@ items (types we do not support), and the duplicates with what was done about the
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from contest.services import bank as bank_service
 from contest.services.laws import citation_problems, load_library
 from question_bank.domain import N_, Problem
 from question_bank.formats import ParsedQuestion, detect_format, formats
-from question_bank.models import ImportJob, ImportStatus, Question, QuestionStatus
+from question_bank.models import Bank, ImportJob, ImportStatus, Question, QuestionStatus
 
 ON_DUPLICATE = ("skip", "update")
 CHUNK = 500
@@ -134,7 +135,7 @@ def _run(job: ImportJob, now: Callable[[], datetime], progress: Progress | None)
 
 def _finish(job: ImportJob, status: ImportStatus, report: dict[str, Any], at: datetime) -> None:
     job.status, job.report, job.finished_at, job.content = status, report, at, None
-    job.done = report["created"] + report["updated"] + report["unchanged"]
+    job.done = job.total if status is ImportStatus.SUCCEEDED else 0
     db.session.commit()
 
 
@@ -146,6 +147,9 @@ def _apply(
     progress: Progress | None,
 ) -> None:
     """Write every question in one transaction; a failure rolls all of it back."""
+    # Lock the bank row (PostgreSQL) so that two imports into one bank do not interleave:
+    # each would miss the other's questions when looking for duplicates.
+    db.session.execute(select(Bank.id).where(Bank.id == job.bank_id).with_for_update())
     existing = dict(
         db.session.execute(
             select(Question.duplicate_hash, Question.id).where(Question.bank_id == job.bank_id)
@@ -181,8 +185,13 @@ def _duplicate(
 ) -> None:
     entry = {"line": item.line, "question_id": question_id, "action": "skipped"}
     if job.on_duplicate == "update":
+        # Only what the file's format carries replaces the stored question: an Aiken file has
+        # no explanation, and must not erase the one the bank holds.
+        stored = bank_service.question_data(bank_service.get_question(question_id))
+        carried = {"type", "stem", "answer", *formats()[job.format].fields}
+        merged = replace(stored, **{f: getattr(item.question, f) for f in carried})
         version = bank_service.edit_question(
-            question_id, item.question, actor_id=job.created_by_id, now=at, checked=True
+            question_id, merged, actor_id=job.created_by_id, now=at, checked=True
         )
         entry["action"] = "updated" if version else "unchanged"
         report["updated" if version else "unchanged"] += 1

@@ -8,8 +8,9 @@ from pathlib import Path
 from sqlalchemy import or_, select, update
 
 from contest.extensions import db
-from question_bank.domain import Citation, Problem
-from question_bank.laws import Article, LawText, check_citation, matches_law, parse_law
+from question_bank.domain import N_, Citation, Problem
+from question_bank.formats.text import decode
+from question_bank.laws import Article, LawText, check_citation, law_key, matches_law, parse_law
 from question_bank.models import Law, LawArticle, LawVersion, Question, QuestionVersion
 
 
@@ -26,7 +27,15 @@ def import_laws(path: Path) -> LawImportReport:
     files = sorted(path.glob("*.md")) if path.is_dir() else [path]
     report = LawImportReport()
     for file in files:
-        parsed = parse_law(file.name, file.read_text(encoding="utf-8-sig"))
+        text, problem = decode(file.read_bytes())
+        if problem is not None or text is None:
+            report.skipped.append(
+                Problem(
+                    0, N_("%(file)s is neither UTF-8 nor GBK text; skipped."), {"file": file.name}
+                )
+            )
+            continue
+        parsed = parse_law(file.name, text)
         if isinstance(parsed, Problem):
             report.skipped.append(parsed)
             continue
@@ -60,8 +69,18 @@ def _flag_citing_older(law: Law, new_version: str) -> int:
 
     They stay in live rounds: a round's paper points at question versions, which never change.
     """
+    # Citations may spell the law with or without 中华人民共和国 or 《》: match as the checker does.
+    spellings = [
+        name
+        for name in db.session.scalars(
+            select(QuestionVersion.citation_law)
+            .where(QuestionVersion.citation_law.is_not(None))
+            .distinct()
+        )
+        if name and law_key(name) in (law_key(law.title), law_key(law.short_title))
+    ]
     citing = select(QuestionVersion.id).where(
-        QuestionVersion.citation_law.in_([law.short_title, law.title]),
+        QuestionVersion.citation_law.in_(spellings),
         or_(
             QuestionVersion.citation_version.is_(None),
             QuestionVersion.citation_version < new_version,

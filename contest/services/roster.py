@@ -147,7 +147,7 @@ def parse_roster(table: list[list[str]]) -> list[RosterRow]:
         row = RosterRow(
             line,
             cell(raw, "organization"),
-            cell(raw, "username"),
+            cell(raw, "username").lower(),
             cell(raw, "display_name"),
             cell(raw, "password"),
         )
