@@ -25,7 +25,13 @@ api = Api()
 
 
 def init_api(app: Flask) -> None:
-    from contest.api import attempts, banks, organizations, session  # noqa: F401  (routes)
+    from contest.api import (  # noqa: F401  (each module registers its routes)
+        attempts,
+        banks,
+        contests,
+        organizations,
+        session,
+    )
 
     api.init_app(app)
     api.register_blueprint(blp)

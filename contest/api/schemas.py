@@ -231,3 +231,85 @@ class AttemptResultSchema(ma.Schema):
     time_used_s = ma.fields.Integer(allow_none=True)
     review = ma.fields.Boolean(metadata={"description": "whether items carry the key"})
     items = ma.fields.List(ma.fields.Nested(ResultItemSchema))
+
+
+class BlueprintRowSchema(ma.Schema):
+    category = ma.fields.String(load_default="", metadata={"description": "a path; '' = any"})
+    type = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(["single", "multiple", "true_false", "fill_blank", "ordering"]),
+    )
+    difficulty = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.OneOf(["easy", "medium", "hard"]),
+    )
+    count = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=500))
+    points = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=100))
+
+
+class ContestInSchema(ma.Schema):
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    description = ma.fields.String(load_default="")
+    schedule = ma.fields.String(load_default="")
+    registration_mode = ma.fields.String(
+        load_default="open", validate=ma.validate.OneOf(["open", "invite", "roster"])
+    )
+    invite_code = ma.fields.String(load_default=None, allow_none=True)
+    board_visibility = ma.fields.String(
+        load_default="public", validate=ma.validate.OneOf(["public", "organizers"])
+    )
+    mask_names = ma.fields.Boolean(load_default=True)
+
+
+class RoundInSchema(ma.Schema):
+    title = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    bank_id = ma.fields.Integer()
+    opens_at = ma.fields.AwareDateTime(allow_none=True)
+    closes_at = ma.fields.AwareDateTime(allow_none=True)
+    duration_s = ma.fields.Integer(validate=ma.validate.Range(min=10, max=24 * 3600))
+    attempts_allowed = ma.fields.Integer(validate=ma.validate.Range(min=0, max=1000))
+    score_policy = ma.fields.String(validate=ma.validate.OneOf(["best", "last"]))
+    blueprint = ma.fields.List(ma.fields.Nested(BlueprintRowSchema))
+    shuffle_questions = ma.fields.Boolean()
+    shuffle_options = ma.fields.Boolean()
+    multiple_rule = ma.fields.String(
+        validate=ma.validate.OneOf(["all_or_nothing", "half_for_subset", "proportional"])
+    )
+    review_policy = ma.fields.String(
+        validate=ma.validate.OneOf(["after_submit", "after_close", "never"])
+    )
+    integrity_threshold = ma.fields.Integer(validate=ma.validate.Range(min=0, max=1000))
+    integrity_action = ma.fields.String(validate=ma.validate.OneOf(["warn", "submit", "void"]))
+    focus_grace_s = ma.fields.Integer(validate=ma.validate.Range(min=0, max=600))
+    grace_s = ma.fields.Integer(validate=ma.validate.Range(min=0, max=600))
+    qualification = ma.fields.Dict(allow_none=True)
+
+
+class RoundOutSchema(RoundInSchema):
+    id = ma.fields.Integer()
+    contest_id = ma.fields.Integer()
+    position = ma.fields.Integer()
+
+
+class ContestOutSchema(ContestInSchema):
+    id = ma.fields.Integer()
+    rounds = ma.fields.List(ma.fields.Nested(RoundOutSchema))
+
+
+class AttemptAdminSchema(ma.Schema):
+    id = ma.fields.Integer()
+    username = ma.fields.String()
+    display_name = ma.fields.String()
+    organization = ma.fields.String(allow_none=True)
+    number = ma.fields.Integer()
+    status = ma.fields.String()
+    score = ma.fields.Float(allow_none=True)
+    time_used_s = ma.fields.Integer(allow_none=True)
+    focus_losses = ma.fields.Integer()
+    flagged = ma.fields.Boolean()
+    submitted_by = ma.fields.String(allow_none=True)
+
+
+class AttemptAdminListSchema(ma.Schema):
+    attempts = ma.fields.List(ma.fields.Nested(AttemptAdminSchema))
