@@ -302,3 +302,25 @@ def test_organizers_do_not_take_attempts(app: Flask, round_id: int) -> None:
     assert response.status_code == 403
     with app.app_context():
         assert db.session.query(User).count() == 1
+
+
+def test_starting_schedules_the_close_at_deadline_plus_grace(app: Flask, round_id: int) -> None:
+    from workers.deadlines import close_attempt
+    from workers.runner import get_queue
+
+    me = Player(app, "jiang")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    registry = get_queue(app, queues.DEFAULT).scheduled_job_registry
+    job_id = f"close-{attempt['id']}"
+    assert job_id in registry.get_job_ids()
+    scheduled = registry.get_scheduled_time(job_id)
+    deadline = datetime.fromisoformat(attempt["deadline_at"])
+    assert abs((scheduled - deadline).total_seconds() - 11) < 1  # grace 10 s + 1 s
+    with app.app_context():
+        assert close_attempt(attempt["id"]) == "in_progress"  # not due yet: nothing happens
+        row = db.session.get(Attempt, attempt["id"])
+        assert row is not None
+        row.deadline_at = datetime.now(UTC) - timedelta(seconds=30)
+        db.session.commit()
+        assert close_attempt(attempt["id"]) == "submitted"
+        assert close_attempt(attempt["id"]) == "submitted"  # idempotent
