@@ -64,6 +64,7 @@ def start_attempt(round_id: int, user_id: int, *, now: datetime, device_id: str 
     round_ = contest_service.get_round(round_id)
     contest = round_.contest
     contest_service.ensure_can_take(contest, user_id, now)
+    contest_service.ensure_qualified(round_, user_id)
     current = db.session.scalar(
         select(Attempt).where(
             Attempt.round_id == round_id,

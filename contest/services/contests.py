@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
@@ -11,11 +12,22 @@ from sqlalchemy import func, or_, select
 
 from contest.errors import Conflict, Forbidden, InvalidInput, NotFound
 from contest.extensions import db
-from contest.models import Contest, Registration, RegistrationMode, Role, Round, User
+from contest.models import (
+    Attempt,
+    AttemptStatus,
+    Contest,
+    Registration,
+    RegistrationMode,
+    Role,
+    Round,
+    ScorePolicy,
+    User,
+)
 from question_bank.domain import Difficulty, Problem, QuestionType
 from question_bank.grading import MultipleRule
 from question_bank.models import Category, Question, QuestionStatus, QuestionVersion
 from question_bank.papers import BlueprintRow, Candidate, shortfalls
+from question_bank.ranking import Entry, qualifiers, sort_key
 
 
 class BlueprintShortfall(InvalidInput):
@@ -253,6 +265,50 @@ def ensure_can_take(contest: Contest, user_id: int, now: datetime) -> None:
         register(contest.id, user_id, now=now)
         return
     raise Forbidden(_("Register for this contest first."), code="not_registered")
+
+
+def round_entries(round_: Round) -> list[Entry]:
+    """Each contestant's counting attempt of a scored round (best or last, per the round)."""
+    rows = db.session.execute(
+        select(Attempt, User.organization_id)
+        .join(User, User.id == Attempt.user_id)
+        .where(Attempt.round_id == round_.id, Attempt.status == AttemptStatus.SCORED)
+        .order_by(Attempt.number)
+    ).all()
+    chosen: dict[int, Entry] = {}
+    for attempt, organization_id in rows:
+        entry = Entry(
+            attempt.user_id,
+            Decimal(attempt.score or 0),
+            attempt.time_used_s or 0,
+            attempt.submitted_at or attempt.started_at,
+            organization_id,
+        )
+        current = chosen.get(attempt.user_id)
+        if (
+            current is None
+            or round_.score_policy is ScorePolicy.LAST
+            or sort_key(entry) < sort_key(current)
+        ):
+            chosen[attempt.user_id] = entry
+    return list(chosen.values())
+
+
+def ensure_qualified(round_: Round, user_id: int) -> None:
+    """A round after the first admits only those the previous round's rule qualified."""
+    previous = db.session.scalar(
+        select(Round)
+        .where(Round.contest_id == round_.contest_id, Round.position < round_.position)
+        .order_by(Round.position.desc())
+    )
+    if previous is None or not (previous.qualification or {}).get("kind"):
+        return
+    admitted = qualifiers(round_entries(previous), previous.qualification)
+    if admitted is not None and user_id not in admitted:
+        raise Forbidden(
+            _("Only contestants who qualified in %(round)s take this round.", round=previous.title),
+            code="not_qualified",
+        )
 
 
 def unique_title(title: str) -> None:
