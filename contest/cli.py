@@ -355,11 +355,105 @@ def laws_import(path: Path) -> None:
         )
 
 
+@click.group()
+def contests() -> None:
+    """Contests and their rounds (times in Beijing time, UTC+8)."""
+
+
+@contests.command("list")
+@with_appcontext
+def contests_list() -> None:
+    """Every contest: id, title, and its rounds with status and window."""
+    from contest.admin.contests import local_time
+    from contest.models import Contest
+    from contest.services.contests import round_status
+
+    items = db.session.scalars(select(Contest).order_by(Contest.id)).all()
+    if not items:
+        click.echo("no contests yet")
+    now = _now()
+    for item in items:
+        click.echo(f"{item.id}\t{item.title}\t{item.registration_mode.value}")
+        for round_ in item.rounds:
+            window = (
+                f"{local_time(round_.opens_at) or 'always'} – "
+                f"{local_time(round_.closes_at) or 'always'}"
+            )
+            click.echo(
+                f"  round {round_.id}\t{round_.position}. {round_.title}\t"
+                f"{round_status(round_, now)}\t{window}\t{_duration(round_.duration_s)}"
+            )
+
+
+@contests.command("enroll")
+@click.argument("contest_ref", metavar="CONTEST")
+@click.option(
+    "--organization",
+    "organization_names",
+    multiple=True,
+    required=True,
+    help="Organization name (repeatable); every contestant of it is enrolled.",
+)
+@with_appcontext
+def contests_enroll(contest_ref: str, organization_names: tuple[str, ...]) -> None:
+    """Enrol every contestant of the organizations into CONTEST (id or title)."""
+    from contest.models import Contest, Organization
+    from contest.services.contests import enroll_organizations
+
+    query = select(Contest).where(Contest.title == contest_ref)
+    if contest_ref.isdigit():
+        query = select(Contest).where(Contest.id == int(contest_ref))
+    target = db.session.scalars(query.order_by(Contest.id)).first()
+    if target is None:
+        raise click.ClickException(f"no contest {contest_ref!r}")
+    found = dict(
+        db.session.execute(
+            select(Organization.name, Organization.id).where(
+                Organization.name.in_(organization_names)
+            )
+        ).all()
+    )
+    missing = [name for name in organization_names if name not in found]
+    if missing:
+        raise click.ClickException(
+            "no organization named " + ", ".join(repr(n) for n in missing) + "; nothing enrolled"
+        )
+    try:
+        result = enroll_organizations(target.id, found.values(), now=_now())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    click.echo(
+        f"enrolled {result.enrolled} contestant(s) into {target.title} "
+        f"({result.already} already registered)"
+    )
+
+
+@click.group()
+def attempts() -> None:
+    """Attempts of paper rounds."""
+
+
+@attempts.command("close-overdue")
+@with_appcontext
+def attempts_close_overdue() -> None:
+    """Submit every open attempt past its deadline plus grace, and enqueue its scoring."""
+    from workers.deadlines import close_overdue_attempts
+
+    closed = close_overdue_attempts(_now())
+    click.echo(f"closed {closed} overdue attempt(s)")
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
 def register(app: Flask) -> None:
     """Add the project's commands to ``app.cli``."""
-    for command in (demo, worker, health, users, bank, laws):
+    for command in (demo, worker, health, users, bank, laws, contests, attempts):
         app.cli.add_command(command)

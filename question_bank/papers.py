@@ -73,6 +73,41 @@ def shortfalls(rows: Sequence[BlueprintRow], available: Mapping[int, int]) -> li
     return problems
 
 
+def overlap_shortfalls(
+    rows: Sequence[BlueprintRow], candidates: Sequence[Sequence[Candidate]]
+) -> list[Problem]:
+    """Rows that share candidates and together need more distinct questions than they have.
+
+    A paper never shows a question twice, so 法律法规 单选 ×3 and "any category" 单选 ×2 over
+    a bank of 4 single-choice questions cannot be drawn although each row alone can.
+    """
+    groups: list[tuple[set[int], set[int]]] = []  # (row indexes, question ids)
+    for index, pool in enumerate(candidates):
+        ids = {c.question_id for c in pool}
+        merged_rows, merged_ids = {index}, set(ids)
+        for group in [g for g in groups if g[1] & ids]:
+            groups.remove(group)
+            merged_rows |= group[0]
+            merged_ids |= group[1]
+        groups.append((merged_rows, merged_ids))
+    problems = []
+    for row_indexes, ids in groups:
+        need = sum(rows[i].count for i in row_indexes)
+        if len(row_indexes) > 1 and need > len(ids):
+            labels = "; ".join(rows[i].label() for i in sorted(row_indexes))
+            problems.append(
+                Problem(
+                    min(row_indexes) + 1,
+                    N_(
+                        "%(rows)s share questions: together they need %(need)d, "
+                        "the bank has %(have)d"
+                    ),
+                    {"rows": labels, "need": need, "have": len(ids)},
+                )
+            )
+    return problems
+
+
 def draw_paper(
     rows: Sequence[BlueprintRow],
     candidates: Sequence[Sequence[Candidate]],
@@ -87,16 +122,19 @@ def draw_paper(
     """
     rng = random.Random(seed)  # noqa: S311 - reproducible by design; the seed is secret
     taken: set[int] = set()
-    drawn: list[tuple[Candidate, int]] = []
-    for row, pool in zip(rows, candidates, strict=True):
+    by_row: dict[int, list[tuple[Candidate, int]]] = {}
+    # Rows with the fewest candidates draw first, so that a broad row ("any category") does not
+    # take the questions a narrow row needs.
+    for index in sorted(range(len(rows)), key=lambda i: (len(candidates[i]), i)):
+        row, pool = rows[index], candidates[index]
         ordered = sorted(
             (c for c in pool if c.question_id not in taken), key=lambda c: c.question_id
         )
         if len(ordered) < row.count:
             raise ValueError(f"{row.label()}: needs {row.count}, has {len(ordered)}")
-        for candidate in rng.sample(ordered, row.count):
-            taken.add(candidate.question_id)
-            drawn.append((candidate, row.points))
+        by_row[index] = [(c, row.points) for c in rng.sample(ordered, row.count)]
+        taken.update(c.question_id for c, _points in by_row[index])
+    drawn = [pair for index in range(len(rows)) for pair in by_row[index]]
     if shuffle_questions:
         rng.shuffle(drawn)
     items = []

@@ -94,3 +94,51 @@ def test_contest_operations_are_for_organizers_only(app: Flask, client: FlaskCli
     ):
         response = client.open(url, method=method, json={"title": "x"}, headers=headers)
         assert response.status_code == 403, url
+
+
+def test_overlapping_rows_are_checked_together(app: Flask, organizer_client: FlaskClient) -> None:
+    with app.app_context():
+        bank_id = published_bank(per_type=4)
+    headers = {"X-CSRFToken": csrf_token(organizer_client)}
+    contest_id = organizer_client.post(
+        "/api/v1/contests", json={"title": "区赛"}, headers=headers
+    ).get_json()["id"]
+    blueprint = [
+        {"category": "基础知识", "type": "single", "count": 3, "points": 2},
+        {"category": "", "type": "single", "count": 2, "points": 2},
+    ]
+    response = organizer_client.post(
+        f"/api/v1/contests/{contest_id}/rounds",
+        json={"title": "初赛", "bank_id": bank_id, "duration_s": 600, "blueprint": blueprint},
+        headers=headers,
+    )
+    assert response.status_code == 422
+    assert "need 5" in response.get_json()["error"]["message"]
+    blueprint[0]["count"] = 2  # 2 + 2 of 4: drawable whichever row goes first
+    ok = organizer_client.post(
+        f"/api/v1/contests/{contest_id}/rounds",
+        json={"title": "初赛", "bank_id": bank_id, "duration_s": 600, "blueprint": blueprint},
+        headers=headers,
+    )
+    assert ok.status_code == 201
+
+
+def test_settings_out_of_range_are_422(app: Flask, organizer_client: FlaskClient) -> None:
+    with app.app_context():
+        bank_id = published_bank()
+    headers = {"X-CSRFToken": csrf_token(organizer_client)}
+    contest_id = organizer_client.post(
+        "/api/v1/contests", json={"title": "区赛"}, headers=headers
+    ).get_json()["id"]
+    base = {"title": "初赛", "bank_id": bank_id, "duration_s": 600, "blueprint": BLUEPRINT}
+    for bad in (
+        {"score_policy": "bogus"},
+        {"attempts_allowed": -3},
+        {"grace_s": -5},
+        {"qualification": {"whatever": 1}},
+        {"duration_s": 5},
+    ):
+        response = organizer_client.post(
+            f"/api/v1/contests/{contest_id}/rounds", json={**base, **bad}, headers=headers
+        )
+        assert response.status_code == 422, bad

@@ -47,8 +47,12 @@ def _decimal(value: Fraction) -> Decimal:
 def score_attempt(attempt_id: int) -> str:
     """Grade every item and the total; returns the attempt's status afterwards."""
     attempt = db.session.get(Attempt, attempt_id)
-    if attempt is None or attempt.status is not AttemptStatus.SUBMITTED:
-        return attempt.status.value if attempt else "missing"
+    if attempt is None:
+        return "missing"
+    # A voided attempt is graded too (organizers review it) but stays void: it ranks nowhere.
+    voided_unscored = attempt.status is AttemptStatus.VOID and attempt.score is None
+    if attempt.status is not AttemptStatus.SUBMITTED and not voided_unscored:
+        return attempt.status.value
     round_ = db.session.get(Round, attempt.round_id)
     assert round_ is not None
     rule = MultipleRule(round_.multiple_rule)
@@ -63,7 +67,8 @@ def score_attempt(attempt_id: int) -> str:
         item.earned, item.correct = _decimal(result.points), result.correct
         total += result.points
     attempt.score = _decimal(total)
-    attempt.status = AttemptStatus.SCORED
+    if attempt.status is AttemptStatus.SUBMITTED:
+        attempt.status = AttemptStatus.SCORED
     attempt.scored_at = datetime.now(UTC)
     db.session.commit()
     return attempt.status.value

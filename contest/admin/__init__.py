@@ -40,4 +40,5 @@ def users() -> Any:
     return render_template("admin/users.html", pagination=pagination)
 
 
-from contest.admin import banks  # noqa: E402,F401  (registers the bank pages)
+# Registers the bank pages, and the contest, round and integrity pages.
+from contest.admin import banks, contests  # noqa: E402,F401

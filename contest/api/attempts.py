@@ -314,7 +314,7 @@ def report_integrity_event(body: dict[str, Any], attempt_id: int) -> dict[str, A
         client_duration_ms=body.get("duration_ms"),
     )
     attempt = attempt_service.get_own_attempt(attempt_id, current_user.id)
-    if result.action in ("submit",):
+    if result.action in ("submit", "void"):
         enqueue_scoring(attempt.id)
     return {
         "counted": result.counted,

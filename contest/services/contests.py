@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from flask_babel import gettext as _
@@ -16,17 +18,26 @@ from contest.models import (
     Attempt,
     AttemptStatus,
     Contest,
+    IntegrityAction,
+    Organization,
     Registration,
     RegistrationMode,
+    ReviewPolicy,
     Role,
     Round,
     ScorePolicy,
     User,
 )
-from question_bank.domain import Difficulty, Problem, QuestionType
+from question_bank.domain import N_, Difficulty, Problem, QuestionType
 from question_bank.grading import MultipleRule
 from question_bank.models import Category, Question, QuestionStatus, QuestionVersion
-from question_bank.papers import BlueprintRow, Candidate, shortfalls
+from question_bank.papers import (
+    BlueprintRow,
+    Candidate,
+    draw_paper,
+    overlap_shortfalls,
+    shortfalls,
+)
 from question_bank.ranking import Entry, qualifiers, sort_key
 
 
@@ -115,8 +126,24 @@ def candidates(bank_id: int, row: BlueprintRow) -> list[Candidate]:
 
 def check_blueprint(bank_id: int, rows: Sequence[BlueprintRow]) -> list[Problem]:
     """Every row the bank's published questions cannot fill."""
-    available = {i: len(candidates(bank_id, row)) for i, row in enumerate(rows)}
-    return shortfalls(rows, available)
+    pools = [candidates(bank_id, row) for row in rows]
+    problems = shortfalls(rows, {i: len(pool) for i, pool in enumerate(pools)})
+    if not problems:
+        problems = overlap_shortfalls(rows, pools)
+    if not problems:
+        try:  # overlaps that counting cannot see: one trial draw tells
+            draw_paper(rows, pools, seed=0)
+        except ValueError:
+            problems = [
+                Problem(
+                    0,
+                    N_(
+                        "The rows overlap too much to draw a paper; make them "
+                        "disjoint or lower their counts."
+                    ),
+                )
+            ]
+    return problems
 
 
 ROUND_FIELDS = {
@@ -151,7 +178,7 @@ def save_round(contest_id: int, round_id: int | None = None, **fields: Any) -> R
         raise NotFound(_("No round %(id)s.", id=round_id))
     merged = {**_round_values(round_), **fields}
     rows = blueprint_rows(merged.get("blueprint") or [])
-    MultipleRule(merged.get("multiple_rule") or "all_or_nothing")
+    _check_round_settings(merged)
     if not merged.get("title") or not merged.get("bank_id"):
         raise InvalidInput(_("A round needs a title and a question bank."))
     if int(merged.get("duration_s") or 0) < 10:
@@ -175,6 +202,48 @@ def save_round(contest_id: int, round_id: int | None = None, **fields: Any) -> R
         setattr(round_, key, value)
     db.session.flush()
     return round_
+
+
+# Settings that must be one of an enum's values, and settings that must be whole numbers ≥ 0.
+_ROUND_ENUMS: dict[str, type[StrEnum]] = {
+    "score_policy": ScorePolicy,
+    "multiple_rule": MultipleRule,
+    "review_policy": ReviewPolicy,
+    "integrity_action": IntegrityAction,
+}
+_ROUND_COUNTS = ("attempts_allowed", "integrity_threshold", "focus_grace_s", "grace_s")
+QUALIFICATION_KINDS = ("top_n", "top_n_per_organization", "min_score")
+
+
+def _check_round_settings(values: dict[str, Any]) -> None:
+    """Refuse settings outside their ranges with a 422 instead of a database error."""
+    for key, enum_class in _ROUND_ENUMS.items():
+        if values.get(key) is not None:
+            try:
+                values[key] = enum_class(values[key]).value
+            except ValueError:
+                raise InvalidInput(
+                    _("%(name)s cannot be %(value)s.", name=key, value=values[key])
+                ) from None
+    for key in _ROUND_COUNTS:
+        value = values.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            raise InvalidInput(_("%(name)s must be a whole number of at least 0.", name=key))
+    if int(values.get("duration_s") or 0) > 24 * 3600:
+        raise InvalidInput(_("An attempt lasts at most 24 hours."))
+    rule = values.get("qualification")
+    if rule:
+        value = rule.get("value") if isinstance(rule, dict) else None
+        if (
+            not isinstance(rule, dict)
+            or rule.get("kind") not in QUALIFICATION_KINDS
+            or isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or value < 0
+        ):
+            raise InvalidInput(_("The qualification rule is not complete."))
 
 
 def _round_values(round_: Round | None) -> dict[str, Any]:
@@ -314,3 +383,56 @@ def ensure_qualified(round_: Round, user_id: int) -> None:
 def unique_title(title: str) -> None:
     if db.session.scalar(select(Contest.id).where(Contest.title == title)) is not None:
         raise Conflict(_("A contest named %(title)s exists already.", title=title))
+
+
+def update_contest(contest: Contest, values: dict[str, Any]) -> None:
+    """Change a contest's settings (not committed), with the checks of :func:`create_contest`."""
+    title = str(values.get("title", contest.title)).strip()
+    if not title:
+        raise InvalidInput(_("A contest needs a title."))
+    if title != contest.title:
+        unique_title(title)
+    if values.get("registration_mode") is RegistrationMode.INVITE and not values.get("invite_code"):
+        raise InvalidInput(_("An invite-only contest needs an invite code."))
+    for key, value in {**values, "title": title}.items():
+        setattr(contest, key, value)
+    db.session.flush()
+
+
+@dataclass
+class Enrolment:
+    enrolled: int
+    already: int
+
+
+def enroll_organizations(
+    contest_id: int, organization_ids: Iterable[int], *, now: datetime
+) -> Enrolment:
+    """Register every contestant of the organizations (not committed); they take part too.
+
+    Used by the organizer page and ``contest contests enroll``.
+    """
+    contest = get_contest(contest_id)
+    ids = sorted(set(organization_ids))
+    organizations = list(db.session.scalars(select(Organization).where(Organization.id.in_(ids))))
+    for organization in organizations:
+        if organization not in contest.organizations:
+            contest.organizations.append(organization)
+    registered = set(
+        db.session.scalars(
+            select(Registration.user_id).where(Registration.contest_id == contest_id)
+        )
+    )
+    members = db.session.scalars(
+        select(User.id)
+        .where(User.organization_id.in_(ids), User.role == Role.CONTESTANT)
+        .order_by(User.id)
+    ).all()
+    result = Enrolment(0, 0)
+    for user_id in members:
+        if user_id in registered:
+            result.already += 1
+            continue
+        register(contest_id, user_id, now=now, by_organizer=True)
+        result.enrolled += 1
+    return result

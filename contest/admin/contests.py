@@ -1,0 +1,856 @@
+"""Organizer pages for contests and paper rounds, and for integrity flags.
+
+Times: the round form's ``datetime-local`` inputs are read as Beijing time (Asia/Shanghai, UTC+8,
+no daylight saving) and stored in UTC; pages show stored times in Beijing time again. An empty
+open or close time means the round is always open on that side.
+
+Qualification rules are stored on the round as JSON, ``None`` for none, otherwise
+``{"kind": "top_n" | "top_n_per_organization" | "min_score", "value": <number>}`` (``value``:
+N, a whole number of at least 1, or the minimum score).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import func, or_, select
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from contest.admin import PAGE_SIZE, bp
+from contest.admin.forms import _difficulty_choices as difficulty_choices
+from contest.admin.forms import _type_choices as type_choices
+from contest.errors import DomainError
+from contest.extensions import db
+from contest.models import (
+    Attempt,
+    AttemptStatus,
+    BoardVisibility,
+    Contest,
+    IntegrityAction,
+    IntegrityEvent,
+    Organization,
+    Registration,
+    RegistrationMode,
+    ReviewPolicy,
+    Round,
+    ScorePolicy,
+    User,
+)
+from contest.services import contests as contest_service
+from question_bank.domain import Problem
+from question_bank.grading import MultipleRule
+from question_bank.models import Bank, Category
+
+try:
+    BEIJING: tzinfo = ZoneInfo("Asia/Shanghai")
+except ZoneInfoNotFoundError:  # no tz database (e.g. Windows without tzdata): UTC+8, no DST
+    BEIJING = timezone(timedelta(hours=8), "CST")
+
+BLUEPRINT_ROWS = 8  # row inputs shown at least; more when a round already has more rows
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+QUALIFICATION_RULES = ("top_n", "top_n_per_organization", "min_score")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_utc(local: datetime | None) -> datetime | None:
+    """A naive ``datetime-local`` value, read as Beijing time, in UTC."""
+    if local is None:
+        return None
+    return local.replace(tzinfo=BEIJING).astimezone(UTC)
+
+
+def to_local(moment: datetime | None) -> datetime | None:
+    """A stored (UTC) time as naive Beijing time, for a ``datetime-local`` input."""
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(BEIJING).replace(tzinfo=None)
+
+
+def local_time(moment: datetime | None, seconds: bool = False) -> str:
+    """A stored time as Beijing wall-clock text (templates and the CLI)."""
+    local = to_local(moment)
+    if local is None:
+        return ""
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+# Forms -------------------------------------------------------------------------------------------
+
+
+def _mode_choices() -> list[tuple[str, str]]:
+    return [(m.value, registration_mode_label(m)) for m in RegistrationMode]
+
+
+def _visibility_choices() -> list[tuple[str, str]]:
+    return [
+        (BoardVisibility.PUBLIC.value, str(_l("Public"))),
+        (BoardVisibility.ORGANIZERS.value, str(_l("Organizers only"))),
+    ]
+
+
+class ContestForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
+    schedule = TextAreaField(_l("Schedule"), validators=[Length(max=2000)])
+    registration_mode = SelectField(_l("Registration"), choices=_mode_choices, default="open")
+    invite_code = StringField(_l("Invite code"), validators=[Length(max=64)])
+    board_visibility = SelectField(
+        _l("Leaderboard visible to"), choices=_visibility_choices, default="public"
+    )
+    mask_names = BooleanField(_l("Mask names on public boards (张*三)"), default=True)
+    organizations = SelectMultipleField(_l("Organizations taking part"), coerce=int)
+
+
+def _row_type_choices() -> list[tuple[str, str]]:
+    return [("", str(_l("(empty row)"))), *type_choices()]
+
+
+def _row_difficulty_choices() -> list[tuple[str, str]]:
+    return [("", str(_l("Any difficulty"))), *difficulty_choices()]
+
+
+class BlueprintRowForm(Form):
+    """One blueprint row; a row without type, count and points is ignored."""
+
+    # Choices of the category are the bank's paths, set by the view; "" is every category.
+    category = SelectField(
+        _l("Category"), choices=[], default="", validate_choice=False, validators=[Length(max=500)]
+    )
+    type = SelectField(_l("Type"), choices=_row_type_choices, default="")
+    difficulty = SelectField(_l("Difficulty"), choices=_row_difficulty_choices, default="")
+    count = IntegerField(_l("Count"), validators=[Optional(), NumberRange(min=1, max=500)])
+    points = IntegerField(_l("Points"), validators=[Optional(), NumberRange(min=1, max=100)])
+
+    def is_empty(self) -> bool:
+        return not self.type.data and self.count.data is None and self.points.data is None
+
+
+def _score_policy_choices() -> list[tuple[str, str]]:
+    return [
+        (ScorePolicy.BEST.value, str(_l("The best attempt counts"))),
+        (ScorePolicy.LAST.value, str(_l("The last attempt counts"))),
+    ]
+
+
+def _multiple_rule_choices() -> list[tuple[str, str]]:
+    return [(rule.value, multiple_rule_label(rule.value)) for rule in MultipleRule]
+
+
+def _review_choices() -> list[tuple[str, str]]:
+    return [(p.value, review_policy_label(p)) for p in ReviewPolicy]
+
+
+def _integrity_action_choices() -> list[tuple[str, str]]:
+    return [(a.value, integrity_action_label(a)) for a in IntegrityAction]
+
+
+def _qualification_choices() -> list[tuple[str, str]]:
+    return [("", str(_l("None"))), *((r, qualification_label(r)) for r in QUALIFICATION_RULES)]
+
+
+class RoundForm(FlaskForm):
+    title = StringField(
+        _l("Title (初赛, 复赛, 决赛 …)"), validators=[DataRequired(), Length(max=200)]
+    )
+    bank_id = SelectField(_l("Question bank"), coerce=int, choices=[])
+    opens_at = DateTimeLocalField(
+        _l("Opens at (Beijing time)"), format=DATETIME_FORMATS, validators=[Optional()]
+    )
+    closes_at = DateTimeLocalField(
+        _l("Closes at (Beijing time)"), format=DATETIME_FORMATS, validators=[Optional()]
+    )
+    # Minutes, decimals allowed (1.5 = 90 s) so rounds set up in seconds survive an edit.
+    duration_min = DecimalField(
+        _l("Duration per attempt (minutes)"),
+        places=None,
+        validators=[InputRequired(), NumberRange(min=Decimal("0.2"), max=24 * 60)],
+        default=30,
+    )
+    attempts_allowed = IntegerField(
+        _l("Attempts allowed (0: unlimited)"),
+        validators=[InputRequired(), NumberRange(min=0, max=1000)],
+        default=1,
+    )
+    score_policy = SelectField(_l("Which attempt counts"), choices=_score_policy_choices)
+    blueprint = FieldList(FormField(BlueprintRowForm), min_entries=BLUEPRINT_ROWS, max_entries=100)
+    shuffle_questions = BooleanField(_l("Shuffle questions"), default=True)
+    shuffle_options = BooleanField(_l("Shuffle options"), default=True)
+    multiple_rule = SelectField(_l("Multiple-choice scoring"), choices=_multiple_rule_choices)
+    review_policy = SelectField(_l("Review opens"), choices=_review_choices)
+    integrity_threshold = IntegerField(
+        _l("Focus losses allowed (0: not enforced)"),
+        validators=[InputRequired(), NumberRange(min=0, max=1000)],
+        default=0,
+    )
+    integrity_action = SelectField(
+        _l("Action when the limit is exceeded"), choices=_integrity_action_choices
+    )
+    focus_grace_s = IntegerField(
+        _l("Focus losses shorter than this are not counted (seconds)"),
+        validators=[InputRequired(), NumberRange(min=0, max=600)],
+        default=3,
+    )
+    grace_s = IntegerField(
+        _l("Grace for answers in flight after the deadline (seconds)"),
+        validators=[InputRequired(), NumberRange(min=0, max=600)],
+        default=10,
+    )
+    qualification_rule = SelectField(_l("Qualification rule"), choices=_qualification_choices)
+    qualification_value = DecimalField(
+        _l("N or minimum score"), places=2, validators=[Optional(), NumberRange(min=0)]
+    )
+
+
+class EnrolForm(FlaskForm):
+    organizations = SelectMultipleField(
+        _l("Organizations"), coerce=int, validators=[DataRequired()]
+    )
+
+
+# Contests ----------------------------------------------------------------------------------------
+
+
+@bp.route("/contests")
+def contests() -> Any:
+    registrations = dict(
+        db.session.execute(
+            select(Registration.contest_id, func.count()).group_by(Registration.contest_id)
+        ).all()
+    )
+    rows = db.session.scalars(select(Contest).order_by(Contest.id.desc())).all()
+    return render_template(
+        "admin/contests/index.html", contests=rows, registrations=registrations, now=_now()
+    )
+
+
+@bp.route("/contests/new", methods=["GET", "POST"])
+def new_contest() -> Any:
+    form = ContestForm()
+    _organization_choices(form.organizations)
+    errors: list[str] = []
+    if form.validate_on_submit() and _check_invite(form):
+        values = _contest_values(form)
+        try:
+            contest_service.unique_title(values["title"])
+            contest = contest_service.create_contest(values.pop("title"), **values)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            errors.append(exc.message)
+        else:
+            flash(_("Contest %(title)s created.", title=contest.title), "info")
+            return redirect(url_for("admin.contest", contest_id=contest.id))
+    return _contest_form(form, None, errors)
+
+
+@bp.route("/contests/<int:contest_id>/edit", methods=["GET", "POST"])
+def edit_contest(contest_id: int) -> Any:
+    contest = _contest_or_404(contest_id)
+    form = ContestForm(data=_contest_data(contest) if request.method == "GET" else None)
+    _organization_choices(form.organizations)
+    errors: list[str] = []
+    if form.validate_on_submit() and _check_invite(form):
+        try:
+            contest_service.update_contest(contest, _contest_values(form))
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            errors.append(exc.message)
+        else:
+            flash(_("Contest saved."), "info")
+            return redirect(url_for("admin.contest", contest_id=contest.id))
+    return _contest_form(form, contest, errors)
+
+
+def _contest_data(contest: Contest) -> dict[str, Any]:
+    return {
+        "title": contest.title,
+        "description": contest.description,
+        "schedule": contest.schedule,
+        "registration_mode": contest.registration_mode.value,
+        "invite_code": contest.invite_code or "",
+        "board_visibility": contest.board_visibility.value,
+        "mask_names": contest.mask_names,
+        "organizations": [o.id for o in contest.organizations],
+    }
+
+
+def _contest_form(form: ContestForm, contest: Contest | None, errors: list[str]) -> Any:
+    status = 422 if (errors or form.errors) else 200
+    return render_template(
+        "admin/contests/contest_form.html", form=form, contest=contest, errors=errors
+    ), status
+
+
+def _check_invite(form: ContestForm) -> bool:
+    if (
+        form.registration_mode.data == RegistrationMode.INVITE.value
+        and not (form.invite_code.data or "").strip()
+    ):
+        form.invite_code.errors = [_("An invite-only contest needs an invite code.")]
+        return False
+    return True
+
+
+def _contest_values(form: ContestForm) -> dict[str, Any]:
+    mode = RegistrationMode(form.registration_mode.data)
+    ids = set(form.organizations.data or [])
+    return {
+        "title": (form.title.data or "").strip(),
+        "description": (form.description.data or "").strip(),
+        "schedule": (form.schedule.data or "").strip(),
+        "registration_mode": mode,
+        "invite_code": (form.invite_code.data or "").strip() or None
+        if mode is RegistrationMode.INVITE
+        else None,
+        "board_visibility": BoardVisibility(form.board_visibility.data),
+        "mask_names": bool(form.mask_names.data),
+        "organizations": list(
+            db.session.scalars(select(Organization).where(Organization.id.in_(ids)))
+        )
+        if ids
+        else [],
+    }
+
+
+def _organization_choices(field: SelectMultipleField) -> None:
+    field.choices = [
+        (o.id, o.name) for o in db.session.scalars(select(Organization).order_by(Organization.name))
+    ]
+
+
+@bp.route("/contests/<int:contest_id>")
+def contest(contest_id: int) -> Any:
+    contest = _contest_or_404(contest_id)
+    enrol_form = EnrolForm()
+    _organization_choices(enrol_form.organizations)
+    enrol_form.organizations.data = [o.id for o in contest.organizations]
+    return _contest_page(contest, enrol_form)
+
+
+def _contest_page(contest: Contest, enrol_form: EnrolForm, status: int = 200) -> Any:
+    round_ids = [r.id for r in contest.rounds]
+    flagged = dict(
+        db.session.execute(
+            select(Attempt.round_id, func.count())
+            .where(Attempt.round_id.in_(round_ids), _flagged_clause())
+            .group_by(Attempt.round_id)
+        ).all()
+    )
+    attempts = dict(
+        db.session.execute(
+            select(Attempt.round_id, func.count())
+            .where(Attempt.round_id.in_(round_ids))
+            .group_by(Attempt.round_id)
+        ).all()
+    )
+    registered = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Registration)
+            .where(Registration.contest_id == contest.id)
+        )
+        or 0
+    )
+    banks = dict(db.session.execute(select(Bank.id, Bank.name)).all())
+    return render_template(
+        "admin/contests/contest.html",
+        contest=contest,
+        rounds=contest.rounds,
+        flagged=flagged,
+        attempts=attempts,
+        registered=registered,
+        banks=banks,
+        enrol_form=enrol_form,
+        now=_now(),
+    ), status
+
+
+@bp.route("/contests/<int:contest_id>/enrol", methods=["POST"])
+def enrol(contest_id: int) -> Any:
+    contest = _contest_or_404(contest_id)
+    form = EnrolForm()
+    _organization_choices(form.organizations)
+    if not form.validate_on_submit():
+        return _contest_page(contest, form, 422)
+    result = contest_service.enroll_organizations(
+        contest.id, form.organizations.data or [], now=_now()
+    )
+    db.session.commit()
+    flash(
+        _(
+            "%(new)d contestant(s) enrolled; %(old)d were registered already.",
+            new=result.enrolled,
+            old=result.already,
+        ),
+        "info",
+    )
+    return redirect(url_for("admin.contest", contest_id=contest.id))
+
+
+# Rounds ------------------------------------------------------------------------------------------
+
+
+@bp.route("/contests/<int:contest_id>/rounds/new", methods=["GET", "POST"])
+def new_round(contest_id: int) -> Any:
+    contest = _contest_or_404(contest_id)
+    form = RoundForm()
+    if request.method == "GET":
+        form.title.data = _next_title(len(contest.rounds))
+    return _round_view(contest, None, form)
+
+
+@bp.route("/rounds/<int:round_id>/edit", methods=["GET", "POST"])
+def edit_round(round_id: int) -> Any:
+    round_ = _round_or_404(round_id)
+    form = RoundForm(data=_round_data(round_) if request.method == "GET" else None)
+    return _round_view(round_.contest, round_, form)
+
+
+def _next_title(existing: int) -> str:
+    return ("初赛", "复赛", "决赛")[existing] if existing < 3 else ""
+
+
+def _round_view(contest: Contest, round_: Round | None, form: RoundForm) -> Any:
+    banks = db.session.scalars(select(Bank).order_by(Bank.id)).all()
+    form.bank_id.choices = [(b.id, b.name) for b in banks]
+    if request.method == "GET" and round_ is None:
+        requested = request.args.get("bank_id", type=int)
+        form.bank_id.data = requested if requested in {b.id for b in banks} else None
+    if not form.bank_id.data and banks:
+        form.bank_id.data = banks[0].id
+    paths = _category_paths(form.bank_id.data)
+    # A row's category missing from the bank (renamed, or another bank's) stays visible and
+    # selected rather than silently becoming "all categories"; saving reports its shortfall.
+    missing = sorted(
+        {e.form.category.data for e in form.blueprint if e.form.category.data} - set(paths)
+    )
+    choices = [
+        ("", str(_l("All categories"))),
+        *((p, p) for p in paths),
+        *((p, _("%(path)s (not in this bank)", path=p)) for p in missing),
+    ]
+    for entry in form.blueprint:
+        entry.form.category.choices = choices
+    errors: list[str] = []
+    # "Show this bank's categories" re-renders the form (no JS needed); CSRFProtect has
+    # checked the token already, and nothing is validated or saved.
+    reload = request.method == "POST" and request.form.get("action") == "reload"
+    if not reload and form.validate_on_submit():
+        values, numbers, errors = _round_values(form)
+        if not errors:
+            try:
+                saved = contest_service.save_round(
+                    contest.id, round_.id if round_ else None, **values
+                )
+                db.session.commit()
+            except contest_service.BlueprintShortfall as exc:
+                db.session.rollback()
+                errors = [_shortfall_text(p, numbers) for p in exc.problems]
+            except DomainError as exc:
+                db.session.rollback()
+                errors = [exc.message]
+            else:
+                flash(_("Round %(title)s saved.", title=saved.title), "info")
+                return redirect(url_for("admin.contest", contest_id=contest.id))
+    while len(form.blueprint) < max(BLUEPRINT_ROWS, _filled_rows(form) + 2):
+        form.blueprint.append_entry()
+        form.blueprint[-1].form.category.choices = choices
+    status = 422 if (errors or form.errors) else 200
+    return _round_form(contest, round_, form, errors, status)
+
+
+def _round_form(
+    contest: Contest, round_: Round | None, form: RoundForm, errors: list[str], status: int
+) -> Any:
+    started = 0
+    if round_ is not None:
+        started = (
+            db.session.scalar(
+                select(func.count()).select_from(Attempt).where(Attempt.round_id == round_.id)
+            )
+            or 0
+        )
+    return render_template(
+        "admin/contests/round_form.html",
+        contest=contest,
+        round=round_,
+        form=form,
+        errors=errors,
+        started=started,
+    ), status
+
+
+def _filled_rows(form: RoundForm) -> int:
+    return sum(1 for entry in form.blueprint if not entry.form.is_empty())
+
+
+def _category_paths(bank_id: int | None) -> list[str]:
+    if not bank_id:
+        return []
+    return list(
+        db.session.scalars(
+            select(Category.path).where(Category.bank_id == bank_id).order_by(Category.path)
+        )
+    )
+
+
+def _blueprint(form: RoundForm) -> tuple[list[dict[str, Any]], list[int], list[str]]:
+    """The filled rows, their 1-based row numbers on the form, and what is wrong with them."""
+    rows: list[dict[str, Any]] = []
+    numbers: list[int] = []
+    errors: list[str] = []
+    for number, entry in enumerate(form.blueprint, start=1):
+        row = entry.form
+        if row.is_empty():
+            continue
+        if not row.type.data or row.count.data is None or row.points.data is None:
+            errors.append(_("Blueprint row %(n)d needs a type, a count and points.", n=number))
+            continue
+        rows.append(
+            {
+                "category": row.category.data or "",
+                "type": row.type.data,
+                "difficulty": row.difficulty.data or None,
+                "count": row.count.data,
+                "points": row.points.data,
+            }
+        )
+        numbers.append(number)
+    if not rows and not errors:
+        errors.append(_("A round needs at least one blueprint row."))
+    return rows, numbers, errors
+
+
+def _round_values(form: RoundForm) -> tuple[dict[str, Any], list[int], list[str]]:
+    """The settings for ``save_round``, the form row number of each blueprint row, and errors."""
+    blueprint, numbers, errors = _blueprint(form)
+    qualification: dict[str, Any] | None = None
+    rule = form.qualification_rule.data or ""
+    value = form.qualification_value.data
+    if rule:
+        if value is None:
+            form.qualification_value.errors = [_("This rule needs a value.")]
+        elif rule != "min_score" and (value < 1 or value != value.to_integral_value()):
+            form.qualification_value.errors = [_("N is a whole number of at least 1.")]
+        else:
+            qualification = {"kind": rule, "value": _number(value, whole=rule != "min_score")}
+    if form.qualification_value.errors:
+        errors.append(_("The qualification rule is not complete."))
+    values = {
+        "title": (form.title.data or "").strip(),
+        "bank_id": form.bank_id.data,
+        "opens_at": to_utc(form.opens_at.data),
+        "closes_at": to_utc(form.closes_at.data),
+        "duration_s": round((form.duration_min.data or 0) * 60),
+        "attempts_allowed": form.attempts_allowed.data,
+        "score_policy": ScorePolicy(form.score_policy.data),
+        "blueprint": blueprint,
+        "shuffle_questions": bool(form.shuffle_questions.data),
+        "shuffle_options": bool(form.shuffle_options.data),
+        "multiple_rule": form.multiple_rule.data,
+        "review_policy": ReviewPolicy(form.review_policy.data),
+        "integrity_threshold": form.integrity_threshold.data,
+        "integrity_action": IntegrityAction(form.integrity_action.data),
+        "focus_grace_s": form.focus_grace_s.data,
+        "grace_s": form.grace_s.data,
+        "qualification": qualification,
+    }
+    return values, numbers, errors
+
+
+def _minutes(seconds: int) -> Decimal:
+    """Seconds as minutes for the form: whole when they are, else to 0.01 (round-trips)."""
+    if seconds % 60 == 0:
+        return Decimal(seconds // 60)
+    return (Decimal(seconds) / 60).quantize(Decimal("0.01"))
+
+
+def duration_text(seconds: int) -> str:
+    minutes, rest = divmod(seconds, 60)
+    if not rest:
+        return _("%(m)d min", m=minutes)
+    if not minutes:
+        return _("%(s)d s", s=rest)
+    return _("%(m)d min %(s)d s", m=minutes, s=rest)
+
+
+def _number(value: Decimal, whole: bool) -> int | float:
+    if whole or value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
+def _shortfall_text(problem: Problem, numbers: Sequence[int]) -> str:
+    """A shortfall as the organizer reads it: the form's row number, then the Problem message."""
+    line = numbers[problem.line - 1] if 0 < problem.line <= len(numbers) else problem.line
+    return _("Row %(n)d: %(problem)s", n=line, problem=problem.render(_))
+
+
+def _round_data(round_: Round) -> dict[str, Any]:
+    qualification = round_.qualification or {}
+    return {
+        "title": round_.title,
+        "bank_id": round_.bank_id,
+        "opens_at": to_local(round_.opens_at),
+        "closes_at": to_local(round_.closes_at),
+        "duration_min": _minutes(round_.duration_s),
+        "attempts_allowed": round_.attempts_allowed,
+        "score_policy": round_.score_policy.value,
+        "blueprint": [
+            {
+                "category": row.get("category") or "",
+                "type": row.get("type") or "",
+                "difficulty": row.get("difficulty") or "",
+                "count": row.get("count"),
+                "points": row.get("points"),
+            }
+            for row in round_.blueprint or []
+        ],
+        "shuffle_questions": round_.shuffle_questions,
+        "shuffle_options": round_.shuffle_options,
+        "multiple_rule": round_.multiple_rule,
+        "review_policy": round_.review_policy.value,
+        "integrity_threshold": round_.integrity_threshold,
+        "integrity_action": round_.integrity_action.value,
+        "focus_grace_s": round_.focus_grace_s,
+        "grace_s": round_.grace_s,
+        "qualification_rule": qualification.get("kind", ""),
+        "qualification_value": qualification.get("value"),
+    }
+
+
+# Integrity flags ---------------------------------------------------------------------------------
+
+
+def _flagged_clause() -> Any:
+    return or_(Attempt.flagged.is_(True), Attempt.status == AttemptStatus.VOID)
+
+
+@bp.route("/rounds/<int:round_id>/flagged")
+def flagged_attempts(round_id: int) -> Any:
+    round_ = _round_or_404(round_id)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = (
+        select(Attempt, User, Organization)
+        .join(User, User.id == Attempt.user_id)
+        .outerjoin(Organization, Organization.id == User.organization_id)
+        .where(Attempt.round_id == round_.id, _flagged_clause())
+        .order_by(Attempt.focus_losses.desc(), Attempt.id)
+    )
+    total = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Attempt)
+            .where(Attempt.round_id == round_.id, _flagged_clause())
+        )
+        or 0
+    )
+    rows = db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    pages = max(1, -(-total // PAGE_SIZE))
+    return render_template(
+        "admin/contests/flagged.html",
+        round=round_,
+        contest=round_.contest,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=pages,
+    )
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    kind: str
+    label: str
+    counted: bool | None = None
+    duration_ms: int | None = None
+    detail: str = ""
+
+
+@bp.route("/attempts/<int:attempt_id>")
+def attempt_timeline(attempt_id: int) -> Any:
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None:
+        abort(404)
+    round_ = _round_or_404(attempt.round_id)
+    user = db.session.get(User, attempt.user_id)
+    events = db.session.scalars(
+        select(IntegrityEvent)
+        .where(IntegrityEvent.attempt_id == attempt.id)
+        .order_by(IntegrityEvent.occurred_at, IntegrityEvent.id)
+    ).all()
+    entries = [TimelineEntry(attempt.started_at, "started", _("Attempt started"))]
+    entries += [
+        TimelineEntry(
+            e.occurred_at, e.kind, event_label(e.kind), e.counted, e.duration_ms, e.detail
+        )
+        for e in events
+    ]
+    if attempt.submitted_at is not None:
+        entries.append(
+            TimelineEntry(
+                attempt.submitted_at,
+                "submitted",
+                _("Submitted (%(by)s)", by=submitted_by_label(attempt.submitted_by)),
+            )
+        )
+    # Stable: at equal times the start stays first and the submission last.
+    entries.sort(key=lambda e: e.at)
+    return render_template(
+        "admin/contests/timeline.html",
+        attempt=attempt,
+        round=round_,
+        contest=round_.contest,
+        user=user,
+        entries=entries,
+        event_count=len(events),
+    )
+
+
+# Helpers and labels ------------------------------------------------------------------------------
+
+
+def _contest_or_404(contest_id: int) -> Contest:
+    contest = db.session.get(Contest, contest_id)
+    if contest is None:
+        abort(404)
+    return contest
+
+
+def _round_or_404(round_id: int) -> Round:
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        abort(404)
+    return round_
+
+
+def registration_mode_label(mode: RegistrationMode) -> str:
+    return {
+        RegistrationMode.OPEN: _("Open to every contestant"),
+        RegistrationMode.INVITE: _("With the invite code"),
+        RegistrationMode.ROSTER: _("Roster only (organizers enrol)"),
+    }[RegistrationMode(mode)]
+
+
+def round_status_label(status: str) -> str:
+    return {"scheduled": _("Scheduled"), "open": _("Open"), "closed": _("Closed")}.get(
+        status, status
+    )
+
+
+def multiple_rule_label(rule: str) -> str:
+    return {
+        "all_or_nothing": _("All or nothing (少选、错选不得分)"),
+        "half_for_subset": _("Half the points for a correct subset"),
+        "proportional": _("Points in proportion to the correct options chosen"),
+    }.get(rule, rule)
+
+
+def review_policy_label(policy: ReviewPolicy) -> str:
+    return {
+        ReviewPolicy.AFTER_SUBMIT: _("After the attempt is submitted"),
+        ReviewPolicy.AFTER_CLOSE: _("After the round closes"),
+        ReviewPolicy.NEVER: _("Never"),
+    }[ReviewPolicy(policy)]
+
+
+def integrity_action_label(action: IntegrityAction) -> str:
+    return {
+        IntegrityAction.WARN: _("Warn and flag"),
+        IntegrityAction.SUBMIT: _("Submit the attempt and flag it"),
+        IntegrityAction.VOID: _("Void the attempt for review"),
+    }[IntegrityAction(action)]
+
+
+def qualification_label(rule: str) -> str:
+    return {
+        "top_n": _("Top N overall"),
+        "top_n_per_organization": _("Top N of each organization"),
+        "min_score": _("Minimum score"),
+    }.get(rule, rule)
+
+
+def qualification_text(qualification: dict[str, Any] | None) -> str:
+    if not qualification:
+        return _("None")
+    rule, value = qualification.get("kind", ""), qualification.get("value")
+    if rule == "top_n":
+        return _("Top %(n)s overall", n=value)
+    if rule == "top_n_per_organization":
+        return _("Top %(n)s of each organization", n=value)
+    if rule == "min_score":
+        return _("At least %(score)s points", score=value)
+    return str(qualification)
+
+
+def attempt_status_label(status: AttemptStatus) -> str:
+    return {
+        AttemptStatus.IN_PROGRESS: _("In progress"),
+        AttemptStatus.SUBMITTED: _("Submitted"),
+        AttemptStatus.SCORED: _("Scored"),
+        AttemptStatus.VOID: _("Void (for review)"),
+    }[AttemptStatus(status)]
+
+
+def submitted_by_label(by: str | None) -> str:
+    return {
+        "contestant": _("by the contestant"),
+        "deadline": _("at the deadline"),
+        "integrity": _("by the integrity rule"),
+        None: "",
+    }.get(by, by or "")
+
+
+def event_label(kind: str) -> str:
+    return {
+        "hidden": _("Page hidden (left the page)"),
+        "visible": _("Page shown again"),
+        "action_warn": _("Integrity rule: warned"),
+        "action_submit": _("Integrity rule: attempt submitted"),
+        "action_void": _("Integrity rule: attempt voided for review"),
+    }.get(kind, kind)
+
+
+@bp.app_context_processor
+def contest_labels() -> dict[str, Any]:
+    return {
+        "local_time": local_time,
+        "duration_text": duration_text,
+        "round_status": contest_service.round_status,
+        "round_status_label": round_status_label,
+        "registration_mode_label": registration_mode_label,
+        "review_policy_label": review_policy_label,
+        "integrity_action_label": integrity_action_label,
+        "multiple_rule_label": multiple_rule_label,
+        "qualification_text": qualification_text,
+        "attempt_status_label": attempt_status_label,
+        "submitted_by_label": submitted_by_label,
+    }
