@@ -332,16 +332,24 @@ def test_the_next_round_admits_only_qualifiers(app: Flask) -> None:
     with app.app_context():
         bank_id = published_bank()
         first = paper_round(bank_id, qualification={"kind": "top_n", "value": 1})
-        second = service.save_round(first.contest_id, title="复赛", bank_id=bank_id,
-                                     duration_s=600, blueprint=first.blueprint)
+        second = service.save_round(
+            first.contest_id,
+            title="复赛",
+            bank_id=bank_id,
+            duration_s=600,
+            blueprint=first.blueprint,
+        )
         db.session.commit()
         first_id, second_id = first.id, second.id
     good, weak = Player(app, "gao"), Player(app, "di")
     for player, right in ((good, True), (weak, False)):
         attempt = player.call("POST", f"/api/v1/rounds/{first_id}/attempts").get_json()
         for n, item in enumerate(attempt["items"], start=1):
-            player.call("PUT", f"/api/v1/attempts/{attempt['id']}/items/{item['position']}",
-                        {"answer": answer_for(item, right), "seq": n})
+            player.call(
+                "PUT",
+                f"/api/v1/attempts/{attempt['id']}/items/{item['position']}",
+                {"answer": answer_for(item, right), "seq": n},
+            )
         player.call("POST", f"/api/v1/attempts/{attempt['id']}/submission")
     make_worker(app, [queues.SCORING]).work(burst=True)
     assert good.call("POST", f"/api/v1/rounds/{second_id}/attempts").status_code == 201

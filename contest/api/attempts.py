@@ -189,6 +189,13 @@ def _aware_or_none(value: datetime | None) -> datetime | None:
     return attempt_service._aware(value) if value else None
 
 
+def _close_if_overdue(attempt: Attempt) -> None:
+    """Submit an attempt found open past its deadline and queue its scoring (once)."""
+    was_open = attempt.status is AttemptStatus.IN_PROGRESS
+    if was_open and attempt_service.close_if_overdue(attempt, now()):
+        enqueue_scoring(attempt.id)
+
+
 # Operations ------------------------------------------------------------------------------------
 
 
@@ -244,8 +251,7 @@ def start_attempt(round_id: int) -> Any:
 @blp.response(200, AttemptSchema)
 def get_attempt(attempt_id: int) -> dict[str, Any]:
     attempt = attempt_service.get_own_attempt(attempt_id, current_user.id)
-    if attempt_service.close_if_overdue(attempt, now()) and attempt.submitted_by == "deadline":
-        enqueue_scoring(attempt.id)
+    _close_if_overdue(attempt)
     return attempt_body(attempt, contest_service.get_round(attempt.round_id))
 
 
@@ -293,8 +299,7 @@ def submit_attempt(attempt_id: int) -> dict[str, Any]:
 @blp.response(200, AttemptResultSchema)
 def get_attempt_result(attempt_id: int) -> dict[str, Any]:
     attempt = attempt_service.get_own_attempt(attempt_id, current_user.id)
-    if attempt_service.close_if_overdue(attempt, now()) and attempt.submitted_by == "deadline":
-        enqueue_scoring(attempt.id)
+    _close_if_overdue(attempt)
     return result_body(attempt, contest_service.get_round(attempt.round_id))
 
 
@@ -312,6 +317,7 @@ def report_integrity_event(body: dict[str, Any], attempt_id: int) -> dict[str, A
         kind=body["kind"],
         now=now(),
         client_duration_ms=body.get("duration_ms"),
+        device_id=device_id(),
     )
     attempt = attempt_service.get_own_attempt(attempt_id, current_user.id)
     if result.action in ("submit", "void"):

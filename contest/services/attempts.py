@@ -303,6 +303,7 @@ def report_integrity_event(
     kind: str,
     now: datetime,
     client_duration_ms: int | None = None,
+    device_id: str | None = None,
 ) -> IntegrityResult:
     """Record a focus event. ``hidden`` starts a loss; ``visible`` ends it and may count it.
 
@@ -315,9 +316,11 @@ def report_integrity_event(
     attempt = get_own_attempt(attempt_id, user_id)
     round_ = db.session.get(Round, attempt.round_id)
     assert round_ is not None
+    close_if_overdue(attempt, now)
     result = IntegrityResult(False, attempt.focus_losses, _remaining(round_, attempt), None)
-    if attempt.status is not AttemptStatus.IN_PROGRESS:
-        return result
+    replaced = bool(attempt.device_id and device_id and device_id != attempt.device_id)
+    if attempt.status is not AttemptStatus.IN_PROGRESS or replaced:
+        return result  # a closed attempt, or a device that no longer holds it
     if kind == "hidden":
         attempt.focus_lost_at = now
         db.session.add(IntegrityEvent(attempt_id=attempt.id, kind="hidden", occurred_at=now))
@@ -328,7 +331,7 @@ def report_integrity_event(
     else:
         elapsed = int((now - _aware(attempt.started_at)).total_seconds() * 1000)
         duration_ms = max(0, min(int(client_duration_ms or 0), elapsed))
-    counted = duration_ms >= round_.focus_grace_s * 1000
+    counted = duration_ms > 0 and duration_ms >= round_.focus_grace_s * 1000
     attempt.focus_lost_at = None
     if counted:
         attempt.focus_losses += 1

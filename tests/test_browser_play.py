@@ -1,0 +1,449 @@
+"""The contestant's attempt in a real browser (Chromium via Playwright), phone-sized first.
+
+Answers survive a reload, answers made offline are sent when the connection returns, the deadline
+submits and shows the result, leaving the page too often ends the attempt, and the basic flow
+works at desktop width. Visible strings are matched as Chinese or English (the catalogue may not
+have translated the newest ones yet); states are read from data attributes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
+
+from contest.extensions import db
+from contest.models import Attempt, AttemptItem, AttemptStatus
+from contest.services import contests as contest_service
+from tests import browser_support
+from tests.browser_support import BROWSER_MARKS, CONTESTANT, PHONE, log_in, new_page, path_is
+from tests.contest_support import paper_round, published_bank
+from workers import queues
+from workers.runner import make_worker
+
+browser = browser_support.browser
+live_app = browser_support.live_app
+live_server = browser_support.live_server
+phone = browser_support.phone
+desktop = browser_support.desktop
+
+pytestmark = BROWSER_MARKS
+
+MIN_TARGET = 44
+ATTEMPT_URL = re.compile(r"^https?://[^/]+/attempts/(\d+)(#q\d+)?$")
+RESULT_URL = re.compile(r"^https?://[^/]+/attempts/\d+/result$")
+# The test bank's keys (tests/contest_support.py), by the options' text.
+RIGHT_ORDER = ["三", "一", "二"]
+
+
+@pytest.fixture
+def make_round(live_app: Flask) -> Callable[..., int]:
+    """A paper round over a fresh bank of published questions; returns its id."""
+
+    def make(**settings: Any) -> int:
+        duration = settings.pop("duration_override", None)
+        with live_app.app_context():
+            round_ = paper_round(published_bank(), **settings)
+            if duration is not None:  # shorter than the organizer pages allow
+                round_.duration_s = duration
+                db.session.commit()
+            return round_.id
+
+    return make
+
+
+def watch_errors(page: Page) -> list[str]:
+    """Uncaught script errors and CSP refusals on the page (failed loads while offline are fine)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and "Failed to load resource" not in message.text
+            else None
+        ),
+    )
+    return errors
+
+
+def open_attempt(page: Page, round_id: int, screenshots: str = "") -> int:
+    """Log in, go from the home page to the round's lobby and start; returns the attempt id."""
+    log_in(page, CONTESTANT)
+    expect(page).to_have_url(path_is("/"))
+    expect(page.locator(f'[data-round-id="{round_id}"]')).to_be_visible()
+    if screenshots:
+        fits_the_screen(page)
+        page.screenshot(path=f"/tmp/play-home{screenshots}.png", full_page=True)
+    page.locator(f'[data-round-id="{round_id}"] h3 a').click()
+    expect(page).to_have_url(path_is(f"/rounds/{round_id}"))
+    if screenshots:
+        fits_the_screen(page)
+        page.screenshot(path=f"/tmp/play-lobby{screenshots}.png", full_page=True)
+    page.get_by_test_id("start").click()
+    expect(page).to_have_url(ATTEMPT_URL)
+    expect(page.get_by_test_id("question")).to_have_attribute("aria-busy", "false")
+    match = ATTEMPT_URL.match(page.url)
+    assert match
+    return int(match.group(1))
+
+
+def question(page: Page) -> tuple[int, str]:
+    box = page.get_by_test_id("question")
+    return int(box.get_attribute("data-position") or 0), box.get_attribute("data-type") or ""
+
+
+def go_to(page: Page, position: int) -> None:
+    """Open question ``position`` from the answer card."""
+    card = page.locator("#answer-card")
+    if not card.evaluate("d => d.open"):
+        card.locator("summary").click()
+    page.get_by_test_id("answer-card").locator("li").nth(position - 1).get_by_role("button").click()
+    expect(page.get_by_test_id("question")).to_have_attribute("data-position", str(position))
+
+
+def answer(page: Page) -> str:
+    """Answer the question on screen correctly, as a contestant would; returns its type."""
+    _, kind = question(page)
+    box = page.get_by_test_id("question")
+    if kind == "single":
+        box.get_by_role("radio", name="乙", exact=True).check()
+    elif kind == "multiple":
+        box.get_by_role("checkbox", name="甲", exact=True).check()
+        box.get_by_role("checkbox", name="丙", exact=True).check()
+    elif kind == "true_false":
+        box.get_by_role("radio", name=re.compile(r"^(对|True)$")).check()
+    elif kind == "fill_blank":
+        blank = box.get_by_label(re.compile(r"第 ?1 ?空|Blank 1"))
+        blank.fill("6")
+        blank.blur()
+    else:
+        for place, text in enumerate(RIGHT_ORDER):
+            texts = box.locator(".order-list li .text").all_inner_texts()
+            for _ in range(texts.index(text) - place):
+                box.get_by_role("button", name=re.compile(rf"(上移|Move up).*{text}$")).click()
+        if box.locator(".keep-order").is_visible():  # already in the right order
+            box.locator(".keep-order").click()
+        expect(box.locator(".order-list li .text")).to_have_text(RIGHT_ORDER)
+    return kind
+
+
+def expect_answered(page: Page, kind: str) -> None:
+    """The question on screen shows the answer :func:`answer` gives."""
+    box = page.get_by_test_id("question")
+    if kind == "single":
+        expect(box.get_by_role("radio", name="乙", exact=True)).to_be_checked()
+        expect(box.get_by_role("radio", name="甲", exact=True)).not_to_be_checked()
+    elif kind == "multiple":
+        for text, checked in (("甲", True), ("乙", False), ("丙", True), ("丁", False)):
+            expect(box.get_by_role("checkbox", name=text, exact=True)).to_be_checked(
+                checked=checked
+            )
+    elif kind == "true_false":
+        expect(box.get_by_role("radio", name=re.compile(r"^(对|True)$"))).to_be_checked()
+    elif kind == "fill_blank":
+        expect(box.get_by_label(re.compile(r"第 ?1 ?空|Blank 1"))).to_have_value("6")
+    else:
+        expect(box.locator(".order-list li .text")).to_have_text(RIGHT_ORDER)
+        expect(box.locator(".keep-order")).to_be_hidden()
+
+
+def expect_saved(page: Page) -> None:
+    state = page.get_by_test_id("save-state")
+    expect(state).to_have_attribute("data-state", "saved")
+    expect(state).to_have_text(re.compile("已保存|Saved"))
+
+
+def card_cell(page: Page, position: int) -> Any:
+    return page.get_by_test_id("answer-card").locator("li").nth(position - 1).locator("button")
+
+
+def saved_answers(app: Flask, attempt_id: int) -> dict[int, Any]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(AttemptItem.position, AttemptItem.answer).where(
+                AttemptItem.attempt_id == attempt_id
+            )
+        ).all()
+        return {position: stored for position, stored in rows}
+
+
+def fits_the_screen(page: Page) -> None:
+    fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits, f"{page.url} scrolls sideways"
+
+
+def targets_are_large_enough(page: Page, scope: str) -> None:
+    controls = page.locator(scope).locator("button, a, input, summary").filter(visible=True)
+    for index in range(controls.count()):
+        element = controls.nth(index)
+        box = element.bounding_box()
+        assert box is not None
+        if element.evaluate("e => e.type === 'radio' || e.type === 'checkbox'"):
+            # The whole label is the target of a radio or checkbox.
+            box = element.evaluate(
+                "e => { const r = e.closest('label').getBoundingClientRect(); "
+                "return {height: r.height, width: r.width}; }"
+            )
+        label = element.evaluate("e => e.outerHTML.slice(0, 80)")
+        expect(element).to_have_accessible_name(re.compile(r"\S"))
+        assert box["height"] >= MIN_TARGET, f"{label} is {box['height']} px tall"
+        assert box["width"] >= MIN_TARGET, f"{label} is {box['width']} px wide"
+
+
+def test_answers_survive_a_reload_and_submit_shows_the_review(
+    phone: Page, live_app: Flask, make_round: Callable[..., int]
+) -> None:
+    page = phone
+    errors = watch_errors(page)
+    round_id = make_round(integrity_threshold=3, integrity_action="submit")
+    attempt_id = open_attempt(page, round_id, screenshots="-phone")
+    expect(page.get_by_test_id("progress")).to_have_text(re.compile(r"1.*10"))
+    expect(page.get_by_test_id("countdown")).to_have_text(re.compile(r"^(9|10):\d\d$"))
+    kinds: dict[int, str] = {}
+    for position in range(1, 6):
+        assert question(page)[0] == position
+        kinds[position] = answer(page)
+        if position == 2:
+            page.locator("#flag").click()
+            expect(page.locator("#flag")).to_have_attribute("aria-pressed", "true")
+        page.locator("#next").click()
+    expect_saved(page)
+    fits_the_screen(page)
+    page.locator("#answer-card summary").click()
+    targets_are_large_enough(page, "#attempt")
+    page.screenshot(path="/tmp/play-attempt-card.png", full_page=True)
+    page.locator("#answer-card summary").click()
+    go_to(page, 1)
+    page.screenshot(path="/tmp/play-attempt.png")
+
+    page.reload()
+    expect(page.get_by_test_id("question")).to_have_attribute("aria-busy", "false")
+    page.locator("#answer-card summary").click()
+    for position in range(1, 11):
+        cell = card_cell(page, position)
+        state = "answered" if position in kinds else "unanswered"
+        expect(cell).to_have_attribute("data-state", state)
+        expect(cell).to_have_attribute("data-flagged", "true" if position == 2 else "false")
+        name = r"(已答|已作答|answered)" if position in kinds else r"(未答|未作答|not answered)"
+        expect(cell).to_have_accessible_name(re.compile(name))
+    expect(page.get_by_test_id("card-count")).to_have_text(re.compile(r"5.*10"))
+    for position, kind in kinds.items():
+        go_to(page, position)
+        expect_answered(page, kind)
+    go_to(page, 2)
+    expect(page.locator("#flag")).to_have_attribute("aria-pressed", "true")
+    page.set_viewport_size({"width": 360, "height": 640})  # the narrowest phones
+    for position in range(1, 11):
+        go_to(page, position)
+        fits_the_screen(page)
+        targets_are_large_enough(page, "#question")
+        page.screenshot(path=f"/tmp/play-360-{question(page)[1]}.png")
+    page.set_viewport_size(PHONE["viewport"])
+    stored = saved_answers(live_app, attempt_id)
+    assert all(stored[p] is not None for p in kinds)
+    assert all(stored[p] is None for p in range(6, 11))
+
+    page.get_by_test_id("submit").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_test_id("unanswered")).to_have_text(re.compile(r"6.*7.*8.*9.*10"))
+    page.screenshot(path="/tmp/play-confirm.png")
+    dialog.get_by_role("button", name=re.compile("交卷|Submit")).click()
+    expect(page).to_have_url(RESULT_URL)
+    expect(page.get_by_test_id("score")).to_have_text(re.compile("评分中|Scoring"))
+    page.screenshot(path="/tmp/play-result-pending.png", full_page=True)
+    make_worker(live_app, [queues.SCORING]).work(burst=True)
+    # The page polls getAttemptResult and shows the score once the worker has written it.
+    expect(page.get_by_test_id("score")).to_have_text(re.compile(r"/\s*20"), timeout=15_000)
+    expect(page.get_by_test_id("review-item")).to_have_count(10)
+    with live_app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt is not None and attempt.status is AttemptStatus.SCORED
+        score = float(attempt.score or 0)
+    expect(page.get_by_test_id("score")).to_contain_text(f"{score:g}")
+    fits_the_screen(page)
+    page.screenshot(path="/tmp/play-result.png", full_page=True)
+    assert not errors, errors
+
+
+def test_answers_made_offline_are_sent_when_the_connection_returns(
+    phone: Page, live_app: Flask, make_round: Callable[..., int]
+) -> None:
+    page = phone
+    errors = watch_errors(page)
+    attempt_id = open_attempt(page, make_round())
+    answer(page)
+    expect_saved(page)
+    page.context.set_offline(True)
+    kinds = {}
+    for position in (2, 3, 4):
+        page.locator("#next").click()
+        expect(page.get_by_test_id("question")).to_have_attribute("data-position", str(position))
+        kinds[position] = answer(page)
+    state = page.get_by_test_id("save-state")
+    expect(state).to_have_attribute("data-state", "offline")
+    expect(state).to_have_text(re.compile("离线|Offline"))
+    expect(card_cell(page, 3)).to_have_attribute("data-state", "answered")
+    page.screenshot(path="/tmp/play-offline.png")
+    assert all(saved_answers(live_app, attempt_id)[p] is None for p in kinds)
+
+    page.context.set_offline(False)
+    expect_saved(page)
+    stored = saved_answers(live_app, attempt_id)
+    assert all(stored[p] is not None for p in (1, 2, 3, 4)), stored
+    page.reload()
+    for position, kind in kinds.items():
+        go_to(page, position)
+        expect_answered(page, kind)
+    assert not errors, errors
+
+
+def test_the_deadline_submits_and_shows_the_result(
+    phone: Page, live_app: Flask, make_round: Callable[..., int]
+) -> None:
+    page = phone
+    errors = watch_errors(page)
+    attempt_id = open_attempt(page, make_round(duration_override=8))
+    answer(page)
+    expect(page).to_have_url(RESULT_URL, timeout=20_000)
+    expect(page.get_by_test_id("score")).to_be_visible()
+    with live_app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt is not None and attempt.status is not AttemptStatus.IN_PROGRESS
+        first = db.session.scalars(
+            select(AttemptItem).where(
+                AttemptItem.attempt_id == attempt_id, AttemptItem.position == 1
+            )
+        ).one()
+        assert first.answer is not None  # the answer made before the deadline counts
+    assert not errors, errors
+
+
+def test_leaving_the_page_too_often_submits(
+    phone: Page, live_app: Flask, make_round: Callable[..., int]
+) -> None:
+    page = phone
+    errors = watch_errors(page)
+    round_id = make_round(integrity_threshold=1, integrity_action="submit", focus_grace_s=0)
+    attempt_id = open_attempt(page, round_id)
+    integrity = page.get_by_test_id("integrity")
+    expect(integrity).to_have_text(re.compile(r"1"))
+    page.evaluate(
+        """() => {
+          window.__visibility = "visible";
+          Object.defineProperty(document, "visibilityState", {
+            configurable: true, get: () => window.__visibility });
+          Object.defineProperty(document, "hidden", {
+            configurable: true, get: () => window.__visibility === "hidden" });
+        }"""
+    )
+    switch = """state => {
+      window.__visibility = state;
+      document.dispatchEvent(new Event("visibilitychange"));
+    }"""
+    page.evaluate(switch, "hidden")
+    page.evaluate(switch, "visible")
+    expect(integrity).to_have_text(re.compile(r"(^|\D)0(\D|$)"))
+    page.evaluate(switch, "hidden")
+    page.evaluate(switch, "visible")
+    expect(page).to_have_url(RESULT_URL)
+    with live_app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt is not None
+        assert attempt.submitted_by == "integrity" and attempt.focus_losses == 2
+    expect(page.get_by_role("status").first).to_be_visible()
+    assert not errors, errors
+
+
+def test_the_basic_flow_at_desktop_width(
+    desktop: Page, live_app: Flask, make_round: Callable[..., int]
+) -> None:
+    page = desktop
+    errors = watch_errors(page)
+    round_id = make_round()
+    attempt_id = open_attempt(page, round_id)
+    expect(page.locator("#answer-card")).to_have_attribute("open", "")
+    for position in range(1, 11):
+        box = page.get_by_test_id("question")
+        expect(box).to_have_attribute("data-position", str(position))
+        if question(page)[1] == "single":  # by keyboard: focus the option, Space picks it
+            radio = box.get_by_role("radio", name="乙", exact=True)
+            radio.focus()
+            page.keyboard.press("Space")
+            expect(radio).to_be_checked()
+        else:
+            answer(page)
+        if position < 10:
+            page.locator("#next").focus()
+            page.keyboard.press("Enter")
+    expect_saved(page)
+    expect(page.get_by_test_id("card-count")).to_have_text(re.compile(r"10.*10"))
+    page.screenshot(path="/tmp/play-attempt-desktop.png")
+    page.get_by_test_id("submit").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_test_id("unanswered")).to_have_text(
+        re.compile("全部|每|Every question is answered")
+    )
+    dialog.get_by_role("button", name=re.compile("继续|Keep")).click()
+    expect(dialog).to_be_hidden()
+    page.get_by_test_id("submit").click()
+    dialog.get_by_role("button", name=re.compile("交卷|Submit")).click()
+    expect(page).to_have_url(RESULT_URL)
+    make_worker(live_app, [queues.SCORING]).work(burst=True)
+    expect(page.get_by_test_id("score")).to_have_text(re.compile(r"^\s*20\s*/\s*20\s*$"))
+    with live_app.app_context():
+        round_ = contest_service.get_round(round_id)
+        assert round_.review_policy.value == "after_submit"
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt is not None and float(attempt.score or 0) == 20
+    expect(page.get_by_test_id("review-item")).to_have_count(10)
+    expect(page.get_by_test_id("review-item").first).to_contain_text("解析")
+    assert not errors, errors
+
+
+def test_a_second_device_takes_over_and_the_first_can_take_it_back(
+    browser: Browser, live_server: str, live_app: Flask, make_round: Callable[..., int]
+) -> None:
+    round_id = make_round()
+    with (
+        new_page(browser, live_server, **PHONE) as first,
+        new_page(browser, live_server, **PHONE) as second,
+    ):
+        errors = [watch_errors(first), watch_errors(second)]
+        attempt_id = open_attempt(first, round_id)
+        kind = answer(first)
+        expect_saved(first)
+
+        log_in(second, CONTESTANT)  # another phone continues from its home page
+        second.locator(f'[data-round-id="{round_id}"]').get_by_role(
+            "button", name=re.compile("继续|Continue")
+        ).click()
+        expect(second).to_have_url(ATTEMPT_URL)
+        expect(second.get_by_test_id("question")).to_have_attribute("data-position", "1")
+        expect_answered(second, kind)
+
+        first.locator("#next").click()
+        first.locator("#flag").click()  # the first phone's next save is refused
+        banner = first.get_by_test_id("banner")
+        expect(banner).to_contain_text(re.compile("另一|another device"))
+        expect(first.get_by_test_id("save-state")).to_have_attribute("data-state", "stopped")
+        with live_app.app_context():
+            item = db.session.get(AttemptItem, (attempt_id, 2))
+            assert item is not None and not item.flagged
+
+        banner.get_by_role("button").click()  # continue on this device: the flag is sent
+        expect(first.get_by_test_id("question")).to_have_attribute("data-position", "2")
+        expect(first.locator("#flag")).to_have_attribute("aria-pressed", "true")
+        expect_saved(first)
+        with live_app.app_context():
+            item = db.session.get(AttemptItem, (attempt_id, 2))
+            assert item is not None and item.flagged
+        second.locator("#flag").click()
+        expect(second.get_by_test_id("banner")).to_contain_text(re.compile("另一|another device"))
+        assert errors == [[], []], errors
