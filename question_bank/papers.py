@@ -11,7 +11,7 @@ so an appeal can show exactly what a contestant saw even after the bank changed.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from question_bank.domain import N_, Difficulty, Problem, QuestionType
@@ -53,7 +53,11 @@ class PaperItem:
     option_ids: tuple[str, ...]  # opaque ids, aligned with the display order
 
 
-def shortfalls(rows: Sequence[BlueprintRow], available: Mapping[int, int]) -> list[Problem]:
+def shortfalls(
+    rows: Sequence[BlueprintRow],
+    available: Mapping[int, int],
+    label: Callable[[BlueprintRow], str] = BlueprintRow.label,
+) -> list[Problem]:
     """Rows asking for more questions than the bank has (``available``: row index → count).
 
     Rows may share candidates (e.g. 法律法规 单选 and 法律法规/网络安全法 单选); each row is
@@ -67,14 +71,16 @@ def shortfalls(rows: Sequence[BlueprintRow], available: Mapping[int, int]) -> li
                 Problem(
                     index + 1,
                     N_("%(row)s: needs %(need)d, bank has %(have)d"),
-                    {"row": row.label(), "need": row.count, "have": have},
+                    {"row": label(row), "need": row.count, "have": have},
                 )
             )
     return problems
 
 
 def overlap_shortfalls(
-    rows: Sequence[BlueprintRow], candidates: Sequence[Sequence[Candidate]]
+    rows: Sequence[BlueprintRow],
+    candidates: Sequence[Sequence[Candidate]],
+    label: Callable[[BlueprintRow], str] = BlueprintRow.label,
 ) -> list[Problem]:
     """Rows that share candidates and together need more distinct questions than they have.
 
@@ -94,7 +100,7 @@ def overlap_shortfalls(
     for row_indexes, ids in groups:
         need = sum(rows[i].count for i in row_indexes)
         if len(row_indexes) > 1 and need > len(ids):
-            labels = "; ".join(rows[i].label() for i in sorted(row_indexes))
+            labels = "; ".join(label(rows[i]) for i in sorted(row_indexes))
             problems.append(
                 Problem(
                     min(row_indexes) + 1,

@@ -214,8 +214,8 @@ def test_a_blueprint_the_bank_cannot_fill_lists_every_shortfall_and_saves_nothin
     assert errors is not None
     items = re.findall(r"<li>(.*?)</li>", errors.group(1))
     assert items == [
-        "Row 1: 基础知识 / single: needs 5, bank has 4",
-        "Row 4: 基础知识 / multiple / hard: needs 3, bank has 0",
+        "Row 1: 基础知识 / Single choice: needs 5, bank has 4",
+        "Row 4: 基础知识 / Multiple choice / Hard: needs 3, bank has 0",
     ]
     # The form keeps what was typed.
     assert 'name="blueprint-3-count" type="number" value="3"' in page
@@ -259,7 +259,7 @@ def test_half_filled_rows_and_bad_windows_are_refused(
     )
     assert unknown_category.status_code == 422
     page = unknown_category.get_data(as_text=True)
-    assert "Row 1: 不存在 / single: needs 2, bank has 0" in page
+    assert "Row 1: 不存在 / Single choice: needs 2, bank has 0" in page
     assert '<option selected value="不存在">不存在 (not in this bank)</option>' in page
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Round)) == 0

@@ -68,9 +68,9 @@ def test_a_blueprint_the_bank_cannot_fill_lists_every_short_row(
     error = response.get_json()["error"]
     assert error["code"] == "blueprint_shortfall"
     assert (
-        "基础知识 / multiple / hard" in error["message"] and "法律法规 / single" in error["message"]
+        "基础知识 / 多选题 / 难" in error["message"] and "法律法规 / 单选题" in error["message"]
     )
-    assert "true_false" not in error["message"]
+    assert "判断题" not in error["message"]
     assert organizer_client.get(f"/api/v1/contests/{contest_id}").get_json()["rounds"] == []
 
 
@@ -113,7 +113,7 @@ def test_overlapping_rows_are_checked_together(app: Flask, organizer_client: Fla
         headers=headers,
     )
     assert response.status_code == 422
-    assert "need 5" in response.get_json()["error"]["message"]
+    assert "基础知识 / 单选题" in response.get_json()["error"]["message"]
     blueprint[0]["count"] = 2  # 2 + 2 of 4: drawable whichever row goes first
     ok = organizer_client.post(
         f"/api/v1/contests/{contest_id}/rounds",

@@ -26,6 +26,7 @@ from contest.admin.forms import BankForm, ImportForm, QuestionForm
 from contest.auth.views import safe_next
 from contest.errors import DomainError
 from contest.extensions import db
+from contest.labels import difficulty_label, status_label, type_label
 from contest.models import User
 from contest.services import bank as bank_service
 from contest.services.imports import create_import, get_import
@@ -478,31 +479,6 @@ def _question_or_404(question_id: int) -> Question:
     if question is None:
         abort(404)
     return question
-
-
-def type_label(kind: QuestionType) -> str:
-    return {
-        QuestionType.SINGLE: _("Single choice"),
-        QuestionType.MULTIPLE: _("Multiple choice"),
-        QuestionType.TRUE_FALSE: _("True/false"),
-        QuestionType.FILL_BLANK: _("Fill in the blank"),
-        QuestionType.ORDERING: _("Ordering"),
-    }[kind]
-
-
-def difficulty_label(level: Difficulty) -> str:
-    return {Difficulty.EASY: _("Easy"), Difficulty.MEDIUM: _("Medium"), Difficulty.HARD: _("Hard")}[
-        level
-    ]
-
-
-def status_label(status: QuestionStatus) -> str:
-    return {
-        QuestionStatus.DRAFT: _("Draft"),
-        QuestionStatus.IN_REVIEW: _("In review"),
-        QuestionStatus.PUBLISHED: _("Published"),
-        QuestionStatus.RETIRED: _("Retired"),
-    }[status]
 
 
 @bp.app_context_processor

@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 
 from contest.errors import Conflict, Forbidden, InvalidInput, NotFound
 from contest.extensions import db
+from contest.labels import blueprint_row_label
 from contest.models import (
     Attempt,
     AttemptStatus,
@@ -127,9 +128,11 @@ def candidates(bank_id: int, row: BlueprintRow) -> list[Candidate]:
 def check_blueprint(bank_id: int, rows: Sequence[BlueprintRow]) -> list[Problem]:
     """Every row the bank's published questions cannot fill."""
     pools = [candidates(bank_id, row) for row in rows]
-    problems = shortfalls(rows, {i: len(pool) for i, pool in enumerate(pools)})
+    problems = shortfalls(
+        rows, {i: len(pool) for i, pool in enumerate(pools)}, label=blueprint_row_label
+    )
     if not problems:
-        problems = overlap_shortfalls(rows, pools)
+        problems = overlap_shortfalls(rows, pools, label=blueprint_row_label)
     if not problems:
         try:  # overlaps that counting cannot see: one trial draw tells
             draw_paper(rows, pools, seed=0)
