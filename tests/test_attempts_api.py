@@ -355,3 +355,62 @@ def test_the_next_round_admits_only_qualifiers(app: Flask) -> None:
     assert good.call("POST", f"/api/v1/rounds/{second_id}/attempts").status_code == 201
     refused = weak.call("POST", f"/api/v1/rounds/{second_id}/attempts")
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "not_qualified"
+
+
+def test_two_starts_at_once_give_one_attempt(app: Flask, round_id: int) -> None:
+    """A double tap: concurrent starts over a real threaded server give one attempt."""
+    import http.cookiejar
+    import threading
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    with app.app_context():
+        user_id = add_user("double", Role.CONTESTANT).id
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    base = f"http://127.0.0.1:{server.port}/api/v1"
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+
+    def call(method: str, path: str, token: str = "", body: Any = None) -> Any:
+        request = urllib.request.Request(
+            base + path,
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "X-CSRFToken": token,
+                "X-Device-Id": "phone",
+            },
+        )
+        with opener.open(request) as response:
+            return response.status, json.load(response)
+
+    statuses: list[int] = []
+    try:
+        token = call("GET", "/session")[1]["csrf_token"]
+        token = call("POST", "/session", token, {"username": "double", "password": PASSWORD})[1][
+            "csrf_token"
+        ]
+        threads = [
+            threading.Thread(
+                target=lambda: statuses.append(
+                    call("POST", f"/rounds/{round_id}/attempts", token)[0]
+                )
+            )
+            for _ in range(4)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert sorted(statuses) == [200, 200, 200, 201]
+    with app.app_context():
+        assert db.session.query(Attempt).filter_by(user_id=user_id).count() == 1

@@ -21,6 +21,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from contest.errors import Conflict, InvalidInput, NotFound
 from contest.extensions import db
@@ -93,8 +94,21 @@ def start_attempt(round_id: int, user_id: int, *, now: datetime, device_id: str 
         raise Conflict(
             _("You have used all your attempts for this round."), code="attempts_used_up"
         )
-    attempt = _new_attempt(round_, user_id, used + 1, now, device_id)
-    db.session.commit()
+    try:
+        attempt = _new_attempt(round_, user_id, used + 1, now, device_id)
+        db.session.commit()
+    except IntegrityError:
+        # Two starts at once (a double tap, two phones): the unique (round, user, number) lets one
+        # win; the other resumes the winner's attempt.
+        db.session.rollback()
+        winner = db.session.scalar(
+            select(Attempt).where(
+                Attempt.round_id == round_id, Attempt.user_id == user_id, Attempt.number == used + 1
+            )
+        )
+        if winner is None:
+            raise
+        return Started(winner, False)
     return Started(attempt, True)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from contest.errors import Conflict, Forbidden, InvalidInput, NotFound
 from contest.extensions import db
@@ -311,8 +312,18 @@ def register(
     registration = Registration(
         contest_id=contest_id, user_id=user_id, source=source, registered_at=now
     )
-    db.session.add(registration)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # a savepoint: a concurrent twin may win the insert
+            db.session.add(registration)
+    except IntegrityError:
+        winner = db.session.scalar(
+            select(Registration).where(
+                Registration.contest_id == contest_id, Registration.user_id == user_id
+            )
+        )
+        if winner is None:
+            raise
+        return winner
     return registration
 
 
