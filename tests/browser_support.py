@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 
 from contest.extensions import db, redis_hub
 from contest.models import Organization, Role
-from tests.conftest import PASSWORD, add_user, make_app
+from tests.conftest import PASSWORD, add_user, make_app, reset_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -75,7 +75,7 @@ def live_app(tmp_path: Path, redis_url: str) -> Iterator[Flask]:
     """
     app = make_app(tmp_path, redis_url)
     with app.app_context():
-        db.drop_all()  # a shared PostgreSQL may hold tables from an interrupted run
+        reset_database()  # a shared PostgreSQL may hold tables from an interrupted run
         db.create_all()
         redis_hub.client.flushdb()  # login throttling counters live in Redis
         org = Organization(name="第一中学")
@@ -89,7 +89,7 @@ def live_app(tmp_path: Path, redis_url: str) -> Iterator[Flask]:
     finally:
         with app.app_context():
             db.session.remove()
-            db.drop_all()
+            reset_database()
             redis_hub.client.flushdb()
             redis_hub.close(app)
             db.engine.dispose()

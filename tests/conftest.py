@@ -51,6 +51,20 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.stop()
 
 
+def reset_database() -> None:
+    """Empty the test database (inside an app context).
+
+    PostgreSQL drops and recreates the public schema, so that tables left by an interrupted run
+    or by a migration test, whatever their constraints, never block the next test.
+    """
+    db.session.remove()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    else:
+        db.drop_all()
+
+
 def make_app(tmp_path: Path, redis_url: str, **overrides: object) -> Flask:
     settings: dict[str, object] = {
         "INSTANCE_PATH": str(tmp_path / "instance"),
@@ -73,13 +87,12 @@ def app(tmp_path: Path, redis_url: str) -> Iterator[Flask]:
     """
     app = make_app(tmp_path, redis_url)
     with app.app_context():
-        db.drop_all()
+        reset_database()
         db.create_all()
         redis_hub.client.flushdb()
     yield app
     with app.app_context():
-        db.session.remove()
-        db.drop_all()
+        reset_database()
         redis_hub.client.flushdb()
         redis_hub.close(app)
         db.engine.dispose()

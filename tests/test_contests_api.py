@@ -67,9 +67,7 @@ def test_a_blueprint_the_bank_cannot_fill_lists_every_short_row(
     assert response.status_code == 422
     error = response.get_json()["error"]
     assert error["code"] == "blueprint_shortfall"
-    assert (
-        "基础知识 / 多选题 / 难" in error["message"] and "法律法规 / 单选题" in error["message"]
-    )
+    assert "基础知识 / 多选题 / 难" in error["message"] and "法律法规 / 单选题" in error["message"]
     assert "判断题" not in error["message"]
     assert organizer_client.get(f"/api/v1/contests/{contest_id}").get_json()["rounds"] == []
 

@@ -11,11 +11,12 @@ from flask_migrate import upgrade
 from sqlalchemy import inspect
 
 from contest.extensions import db
+from tests.conftest import reset_database
 
 
 def test_upgrade_from_empty_matches_the_models(app: Flask) -> None:
     with app.app_context():
-        db.drop_all()
+        reset_database()
         upgrade(directory=app.extensions["migrate"].directory)
         with db.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})

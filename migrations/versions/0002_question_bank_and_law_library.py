@@ -149,9 +149,16 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_question_version_citation_law'), ['citation_law'], unique=False)
         batch_op.create_index('ix_question_version_filters', ['type', 'difficulty'], unique=False)
 
+    # question.current_version_id and question_version.question_id point at each other, so the
+    # first of the two foreign keys is added once both tables exist (SQLite declares it inline).
+    if op.get_bind().dialect.name != 'sqlite':
+        op.create_foreign_key('fk_question_current_version', 'question', 'question_version',
+                              ['current_version_id'], ['id'])
 
 
 def downgrade():
+    if op.get_bind().dialect.name != 'sqlite':
+        op.drop_constraint('fk_question_current_version', 'question', type_='foreignkey')
     with op.batch_alter_table('question_version', schema=None) as batch_op:
         batch_op.drop_index('ix_question_version_filters')
         batch_op.drop_index(batch_op.f('ix_question_version_citation_law'))
