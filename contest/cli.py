@@ -18,6 +18,7 @@ import click
 import redis
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from flask_babel import gettext
 from sqlalchemy import select, text
 
 from contest import create_app
@@ -87,6 +88,7 @@ def health(check_worker: bool, timeout: float) -> None:
     problems = []
     try:
         db.session.execute(text("SELECT 1"))
+        db.session.rollback()  # end the transaction: SQLite would hold its lock while we wait
         click.echo(f"database: ok ({db.engine.dialect.name})")
     except Exception as exc:
         problems.append(f"database: {exc}")
@@ -397,15 +399,10 @@ def contests_list() -> None:
 @with_appcontext
 def contests_enroll(contest_ref: str, organization_names: tuple[str, ...]) -> None:
     """Enrol every contestant of the organizations into CONTEST (id or title)."""
-    from contest.models import Contest, Organization
+    from contest.models import Organization
     from contest.services.contests import enroll_organizations
 
-    query = select(Contest).where(Contest.title == contest_ref)
-    if contest_ref.isdigit():
-        query = select(Contest).where(Contest.id == int(contest_ref))
-    target = db.session.scalars(query.order_by(Contest.id)).first()
-    if target is None:
-        raise click.ClickException(f"no contest {contest_ref!r}")
+    target = _find_contest(contest_ref)
     found = dict(
         db.session.execute(
             select(Organization.name, Organization.id).where(
@@ -428,6 +425,92 @@ def contests_enroll(contest_ref: str, organization_names: tuple[str, ...]) -> No
         f"enrolled {result.enrolled} contestant(s) into {target.title} "
         f"({result.already} already registered)"
     )
+
+
+def _find_contest(ref: str) -> Any:
+    from contest.models import Contest
+
+    query = select(Contest).where(Contest.title == ref)
+    if ref.isdigit():
+        query = select(Contest).where(Contest.id == int(ref))
+    target = db.session.scalars(query.order_by(Contest.id)).first()
+    if target is None:
+        raise click.ClickException(f"no contest {ref!r}")
+    return target
+
+
+@contests.command("create")
+@click.argument("title")
+@click.option("--description", default="")
+@click.option(
+    "--registration",
+    type=click.Choice(["open", "invite", "roster"]),
+    default="open",
+    show_default=True,
+)
+@click.option("--invite-code", default=None, help="Needed with --registration invite.")
+@click.option("--full-names", is_flag=True, help="Show full names on public boards.")
+@with_appcontext
+def contests_create(
+    title: str, description: str, registration: str, invite_code: str | None, full_names: bool
+) -> None:
+    """Create a contest; add its rounds with `contest contests round`."""
+    from contest.models import RegistrationMode
+    from contest.services.contests import create_contest, unique_title
+
+    try:
+        unique_title(title)
+        contest = create_contest(
+            title,
+            description=description,
+            registration_mode=RegistrationMode(registration),
+            invite_code=invite_code,
+            mask_names=not full_names,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"created contest {contest.id}: {contest.title}")
+
+
+@contests.command("round")
+@click.argument("contest_ref", metavar="CONTEST")
+@click.argument("settings", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--round", "round_id", type=int, default=None, help="Update this round instead.")
+@with_appcontext
+def contests_round(contest_ref: str, settings: Path, round_id: int | None) -> None:
+    """Add (or with --round, update) a round of CONTEST from a JSON file of its settings.
+
+    The file holds the fields of the createRound API operation, e.g. {"title": "初赛",
+    "bank_id": 1, "duration_s": 1800, "opens_at": "2026-12-01T09:00:00+08:00", "closes_at":
+    "2026-12-01T11:00:00+08:00", "blueprint": [{"category": "法律法规", "type": "single",
+    "count": 10, "points": 2}]}. Every blueprint row the bank cannot fill is reported.
+    """
+    import json
+
+    import marshmallow
+
+    from contest.api.schemas import RoundInSchema
+    from contest.services.contests import BlueprintShortfall, save_round
+
+    target = _find_contest(contest_ref)
+    try:
+        fields = RoundInSchema().load(json.loads(settings.read_text(encoding="utf-8-sig")))
+    except (ValueError, marshmallow.ValidationError) as exc:
+        raise click.ClickException(f"{settings}: {exc}") from exc
+    try:
+        round_ = save_round(target.id, round_id, **fields)
+        db.session.commit()
+    except BlueprintShortfall as exc:
+        db.session.rollback()
+        raise click.ClickException(
+            "the bank cannot fill the blueprint:\n  "
+            + "\n  ".join(p.render(gettext) for p in exc.problems)
+        ) from exc
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"saved round {round_.id}: {round_.title} (position {round_.position})")
 
 
 @click.group()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import atexit
+import sqlite3
 import threading
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import redis
 from flask import Flask, current_app
@@ -16,7 +17,8 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 from contest.redis_server import EmbeddedRedis, socket_path_for
@@ -112,3 +114,27 @@ class RedisHub:
 
 
 redis_hub = RedisHub()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite (the single-machine default): WAL, a busy timeout, and transactions we begin.
+
+    pysqlite starts transactions lazily and SQLite refuses to upgrade a read lock to a write lock
+    while another connection writes ("database is locked" at once, no waiting). Beginning every
+    transaction with BEGIN IMMEDIATE makes concurrent writers queue on the busy timeout instead:
+    two phones starting the same attempt at once then simply take turns.
+    """
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection: Any) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -219,8 +219,9 @@ class Round(db.Model):  # type: ignore[name-defined]
     shuffle_questions: Mapped[bool] = mapped_column(default=True)
     shuffle_options: Mapped[bool] = mapped_column(default=True)
     multiple_rule: Mapped[str] = mapped_column(String(20), default="all_or_nothing")
+    # After the round closes by default: early finishers must not be able to pass the key on.
     review_policy: Mapped[ReviewPolicy] = mapped_column(
-        str_enum(ReviewPolicy), default=ReviewPolicy.AFTER_SUBMIT
+        str_enum(ReviewPolicy), default=ReviewPolicy.AFTER_CLOSE
     )
     integrity_threshold: Mapped[int] = mapped_column(Integer, default=0)  # 0: not enforced
     integrity_action: Mapped[IntegrityAction] = mapped_column(

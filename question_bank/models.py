@@ -54,7 +54,9 @@ class Bank(db.Model):  # type: ignore[name-defined]
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    categories: Mapped[list[Category]] = relationship(back_populates="bank")
+    categories: Mapped[list[Category]] = relationship(
+        back_populates="bank", cascade="all, delete-orphan"
+    )
 
 
 class Category(db.Model):  # type: ignore[name-defined]

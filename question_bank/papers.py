@@ -41,6 +41,8 @@ class Candidate:
     question_id: int
     version_id: int
     option_count: int
+    # An ordering question's key: its options are always shuffled, never into this order.
+    key_order: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -146,8 +148,10 @@ def draw_paper(
     items = []
     for position, (candidate, points) in enumerate(drawn, start=1):
         order = list(range(candidate.option_count))
-        if shuffle_options:
+        if shuffle_options or candidate.key_order:
             rng.shuffle(order)
+        while candidate.key_order and len(order) > 1 and tuple(order) == candidate.key_order:
+            rng.shuffle(order)  # shown in the right order, the answer would be one tap away
         ids = _option_ids(rng, candidate.option_count)
         items.append(
             PaperItem(

@@ -89,6 +89,7 @@ def paper_round(bank_id: int, **settings: Any) -> Round:
         "blueprint": BLUEPRINT,
         "opens_at": NOW - timedelta(hours=1),
         "closes_at": NOW + timedelta(days=1),
+        "review_policy": "after_submit",
     }
     values.update(settings)
     round_ = contest_service.save_round(contest.id, **values)

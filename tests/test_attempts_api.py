@@ -352,6 +352,12 @@ def test_the_next_round_admits_only_qualifiers(app: Flask) -> None:
             )
         player.call("POST", f"/api/v1/attempts/{attempt['id']}/submission")
     make_worker(app, [queues.SCORING]).work(burst=True)
+    early = good.call("POST", f"/api/v1/rounds/{second_id}/attempts")
+    assert early.status_code == 409  # qualifiers are known once the first round has closed
+    assert early.get_json()["error"]["code"] == "qualification_pending"
+    with app.app_context():
+        service.get_round(first_id).closes_at = datetime.now(UTC) - timedelta(minutes=1)
+        db.session.commit()
     assert good.call("POST", f"/api/v1/rounds/{second_id}/attempts").status_code == 201
     refused = weak.call("POST", f"/api/v1/rounds/{second_id}/attempts")
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "not_qualified"
@@ -414,3 +420,22 @@ def test_two_starts_at_once_give_one_attempt(app: Flask, round_id: int) -> None:
     assert sorted(statuses) == [200, 200, 200, 201]
     with app.app_context():
         assert db.session.query(Attempt).filter_by(user_id=user_id).count() == 1
+
+
+def test_an_attempt_closed_by_a_late_request_is_still_scored(app: Flask, round_id: int) -> None:
+    from workers.deadlines import close_attempt
+
+    me = Player(app, "late")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    with app.app_context():
+        row = db.session.get(Attempt, attempt["id"])
+        assert row is not None
+        row.deadline_at = datetime.now(UTC) - timedelta(minutes=1)
+        db.session.commit()
+    # The phone wakes up after the deadline: its report closes the attempt, queueing nothing.
+    me.call("POST", f"/api/v1/attempts/{attempt['id']}/integrity-events", {"kind": "visible"})
+    with app.app_context():
+        assert close_attempt(attempt["id"]) == "submitted"  # the scheduled job runs later
+    make_worker(app, [queues.SCORING]).work(burst=True)
+    result = me.call("GET", f"/api/v1/attempts/{attempt['id']}/result").get_json()
+    assert result["status"] == "scored" and result["score"] == 0

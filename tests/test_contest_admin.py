@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -517,3 +518,33 @@ def test_cli_lists_contests_enrols_organizations_and_closes_overdue_attempts(app
         attempt = db.session.get(Attempt, attempt_id)
         assert attempt is not None and attempt.status is AttemptStatus.SUBMITTED
         assert attempt.submitted_by == "deadline"
+
+
+def test_cli_creates_a_contest_and_its_rounds(app: Flask, tmp_path: Path) -> None:
+    import json
+
+    from tests.contest_support import BLUEPRINT, published_bank
+
+    with app.app_context():
+        bank_id = published_bank()
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["contests", "create", "命令行竞赛", "--registration", "open"])
+    assert created.exit_code == 0, created.output
+    settings = tmp_path / "round.json"
+    settings.write_text(
+        json.dumps(
+            {"title": "初赛", "bank_id": bank_id, "duration_s": 900, "blueprint": BLUEPRINT}
+        ),
+        encoding="utf-8",
+    )
+    saved = runner.invoke(args=["contests", "round", "命令行竞赛", str(settings)])
+    assert saved.exit_code == 0, saved.output
+    too_big = [{**BLUEPRINT[0], "count": 99}]
+    settings.write_text(
+        json.dumps({"title": "复赛", "bank_id": bank_id, "duration_s": 900, "blueprint": too_big}),
+        encoding="utf-8",
+    )
+    refused = runner.invoke(args=["contests", "round", "命令行竞赛", str(settings)])
+    assert refused.exit_code == 1 and "99" in refused.output
+    listed = runner.invoke(args=["contests", "list"])
+    assert "命令行竞赛" in listed.output and "初赛" in listed.output and "复赛" not in listed.output

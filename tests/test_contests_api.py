@@ -140,3 +140,26 @@ def test_settings_out_of_range_are_422(app: Flask, organizer_client: FlaskClient
             f"/api/v1/contests/{contest_id}/rounds", json={**base, **bad}, headers=headers
         )
         assert response.status_code == 422, bad
+
+
+def test_review_policy_defaults_follow_the_window(
+    app: Flask, organizer_client: FlaskClient
+) -> None:
+    with app.app_context():
+        bank_id = published_bank()
+    headers = {"X-CSRFToken": csrf_token(organizer_client)}
+    contest_id = organizer_client.post(
+        "/api/v1/contests", json={"title": "区赛"}, headers=headers
+    ).get_json()["id"]
+    base = {"title": "初赛", "bank_id": bank_id, "duration_s": 600, "blueprint": BLUEPRINT}
+    url = f"/api/v1/contests/{contest_id}/rounds"
+    practice = organizer_client.post(url, json=base, headers=headers).get_json()
+    assert practice["review_policy"] == "after_submit"
+    timed = organizer_client.post(
+        url, json={**base, "closes_at": "2026-12-01T11:00:00+08:00"}, headers=headers
+    ).get_json()
+    assert timed["review_policy"] == "after_close"
+    never_opens = organizer_client.post(
+        url, json={**base, "review_policy": "after_close"}, headers=headers
+    )
+    assert never_opens.status_code == 422

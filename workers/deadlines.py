@@ -25,14 +25,16 @@ def close_attempt(attempt_id: int) -> str:
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None:
         return "missing"
-    was_open = attempt.status is AttemptStatus.IN_PROGRESS
-    if was_open and close_if_overdue(attempt, datetime.now(UTC)):
+    close_if_overdue(attempt, datetime.now(UTC))
+    if attempt.status in (AttemptStatus.SUBMITTED, AttemptStatus.VOID) and attempt.score is None:
+        # Closed now, or earlier by a late request that queued nothing: scoring is idempotent.
         enqueue_scoring(attempt.id)
     return attempt.status.value
 
 
 def close_overdue_attempts(now: datetime | None = None) -> int:
-    """Submit every open attempt past its deadline plus grace; returns how many."""
+    """Submit every open attempt past its deadline plus grace (returns how many), and queue
+    scoring for every submitted attempt still without a score (a lost job, a restarted Redis)."""
     now = now or datetime.now(UTC)
     overdue = db.session.scalars(
         select(Attempt).where(
@@ -44,6 +46,11 @@ def close_overdue_attempts(now: datetime | None = None) -> int:
         if close_if_overdue(attempt, now):
             enqueue_scoring(attempt.id)
             closed += 1
+    unscored = db.session.scalars(
+        select(Attempt.id).where(Attempt.status == AttemptStatus.SUBMITTED, Attempt.score.is_(None))
+    ).all()
+    for attempt_id in unscored:
+        enqueue_scoring(attempt_id)
     return closed
 
 

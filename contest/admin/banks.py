@@ -102,7 +102,7 @@ def _filters() -> bank_service.QuestionFilter:
 
 @bp.route("/banks/<int:bank_id>")
 def bank(bank_id: int) -> Any:
-    bank = _bank_or_404(bank_id)
+    bank = db.get_or_404(Bank, bank_id)
     filters = _filters()
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     pagination = db.paginate(
@@ -129,7 +129,7 @@ def bank(bank_id: int) -> Any:
 
 @bp.route("/banks/<int:bank_id>/status", methods=["POST"])
 def bulk_status(bank_id: int) -> Any:
-    bank = _bank_or_404(bank_id)
+    bank = db.get_or_404(Bank, bank_id)
     try:
         target = QuestionStatus(request.form.get("to", ""))
     except ValueError:
@@ -250,7 +250,7 @@ def _save(form: QuestionForm, bank: Bank, question: Question | None) -> Any:
 
 @bp.route("/banks/<int:bank_id>/questions/new", methods=["GET", "POST"])
 def new_question(bank_id: int) -> Any:
-    bank = _bank_or_404(bank_id)
+    bank = db.get_or_404(Bank, bank_id)
     form = QuestionForm()
     data, duplicates, errors = None, [], []
     if form.validate_on_submit():
@@ -262,8 +262,8 @@ def new_question(bank_id: int) -> Any:
 
 @bp.route("/questions/<int:question_id>/edit", methods=["GET", "POST"])
 def edit_question(question_id: int) -> Any:
-    question = _question_or_404(question_id)
-    bank = _bank_or_404(question.bank_id)
+    question = db.get_or_404(Question, question_id)
+    bank = db.get_or_404(Bank, question.bank_id)
     form = QuestionForm()
     data, duplicates, errors = None, [], []
     if request.method == "GET":
@@ -302,7 +302,7 @@ def _question_form(
 
 @bp.route("/questions/<int:question_id>")
 def question(question_id: int) -> Any:
-    question = _question_or_404(question_id)
+    question = db.get_or_404(Question, question_id)
     data = bank_service.question_data(question)
     article = cited_article(data.citation) if data.citation else None
     history = bank_service.versions(question.id)
@@ -321,14 +321,14 @@ def question(question_id: int) -> Any:
         versions=history,
         changes=changes,
         authors=authors,
-        bank=_bank_or_404(question.bank_id),
+        bank=db.get_or_404(Bank, question.bank_id),
         statuses=list(QuestionStatus),
     )
 
 
 @bp.route("/questions/<int:question_id>/reviewed", methods=["POST"])
 def mark_reviewed(question_id: int) -> Any:
-    _question_or_404(question_id)
+    db.get_or_404(Question, question_id)
     bank_service.mark_reviewed(question_id, actor_id=current_user.id, now=_now())
     db.session.commit()
     flash(_("Marked as reviewed."), "info")
@@ -337,7 +337,7 @@ def mark_reviewed(question_id: int) -> Any:
 
 @bp.route("/questions/<int:question_id>/diff")
 def question_diff(question_id: int) -> Any:
-    question = _question_or_404(question_id)
+    question = db.get_or_404(Question, question_id)
     history = {v.number: v for v in bank_service.versions(question.id)}
     a, b = request.args.get("a", type=int), request.args.get("b", type=int)
     if a not in history or b not in history:
@@ -399,7 +399,7 @@ def preview() -> Any:
 
 @bp.route("/banks/<int:bank_id>/import", methods=["GET", "POST"])
 def import_page(bank_id: int) -> Any:
-    bank = _bank_or_404(bank_id)
+    bank = db.get_or_404(Bank, bank_id)
     form = ImportForm()
     if form.validate_on_submit():
         upload = form.file.data
@@ -430,7 +430,9 @@ def import_status(import_id: int) -> Any:
 
     job = get_import(import_id)
     return render_template(
-        "admin/banks/import_status.html", job=import_body(job), bank=_bank_or_404(job.bank_id)
+        "admin/banks/import_status.html",
+        job=import_body(job),
+        bank=db.get_or_404(Bank, job.bank_id),
     )
 
 
@@ -438,7 +440,7 @@ def import_status(import_id: int) -> Any:
 def import_template(bank_id: int, kind: str) -> Any:
     from question_bank.formats.spreadsheet import template
 
-    _bank_or_404(bank_id)
+    db.get_or_404(Bank, bank_id)
     if kind not in ("xlsx", "csv"):
         abort(404)
     fmt = get_format(kind)
@@ -451,7 +453,7 @@ def import_template(bank_id: int, kind: str) -> Any:
 
 @bp.route("/banks/<int:bank_id>/export/<fmt>")
 def export(bank_id: int, fmt: str) -> Any:
-    bank = _bank_or_404(bank_id)
+    bank = db.get_or_404(Bank, bank_id)
     if fmt not in EXPORT_FORMATS:
         abort(404)
     info = get_format(fmt)
@@ -465,20 +467,6 @@ def export(bank_id: int, fmt: str) -> Any:
 
 
 # Helpers -----------------------------------------------------------------------------------------
-
-
-def _bank_or_404(bank_id: int) -> Bank:
-    bank = db.session.get(Bank, bank_id)
-    if bank is None:
-        abort(404)
-    return bank
-
-
-def _question_or_404(question_id: int) -> Question:
-    question = db.session.get(Question, question_id)
-    if question is None:
-        abort(404)
-    return question
 
 
 @bp.app_context_processor

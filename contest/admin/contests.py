@@ -202,7 +202,7 @@ class RoundForm(FlaskForm):
     shuffle_questions = BooleanField(_l("Shuffle questions"), default=True)
     shuffle_options = BooleanField(_l("Shuffle options"), default=True)
     multiple_rule = SelectField(_l("Multiple-choice scoring"), choices=_multiple_rule_choices)
-    review_policy = SelectField(_l("Review opens"), choices=_review_choices)
+    review_policy = SelectField(_l("Review opens"), choices=_review_choices, default="after_close")
     integrity_threshold = IntegerField(
         _l("Focus losses allowed (0: not enforced)"),
         validators=[InputRequired(), NumberRange(min=0, max=1000)],
@@ -271,7 +271,7 @@ def new_contest() -> Any:
 
 @bp.route("/contests/<int:contest_id>/edit", methods=["GET", "POST"])
 def edit_contest(contest_id: int) -> Any:
-    contest = _contest_or_404(contest_id)
+    contest = db.get_or_404(Contest, contest_id)
     form = ContestForm(data=_contest_data(contest) if request.method == "GET" else None)
     _organization_choices(form.organizations)
     errors: list[str] = []
@@ -347,7 +347,7 @@ def _organization_choices(field: SelectMultipleField) -> None:
 
 @bp.route("/contests/<int:contest_id>")
 def contest(contest_id: int) -> Any:
-    contest = _contest_or_404(contest_id)
+    contest = db.get_or_404(Contest, contest_id)
     enrol_form = EnrolForm()
     _organization_choices(enrol_form.organizations)
     enrol_form.organizations.data = [o.id for o in contest.organizations]
@@ -394,7 +394,7 @@ def _contest_page(contest: Contest, enrol_form: EnrolForm, status: int = 200) ->
 
 @bp.route("/contests/<int:contest_id>/enrol", methods=["POST"])
 def enrol(contest_id: int) -> Any:
-    contest = _contest_or_404(contest_id)
+    contest = db.get_or_404(Contest, contest_id)
     form = EnrolForm()
     _organization_choices(form.organizations)
     if not form.validate_on_submit():
@@ -419,7 +419,7 @@ def enrol(contest_id: int) -> Any:
 
 @bp.route("/contests/<int:contest_id>/rounds/new", methods=["GET", "POST"])
 def new_round(contest_id: int) -> Any:
-    contest = _contest_or_404(contest_id)
+    contest = db.get_or_404(Contest, contest_id)
     form = RoundForm()
     if request.method == "GET":
         form.title.data = _next_title(len(contest.rounds))
@@ -428,7 +428,7 @@ def new_round(contest_id: int) -> Any:
 
 @bp.route("/rounds/<int:round_id>/edit", methods=["GET", "POST"])
 def edit_round(round_id: int) -> Any:
-    round_ = _round_or_404(round_id)
+    round_ = db.get_or_404(Round, round_id)
     form = RoundForm(data=_round_data(round_) if request.method == "GET" else None)
     return _round_view(round_.contest, round_, form)
 
@@ -655,7 +655,7 @@ def _flagged_clause() -> Any:
 
 @bp.route("/rounds/<int:round_id>/flagged")
 def flagged_attempts(round_id: int) -> Any:
-    round_ = _round_or_404(round_id)
+    round_ = db.get_or_404(Round, round_id)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     query = (
         select(Attempt, User, Organization)
@@ -700,7 +700,7 @@ def attempt_timeline(attempt_id: int) -> Any:
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None:
         abort(404)
-    round_ = _round_or_404(attempt.round_id)
+    round_ = db.get_or_404(Round, attempt.round_id)
     user = db.session.get(User, attempt.user_id)
     events = db.session.scalars(
         select(IntegrityEvent)
@@ -736,20 +736,6 @@ def attempt_timeline(attempt_id: int) -> Any:
 
 
 # Helpers and labels ------------------------------------------------------------------------------
-
-
-def _contest_or_404(contest_id: int) -> Contest:
-    contest = db.session.get(Contest, contest_id)
-    if contest is None:
-        abort(404)
-    return contest
-
-
-def _round_or_404(round_id: int) -> Round:
-    round_ = db.session.get(Round, round_id)
-    if round_ is None:
-        abort(404)
-    return round_
 
 
 def registration_mode_label(mode: RegistrationMode) -> str:

@@ -239,8 +239,8 @@ def start_attempt(round_id: int) -> Any:
         round_id, current_user.id, now=now(), device_id=device_id()
     )
     round_ = contest_service.get_round(round_id)
-    if started.created:
-        schedule_close(started.attempt, round_.grace_s)
+    # Resuming schedules the close again (same job id): a lost schedule is repaired.
+    schedule_close(started.attempt, round_.grace_s)
     headers = {"Location": url_for("api.get_attempt", attempt_id=started.attempt.id)}
     return attempt_body(started.attempt, round_), 201 if started.created else 200, headers
 
@@ -285,8 +285,8 @@ def submit_attempt(attempt_id: int) -> dict[str, Any]:
     attempt, submitted = attempt_service.submit_attempt(
         attempt_id, current_user.id, now=now(), device_id=device_id()
     )
-    if submitted:
-        enqueue_scoring(attempt.id)
+    if submitted or (attempt.status is AttemptStatus.SUBMITTED and attempt.score is None):
+        enqueue_scoring(attempt.id)  # a retried submit may follow a lost job: scoring is idempotent
     return result_body(attempt, contest_service.get_round(attempt.round_id))
 
 

@@ -268,8 +268,8 @@ def start_attempt(round_id: int) -> Any:
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("main.round_lobby", round_id=round_id))
-    if started.created:
-        schedule_close(started.attempt, round_.grace_s)
+    # Resuming schedules the close again (same job id): a lost schedule is repaired.
+    schedule_close(started.attempt, round_.grace_s)
     return redirect(url_for("main.attempt_page", attempt_id=started.attempt.id))
 
 

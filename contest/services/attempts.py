@@ -65,7 +65,7 @@ def start_attempt(round_id: int, user_id: int, *, now: datetime, device_id: str 
     round_ = contest_service.get_round(round_id)
     contest = round_.contest
     contest_service.ensure_can_take(contest, user_id, now)
-    contest_service.ensure_qualified(round_, user_id)
+    contest_service.ensure_qualified(round_, user_id, now)
     current = db.session.scalar(
         select(Attempt).where(
             Attempt.round_id == round_id,
@@ -161,9 +161,13 @@ def _new_attempt(
     return attempt
 
 
-def get_own_attempt(attempt_id: int, user_id: int) -> Attempt:
-    """The attempt if it belongs to ``user_id``; 404 otherwise (never reveal others' attempts)."""
-    attempt = db.session.get(Attempt, attempt_id)
+def get_own_attempt(attempt_id: int, user_id: int, *, lock: bool = False) -> Attempt:
+    """The attempt if it belongs to ``user_id``; 404 otherwise (never reveal others' attempts).
+
+    ``lock`` takes the row lock (PostgreSQL) so that a save and a submit of one attempt never
+    interleave: no answer lands after the attempt was submitted and graded.
+    """
+    attempt = db.session.get(Attempt, attempt_id, with_for_update=lock)
     if attempt is None or attempt.user_id != user_id:
         raise NotFound(_("No attempt %(id)s.", id=attempt_id))
     return attempt
@@ -244,7 +248,7 @@ def save_answer(
     device_id: str | None,
 ) -> SaveResult:
     """Store an answer if ``seq`` is newer than the stored one (one UPDATE, committed)."""
-    attempt = get_own_attempt(attempt_id, user_id)
+    attempt = get_own_attempt(attempt_id, user_id, lock=True)
     if close_if_overdue(attempt, now) or attempt.status is not AttemptStatus.IN_PROGRESS:
         raise Conflict(
             _("This attempt is closed: answers can no longer change."), code="attempt_closed"
@@ -288,7 +292,7 @@ def submit_attempt(
 
     Submitting twice is harmless. The caller enqueues scoring when this call submitted it.
     """
-    attempt = get_own_attempt(attempt_id, user_id)
+    attempt = get_own_attempt(attempt_id, user_id, lock=True)
     if attempt.status is not AttemptStatus.IN_PROGRESS:
         return attempt, False
     if close_if_overdue(attempt, now):

@@ -107,7 +107,7 @@ def blueprint_rows(blueprint: Sequence[dict[str, Any]]) -> list[BlueprintRow]:
 def candidates(bank_id: int, row: BlueprintRow) -> list[Candidate]:
     """Published questions of the bank fitting a blueprint row (subcategories included)."""
     query = (
-        select(Question.id, QuestionVersion.id, QuestionVersion.options)
+        select(Question.id, QuestionVersion.id, QuestionVersion.options, QuestionVersion.answer)
         .join(QuestionVersion, QuestionVersion.id == Question.current_version_id)
         .where(
             Question.bank_id == bank_id,
@@ -121,8 +121,10 @@ def candidates(bank_id: int, row: BlueprintRow) -> list[Candidate]:
         query = query.join(Category, Category.id == Question.category_id).where(
             or_(Category.path == row.category, Category.path.like(row.category + "/%"))
         )
+    ordering = row.type is QuestionType.ORDERING
     return [
-        Candidate(qid, vid, len(options or [])) for qid, vid, options in db.session.execute(query)
+        Candidate(qid, vid, len(options or []), tuple(answer) if ordering else None)
+        for qid, vid, options, answer in db.session.execute(query)
     ]
 
 
@@ -237,6 +239,16 @@ def _check_round_settings(values: dict[str, Any]) -> None:
             raise InvalidInput(_("%(name)s must be a whole number of at least 0.", name=key))
     if int(values.get("duration_s") or 0) > 24 * 3600:
         raise InvalidInput(_("An attempt lasts at most 24 hours."))
+    if values.get("review_policy") is None:
+        # A round with a close shows answers after it (early finishers must not pass the key
+        # on); an always-open practice round shows them after each submission.
+        values["review_policy"] = (
+            ReviewPolicy.AFTER_CLOSE if values.get("closes_at") else ReviewPolicy.AFTER_SUBMIT
+        ).value
+    if values.get("review_policy") == ReviewPolicy.AFTER_CLOSE and not values.get("closes_at"):
+        raise InvalidInput(
+            _("Answers can be shown after the round closes only if it has a closing time.")
+        )
     rule = values.get("qualification")
     if rule:
         value = rule.get("value") if isinstance(rule, dict) else None
@@ -377,8 +389,12 @@ def round_entries(round_: Round) -> list[Entry]:
     return list(chosen.values())
 
 
-def ensure_qualified(round_: Round, user_id: int) -> None:
-    """A round after the first admits only those the previous round's rule qualified."""
+def ensure_qualified(round_: Round, user_id: int, now: datetime) -> None:
+    """A round after the first admits only those the previous round's rule qualified.
+
+    Qualifiers are known once the previous round has closed and every attempt is scored; until
+    then nobody can start (an early finisher must not keep a place a later one would take).
+    """
     previous = db.session.scalar(
         select(Round)
         .where(Round.contest_id == round_.contest_id, Round.position < round_.position)
@@ -386,6 +402,22 @@ def ensure_qualified(round_: Round, user_id: int) -> None:
     )
     if previous is None or not (previous.qualification or {}).get("kind"):
         return
+    pending = db.session.scalar(
+        select(func.count())
+        .select_from(Attempt)
+        .where(
+            Attempt.round_id == previous.id,
+            Attempt.status.in_([AttemptStatus.IN_PROGRESS, AttemptStatus.SUBMITTED]),
+        )
+    )
+    if previous.closes_at is None or now < previous.closes_at or pending:
+        raise Conflict(
+            _(
+                "Qualifiers are known once %(round)s has closed and been scored.",
+                round=previous.title,
+            ),
+            code="qualification_pending",
+        )
     admitted = qualifiers(round_entries(previous), previous.qualification)
     if admitted is not None and user_id not in admitted:
         raise Forbidden(
