@@ -173,6 +173,14 @@ def saved_answers(app: Flask, attempt_id: int) -> dict[int, Any]:
         return {position: stored for position, stored in rows}
 
 
+def queued_saves(page: Page, attempt_id: int) -> dict[str, Any]:
+    """The page's unsent saves (its localStorage queue), by position."""
+    stored = page.evaluate(
+        "key => JSON.parse(localStorage.getItem(key) || '{}')", f"netsec.attempt.{attempt_id}"
+    )
+    return stored.get("pending", {})
+
+
 def fits_the_screen(page: Page) -> None:
     fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert fits, f"{page.url} scrolls sideways"
@@ -325,6 +333,20 @@ def test_the_deadline_submits_and_shows_the_result(
     assert not errors, errors
 
 
+FAKE_VISIBILITY = """() => {
+  window.__visibility = "visible";
+  Object.defineProperty(document, "visibilityState", {
+    configurable: true, get: () => window.__visibility });
+  Object.defineProperty(document, "hidden", {
+    configurable: true, get: () => window.__visibility === "hidden" });
+}"""
+SWITCH = """state => {
+  window.__visibility = state;
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+WINDOW_EVENT = "type => window.dispatchEvent(new FocusEvent(type))"
+
+
 def test_leaving_the_page_too_often_submits(
     phone: Page, live_app: Flask, make_round: Callable[..., int]
 ) -> None:
@@ -334,30 +356,130 @@ def test_leaving_the_page_too_often_submits(
     attempt_id = open_attempt(page, round_id)
     integrity = page.get_by_test_id("integrity")
     expect(integrity).to_have_text(re.compile(r"1"))
-    page.evaluate(
-        """() => {
-          window.__visibility = "visible";
-          Object.defineProperty(document, "visibilityState", {
-            configurable: true, get: () => window.__visibility });
-          Object.defineProperty(document, "hidden", {
-            configurable: true, get: () => window.__visibility === "hidden" });
-        }"""
-    )
-    switch = """state => {
-      window.__visibility = state;
-      document.dispatchEvent(new Event("visibilitychange"));
-    }"""
-    page.evaluate(switch, "hidden")
-    page.evaluate(switch, "visible")
+    page.evaluate(FAKE_VISIBILITY)
+    page.evaluate(SWITCH, "hidden")
+    page.evaluate(SWITCH, "visible")
     expect(integrity).to_have_text(re.compile(r"(^|\D)0(\D|$)"))
-    page.evaluate(switch, "hidden")
-    page.evaluate(switch, "visible")
+    page.evaluate(SWITCH, "hidden")
+    page.evaluate(SWITCH, "visible")
     expect(page).to_have_url(RESULT_URL)
     with live_app.app_context():
         attempt = db.session.get(Attempt, attempt_id)
         assert attempt is not None
         assert attempt.submitted_by == "integrity" and attempt.focus_losses == 2
     expect(page.get_by_role("status").first).to_be_visible()
+    assert not errors, errors
+
+
+def test_the_window_losing_focus_counts_once_per_absence(
+    desktop: Page, live_app: Flask, make_round: Callable[..., int]
+) -> None:
+    page = desktop
+    errors = watch_errors(page)
+    round_id = make_round(integrity_threshold=1, integrity_action="submit", focus_grace_s=0)
+    attempt_id = open_attempt(page, round_id)
+    integrity = page.get_by_test_id("integrity")
+    expect(integrity).to_have_text(re.compile(r"1"))
+    page.evaluate(FAKE_VISIBILITY)
+    # Another window takes focus, then the tab is hidden too: one absence, not two.
+    page.evaluate(WINDOW_EVENT, "blur")
+    page.evaluate(SWITCH, "hidden")
+    page.evaluate(SWITCH, "visible")
+    page.evaluate(WINDOW_EVENT, "focus")
+    expect(integrity).to_have_text(re.compile(r"(^|\D)0(\D|$)"))
+    with live_app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt is not None and attempt.status is AttemptStatus.IN_PROGRESS
+    page.evaluate(WINDOW_EVENT, "blur")
+    page.evaluate(WINDOW_EVENT, "focus")
+    expect(page).to_have_url(RESULT_URL)
+    with live_app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt is not None
+        assert attempt.submitted_by == "integrity" and attempt.focus_losses == 2
+    assert not errors, errors
+
+
+def test_a_blank_is_saved_when_the_ime_commits_not_while_composing(
+    phone: Page, live_app: Flask, make_round: Callable[..., int]
+) -> None:
+    page = phone
+    errors = watch_errors(page)
+    attempt_id = open_attempt(page, make_round())
+    sent: list[str] = []
+    page.on(
+        "request",
+        lambda request: sent.append(request.post_data or "") if request.method == "PUT" else None,
+    )
+    for position in range(1, 11):
+        go_to(page, position)
+        if question(page)[1] == "fill_blank":
+            break
+    blank = page.get_by_test_id("question").get_by_label(re.compile(r"第 ?1 ?空|Blank 1"))
+    blank.evaluate(
+        """input => {
+          input.focus();
+          input.dispatchEvent(new CompositionEvent("compositionstart", { data: "" }));
+          for (const value of ["n", "ni", "ni h", "ni hao"]) {
+            input.value = value;
+            input.dispatchEvent(new InputEvent("input", {
+              inputType: "insertCompositionText", data: value, isComposing: true }));
+          }
+        }"""
+    )
+    # Mid-composition nothing is queued and the question is not answered yet.
+    expect(card_cell(page, position)).to_have_attribute("data-state", "unanswered")
+    assert str(position) not in queued_saves(page, attempt_id)
+    blank.evaluate(
+        """input => {
+          input.value = "你好";
+          input.dispatchEvent(new InputEvent("input", {
+            inputType: "insertCompositionText", data: "你好", isComposing: true }));
+          input.dispatchEvent(new CompositionEvent("compositionend", { data: "你好" }));
+        }"""
+    )
+    expect(card_cell(page, position)).to_have_attribute("data-state", "answered")
+    expect_saved(page)
+    assert saved_answers(live_app, attempt_id)[position] == ["你好"]
+    assert not any("ni" in body for body in sent), sent
+    assert not errors, errors
+
+
+def test_a_refused_save_shows_an_error_not_saved(
+    phone: Page, live_app: Flask, make_round: Callable[..., int]
+) -> None:
+    page = phone
+    errors = watch_errors(page)
+    attempt_id = open_attempt(page, make_round())
+    refusals: list[str] = []
+
+    def refuse(route: Any) -> None:
+        if route.request.method != "PUT":
+            route.continue_()
+            return
+        refusals.append(route.request.url)
+        body = {"error": {"code": "invalid_answer", "message": "The answer does not fit."}}
+        route.fulfill(status=422, json=body)
+
+    page.route(re.compile(rf"/api/.*attempts/{attempt_id}/items/\d+$"), refuse)
+    answer(page)
+    state = page.get_by_test_id("save-state")
+    expect(state).to_have_attribute("data-state", "refused")
+    expect(state).to_have_attribute("role", "alert")
+    expect(state).to_have_text(re.compile("未能保存|Not saved"))
+    expect(card_cell(page, 1)).to_have_attribute("data-state", "unanswered")
+    expect(page.get_by_test_id("card-count")).to_have_text(re.compile(r"^\D*0\D"))
+    assert refusals and queued_saves(page, attempt_id) == {}  # dropped, so never retried
+    assert saved_answers(live_app, attempt_id)[1] is None
+
+    page.unroute(re.compile(rf"/api/.*attempts/{attempt_id}/items/\d+$"))
+    page.reload()  # the refused answer is not kept as unsent: the server's copy is shown
+    expect(page.get_by_test_id("question")).to_have_attribute("aria-busy", "false")
+    expect_saved(page)
+    answer(page)  # answering again saves as usual
+    expect_saved(page)
+    expect(state).to_have_attribute("role", "status")
+    assert saved_answers(live_app, attempt_id)[1] is not None
     assert not errors, errors
 
 

@@ -7,11 +7,14 @@
 // one entry per question (a newer change replaces an unsent older one). The queue is sent in seq
 // order, one request at a time; a failed send waits for the `online` event or the next retry.
 // On load, a local unsent answer wins over the server's only when its seq is higher.
+// A save the server refuses (404/422) is not retried: the question shows as not saved until the
+// contestant changes the answer again.
 "use strict";
 (() => {
   const root = document.getElementById("attempt");
   if (!root) return;
   const T = JSON.parse(document.getElementById("i18n").textContent);
+  Object.assign(T, JSON.parse(document.getElementById("i18n-page").textContent));
   const $ = (id) => document.getElementById(id);
   const fill = (text, vars) => text.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
   const data = root.dataset;
@@ -29,7 +32,9 @@
   let stopped = false; // no more saves: another device took over, or the attempt closed
   let finishing = false;
   let leaving = false;
+  let confirming = false; // the window.confirm() fallback takes focus from the window: not away
   let warned = { five: false, one: false };
+  const refused = new Set(); // positions whose last save the server refused
 
   // Local store ------------------------------------------------------------------------------
 
@@ -111,9 +116,12 @@
       retrying: ["⚠", T.retrying],
       stopped: ["■", T.stopped],
       logged_out: ["⚠", T.logged_out],
+      refused: ["⚠", T.not_saved],
     };
     const [icon, text] = labels[state];
     saveState.dataset.state = state;
+    // A refused answer interrupts; the rest is announced politely.
+    saveState.setAttribute("role", state === "refused" ? "alert" : "status");
     saveState.textContent = "";
     const mark = document.createElement("span");
     mark.className = "icon";
@@ -138,6 +146,7 @@
   function queueSave(item, delay) {
     if (stopped || finishing) return;
     store.pending[item.position] = { answer: item.answer, flagged: item.flagged, seq: nextSeq() };
+    refused.delete(item.position);
     persist();
     if (navigator.onLine === false) showState("offline");
     else showState("saving");
@@ -154,7 +163,7 @@
     while (!stopped) {
       const entries = Object.entries(store.pending).sort((a, b) => a[1].seq - b[1].seq);
       if (!entries.length) {
-        showState("saved");
+        showState(refused.size ? "refused" : "saved");
         return;
       }
       if (navigator.onLine === false) {
@@ -189,8 +198,13 @@
         showState("logged_out");
         return;
       }
-      if (response.status === 404 || response.status === 422) { // cannot ever be saved
-        done(position, save.seq);
+      if (response.status === 404 || response.status === 422) { // cannot ever be saved: no retry
+        if (done(position, save.seq)) {
+          refused.add(Number(position));
+          const index = items.findIndex((item) => item.position === Number(position));
+          if (index >= 0) updateCell(index);
+          updateCount();
+        }
         continue;
       }
       showState("retrying"); // 429 or a server error: try again later
@@ -198,10 +212,13 @@
     }
   }
 
+  // Drops the sent entry unless a newer change replaced it; true when it was the latest.
   function done(position, seq) {
     const entry = store.pending[position];
-    if (entry && entry.seq === seq) delete store.pending[position];
+    const latest = Boolean(entry && entry.seq === seq);
+    if (latest) delete store.pending[position];
     persist();
+    return latest;
   }
 
   window.addEventListener("online", () => { flush(); });
@@ -319,6 +336,7 @@
   };
 
   function isAnswered(item) {
+    if (refused.has(item.position)) return false; // on screen only: the server does not have it
     const answer = item.answer;
     if (answer === null || answer === undefined) return false;
     if (Array.isArray(answer)) {
@@ -428,7 +446,9 @@
           item.answer = answer.some((a) => a.trim() !== "") ? answer : null;
           changed(item, delay);
         };
-        input.addEventListener("input", () => save(700));
+        // While an IME (pinyin) composes, the value is unfinished: save the committed text only.
+        input.addEventListener("input", (event) => { if (!event.isComposing) save(700); });
+        input.addEventListener("compositionend", () => save(700));
         input.addEventListener("change", () => save(0));
         box.append(el("div", { className: "field" },
           el("label", { for: id }, fill(T.blank_n, { n: i + 1 })), input));
@@ -629,8 +649,11 @@
     if (typeof dialog.showModal === "function") {
       dialog.showModal();
       $("confirm-cancel").focus();
-    } else if (window.confirm(text.textContent)) {
-      submitNow();
+    } else {
+      confirming = true;
+      const ok = window.confirm(text.textContent);
+      setTimeout(() => { confirming = false; }, 0); // after the blur and focus it caused
+      if (ok) submitNow();
     }
   });
   $("confirm-cancel").addEventListener("click", () => dialog.close());
@@ -687,21 +710,45 @@
   window.addEventListener("pageshow", () => { unloading = false; });
   const HIDDEN = `${STORE}.hidden`;
 
-  document.addEventListener("visibilitychange", () => {
-    if (leaving || unloading || !items.length) return;
-    const kind = document.visibilityState === "hidden" ? "hidden" : "visible";
-    const body = { kind };
-    if (kind === "hidden") {
-      hiddenAt = Date.now();
-      // If the phone discards this page while away, the next load reports the return.
-      try { localStorage.setItem(HIDDEN, String(hiddenAt)); } catch (error) { /* off */ }
-    } else {
-      if (hiddenAt !== null) body.duration_ms = Math.max(0, Date.now() - hiddenAt);
-      hiddenAt = null;
-      try { localStorage.removeItem(HIDDEN); } catch (error) { /* off */ }
-    }
+  // One absence is one "hidden" and one "visible" report, whichever signal comes first: the tab
+  // or app hidden (visibilitychange), or, on desktops, the window losing focus (blur/focus).
+  let away = false;
+
+  function wentAway() {
+    if (away || leaving || unloading || !items.length) return;
+    away = true;
+    hiddenAt = Date.now();
+    // If the phone discards this page while away, the next load reports the return.
+    try { localStorage.setItem(HIDDEN, String(hiddenAt)); } catch (error) { /* off */ }
+    const body = { kind: "hidden" };
     reports = reports.then(() => report(body));
-    if (kind === "visible") flush();
+  }
+
+  function cameBack() {
+    if (!away || leaving || unloading || !items.length) return;
+    away = false;
+    const body = { kind: "visible" };
+    if (hiddenAt !== null) body.duration_ms = Math.max(0, Date.now() - hiddenAt);
+    hiddenAt = null;
+    try { localStorage.removeItem(HIDDEN); } catch (error) { /* off */ }
+    reports = reports.then(() => report(body));
+    flush();
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") wentAway();
+    else cameBack();
+  });
+  // Only the window's own blur: focus moving between elements (or into the <dialog>) does not
+  // reach these listeners, since blur and focus do not bubble.
+  window.addEventListener("blur", (event) => {
+    if (event.target !== window || confirming || document.visibilityState === "hidden") return;
+    if (document.activeElement instanceof HTMLIFrameElement) return; // focus went into the page
+    wentAway();
+  });
+  window.addEventListener("focus", (event) => {
+    if (event.target !== window || document.visibilityState === "hidden") return;
+    cameBack();
   });
 
   function reportDiscardedAbsence() {
