@@ -62,6 +62,7 @@ from typing import Any
 
 from question_bank.domain import N_, Problem, QuestionData, QuestionType, validate
 from question_bank.formats import Format, ParsedQuestion, ParseReport, register
+from question_bank.formats.moodle_xml import category_from_path
 from question_bank.formats.text import decode
 
 BLANK = "____"
@@ -71,7 +72,6 @@ _TEXT_FORMATS = ("[html]", "[markdown]", "[plain]", "[moodle]")
 _WEIGHT = re.compile(r"%(-?(?:\d+(?:\.\d*)?|\.\d+))%")
 _TAG = re.compile(r"\[(tag|id):((?:\\.|[^\]\\])*)\]")
 _TAG_UNESCAPE = re.compile(r"\\([\]\\])")
-_CONTEXT = re.compile(r"\$[A-Za-z]+\$(?:/|$)")
 _CATEGORY = "$CATEGORY:"
 _TRUE, _FALSE = ("T", "TRUE"), ("F", "FALSE")
 _LINE_BREAKS = re.compile(r"[\r\n]+")
@@ -147,14 +147,8 @@ def _read_chunk(chunk: list[tuple[int, str]], category: str, report: ParseReport
 
 
 def _category(raw: str) -> str:
-    """``$course$/top/A/B`` → ``A/B``."""
-    path = raw.strip()
-    context = _CONTEXT.match(path)
-    if context:
-        path = path[context.end() :]
-    if path == "top" or path.startswith("top/"):
-        path = path[4:]
-    return path.strip()
+    """``$course$/top/A/B`` → ``A/B`` (the same rule as Moodle XML's categories)."""
+    return category_from_path(raw)
 
 
 def _tags(comments: list[str]) -> tuple[str, ...]:
