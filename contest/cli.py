@@ -366,7 +366,7 @@ def contests() -> None:
 @with_appcontext
 def contests_list() -> None:
     """Every contest: id, title, and its rounds with status and window."""
-    from contest.admin.contests import local_time
+    from contest.i18n import local_time
     from contest.models import Contest
     from contest.services.contests import round_status
 

@@ -25,13 +25,32 @@ def select_locale() -> str:
     return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
-def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored (UTC) time in the deployment's time zone, for pages."""
-    if value is None:
+def zone() -> ZoneInfo:
+    """The deployment's time zone (CONTEST_TIMEZONE, default Asia/Shanghai)."""
+    return ZoneInfo(current_app.config["CONTEST_TIMEZONE"])
+
+
+def to_local(moment: datetime | None) -> datetime | None:
+    """A stored (UTC) time as naive local wall-clock time (for ``datetime-local`` inputs)."""
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(zone()).replace(tzinfo=None)
+
+
+def to_utc(local: datetime | None) -> datetime | None:
+    """A naive local wall-clock time (a ``datetime-local`` value) in UTC."""
+    if local is None:
+        return None
+    return local.replace(tzinfo=zone()).astimezone(UTC)
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M", seconds: bool = False) -> str:
+    """A stored (UTC) time in the deployment's time zone, for pages and the CLI."""
+    local = to_local(value)
+    if local is None:
         return ""
-    zone = ZoneInfo(current_app.config["CONTEST_TIMEZONE"])
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(zone).strftime(fmt)
+    return local.strftime(fmt + ":%S" if seconds else fmt)
 
 
 def init_app(app: Flask) -> None:

@@ -53,23 +53,21 @@ ALLOWED_ATTRIBUTES = {
 }
 
 
-def render(text: str) -> str:
-    """Markdown → HTML that is safe to put into a page."""
+def _clean(html: str) -> str:
     return nh3.clean(
-        _md.render(text or ""),
+        html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
+
+
+def render(text: str) -> str:
+    """Markdown → HTML that is safe to put into a page."""
+    return _clean(_md.render(text or ""))
 
 
 def render_inline(text: str) -> str:
     """Like :func:`render` for one line (an option): no surrounding paragraph."""
-    return nh3.clean(
-        _md.renderInline(text or ""),
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-    )
+    return _clean(_md.renderInline(text or ""))

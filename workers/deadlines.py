@@ -32,6 +32,18 @@ def close_attempt(attempt_id: int) -> str:
     return attempt.status.value
 
 
+def close_overdue_and_score(attempt: Attempt, now: datetime) -> bool:
+    """Submit an attempt found open past deadline plus grace and queue its scoring.
+
+    For requests that touch an attempt (getAttempt, the attempt page): True if this call closed it.
+    """
+    was_open = attempt.status is AttemptStatus.IN_PROGRESS
+    if was_open and close_if_overdue(attempt, now):
+        enqueue_scoring(attempt.id)
+        return True
+    return False
+
+
 def close_overdue_attempts(now: datetime | None = None) -> int:
     """Submit every open attempt past its deadline plus grace (returns how many), and queue
     scoring for every submitted attempt still without a score (a lost job, a restarted Redis)."""
@@ -43,9 +55,7 @@ def close_overdue_attempts(now: datetime | None = None) -> int:
     ).all()
     closed = 0
     for attempt in overdue:
-        if close_if_overdue(attempt, now):
-            enqueue_scoring(attempt.id)
-            closed += 1
+        closed += close_overdue_and_score(attempt, now)
     unscored = db.session.scalars(
         select(Attempt.id).where(Attempt.status == AttemptStatus.SUBMITTED, Attempt.score.is_(None))
     ).all()

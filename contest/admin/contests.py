@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -43,6 +42,7 @@ from contest.admin.forms import _difficulty_choices as difficulty_choices
 from contest.admin.forms import _type_choices as type_choices
 from contest.errors import DomainError
 from contest.extensions import db
+from contest.i18n import local_time, to_local, to_utc
 from contest.models import (
     Attempt,
     AttemptStatus,
@@ -63,11 +63,6 @@ from question_bank.domain import Problem
 from question_bank.grading import MultipleRule
 from question_bank.models import Bank, Category
 
-try:
-    BEIJING: tzinfo = ZoneInfo("Asia/Shanghai")
-except ZoneInfoNotFoundError:  # no tz database (e.g. Windows without tzdata): UTC+8, no DST
-    BEIJING = timezone(timedelta(hours=8), "CST")
-
 BLUEPRINT_ROWS = 8  # row inputs shown at least; more when a round already has more rows
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 QUALIFICATION_RULES = ("top_n", "top_n_per_organization", "min_score")
@@ -75,29 +70,6 @@ QUALIFICATION_RULES = ("top_n", "top_n_per_organization", "min_score")
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def to_utc(local: datetime | None) -> datetime | None:
-    """A naive ``datetime-local`` value, read as Beijing time, in UTC."""
-    if local is None:
-        return None
-    return local.replace(tzinfo=BEIJING).astimezone(UTC)
-
-
-def to_local(moment: datetime | None) -> datetime | None:
-    """A stored (UTC) time as naive Beijing time, for a ``datetime-local`` input."""
-    if moment is None:
-        return None
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(BEIJING).replace(tzinfo=None)
-
-
-def local_time(moment: datetime | None, seconds: bool = False) -> str:
-    """A stored time as Beijing wall-clock text (templates and the CLI)."""
-    local = to_local(moment)
-    if local is None:
-        return ""
-    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 # Forms -------------------------------------------------------------------------------------------

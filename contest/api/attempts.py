@@ -33,7 +33,7 @@ from contest.services import contests as contest_service
 from question_bank import markdown
 from question_bank.domain import QuestionType, count_blanks
 from question_bank.models import QuestionVersion
-from workers.deadlines import schedule_close
+from workers.deadlines import close_overdue_and_score, schedule_close
 from workers.scoring import enqueue_scoring
 
 
@@ -96,11 +96,11 @@ def attempt_body(attempt: Attempt, round_: Round) -> dict[str, Any]:
         "id": attempt.id,
         "round_id": attempt.round_id,
         "status": attempt.status.value,
-        "started_at": attempt_service._aware(attempt.started_at),
-        "deadline_at": attempt_service._aware(attempt.deadline_at),
+        "started_at": attempt.started_at,
+        "deadline_at": attempt.deadline_at,
         "server_now": now(),
         "focus_losses": attempt.focus_losses,
-        "integrity_remaining": attempt_service._remaining(round_, attempt),
+        "integrity_remaining": attempt_service.integrity_remaining(round_, attempt),
         "items": [_item_body(item, version) for item, version in _items(attempt)],
     }
 
@@ -165,8 +165,8 @@ def contest_body(contest: Contest, user_id: int) -> dict[str, Any]:
                 "title": round_.title,
                 "mode": round_.mode,
                 "status": contest_service.round_status(round_, at),
-                "opens_at": _aware_or_none(round_.opens_at),
-                "closes_at": _aware_or_none(round_.closes_at),
+                "opens_at": round_.opens_at,
+                "closes_at": round_.closes_at,
                 "duration_s": round_.duration_s,
                 "attempts_allowed": round_.attempts_allowed,
                 "attempts_used": used,
@@ -183,17 +183,6 @@ def contest_body(contest: Contest, user_id: int) -> dict[str, Any]:
         "registered": contest_service.is_registered(contest.id, user_id),
         "rounds": rounds,
     }
-
-
-def _aware_or_none(value: datetime | None) -> datetime | None:
-    return attempt_service._aware(value) if value else None
-
-
-def _close_if_overdue(attempt: Attempt) -> None:
-    """Submit an attempt found open past its deadline and queue its scoring (once)."""
-    was_open = attempt.status is AttemptStatus.IN_PROGRESS
-    if was_open and attempt_service.close_if_overdue(attempt, now()):
-        enqueue_scoring(attempt.id)
 
 
 # Operations ------------------------------------------------------------------------------------
@@ -251,7 +240,7 @@ def start_attempt(round_id: int) -> Any:
 @blp.response(200, AttemptSchema)
 def get_attempt(attempt_id: int) -> dict[str, Any]:
     attempt = attempt_service.get_own_attempt(attempt_id, current_user.id)
-    _close_if_overdue(attempt)
+    close_overdue_and_score(attempt, now())
     return attempt_body(attempt, contest_service.get_round(attempt.round_id))
 
 
@@ -299,7 +288,7 @@ def submit_attempt(attempt_id: int) -> dict[str, Any]:
 @blp.response(200, AttemptResultSchema)
 def get_attempt_result(attempt_id: int) -> dict[str, Any]:
     attempt = attempt_service.get_own_attempt(attempt_id, current_user.id)
-    _close_if_overdue(attempt)
+    close_overdue_and_score(attempt, now())
     return result_body(attempt, contest_service.get_round(attempt.round_id))
 
 

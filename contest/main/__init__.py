@@ -34,8 +34,7 @@ from contest.models import (
 from contest.services import attempts as attempt_service
 from contest.services import contests as contest_service
 from question_bank.domain import QuestionType
-from workers.deadlines import schedule_close
-from workers.scoring import enqueue_scoring
+from workers.deadlines import close_overdue_and_score, schedule_close
 
 bp = Blueprint("main", __name__)
 
@@ -279,9 +278,7 @@ def start_attempt(round_id: int) -> Any:
 def _own_attempt(attempt_id: int) -> tuple[Attempt, Round]:
     """The contestant's own attempt (404 for anyone else's), closed if its time is up."""
     attempt = attempt_service.get_own_attempt(attempt_id, current_user.id)
-    was_open = attempt.status is AttemptStatus.IN_PROGRESS
-    if was_open and attempt_service.close_if_overdue(attempt, now()):
-        enqueue_scoring(attempt.id)
+    close_overdue_and_score(attempt, now())
     return attempt, contest_service.get_round(attempt.round_id)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -42,15 +42,10 @@ from question_bank.papers import draw_paper
 MAX_ANSWER_TEXT = 500
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything here is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def deadline_for(round_: Round, started: datetime) -> datetime:
     deadline = started + timedelta(seconds=round_.duration_s)
     if round_.closes_at is not None:
-        deadline = min(deadline, _aware(round_.closes_at))
+        deadline = min(deadline, round_.closes_at)
     return deadline
 
 
@@ -179,7 +174,7 @@ def close_if_overdue(attempt: Attempt, now: datetime) -> bool:
         return True
     round_ = db.session.get(Round, attempt.round_id)
     assert round_ is not None
-    if now <= _aware(attempt.deadline_at) + timedelta(seconds=round_.grace_s):
+    if now <= attempt.deadline_at + timedelta(seconds=round_.grace_s):
         return False
     _submit(attempt, now, by="deadline")
     db.session.commit()
@@ -188,11 +183,9 @@ def close_if_overdue(attempt: Attempt, now: datetime) -> bool:
 
 def _submit(attempt: Attempt, now: datetime, by: str) -> None:
     attempt.status = AttemptStatus.SUBMITTED
-    attempt.submitted_at = min(now, _aware(attempt.deadline_at))
+    attempt.submitted_at = min(now, attempt.deadline_at)
     attempt.submitted_by = by
-    attempt.time_used_s = max(
-        0, int((attempt.submitted_at - _aware(attempt.started_at)).total_seconds())
-    )
+    attempt.time_used_s = max(0, int((attempt.submitted_at - attempt.started_at).total_seconds()))
 
 
 # Answers ----------------------------------------------------------------------------------------
@@ -335,7 +328,9 @@ def report_integrity_event(
     round_ = db.session.get(Round, attempt.round_id)
     assert round_ is not None
     close_if_overdue(attempt, now)
-    result = IntegrityResult(False, attempt.focus_losses, _remaining(round_, attempt), None)
+    result = IntegrityResult(
+        False, attempt.focus_losses, integrity_remaining(round_, attempt), None
+    )
     replaced = bool(attempt.device_id and device_id and device_id != attempt.device_id)
     if attempt.status is not AttemptStatus.IN_PROGRESS or replaced:
         return result  # a closed attempt, or a device that no longer holds it
@@ -345,9 +340,9 @@ def report_integrity_event(
         db.session.commit()
         return result
     if attempt.focus_lost_at is not None:
-        duration_ms = int((now - _aware(attempt.focus_lost_at)).total_seconds() * 1000)
+        duration_ms = int((now - attempt.focus_lost_at).total_seconds() * 1000)
     else:
-        elapsed = int((now - _aware(attempt.started_at)).total_seconds() * 1000)
+        elapsed = int((now - attempt.started_at).total_seconds() * 1000)
         duration_ms = max(0, min(int(client_duration_ms or 0), elapsed))
     counted = duration_ms > 0 and duration_ms >= round_.focus_grace_s * 1000
     attempt.focus_lost_at = None
@@ -362,14 +357,16 @@ def report_integrity_event(
             occurred_at=now,
         )
     )
-    result = IntegrityResult(counted, attempt.focus_losses, _remaining(round_, attempt), None)
+    result = IntegrityResult(
+        counted, attempt.focus_losses, integrity_remaining(round_, attempt), None
+    )
     if counted and round_.integrity_threshold and attempt.focus_losses > round_.integrity_threshold:
         result.action = _apply_integrity_action(attempt, round_, now)
     db.session.commit()
     return result
 
 
-def _remaining(round_: Round, attempt: Attempt) -> int | None:
+def integrity_remaining(round_: Round, attempt: Attempt) -> int | None:
     if not round_.integrity_threshold:
         return None
     return max(0, round_.integrity_threshold - attempt.focus_losses)
@@ -404,5 +401,5 @@ def review_open(attempt: Attempt, round_: Round, now: datetime) -> bool:
     if round_.review_policy is ReviewPolicy.AFTER_SUBMIT:
         return True
     if round_.review_policy is ReviewPolicy.AFTER_CLOSE:
-        return round_.closes_at is not None and now >= _aware(round_.closes_at)
+        return round_.closes_at is not None and now >= round_.closes_at
     return False
