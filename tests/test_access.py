@@ -71,3 +71,87 @@ def test_home_page_redirects_organizers_and_greets_contestants(
     )
     home = client.get("/").get_data(as_text=True)
     assert "alice 名" in home
+
+
+def admin_rules(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Every organizer route, with placeholder ids filled in, and each of its methods."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/admin"):
+            continue
+        url = rule.rule
+        for argument in rule.arguments:
+            url = url.replace(f"<int:{argument}>", "1").replace(f"<{argument}>", "x")
+        found += [(method, url) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    return found
+
+
+def test_every_organizer_route_refuses_anonymous_users_and_contestants(
+    app,
+    client: FlaskClient,
+    contestant: User,  # type: ignore[no-untyped-def]
+) -> None:
+    """Found from the URL map, so a new organizer page cannot be left unguarded."""
+    routes = admin_rules(app)
+    assert len(routes) > 20
+    token = csrf_token(client)
+    for method, url in routes:
+        response = client.open(url, method=method, data={"csrf_token": token})
+        assert response.status_code == 302 and "/login" in response.headers["Location"], url
+    client.post(
+        "/api/v1/session",
+        json={"username": "alice", "password": PASSWORD},
+        headers={"X-CSRFToken": token},
+    )
+    token = csrf_token(client)
+    for method, url in routes:
+        response = client.open(url, method=method, data={"csrf_token": token})
+        assert response.status_code == 403, (method, url)
+
+
+def test_every_organizer_api_operation_refuses_contestants(
+    app,
+    client: FlaskClient,
+    contestant: User,  # type: ignore[no-untyped-def]
+) -> None:
+    organizer_ops = {
+        "listOrganizations",
+        "listBanks",
+        "importQuestions",
+        "getImport",
+        "exportQuestions",
+        "createContest",
+        "getContest",
+        "createRound",
+        "updateRound",
+        "listRoundAttempts",
+    }
+    doc = client.get("/api/v1/openapi.json").get_json()
+    calls = [
+        (method.upper(), path.replace("{", "").replace("}", "").replace("_id", ""))
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+        if method != "parameters" and op["operationId"] in organizer_ops
+    ]
+    assert len(calls) == len(organizer_ops)
+    calls = [
+        (
+            m,
+            "/".join(
+                "1"
+                if part.isidentifier() and part in {"bank", "contest", "round", "import"}
+                else part
+                for part in p.split("/")
+            ),
+        )
+        for m, p in calls
+    ]
+    client.post(
+        "/api/v1/session",
+        json={"username": "alice", "password": PASSWORD},
+        headers={"X-CSRFToken": csrf_token(client)},
+    )
+    token = csrf_token(client)
+    for method, url in calls:
+        response = client.open(url, method=method, json={}, headers={"X-CSRFToken": token})
+        assert response.status_code == 403, (method, url)
