@@ -65,16 +65,47 @@ def demo() -> None:
     show_default=True,
     help="Also run RQ's scheduler (it closes attempts at their deadline).",
 )
+@click.option(
+    "--boards/--no-boards",
+    default=True,
+    show_default=True,
+    help="Also render leaderboards and run the reconciler (a thread of this process).",
+)
 @with_appcontext
-def worker(queue_names: tuple[str, ...], burst: bool, name: str | None, scheduler: bool) -> None:
-    """Start an RQ worker; every job runs inside the app context."""
+def worker(
+    queue_names: tuple[str, ...], burst: bool, name: str | None, scheduler: bool, boards: bool
+) -> None:
+    """Start an RQ worker; every job runs inside the app context.
+
+    The worker also renders leaderboards and runs the reconciler (see workers/boards.py). It
+    outlives a Redis restart: it reconnects and carries on.
+    """
     from workers import queues
+    from workers.boards import BoardThread, render_pending
     from workers.runner import make_worker
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    make_worker(app, queue_names or queues.ALL, name=name).work(
-        burst=burst, logging_level="INFO", with_scheduler=scheduler
-    )
+    thread = BoardThread(app) if boards and not burst else None
+    if thread:
+        thread.start()
+    retry = 0
+    try:
+        while True:
+            worker_name = name if not retry or name is None else f"{name}-{retry}"
+            try:
+                make_worker(app, queue_names or queues.ALL, name=worker_name).work(
+                    burst=burst, logging_level="INFO", with_scheduler=scheduler
+                )
+                break
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                retry += 1
+                click.echo(f"Redis unavailable ({exc}); reconnecting in 1 s", err=True)
+                time.sleep(1)
+        if boards and burst:
+            render_pending(redis_hub.client, wait=False)
+    finally:
+        if thread:
+            thread.stop()
 
 
 @click.command()
@@ -528,6 +559,65 @@ def attempts_close_overdue() -> None:
     click.echo(f"closed {closed} overdue attempt(s)")
 
 
+@click.group()
+def leaderboard() -> None:
+    """Leaderboards in Redis (derived from the database, which is the source of truth)."""
+
+
+def _contest_ids(contest_id: int | None) -> list[int]:
+    from contest.services import leaderboards
+
+    return [contest_id] if contest_id is not None else leaderboards.contest_ids()
+
+
+@leaderboard.command("rebuild")
+@click.option("--contest", "contest_id", type=int, default=None, help="Only this contest.")
+@with_appcontext
+def leaderboard_rebuild(contest_id: int | None) -> None:
+    """Recompute every board (or one contest's) from the database into Redis."""
+    from contest.services import leaderboards
+
+    client = redis_hub.client
+    for cid in _contest_ids(contest_id):
+        count = leaderboards.rebuild_contest(client, cid)
+        click.echo(f"contest {cid}: {count} ranked entr{'y' if count == 1 else 'ies'}")
+    if contest_id is None:
+        client.set(leaderboards.EPOCH, int(time.time()))
+
+
+@leaderboard.command("check")
+@click.option("--contest", "contest_id", type=int, default=None, help="Only this contest.")
+@click.option(
+    "--wait",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Seconds to keep checking while boards are still being rendered.",
+)
+@with_appcontext
+def leaderboard_check(contest_id: int | None, wait: float) -> None:
+    """Compare the boards in Redis with a recomputation from the database; exit 1 if any differ."""
+    from contest.services import leaderboards
+
+    client = redis_hub.client
+    give_up = time.monotonic() + wait
+    while True:
+        problems = [
+            problem
+            for cid in _contest_ids(contest_id)
+            for problem in leaderboards.check_contest(client, cid)
+        ]
+        db.session.remove()
+        if not problems or time.monotonic() >= give_up:
+            break
+        time.sleep(0.5)
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        sys.exit(1)
+    click.echo("every board equals a recomputation from the database")
+
+
 def _duration(seconds: int) -> str:
     return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
 
@@ -538,5 +628,5 @@ def _now() -> datetime:
 
 def register(app: Flask) -> None:
     """Add the project's commands to ``app.cli``."""
-    for command in (demo, worker, health, users, bank, laws, contests, attempts):
+    for command in (demo, worker, health, users, bank, laws, contests, attempts, leaderboard):
         app.cli.add_command(command)

@@ -230,6 +230,10 @@ class Round(db.Model):  # type: ignore[name-defined]
     focus_grace_s: Mapped[int] = mapped_column(Integer, default=3)
     grace_s: Mapped[int] = mapped_column(Integer, default=10)
     qualification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # 封榜: from freeze_at on, public boards show only what was submitted before it, until the
+    # organizers reveal (revealed_at); organizers always see live standings.
+    freeze_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     contest: Mapped[Contest] = relationship(back_populates="rounds")
 

@@ -44,9 +44,12 @@ def close_overdue_and_score(attempt: Attempt, now: datetime) -> bool:
     return False
 
 
-def close_overdue_attempts(now: datetime | None = None) -> int:
+def close_overdue_attempts(
+    now: datetime | None = None, unscored_before: datetime | None = None
+) -> int:
     """Submit every open attempt past its deadline plus grace (returns how many), and queue
-    scoring for every submitted attempt still without a score (a lost job, a restarted Redis)."""
+    scoring for every submitted attempt still without a score (a lost job, a restarted Redis) —
+    only those submitted before ``unscored_before`` when it is given."""
     now = now or datetime.now(UTC)
     overdue = db.session.scalars(
         select(Attempt).where(
@@ -56,9 +59,12 @@ def close_overdue_attempts(now: datetime | None = None) -> int:
     closed = 0
     for attempt in overdue:
         closed += close_overdue_and_score(attempt, now)
-    unscored = db.session.scalars(
-        select(Attempt.id).where(Attempt.status == AttemptStatus.SUBMITTED, Attempt.score.is_(None))
-    ).all()
+    query = select(Attempt.id).where(
+        Attempt.status == AttemptStatus.SUBMITTED, Attempt.score.is_(None)
+    )
+    if unscored_before is not None:
+        query = query.where(Attempt.submitted_at < unscored_before)
+    unscored = db.session.scalars(query).all()
     for attempt_id in unscored:
         enqueue_scoring(attempt_id)
     return closed

@@ -1,8 +1,9 @@
 """Scoring: grade a submitted attempt against the question versions it showed.
 
 ``score_attempt`` is idempotent: it runs only for a submitted attempt (status guard) and writes
-absolute values, so running it twice changes nothing. Leaderboards are maintained by later work
-(DESIGN.md §3); this job writes the scores they will be built from.
+absolute values, so running it twice changes nothing. After the commit it *sets* the contestant's
+leaderboard entry from the database (:func:`contest.services.leaderboards.record_attempt`) — also
+when the attempt was scored already, so a retry after Redis failed mid-job still updates the board.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from flask import current_app
 from rq import Retry
 from sqlalchemy import select
 
-from contest.extensions import db
+from contest.extensions import db, redis_hub
 from contest.models import Attempt, AttemptItem, AttemptStatus, Round
+from contest.services import leaderboards
 from contest.services.bank import version_data
 from question_bank.domain import QuestionType
 from question_bank.grading import MultipleRule, grade
@@ -51,8 +53,16 @@ def score_attempt(attempt_id: int) -> str:
         return "missing"
     # A voided attempt is graded too (organizers review it) but stays void: it ranks nowhere.
     voided_unscored = attempt.status is AttemptStatus.VOID and attempt.score is None
-    if attempt.status is not AttemptStatus.SUBMITTED and not voided_unscored:
-        return attempt.status.value
+    if attempt.status is AttemptStatus.SUBMITTED or voided_unscored:
+        _grade(attempt)
+    if attempt.status in (AttemptStatus.SCORED, AttemptStatus.VOID):
+        leaderboards.record_attempt(redis_hub.client, attempt)
+    return attempt.status.value
+
+
+def _grade(attempt: Attempt) -> None:
+    """Write every item's points and the total (committed)."""
+    attempt_id = attempt.id
     round_ = db.session.get(Round, attempt.round_id)
     assert round_ is not None
     rule = MultipleRule(round_.multiple_rule)
@@ -71,7 +81,6 @@ def score_attempt(attempt_id: int) -> str:
         attempt.status = AttemptStatus.SCORED
     attempt.scored_at = datetime.now(UTC)
     db.session.commit()
-    return attempt.status.value
 
 
 def enqueue_scoring(attempt_id: int) -> None:

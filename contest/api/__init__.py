@@ -28,6 +28,7 @@ def init_api(app: Flask) -> None:
     from contest.api import (  # noqa: F401  (each module registers its routes)
         attempts,
         banks,
+        boards,
         contests,
         organizations,
         session,

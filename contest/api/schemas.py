@@ -125,6 +125,10 @@ class RoundSummarySchema(ma.Schema):
     status = ma.fields.String(metadata={"enum": ["scheduled", "open", "closed"]})
     opens_at = ma.fields.AwareDateTime(allow_none=True)
     closes_at = ma.fields.AwareDateTime(allow_none=True)
+    freeze_at = ma.fields.AwareDateTime(
+        allow_none=True,
+        metadata={"description": "封榜: public boards stop counting submissions from this time"},
+    )
     duration_s = ma.fields.Integer()
     attempts_allowed = ma.fields.Integer(metadata={"description": "0: unlimited"})
     attempts_used = ma.fields.Integer()
@@ -267,6 +271,10 @@ class RoundInSchema(ma.Schema):
     bank_id = ma.fields.Integer()
     opens_at = ma.fields.AwareDateTime(allow_none=True)
     closes_at = ma.fields.AwareDateTime(allow_none=True)
+    freeze_at = ma.fields.AwareDateTime(
+        allow_none=True,
+        metadata={"description": "封榜: public boards stop counting submissions from this time"},
+    )
     duration_s = ma.fields.Integer(validate=ma.validate.Range(min=10, max=24 * 3600))
     attempts_allowed = ma.fields.Integer(validate=ma.validate.Range(min=0, max=1000))
     score_policy = ma.fields.String(validate=ma.validate.OneOf(["best", "last"]))
@@ -313,3 +321,78 @@ class AttemptAdminSchema(ma.Schema):
 
 class AttemptAdminListSchema(ma.Schema):
     attempts = ma.fields.List(ma.fields.Nested(AttemptAdminSchema))
+
+
+# Leaderboards ----------------------------------------------------------------------------------
+
+
+class BoardQuerySchema(ma.Schema):
+    offset = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=1_000_000))
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=100))
+
+
+class RoundBoardQuerySchema(BoardQuerySchema):
+    view = ma.fields.String(
+        load_default="public",
+        validate=ma.validate.OneOf(["public", "live"]),
+        metadata={"description": "live: organizers only, standings without the freeze"},
+    )
+
+
+class BoardEntrySchema(ma.Schema):
+    rank = ma.fields.Integer()
+    name = ma.fields.String(
+        metadata={"description": "masked (张*三) unless the contest shows names"}
+    )
+    organization = ma.fields.String(allow_none=True)
+    score = ma.fields.Float()
+    time_used_s = ma.fields.Integer()
+
+
+class BoardStatsSchema(ma.Schema):
+    contestants = ma.fields.Integer(allow_none=True, metadata={"description": "who started"})
+    submissions = ma.fields.Integer(metadata={"description": "ranked (scored) contestants"})
+    average_score = ma.fields.Float(allow_none=True)
+
+
+class RoundBoardSchema(ma.Schema):
+    round_id = ma.fields.Integer()
+    version = ma.fields.Integer(metadata={"description": "rises with every change"})
+    frozen = ma.fields.Boolean(metadata={"description": "封榜: the public sees the freeze"})
+    total = ma.fields.Integer()
+    offset = ma.fields.Integer()
+    limit = ma.fields.Integer()
+    stats = ma.fields.Nested(BoardStatsSchema)
+    entries = ma.fields.List(ma.fields.Nested(BoardEntrySchema))
+
+
+class ContestBoardSchema(ma.Schema):
+    contest_id = ma.fields.Integer()
+    version = ma.fields.Integer()
+    frozen = ma.fields.Boolean()
+    total = ma.fields.Integer()
+    offset = ma.fields.Integer()
+    limit = ma.fields.Integer()
+    entries = ma.fields.List(ma.fields.Nested(BoardEntrySchema))
+
+
+class OrganizationStandingSchema(ma.Schema):
+    rank = ma.fields.Integer()
+    name = ma.fields.String()
+    participants = ma.fields.Integer()
+    registered = ma.fields.Integer()
+    participation_rate = ma.fields.Float(allow_none=True)
+    mean_score = ma.fields.Float(allow_none=True)
+    top_score = ma.fields.Float(allow_none=True)
+
+
+class OrganizationBoardSchema(ma.Schema):
+    contest_id = ma.fields.Integer()
+    version = ma.fields.Integer()
+    frozen = ma.fields.Boolean()
+    organizations = ma.fields.List(ma.fields.Nested(OrganizationStandingSchema))
+
+
+class RevealSchema(ma.Schema):
+    round_id = ma.fields.Integer()
+    revealed_at = ma.fields.DateTime(allow_none=True)

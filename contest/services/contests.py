@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -30,6 +29,7 @@ from contest.models import (
     ScorePolicy,
     User,
 )
+from contest.services.leaderboards import counting_entries, settings_changed
 from question_bank.domain import N_, Difficulty, Problem, QuestionType
 from question_bank.grading import MultipleRule
 from question_bank.models import Category, Question, QuestionStatus, QuestionVersion
@@ -40,7 +40,7 @@ from question_bank.papers import (
     overlap_shortfalls,
     shortfalls,
 )
-from question_bank.ranking import Entry, qualifiers, sort_key
+from question_bank.ranking import Entry, qualifiers
 
 
 class BlueprintShortfall(InvalidInput):
@@ -170,6 +170,7 @@ ROUND_FIELDS = {
     "focus_grace_s",
     "grace_s",
     "qualification",
+    "freeze_at",
 }
 
 
@@ -207,6 +208,7 @@ def save_round(contest_id: int, round_id: int | None = None, **fields: Any) -> R
     for key, value in merged.items():
         setattr(round_, key, value)
     db.session.flush()
+    settings_changed(contest.id)
     return round_
 
 
@@ -364,29 +366,7 @@ def ensure_can_take(contest: Contest, user_id: int, now: datetime) -> None:
 
 def round_entries(round_: Round) -> list[Entry]:
     """Each contestant's counting attempt of a scored round (best or last, per the round)."""
-    rows = db.session.execute(
-        select(Attempt, User.organization_id)
-        .join(User, User.id == Attempt.user_id)
-        .where(Attempt.round_id == round_.id, Attempt.status == AttemptStatus.SCORED)
-        .order_by(Attempt.number)
-    ).all()
-    chosen: dict[int, Entry] = {}
-    for attempt, organization_id in rows:
-        entry = Entry(
-            attempt.user_id,
-            Decimal(attempt.score or 0),
-            attempt.time_used_s or 0,
-            attempt.submitted_at or attempt.started_at,
-            organization_id,
-        )
-        current = chosen.get(attempt.user_id)
-        if (
-            current is None
-            or round_.score_policy is ScorePolicy.LAST
-            or sort_key(entry) < sort_key(current)
-        ):
-            chosen[attempt.user_id] = entry
-    return list(chosen.values())
+    return [e.ranking_entry() for e in counting_entries(round_).values()]
 
 
 def ensure_qualified(round_: Round, user_id: int, now: datetime) -> None:
@@ -443,6 +423,7 @@ def update_contest(contest: Contest, values: dict[str, Any]) -> None:
     for key, value in {**values, "title": title}.items():
         setattr(contest, key, value)
     db.session.flush()
+    settings_changed(contest.id)
 
 
 @dataclass

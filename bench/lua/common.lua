@@ -1,0 +1,55 @@
+-- Shared by every bench script: a wall clock for pacing, per-thread counters, and a done()
+-- that prints one JSON line ("BENCH_JSON {...}") the harness parses.
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_usec; } bench_timeval;
+int gettimeofday(bench_timeval *tv, void *tz);
+]]
+local tv = ffi.new("bench_timeval")
+
+function now_ms()
+  ffi.C.gettimeofday(tv, nil)
+  return tonumber(tv.tv_sec) * 1000 + tonumber(tv.tv_usec) / 1000
+end
+
+wrk.headers["User-Agent"] = "contest-bench/1"
+
+local threads = {}
+local thread_count = 0
+
+function setup(thread)
+  thread:set("tid", thread_count)
+  thread_count = thread_count + 1
+  table.insert(threads, thread)
+end
+
+statuses = {}
+saved_true = 0
+saved_false = 0
+
+function count_status(status)
+  local key = tostring(status)
+  statuses[key] = (statuses[key] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local merged, yes, no = {}, 0, 0
+  for _, thread in ipairs(threads) do
+    local s = thread:get("statuses") or {}
+    for k, v in pairs(s) do merged[k] = (merged[k] or 0) + v end
+    yes = yes + (thread:get("saved_true") or 0)
+    no = no + (thread:get("saved_false") or 0)
+  end
+  local parts = {}
+  for k, v in pairs(merged) do table.insert(parts, string.format('"%s":%d', k, v)) end
+  io.write(string.format(
+    'BENCH_JSON {"requests":%d,"duration_us":%d,"bytes":%d,' ..
+    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
+    '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"max":%d,"mean":%.1f},' ..
+    '"saved_true":%d,"saved_false":%d,"statuses":{%s}}\n',
+    summary.requests, summary.duration, summary.bytes,
+    summary.errors.connect, summary.errors.read, summary.errors.write,
+    summary.errors.status, summary.errors.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    latency.mean, yes, no, table.concat(parts, ",")))
+end

@@ -1,0 +1,168 @@
+"""Public leaderboards: getRoundLeaderboard, getContestLeaderboard, getOrganizationLeaderboard,
+streamRoundLeaderboard; and revealRoundBoard for organizers.
+
+Public reads need no login and answer from the rendered snapshots in Redis — one hash read, no
+database query, no ranking (see :mod:`contest.services.leaderboards`). Responses carry an ETag
+(the board's version and the slice); a matching ``If-None-Match`` gets 304. Only when a board has
+never been rendered (a new contest, Redis emptied) does a read look at the database, to render it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Response, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from contest.api.blueprint import blp
+from contest.api.schemas import (
+    BoardQuerySchema,
+    ContestBoardSchema,
+    OrganizationBoardSchema,
+    RevealSchema,
+    RoundBoardQuerySchema,
+    RoundBoardSchema,
+)
+from contest.errors import Forbidden, NotFound
+from contest.extensions import db, redis_hub
+from contest.live import hub_for
+from contest.models import BoardVisibility, Contest, Round
+from contest.security import organizer_required
+from contest.services import leaderboards
+
+
+def _not_found() -> NotFound:
+    return NotFound(_("There is no public leaderboard here."), code="board_not_found")
+
+
+def _render_missing(contest_id: int | None) -> None:
+    """A board never rendered: render it now if the contest exists and its boards are public."""
+    contest = db.session.get(Contest, contest_id) if contest_id is not None else None
+    if contest is None or contest.board_visibility is not BoardVisibility.PUBLIC:
+        raise _not_found()
+    leaderboards.render_contest(redis_hub.client, contest.id)
+
+
+def _snapshot(board: str, contest_id: Any, offset: int, limit: int) -> leaderboards.Snapshot:
+    client = redis_hub.client
+    snapshot = leaderboards.read_board(client, board, offset, limit)
+    if snapshot is None:
+        _render_missing(contest_id() if callable(contest_id) else contest_id)
+        snapshot = leaderboards.read_board(client, board, offset, limit)
+        if snapshot is None:
+            raise _not_found()
+    return snapshot
+
+
+def _respond(snapshot: leaderboards.Snapshot, offset: int, limit: int) -> Response:
+    etag = f'"{snapshot.version}-{offset}-{limit}"'
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=1"}
+    if etag in request.headers.get("If-None-Match", ""):
+        return Response(status=304, headers=headers)
+    return Response(snapshot.body, mimetype="application/json", headers=headers)
+
+
+def _round_contest(round_id: int) -> int | None:
+    round_ = db.session.get(Round, round_id)
+    return round_.contest_id if round_ is not None else None
+
+
+@blp.route("/rounds/<int:round_id>/leaderboard", methods=["GET"])
+@blp.doc(
+    operationId="getRoundLeaderboard",
+    summary="A page of the round's public board (no login; ETag / If-None-Match)",
+)
+@blp.arguments(RoundBoardQuerySchema, location="query", as_kwargs=True)
+@blp.alt_response(200, schema=RoundBoardSchema, description="A page of the board")
+@blp.alt_response(304, description="Unchanged since the ETag sent in If-None-Match")
+@blp.alt_response(404, description="No such round, or its contest's boards are not public")
+def get_round_leaderboard(round_id: int, offset: int, limit: int, view: str) -> Response:
+    if view == "live":
+        return _live_round(round_id, offset, limit)
+    board = leaderboards.round_board(round_id)
+    return _respond(
+        _snapshot(board, lambda: _round_contest(round_id), offset, limit), offset, limit
+    )
+
+
+def _live_round(round_id: int, offset: int, limit: int) -> Response:
+    """Organizers' live standings: full names and no freeze, ranked on request from Redis."""
+    if not current_user.is_authenticated or not current_user.is_organizer:
+        raise Forbidden(_("Only organizers see the live standings."), code="organizers_only")
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        raise NotFound(_("No round %(id)s.", id=round_id))
+    body = leaderboards.live_round_body(redis_hub.client, round_, offset, limit)
+    response = Response(leaderboards.dumps(body), mimetype="application/json")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blp.route("/rounds/<int:round_id>/leaderboard/stream", methods=["GET"])
+@blp.doc(
+    operationId="streamRoundLeaderboard",
+    summary="The round's public board as server-sent events: now, then on every change",
+    description=(
+        "text/event-stream. Each event is `event: board` with `id` the version and `data` the "
+        "same JSON as getRoundLeaderboard; changes are batched (a few per second at most); a "
+        "comment line every 15 s keeps the stream open."
+    ),
+    responses={
+        "200": {
+            "description": "An event stream",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
+@blp.arguments(BoardQuerySchema, location="query", as_kwargs=True)
+@blp.alt_response(404, description="No such round, or its contest's boards are not public")
+def stream_round_leaderboard(round_id: int, offset: int, limit: int) -> Response:
+    board = leaderboards.round_board(round_id)
+    _snapshot(board, lambda: _round_contest(round_id), offset, limit)  # 404 before streaming
+    hub = hub_for(redis_hub.client)
+    return Response(
+        hub.stream(board, offset, limit),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@blp.route("/contests/<int:contest_id>/leaderboard", methods=["GET"])
+@blp.doc(
+    operationId="getContestLeaderboard",
+    summary="A page of the contest's public board: the sum over its rounds",
+)
+@blp.arguments(BoardQuerySchema, location="query", as_kwargs=True)
+@blp.alt_response(200, schema=ContestBoardSchema, description="A page of the board")
+@blp.alt_response(304, description="Unchanged since the ETag sent in If-None-Match")
+@blp.alt_response(404, description="No such contest, or its boards are not public")
+def get_contest_leaderboard(contest_id: int, offset: int, limit: int) -> Response:
+    board = leaderboards.contest_board(contest_id)
+    return _respond(_snapshot(board, contest_id, offset, limit), offset, limit)
+
+
+@blp.route("/contests/<int:contest_id>/organizations/leaderboard", methods=["GET"])
+@blp.doc(
+    operationId="getOrganizationLeaderboard",
+    summary="Standings of the contest's organizations: participants, rate, mean and top score",
+)
+@blp.alt_response(200, schema=OrganizationBoardSchema, description="Every organization")
+@blp.alt_response(304, description="Unchanged since the ETag sent in If-None-Match")
+@blp.alt_response(404, description="No such contest, or its boards are not public")
+def get_organization_leaderboard(contest_id: int) -> Response:
+    board = leaderboards.organization_board(contest_id)
+    return _respond(_snapshot(board, contest_id, 0, 0), 0, 0)
+
+
+@blp.route("/rounds/<int:round_id>/reveal", methods=["POST"])
+@blp.doc(
+    operationId="revealRoundBoard",
+    summary="End the freeze (揭榜): public boards show the live standings (organizers)",
+)
+@organizer_required
+@blp.response(200, RevealSchema)
+def reveal_round_board(round_id: int) -> dict[str, Any]:
+    round_ = leaderboards.reveal(round_id, datetime.now(UTC))
+    return {"round_id": round_.id, "revealed_at": round_.revealed_at}

@@ -1,0 +1,124 @@
+"""Live boards for spectators: server-sent events fed from Redis pub/sub.
+
+One :class:`BoardHub` per web process subscribes to ``lb:events`` in a background thread (started
+by the first stream) and wakes the streams of a board when a new version is published. A stream
+holds a thread of the web server while it sleeps (gunicorn's ``gthread`` workers, see
+``contest/gunicorn_conf.py``); it reads the new page once per process — the first waking stream
+fetches it, the others reuse it — so a thousand spectators cost one Redis read per change.
+
+Events are batched: a stream sends at most one snapshot per :data:`MIN_GAP_S`, always the newest.
+A comment line every :data:`KEEPALIVE_S` keeps proxies from closing idle streams and lets the
+server notice clients that left. When Redis restarts, the listener reconnects and every stream
+re-reads its board.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+
+import redis
+
+from contest.services import leaderboards
+
+log = logging.getLogger(__name__)
+
+MIN_GAP_S = 0.25
+KEEPALIVE_S = 15.0
+
+
+class BoardHub:
+    """Versions announced on ``lb:events`` and cached pages, shared by a process's streams."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self.changed = threading.Condition()
+        self.generation = 0  # bumps on every event (and on reconnect): streams compare it
+        # (board, offset, limit) → (generation it was read at, page)
+        self._pages: dict[tuple[str, int, int], tuple[int, leaderboards.Snapshot | None]] = {}
+        self._fetch_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._listen, name="board-hub", daemon=True)
+                self._thread.start()
+
+    def _notify(self) -> None:
+        with self.changed:
+            self.generation += 1
+            self.changed.notify_all()
+
+    def _listen(self) -> None:
+        while True:
+            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(leaderboards.EVENTS)
+                self._notify()  # (re)subscribed: anything may have changed meanwhile
+                for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self._notify()
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                log.warning("board hub: Redis unavailable (%s); reconnecting", exc)
+                time.sleep(0.5)
+            finally:
+                pubsub.close()
+
+    def page(self, board: str, offset: int, limit: int) -> leaderboards.Snapshot | None:
+        """The current page, read from Redis at most once per announced change per process."""
+        key = (board, offset, limit)
+        with self._fetch_lock:
+            generation = self.generation
+            cached = self._pages.get(key)
+            if cached is not None and cached[0] == generation:
+                return cached[1]
+            snapshot = leaderboards.read_board(self.client, board, offset, limit)
+            self._pages[key] = (generation, snapshot)
+            return snapshot
+
+    def wait(self, generation: int, timeout: float) -> int:
+        """Sleep until the generation moves past ``generation`` (or the timeout); returns it."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.generation != generation, timeout)
+            return self.generation
+
+    def stream(self, board: str, offset: int, limit: int) -> Iterator[bytes]:
+        """Server-sent events: the board now, then each new version (batched), with keepalives."""
+        self.start()
+        sent = None
+        generation = self.generation
+        last_sent = 0.0
+        while True:
+            try:
+                snapshot = self.page(board, offset, limit)
+            except (redis.ConnectionError, redis.TimeoutError):
+                snapshot = None  # Redis is restarting: keep the stream, try again on the next tick
+            if snapshot is not None and snapshot.version != sent:
+                gap = last_sent + MIN_GAP_S - time.monotonic()
+                if gap > 0:
+                    time.sleep(gap)  # batch: the newest version is read again after the pause
+                    continue
+                sent, last_sent = snapshot.version, time.monotonic()
+                yield b"id: %d\nevent: board\ndata: %s\n\n" % (snapshot.version, snapshot.body)
+                continue
+            new_generation = self.wait(generation, KEEPALIVE_S)
+            if new_generation == generation:
+                yield b": keepalive\n\n"
+            generation = new_generation
+
+
+_hubs: dict[int, BoardHub] = {}
+_hubs_lock = threading.Lock()
+
+
+def hub_for(client: redis.Redis) -> BoardHub:
+    """The process's hub for this Redis client (one per app)."""
+    with _hubs_lock:
+        hub = _hubs.get(id(client))
+        if hub is None:
+            hub = _hubs[id(client)] = BoardHub(client)
+        return hub

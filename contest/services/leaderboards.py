@@ -1,0 +1,737 @@
+"""Leaderboards: views derived from the database and kept in Redis (DESIGN.md §3).
+
+Three boards per contest, each rendered from the contestants' *counting* attempts (the best or the
+last scored attempt of a round, per the round's policy):
+
+- per round (``r<id>``): ranked entries with the round's live figures;
+- per contest (``c<id>``): the sum over its rounds;
+- per organization (``o<id>``): participants, participation rate, mean and top score.
+
+How the data moves:
+
+1. After scoring commits, :func:`record_attempt` *sets* the contestant's entry in the round's raw
+   hash (``lb:raw:<round>``, user id → entry) from the database and marks the contest dirty. Setting
+   from the database, never incrementing, makes a job that runs twice change nothing.
+2. A renderer (:mod:`workers.boards`, inside every ``contest worker``) calls :func:`render_contest`
+   for dirty contests, at most a few times a second: it ranks the raw entries with the single
+   ranking rule (:mod:`question_bank.ranking`), writes every page of every public board as ready
+   JSON bytes into one hash per board (``lb:board:<board>``) under a new version, and publishes the
+   change on ``lb:events``.
+3. Public reads (:func:`read_board`) take one page from that hash: no database query, no ranking.
+
+封榜: once a round's ``freeze_at`` has passed (and until the organizers reveal it), its public
+board and the contest's public boards count only attempts submitted before the freeze; organizers
+see live standings (:func:`live_round_body`, computed on request). Public boards mask names
+(张*三) unless the contest shows full names; phone numbers and e-mails are never part of an entry.
+
+Redis only holds derived views: :func:`rebuild_contest` recomputes everything from the database,
+and :func:`check_contest` compares what Redis holds with a recomputation.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import redis
+from flask_babel import gettext as _
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from contest.errors import Conflict, NotFound
+from contest.extensions import db, redis_hub
+from contest.models import (
+    Attempt,
+    AttemptStatus,
+    BoardVisibility,
+    Contest,
+    Organization,
+    Registration,
+    Round,
+    ScorePolicy,
+    User,
+)
+from question_bank.ranking import Entry, rank, sort_key
+
+PAGE = 50  # entries per stored page; reads of other slices combine pages
+MAX_LIMIT = 100
+EVENTS = "lb:events"  # pub/sub channel: "<board> <version>"
+DIRTY = "lb:dirty"  # contest ids whose boards need rendering
+WAKE = "lb:wake"  # a list the renderer blocks on
+FREEZES = "lb:freezes"  # contest id scored by the next freeze time (epoch seconds)
+EPOCH = "lb:epoch"  # absent after Redis lost its data: the reconciler rebuilds everything
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def raw_key(round_id: int) -> str:
+    return f"lb:raw:{round_id}"
+
+
+def board_key(board: str) -> str:
+    return f"lb:board:{board}"
+
+
+def round_board(round_id: int) -> str:
+    return f"r{round_id}"
+
+
+def contest_board(contest_id: int) -> str:
+    return f"c{contest_id}"
+
+
+def organization_board(contest_id: int) -> str:
+    return f"o{contest_id}"
+
+
+def mask_name(name: str) -> str:
+    """张三丰 → 张*丰, 张三 → 张*, Alice → A***e: the first and last character stay."""
+    name = name.strip()
+    if len(name) <= 1:
+        return "*"
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+# Entries ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawEntry:
+    """One contestant's counting attempt in a round, as the raw hash stores it."""
+
+    user_id: int
+    name: str
+    organization_id: int | None
+    organization: str
+    score: Decimal
+    time_used_s: int
+    submitted_at: datetime
+    attempt_id: int
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "user_id": self.user_id,
+                "name": self.name,
+                "organization_id": self.organization_id,
+                "organization": self.organization,
+                "score": str(self.score),
+                "time_used_s": self.time_used_s,
+                "submitted_us": (self.submitted_at - _EPOCH) // _MICROSECOND,
+                "attempt_id": self.attempt_id,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> RawEntry:
+        data = json.loads(text)
+        return cls(
+            user_id=int(data["user_id"]),
+            name=str(data["name"]),
+            organization_id=data["organization_id"],
+            organization=str(data["organization"]),
+            score=Decimal(data["score"]),
+            time_used_s=int(data["time_used_s"]),
+            submitted_at=_EPOCH + int(data["submitted_us"]) * _MICROSECOND,
+            attempt_id=int(data["attempt_id"]),
+        )
+
+    def ranking_entry(self) -> Entry:
+        return Entry(
+            self.user_id, self.score, self.time_used_s, self.submitted_at, self.organization_id
+        )
+
+
+def counting_entries(round_: Round, user_id: int | None = None) -> dict[int, RawEntry]:
+    """Each contestant's counting attempt of ``round_`` (best or last scored), from the database.
+
+    Voided and unscored attempts never count. ``user_id`` limits the query to one contestant.
+    """
+    query = (
+        select(Attempt, User.display_name, User.organization_id, Organization.name)
+        .join(User, User.id == Attempt.user_id)
+        .outerjoin(Organization, Organization.id == User.organization_id)
+        .where(Attempt.round_id == round_.id, Attempt.status == AttemptStatus.SCORED)
+        .order_by(Attempt.number)
+    )
+    if user_id is not None:
+        query = query.where(Attempt.user_id == user_id)
+    chosen: dict[int, RawEntry] = {}
+    for attempt, name, organization_id, organization in db.session.execute(query):
+        entry = RawEntry(
+            user_id=attempt.user_id,
+            name=name,
+            organization_id=organization_id,
+            organization=organization or "",
+            score=Decimal(attempt.score or 0),
+            time_used_s=attempt.time_used_s or 0,
+            submitted_at=attempt.submitted_at or attempt.started_at,
+            attempt_id=attempt.id,
+        )
+        current = chosen.get(attempt.user_id)
+        if (
+            current is None
+            or round_.score_policy is ScorePolicy.LAST
+            or sort_key(entry.ranking_entry()) < sort_key(current.ranking_entry())
+        ):
+            chosen[attempt.user_id] = entry
+    return chosen
+
+
+def freeze_active(round_: Round, now: datetime) -> bool:
+    """True while the public sees the round frozen (after freeze_at, before the reveal)."""
+    return round_.freeze_at is not None and now >= round_.freeze_at and round_.revealed_at is None
+
+
+def public_entries(round_: Round, entries: Iterable[RawEntry], now: datetime) -> list[RawEntry]:
+    """What the public may count: while frozen, only attempts submitted before the freeze."""
+    if not freeze_active(round_, now):
+        return list(entries)
+    assert round_.freeze_at is not None
+    return [e for e in entries if e.submitted_at < round_.freeze_at]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A contestant's line on a board: a round's entry or a contest's sum over rounds."""
+
+    user_id: int
+    name: str
+    organization_id: int | None
+    organization: str
+    score: Decimal
+    time_used_s: int
+    submitted_at: datetime
+
+
+def ranked(standings: Iterable[Standing]) -> list[tuple[int, Standing]]:
+    """(rank, standing) in ranking order: the rule of :mod:`question_bank.ranking`."""
+    by_user = {s.user_id: s for s in standings}
+    entries = [
+        Entry(s.user_id, s.score, s.time_used_s, s.submitted_at, s.organization_id)
+        for s in by_user.values()
+    ]
+    return [(r.rank, by_user[r.entry.user_id]) for r in rank(entries)]
+
+
+def _standing(entry: RawEntry) -> Standing:
+    return Standing(
+        entry.user_id,
+        entry.name,
+        entry.organization_id,
+        entry.organization,
+        entry.score,
+        entry.time_used_s,
+        entry.submitted_at,
+    )
+
+
+def contest_standings(per_round: Sequence[Iterable[RawEntry]]) -> list[Standing]:
+    """Each contestant's sum over the rounds: scores and times added, the last submission."""
+    totals: dict[int, Standing] = {}
+    for entries in per_round:
+        for e in entries:
+            s = totals.get(e.user_id)
+            if s is None:
+                totals[e.user_id] = _standing(e)
+            else:
+                totals[e.user_id] = Standing(
+                    s.user_id,
+                    s.name,
+                    s.organization_id,
+                    s.organization,
+                    s.score + e.score,
+                    s.time_used_s + e.time_used_s,
+                    max(s.submitted_at, e.submitted_at),
+                )
+    return list(totals.values())
+
+
+def _number(value: Decimal) -> int | float:
+    """Scores as JSON numbers: 12 rather than 12.00, 12.5 stays 12.5."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def entry_rows(ranking: Sequence[tuple[int, Standing]], masked: bool) -> list[dict[str, Any]]:
+    return [
+        {
+            "rank": position,
+            "name": mask_name(s.name) if masked else s.name,
+            "organization": s.organization or None,
+            "score": _number(s.score),
+            "time_used_s": s.time_used_s,
+        }
+        for position, s in ranking
+    ]
+
+
+def organization_rows(
+    standings: Sequence[Standing], registered: dict[int, int], names: dict[int, str]
+) -> list[dict[str, Any]]:
+    """Per organization: participants, registered, participation rate, mean and top score.
+
+    Ordered by mean score (higher first), then participation rate, then name; equal mean scores
+    share a rank.
+    """
+    groups: dict[int, list[Standing]] = defaultdict(list)
+    for s in standings:
+        if s.organization_id is not None:
+            groups[s.organization_id].append(s)
+    keyed: list[tuple[Decimal, dict[str, Any]]] = []
+    for org_id in set(registered) | set(groups):
+        members = groups.get(org_id, [])
+        scores = [m.score for m in members]
+        count = registered.get(org_id, 0)
+        mean = (sum(scores, Decimal(0)) / len(scores)).quantize(Decimal("0.01")) if scores else None
+        row = {
+            "name": names.get(org_id, ""),
+            "participants": len(members),
+            "registered": count,
+            "participation_rate": round(len(members) / count, 4) if count else None,
+            "mean_score": _number(mean) if mean is not None else None,
+            "top_score": _number(max(scores)) if scores else None,
+        }
+        keyed.append((mean if mean is not None else Decimal(-1), row))
+    keyed.sort(key=lambda k: (-k[0], -(k[1]["participation_rate"] or 0), k[1]["name"]))
+    rows: list[dict[str, Any]] = []
+    for index, (mean, row) in enumerate(keyed):
+        shared = index and keyed[index - 1][0] == mean
+        rows.append({"rank": rows[-1]["rank"] if shared else index + 1, **row})
+    return rows
+
+
+# Board documents ---------------------------------------------------------------------------------
+
+
+@dataclass
+class BoardDocument:
+    """A board as stored: its head fields and all its rows, paged on write."""
+
+    board: str
+    head: dict[str, Any]  # round_id / contest_id, frozen, stats …
+    rows: list[dict[str, Any]]
+    paged: bool = True  # the organization board is one page, whatever its length
+
+    def body(self, version: int, offset: int, limit: int) -> dict[str, Any]:
+        if not self.paged:
+            return {**self.head, "version": version, "organizations": self.rows}
+        return {
+            **self.head,
+            "version": version,
+            "total": len(self.rows),
+            "offset": offset,
+            "limit": limit,
+            "entries": self.rows[offset : offset + limit],
+        }
+
+
+def _bytes(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+def dumps(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _stats(entries: Sequence[RawEntry], started: int) -> dict[str, Any]:
+    scores = [e.score for e in entries]
+    average = sum(scores, Decimal(0)) / len(scores) if scores else None
+    return {
+        "contestants": started,
+        "submissions": len(entries),
+        "average_score": _number(average.quantize(Decimal("0.01")))
+        if average is not None
+        else None,
+    }
+
+
+@dataclass
+class ContestData:
+    """What rendering a contest's boards needs, loaded once per render."""
+
+    contest: Contest
+    rounds: list[Round]
+    entries: dict[int, list[RawEntry]]  # round id → counting entries (all of them)
+    started: dict[int, int]  # round id → contestants who started
+    registered: dict[int, int]  # organization id → registered contestants
+    organization_names: dict[int, str]
+
+
+def load_contest_data(contest_id: int, entries: dict[int, list[RawEntry]]) -> ContestData | None:
+    contest = db.session.get(Contest, contest_id)
+    if contest is None:
+        return None
+    rounds = list(contest.rounds)
+    started = dict(
+        db.session.execute(
+            select(Attempt.round_id, func.count(func.distinct(Attempt.user_id)))
+            .join(Round, Round.id == Attempt.round_id)
+            .where(Round.contest_id == contest_id)
+            .group_by(Attempt.round_id)
+        ).all()
+    )
+    registered = {
+        org: count
+        for org, count in db.session.execute(
+            select(User.organization_id, func.count())
+            .join(Registration, Registration.user_id == User.id)
+            .where(Registration.contest_id == contest_id, User.organization_id.is_not(None))
+            .group_by(User.organization_id)
+        )
+        if org is not None
+    }
+    names = dict(db.session.execute(select(Organization.id, Organization.name)).all())
+    return ContestData(
+        contest, rounds, {r.id: entries.get(r.id, []) for r in rounds}, started, registered, names
+    )
+
+
+def documents(data: ContestData, now: datetime) -> list[BoardDocument]:
+    """Every public board of a contest, computed from its counting entries."""
+    masked = data.contest.mask_names
+    per_round = []
+    docs = []
+    any_frozen = False
+    for round_ in data.rounds:
+        entries = public_entries(round_, data.entries[round_.id], now)
+        frozen = freeze_active(round_, now)
+        any_frozen |= frozen
+        per_round.append(entries)
+        ranking = ranked(_standing(e) for e in entries)
+        docs.append(
+            BoardDocument(
+                round_board(round_.id),
+                {
+                    "round_id": round_.id,
+                    "frozen": frozen,
+                    "stats": _stats(entries, data.started.get(round_.id, 0)),
+                },
+                entry_rows(ranking, masked),
+            )
+        )
+    standings = contest_standings(per_round)
+    contest_id = data.contest.id
+    docs.append(
+        BoardDocument(
+            contest_board(contest_id),
+            {"contest_id": contest_id, "frozen": any_frozen},
+            entry_rows(ranked(standings), masked),
+        )
+    )
+    docs.append(
+        BoardDocument(
+            organization_board(contest_id),
+            {"contest_id": contest_id, "frozen": any_frozen},
+            organization_rows(standings, data.registered, data.organization_names),
+            paged=False,
+        )
+    )
+    return docs
+
+
+# Redis: raw entries, rendering, reading ----------------------------------------------------------
+
+# Replace a board's hash only with a newer version, then announce it. KEYS[1] the board hash;
+# ARGV[1] the version, ARGV[2] the board name, ARGV[3…] field/value pairs.
+_WRITE_BOARD = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+local version = tonumber(ARGV[1])
+if version <= current then return current end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('PUBLISH', KEYS[2], ARGV[2] .. ' ' .. ARGV[1])
+return 0
+"""
+
+
+def settings_changed(contest_id: int) -> None:
+    """Render the contest's boards once the session commits (its settings or rounds changed)."""
+    db.session.info.setdefault("contests_changed", set()).add(contest_id)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    changed = session.info.pop("contests_changed", None)
+    if changed:
+        from flask import current_app
+
+        client = redis_hub.client_for_app(current_app._get_current_object())  # type: ignore[attr-defined]
+        for contest_id in changed:
+            mark_dirty(client, contest_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop("contests_changed", None)
+
+
+def reveal(round_id: int, now: datetime) -> Round:
+    """End a round's freeze for the public (committed); the boards re-render."""
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        raise NotFound(_("No round %(id)s.", id=round_id))
+    if round_.freeze_at is None:
+        raise Conflict(_("This round has no freeze to reveal."), code="not_frozen")
+    if round_.revealed_at is None:
+        round_.revealed_at = now
+        settings_changed(round_.contest_id)
+    db.session.commit()
+    return round_
+
+
+def mark_dirty(client: redis.Redis, contest_id: int) -> None:
+    """Ask the renderer to render a contest's boards soon."""
+    pipe = client.pipeline()
+    pipe.sadd(DIRTY, contest_id)
+    pipe.lpush(WAKE, 1)
+    pipe.ltrim(WAKE, 0, 0)
+    pipe.execute()
+
+
+def record_attempt(client: redis.Redis, attempt: Attempt) -> None:
+    """Set the contestant's entry of the attempt's round from the database (never increment)."""
+    round_ = db.session.get(Round, attempt.round_id)
+    assert round_ is not None
+    entry = counting_entries(round_, attempt.user_id).get(attempt.user_id)
+    pipe = client.pipeline()
+    if entry is None:
+        pipe.hdel(raw_key(round_.id), attempt.user_id)
+    else:
+        pipe.hset(raw_key(round_.id), attempt.user_id, entry.to_json())
+    pipe.sadd(DIRTY, round_.contest_id)
+    pipe.lpush(WAKE, 1)
+    pipe.ltrim(WAKE, 0, 0)
+    pipe.execute()
+
+
+def read_raw(client: redis.Redis, round_ids: Sequence[int]) -> dict[int, list[RawEntry]]:
+    pipe = client.pipeline(transaction=False)
+    for round_id in round_ids:
+        pipe.hvals(raw_key(round_id))
+    return {
+        round_id: [RawEntry.from_json(v) for v in values]
+        for round_id, values in zip(round_ids, pipe.execute(), strict=True)
+    }
+
+
+def _version(client: redis.Redis, board: str) -> int:
+    """A version above the stored one; milliseconds, so it keeps rising across Redis restarts."""
+    stored = int(_bytes(client.hget(board_key(board), "version") or 0))
+    return max(int(time.time() * 1000), stored + 1)
+
+
+def _fields(doc: BoardDocument, version: int) -> list[Any]:
+    fields: list[Any] = ["version", version]
+    if not doc.paged:
+        fields += ["p0", dumps(doc.body(version, 0, 0))]
+        return fields
+    pages = max(1, -(-len(doc.rows) // PAGE))
+    for page in range(pages):
+        fields += [f"p{page}", dumps(doc.body(version, page * PAGE, PAGE))]
+    return fields
+
+
+def write_documents(client: redis.Redis, docs: Sequence[BoardDocument]) -> list[str]:
+    """Store each document under a new version and publish it; returns boards refused as stale."""
+    script = client.register_script(_WRITE_BOARD)
+    refused = []
+    for doc in docs:
+        version = _version(client, doc.board)
+        if script(
+            keys=[board_key(doc.board), EVENTS], args=[version, doc.board, *_fields(doc, version)]
+        ):
+            refused.append(doc.board)
+    return refused
+
+
+def render_contest(client: redis.Redis, contest_id: int, now: datetime | None = None) -> bool:
+    """Render a contest's public boards from the raw entries in Redis. False: nothing to render."""
+    now = now or datetime.now(UTC)
+    contest = db.session.get(Contest, contest_id)
+    if contest is None:
+        return False
+    round_ids = [r.id for r in contest.rounds]
+    data = load_contest_data(contest_id, read_raw(client, round_ids))
+    if data is None:
+        return False
+    boards = [round_board(i) for i in round_ids] + [
+        contest_board(contest_id),
+        organization_board(contest_id),
+    ]
+    if contest.board_visibility is not BoardVisibility.PUBLIC:
+        client.delete(*[board_key(b) for b in boards])
+        return True
+    if write_documents(client, documents(data, now)):
+        mark_dirty(client, contest_id)  # another renderer wrote meanwhile: render once more
+    upcoming = [
+        r.freeze_at.timestamp()
+        for r in data.rounds
+        if r.freeze_at is not None and r.freeze_at > now and r.revealed_at is None
+    ]
+    if upcoming:
+        client.zadd(FREEZES, {str(contest_id): min(upcoming)})
+    return True
+
+
+def due_freezes(client: redis.Redis, now: datetime) -> list[int]:
+    """Contests whose freeze time has come since their last render (removed from the schedule)."""
+    members: list[bytes] = client.zrangebyscore(FREEZES, "-inf", now.timestamp())  # type: ignore[assignment]
+    due = [int(m) for m in members]
+    if due:
+        client.zrem(FREEZES, *due)
+    return due
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: int
+    body: bytes
+
+
+def read_board(
+    client: redis.Redis, board: str, offset: int = 0, limit: int = PAGE
+) -> Snapshot | None:
+    """A page of a stored board as JSON bytes, or None when the board is not stored."""
+    key = board_key(board)
+    if offset % PAGE == 0 and limit == PAGE:
+        version, body = client.hmget(key, ["version", f"p{offset // PAGE}"])
+        if version is None:
+            return None
+        if body is None:  # past the end: the first page tells the head and the total
+            first = client.hget(key, "p0")
+            if first is None:
+                return None
+            return Snapshot(int(version), _reslice(json.loads(first), [], offset, limit))
+        return Snapshot(int(version), _bytes(body))
+    first_page, last_page = offset // PAGE, (offset + max(limit, 1) - 1) // PAGE
+    fields = ["version"] + [f"p{p}" for p in range(first_page, last_page + 1)] + ["p0"]
+    values = client.hmget(key, fields)
+    if values[0] is None or values[-1] is None:
+        return None
+    head = json.loads(values[-1])
+    if "entries" not in head:  # an unpaged board
+        return Snapshot(int(values[0]), _bytes(values[-1]))
+    rows: list[dict[str, Any]] = []
+    for page_body in values[1:-1]:
+        if page_body is not None:
+            rows += json.loads(page_body)["entries"]
+    skip = offset - first_page * PAGE
+    return Snapshot(int(values[0]), _reslice(head, rows[skip : skip + limit], offset, limit))
+
+
+def _reslice(head: dict[str, Any], rows: list[dict[str, Any]], offset: int, limit: int) -> bytes:
+    return dumps({**head, "offset": offset, "limit": limit, "entries": rows})
+
+
+def board_version(client: redis.Redis, board: str) -> int | None:
+    value = client.hget(board_key(board), "version")
+    return int(_bytes(value)) if value is not None else None
+
+
+# Rebuild, check, live views ----------------------------------------------------------------------
+
+
+def rebuild_contest(client: redis.Redis, contest_id: int, now: datetime | None = None) -> int:
+    """Recompute a contest's raw entries from the database and render its boards; returns the
+    number of ranked entries over its rounds."""
+    contest = db.session.get(Contest, contest_id)
+    if contest is None:
+        return 0
+    count = 0
+    for round_ in contest.rounds:
+        entries = counting_entries(round_)
+        pipe = client.pipeline()  # MULTI: readers see the old hash or the new one
+        pipe.delete(raw_key(round_.id))
+        if entries:
+            pipe.hset(raw_key(round_.id), mapping={str(u): e.to_json() for u, e in entries.items()})
+        pipe.execute()
+        count += len(entries)
+    render_contest(client, contest_id, now)
+    return count
+
+
+def contest_ids() -> list[int]:
+    return list(db.session.scalars(select(Contest.id).order_by(Contest.id)))
+
+
+def rebuild_all(client: redis.Redis, now: datetime | None = None) -> dict[int, int]:
+    result = {cid: rebuild_contest(client, cid, now) for cid in contest_ids()}
+    client.set(EPOCH, int(time.time()))
+    return result
+
+
+def _stored_body(client: redis.Redis, board: str) -> dict[str, Any] | None:
+    """A stored board as one document (all pages joined), without its version."""
+    values: dict[bytes, bytes] = client.hgetall(board_key(board))  # type: ignore[assignment]
+    if not values:
+        return None
+    pages = sorted((int(k[1:]), json.loads(v)) for k, v in values.items() if k.startswith(b"p"))
+    document = dict(pages[0][1])
+    if "entries" in document:
+        document["entries"] = [row for _, page in pages for row in page["entries"]]
+        document["offset"], document["limit"] = 0, len(document["entries"])
+    document.pop("version", None)
+    return document
+
+
+def check_contest(client: redis.Redis, contest_id: int, now: datetime | None = None) -> list[str]:
+    """Differences between Redis and a recomputation from the database (empty: all equal)."""
+    now = now or datetime.now(UTC)
+    contest = db.session.get(Contest, contest_id)
+    if contest is None:
+        return [f"contest {contest_id}: not found"]
+    problems = []
+    expected_raw = {r.id: counting_entries(r) for r in contest.rounds}
+    stored_raw = read_raw(client, list(expected_raw))
+    for round_id, entries in expected_raw.items():
+        stored = {e.user_id: e for e in stored_raw[round_id]}
+        if stored != entries:
+            missing = sorted(set(entries) - set(stored))
+            extra = sorted(set(stored) - set(entries))
+            changed = sorted(u for u in set(entries) & set(stored) if entries[u] != stored[u])
+            problems.append(
+                f"round {round_id} raw entries differ: missing {missing[:10]}, "
+                f"extra {extra[:10]}, changed {changed[:10]}"
+            )
+    data = load_contest_data(contest_id, {k: list(v.values()) for k, v in expected_raw.items()})
+    assert data is not None
+    if contest.board_visibility is not BoardVisibility.PUBLIC:
+        return problems
+    for doc in documents(data, now):
+        expected = doc.body(0, 0, len(doc.rows))
+        expected.pop("version")
+        stored_doc = _stored_body(client, doc.board)
+        if stored_doc is None:
+            problems.append(f"board {doc.board}: not stored")
+        elif stored_doc != json.loads(dumps(expected)):
+            problems.append(f"board {doc.board}: differs from a recomputation")
+    return problems
+
+
+def live_round_body(client: redis.Redis, round_: Round, offset: int, limit: int) -> dict[str, Any]:
+    """The round's live standings for organizers (full names, nothing frozen), from Redis."""
+    entries = read_raw(client, [round_.id])[round_.id]
+    ranking = ranked(_standing(e) for e in entries)
+    rows = entry_rows(ranking, masked=False)
+    return {
+        "round_id": round_.id,
+        "version": board_version(client, round_board(round_.id)) or 0,
+        "frozen": False,
+        "total": len(rows),
+        "offset": offset,
+        "limit": limit,
+        "stats": _stats(entries, 0) | {"contestants": None},
+        "entries": rows[offset : offset + limit],
+    }

@@ -1,0 +1,436 @@
+"""Leaderboards: scoring sets entries, renders are snapshots, rebuilds equal the live boards,
+freezes hold for the public, names are masked, and reads never touch the database."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event
+
+from contest.extensions import db, redis_hub
+from contest.models import Attempt, BoardVisibility, Contest, Organization, Role, Round, User
+from contest.services import leaderboards
+from tests.conftest import PASSWORD, add_user, api_login, csrf_token
+from tests.contest_support import paper_round, published_bank
+from tests.test_attempts_api import Player, answer_for
+from workers import queues
+from workers.boards import reconcile, render_pending
+from workers.runner import make_worker
+from workers.scoring import score_attempt
+
+
+@pytest.fixture
+def round_id(app: Flask) -> int:
+    with app.app_context():
+        return paper_round(published_bank(), attempts_allowed=0, score_policy="best").id
+
+
+def sit(app: Flask, player: Player, round_id: int, right: int) -> int:
+    """Start, answer the first ``right`` questions correctly (the rest wrongly), submit."""
+    attempt = player.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    for n, item in enumerate(attempt["items"]):
+        player.call(
+            "PUT",
+            f"/api/v1/attempts/{attempt['id']}/items/{item['position']}",
+            {"answer": answer_for(item, n < right), "seq": n + 1},
+        )
+    assert player.call("POST", f"/api/v1/attempts/{attempt['id']}/submission").status_code == 200
+    player.expected = sum(item["points"] for item in attempt["items"][:right])  # type: ignore[attr-defined]
+    return int(attempt["id"])
+
+
+def settle(app: Flask) -> None:
+    """Score everything queued with a real worker, then render what is dirty."""
+    make_worker(app, [queues.SCORING]).work(burst=True)
+    with app.app_context():
+        render_pending(redis_hub.client, wait=False)
+
+
+def board(app: Flask, url: str, **headers: str) -> Any:
+    response = app.test_client().get(url, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def stored(app: Flask, contest_id: int) -> dict[str, Any]:
+    """Every stored board of a contest without its version."""
+    with app.app_context():
+        contest = db.session.get(Contest, contest_id)
+        assert contest is not None
+        names = [leaderboards.round_board(r.id) for r in contest.rounds] + [
+            leaderboards.contest_board(contest_id),
+            leaderboards.organization_board(contest_id),
+        ]
+        return {name: leaderboards._stored_body(redis_hub.client, name) for name in names}
+
+
+def contest_of(app: Flask, round_id: int) -> int:
+    with app.app_context():
+        round_ = db.session.get(Round, round_id)
+        assert round_ is not None
+        return round_.contest_id
+
+
+def test_scored_attempts_appear_ranked_with_shared_ranks(app: Flask, round_id: int) -> None:
+    players = {name: Player(app, name) for name in ("wang", "zhao", "sun")}
+    sit(app, players["wang"], round_id, right=6)
+    sit(app, players["zhao"], round_id, right=10)
+    sit(app, players["sun"], round_id, right=0)
+    settle(app)
+    wang = players["wang"].expected  # type: ignore[attr-defined]
+    body = board(app, f"/api/v1/rounds/{round_id}/leaderboard")
+    assert body["total"] == 3 and body["frozen"] is False and body["version"] > 0
+    assert [e["score"] for e in body["entries"]] == [20, wang, 0]
+    assert [e["name"] for e in body["entries"]] == ["z****名", "w****名", "s***名"]
+    assert [e["rank"] for e in body["entries"]] == [1, 2, 3]
+    average = round((20 + wang) / 3, 2)
+    assert body["stats"] == {"contestants": 3, "submissions": 3, "average_score": average}
+    contest = board(app, f"/api/v1/contests/{contest_of(app, round_id)}/leaderboard")
+    assert [e["score"] for e in contest["entries"]] == [20, wang, 0]
+
+
+def test_a_job_run_twice_gives_the_same_board(app: Flask, round_id: int) -> None:
+    ids = [sit(app, Player(app, f"p{n}"), round_id, right=n * 3) for n in range(4)]
+    settle(app)
+    contest_id = contest_of(app, round_id)
+    before = stored(app, contest_id)
+    with app.app_context():
+        version = leaderboards.board_version(redis_hub.client, leaderboards.round_board(round_id))
+        for attempt_id in ids:
+            assert score_attempt(attempt_id) == "scored"
+        db.session.remove()
+        render_pending(redis_hub.client, wait=False)
+        after_version = leaderboards.board_version(
+            redis_hub.client, leaderboards.round_board(round_id)
+        )
+    assert after_version is not None and version is not None and after_version > version
+    assert stored(app, contest_id) == before
+
+
+def test_a_rebuild_equals_the_live_board_and_check_finds_differences(
+    app: Flask, round_id: int
+) -> None:
+    for n in range(5):
+        sit(app, Player(app, f"r{n}"), round_id, right=2 * n)
+    settle(app)
+    contest_id = contest_of(app, round_id)
+    live = stored(app, contest_id)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["leaderboard", "check"]).exit_code == 0
+    with app.app_context():
+        redis_hub.client.delete(
+            *redis_hub.client.keys("lb:board:*"), *redis_hub.client.keys("lb:raw:*")
+        )
+    result = runner.invoke(args=["leaderboard", "check", "--contest", str(contest_id)])
+    assert result.exit_code == 1 and "not stored" in result.output
+    result = runner.invoke(args=["leaderboard", "rebuild", "--contest", str(contest_id)])
+    assert result.exit_code == 0, result.output
+    assert "5 ranked entries" in result.output
+    assert stored(app, contest_id) == live
+    assert runner.invoke(args=["leaderboard", "check"]).exit_code == 0
+    with app.app_context():  # an entry Redis has but the database does not is a difference
+        stray = leaderboards.RawEntry(
+            999999, "外人", None, "", leaderboards.Decimal(100), 1, datetime.now(UTC), 999999
+        )
+        redis_hub.client.hset(leaderboards.raw_key(round_id), "999999", stray.to_json())
+    with app.app_context():
+        problems = leaderboards.check_contest(redis_hub.client, contest_id)
+    assert problems and "extra" in problems[0]
+
+
+def test_best_and_last_attempt_policies(app: Flask) -> None:
+    with app.app_context():
+        bank = published_bank()
+        best = paper_round(bank, attempts_allowed=0, score_policy="best", contest_title="最好")
+        last = paper_round(bank, attempts_allowed=0, score_policy="last", contest_title="最后")
+        best_id, last_id = best.id, last.id
+    me = Player(app, "liu")
+    for round_ in (best_id, last_id):
+        sit(app, me, round_, right=10)
+        sit(app, me, round_, right=2)
+    settle(app)
+    assert board(app, f"/api/v1/rounds/{best_id}/leaderboard")["entries"][0]["score"] == 20
+    last_score = me.expected  # type: ignore[attr-defined]
+    assert board(app, f"/api/v1/rounds/{last_id}/leaderboard")["entries"][0]["score"] == last_score
+
+
+def test_contest_board_sums_rounds_and_organizations_are_summarised(app: Flask) -> None:
+    with app.app_context():
+        bank = published_bank()
+        first = paper_round(bank, attempts_allowed=0)
+        contest_id = first.contest_id
+        from contest.services import contests as contest_service
+
+        second = contest_service.save_round(
+            contest_id,
+            title="复赛",
+            bank_id=bank,
+            duration_s=600,
+            blueprint=first.blueprint,
+            review_policy="after_submit",
+        )
+        db.session.commit()
+        first_id, second_id = first.id, second.id
+        east = Organization(name="东区")
+        west = Organization(name="西区")
+        db.session.add_all([east, west])
+        db.session.commit()
+        east_id, west_id = east.id, west.id
+    players = []
+    for name, org in (("e1", east_id), ("e2", east_id), ("w1", west_id), ("w2", west_id)):
+        with app.app_context():
+            add_user(name, Role.CONTESTANT, organization_id=org)
+        player = Player.__new__(Player)
+        player.client = app.test_client()
+        assert api_login(player.client, name, PASSWORD).status_code == 200
+        player.device, player.token, player.seen = "phone", csrf_token(player.client), []
+        players.append(player)
+    sit(app, players[0], first_id, right=10)
+    sit(app, players[0], second_id, right=5)
+    e1 = 20 + players[0].expected  # type: ignore[attr-defined]
+    sit(app, players[1], first_id, right=0)
+    sit(app, players[2], first_id, right=4)
+    w1 = players[2].expected  # type: ignore[attr-defined]
+    settle(app)
+    contest = board(app, f"/api/v1/contests/{contest_id}/leaderboard")
+    assert [e["score"] for e in contest["entries"]] == sorted([e1, w1, 0], reverse=True)
+    orgs = board(app, f"/api/v1/contests/{contest_id}/organizations/leaderboard")
+    by_name = {o["name"]: o for o in orgs["organizations"]}
+    assert by_name["东区"] == {
+        "rank": 1,
+        "name": "东区",
+        "participants": 2,
+        "registered": 2,
+        "participation_rate": 1.0,
+        "mean_score": e1 / 2,
+        "top_score": e1,
+    }
+    assert by_name["西区"]["participants"] == 1 and by_name["西区"]["registered"] == 1
+    assert by_name["西区"]["mean_score"] == w1 and by_name["西区"]["rank"] == 2
+
+
+def test_public_boards_mask_names_and_never_show_contact_details(
+    app: Flask, round_id: int
+) -> None:
+    me = Player(app, "zhangsan")
+    with app.app_context():
+        user = db.session.scalars(db.select(User).filter_by(username="zhangsan")).one()
+        user.display_name, user.phone, user.email = "张小三", "13800138000", "z@example.cn"
+        db.session.commit()
+    sit(app, me, round_id, right=3)
+    settle(app)
+    contest_id = contest_of(app, round_id)
+    urls = [
+        f"/api/v1/rounds/{round_id}/leaderboard",
+        f"/api/v1/contests/{contest_id}/leaderboard",
+        f"/api/v1/contests/{contest_id}/organizations/leaderboard",
+    ]
+    for url in urls:
+        text = app.test_client().get(url).get_data(as_text=True)
+        assert "张小三" not in text and "13800138000" not in text and "example.cn" not in text
+        assert "zhangsan" not in text
+    assert board(app, urls[0])["entries"][0]["name"] == "张*三"
+    with app.app_context():
+        contest = db.session.get(Contest, contest_id)
+        assert contest is not None
+        leaderboards.settings_changed(contest_id)
+        contest.mask_names = False
+        db.session.commit()
+        render_pending(redis_hub.client, wait=False)
+    assert board(app, urls[0])["entries"][0]["name"] == "张小三"
+    assert "13800138000" not in app.test_client().get(urls[0]).get_data(as_text=True)
+
+
+def test_mask_name() -> None:
+    assert leaderboards.mask_name("张三丰") == "张*丰"
+    assert leaderboards.mask_name("张三") == "张*"
+    assert leaderboards.mask_name("欧阳娜娜") == "欧**娜"
+    assert leaderboards.mask_name("Alice") == "A***e"
+    assert leaderboards.mask_name("王") == "*"
+
+
+def test_frozen_boards_do_not_move_for_the_public_until_revealed(
+    app: Flask, round_id: int
+) -> None:
+    sit(app, Player(app, "early"), round_id, right=2)
+    settle(app)
+    with app.app_context():
+        round_ = db.session.get(Round, round_id)
+        assert round_ is not None
+        round_.freeze_at = datetime.now(UTC)
+        leaderboards.settings_changed(round_.contest_id)
+        db.session.commit()
+        render_pending(redis_hub.client, wait=False)
+    url = f"/api/v1/rounds/{round_id}/leaderboard"
+    frozen = board(app, url)
+    assert frozen["frozen"] is True and frozen["total"] == 1
+    sit(app, Player(app, "late"), round_id, right=10)
+    settle(app)
+    still = board(app, url)
+    assert still["frozen"] is True and still["entries"] == frozen["entries"]
+    assert still["stats"]["submissions"] == 1
+    contest_board = board(app, f"/api/v1/contests/{contest_of(app, round_id)}/leaderboard")
+    assert contest_board["frozen"] is True and contest_board["total"] == 1
+    # Organizers see the live standings; the public cannot ask for them.
+    assert app.test_client().get(url + "?view=live").status_code == 403
+    with app.app_context():
+        add_user("boss", Role.ORGANIZER)
+    organizer = app.test_client()
+    api_login(organizer, "boss", PASSWORD)
+    live = organizer.get(url + "?view=live").get_json()
+    assert live["total"] == 2 and live["entries"][0]["score"] == 20
+    assert live["entries"][0]["name"] == "late 名"  # full names for organizers
+    # Revealing (揭榜) makes the public board show everything.
+    token = csrf_token(organizer)
+    reveal = organizer.post(f"/api/v1/rounds/{round_id}/reveal", headers={"X-CSRFToken": token})
+    assert reveal.status_code == 200, reveal.get_data(as_text=True)
+    with app.app_context():
+        render_pending(redis_hub.client, wait=False)
+    revealed = board(app, url)
+    assert revealed["frozen"] is False and revealed["total"] == 2
+    assert app.test_client().post(f"/api/v1/rounds/{round_id}/reveal").status_code in (401, 403)
+
+
+def test_reads_answer_from_redis_without_database_queries(app: Flask, round_id: int) -> None:
+    sit(app, Player(app, "q"), round_id, right=1)
+    settle(app)
+    contest_id = contest_of(app, round_id)
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        client = app.test_client()
+        for url in (
+            f"/api/v1/rounds/{round_id}/leaderboard",
+            f"/api/v1/rounds/{round_id}/leaderboard?offset=0&limit=7",
+            f"/api/v1/contests/{contest_id}/leaderboard",
+            f"/api/v1/contests/{contest_id}/organizations/leaderboard",
+        ):
+            assert client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert statements == []
+
+
+def test_etag_gives_304_until_the_board_changes(app: Flask, round_id: int) -> None:
+    sit(app, Player(app, "e1"), round_id, right=1)
+    settle(app)
+    url = f"/api/v1/rounds/{round_id}/leaderboard"
+    first = app.test_client().get(url)
+    etag = first.headers["ETag"]
+    assert app.test_client().get(url, headers={"If-None-Match": etag}).status_code == 304
+    sit(app, Player(app, "e2"), round_id, right=2)
+    settle(app)
+    changed = app.test_client().get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.get_json()["total"] == 2
+
+
+def test_paging_combines_stored_pages(app: Flask, round_id: int) -> None:
+    with app.app_context():
+        round_ = db.session.get(Round, round_id)
+        assert round_ is not None
+        contest_id = round_.contest_id
+        now = datetime.now(UTC)
+        entries = {
+            n: leaderboards.RawEntry(
+                n, f"选手{n}", None, "", leaderboards.Decimal(n % 37), n % 11, now, n
+            )
+            for n in range(1, 131)
+        }
+        redis_hub.client.hset(
+            leaderboards.raw_key(round_id), mapping={str(k): e.to_json() for k, e in entries.items()}
+        )
+        leaderboards.render_contest(redis_hub.client, contest_id)
+    everything = []
+    for offset in range(0, 130, 50):
+        everything += board(app, f"/api/v1/rounds/{round_id}/leaderboard?offset={offset}")[
+            "entries"
+        ]
+    assert len(everything) == 130
+    scores = [(-e["score"], e["time_used_s"]) for e in everything]
+    assert scores == sorted(scores)
+    middle = board(app, f"/api/v1/rounds/{round_id}/leaderboard?offset=45&limit=60")
+    assert middle["entries"] == everything[45:105] and middle["total"] == 130
+    past = board(app, f"/api/v1/rounds/{round_id}/leaderboard?offset=500")
+    assert past["entries"] == [] and past["total"] == 130
+    bad = app.test_client().get(f"/api/v1/rounds/{round_id}/leaderboard?limit=101")
+    assert bad.status_code == 422
+
+
+def test_boards_of_organizer_only_contests_and_unknown_rounds_are_404(
+    app: Flask, round_id: int
+) -> None:
+    assert app.test_client().get("/api/v1/rounds/9999/leaderboard").status_code == 404
+    contest_id = contest_of(app, round_id)
+    with app.app_context():
+        contest = db.session.get(Contest, contest_id)
+        assert contest is not None
+        contest.board_visibility = BoardVisibility.ORGANIZERS
+        leaderboards.settings_changed(contest_id)
+        db.session.commit()
+        render_pending(redis_hub.client, wait=False)
+    for url in (
+        f"/api/v1/rounds/{round_id}/leaderboard",
+        f"/api/v1/contests/{contest_id}/leaderboard",
+        f"/api/v1/rounds/{round_id}/leaderboard/stream",
+    ):
+        response = app.test_client().get(url)
+        assert response.status_code == 404
+        assert response.get_json()["error"]["code"] == "board_not_found"
+
+
+def test_a_new_contest_has_an_empty_board(app: Flask, round_id: int) -> None:
+    body = board(app, f"/api/v1/rounds/{round_id}/leaderboard")
+    assert body["total"] == 0 and body["entries"] == [] and body["stats"]["submissions"] == 0
+
+
+def test_reconciler_rebuilds_after_redis_lost_its_data_and_rescores(
+    app: Flask, round_id: int
+) -> None:
+    ids = [sit(app, Player(app, f"c{n}"), round_id, right=n) for n in range(3)]
+    settle(app)
+    contest_id = contest_of(app, round_id)
+    live = stored(app, contest_id)
+    with app.app_context():
+        client = redis_hub.client
+        client.flushdb()  # what a Redis restart without persistence leaves
+        # A submitted attempt whose scoring job was lost with the queue:
+        attempt = db.session.get(Attempt, ids[0])
+        assert attempt is not None
+        attempt.status, attempt.score = "submitted", None  # type: ignore[assignment]
+        attempt.submitted_at = datetime.now(UTC) - timedelta(minutes=5)
+        db.session.commit()
+        done = reconcile(client)
+        assert done["rebuilt"] == 1
+    assert stored(app, contest_id) != live  # the unscored attempt is off the board …
+    settle(app)  # … until the re-queued job scores it
+    assert stored(app, contest_id) == live
+    with app.app_context():
+        assert leaderboards.check_contest(redis_hub.client, contest_id) == []
+
+
+def test_openapi_documents_the_board_operations(app: Flask) -> None:
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    operations = {
+        op["operationId"]
+        for path in spec["paths"].values()
+        for op in path.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
+    assert {
+        "getRoundLeaderboard",
+        "getContestLeaderboard",
+        "getOrganizationLeaderboard",
+        "streamRoundLeaderboard",
+    } <= operations
+    stream = spec["paths"]["/api/v1/rounds/{round_id}/leaderboard/stream"]["get"]
+    assert "text/event-stream" in json.dumps(stream)

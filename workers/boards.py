@@ -1,0 +1,115 @@
+"""The board renderer and the reconciler: a thread inside every ``contest worker`` process.
+
+The renderer takes dirty contests from Redis (``lb:dirty``, set by scoring) and renders their
+public boards, at most one render per contest every :data:`MIN_INTERVAL_S` (submissions that arrive
+meanwhile are batched into the next render). A Redis lock per contest lets several workers share
+the work without rendering the same contest at once.
+
+The reconciler runs every :data:`RECONCILE_EVERY_S` in one worker at a time (a Redis lock):
+
+- when Redis lost its data (restart: the ``lb:epoch`` marker is gone) it rebuilds every board from
+  the database;
+- it submits attempts left open past their deadline and re-queues scoring for submitted attempts
+  that have no score after :data:`UNSCORED_AFTER_S` (a worker killed mid-job, a lost queue);
+- it renders contests whose freeze time (封榜) has come, so their public boards show the freeze.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import redis
+from flask import Flask
+
+from contest.extensions import db, redis_hub
+from contest.services import leaderboards
+
+log = logging.getLogger(__name__)
+
+MIN_INTERVAL_S = 0.25
+RECONCILE_EVERY_S = 10.0
+UNSCORED_AFTER_S = 30.0
+LOCK_MS = 30_000
+
+
+def render_pending(client: redis.Redis, now: datetime | None = None, *, wait: bool = True) -> int:
+    """Render every dirty contest once (returns how many were rendered).
+
+    ``wait`` keeps at least :data:`MIN_INTERVAL_S` between two renders of one contest.
+    """
+    rendered = 0
+    for contest_id in leaderboards.due_freezes(client, now or datetime.now(UTC)):
+        leaderboards.mark_dirty(client, contest_id)
+    while True:
+        popped: list[bytes] = client.spop(leaderboards.DIRTY, 20)  # type: ignore[assignment]
+        if not popped:
+            return rendered
+        for raw in popped:
+            contest_id = int(raw)
+            lock = f"lb:render-lock:{contest_id}"
+            if not client.set(lock, 1, nx=True, px=LOCK_MS):
+                client.sadd(leaderboards.DIRTY, contest_id)  # another worker is rendering it
+                time.sleep(0.05)
+                continue
+            try:
+                if wait:
+                    last = float(client.get(f"lb:rendered-at:{contest_id}") or 0)
+                    pause = last + MIN_INTERVAL_S - time.time()
+                    if pause > 0:
+                        time.sleep(pause)  # what arrives meanwhile joins this render
+                client.srem(leaderboards.DIRTY, contest_id)
+                leaderboards.render_contest(client, contest_id, now)
+                client.set(f"lb:rendered-at:{contest_id}", time.time(), ex=60)
+                rendered += 1
+            finally:
+                client.delete(lock)
+                db.session.remove()
+
+
+def reconcile(client: redis.Redis, now: datetime | None = None) -> dict[str, int]:
+    """One reconciler pass (see the module docstring); returns what it did."""
+    from workers.deadlines import close_overdue_attempts
+
+    now = now or datetime.now(UTC)
+    done = {"rebuilt": 0, "closed": 0}
+    if not client.exists(leaderboards.EPOCH):
+        done["rebuilt"] = len(leaderboards.rebuild_all(client, now))
+    done["closed"] = close_overdue_attempts(
+        now, unscored_before=now - timedelta(seconds=UNSCORED_AFTER_S)
+    )
+    return done
+
+
+class BoardThread(threading.Thread):
+    """Renders dirty boards and reconciles, until :meth:`stop`."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(name="board-renderer", daemon=True)
+        self.app = app
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def run(self) -> None:
+        next_reconcile = 0.0
+        while not self._stopping.is_set():
+            try:
+                with self.app.app_context():
+                    client = redis_hub.client_for_app(self.app)
+                    render_pending(client)
+                    if time.monotonic() >= next_reconcile:
+                        next_reconcile = time.monotonic() + RECONCILE_EVERY_S
+                        if client.set("lb:reconcile-lock", 1, nx=True, ex=int(RECONCILE_EVERY_S)):
+                            reconcile(client)
+                            db.session.remove()
+                    client.blpop([leaderboards.WAKE], timeout=1)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                log.warning("board renderer: Redis unavailable (%s); retrying", exc)
+                self._stopping.wait(1.0)
+            except Exception:  # a bad render must not stop the thread: log it and go on
+                log.exception("board renderer failed; retrying")
+                self._stopping.wait(1.0)
