@@ -106,7 +106,10 @@ class RedisHub:
         return self.client_for_app(current_app)
 
     def close(self, app: Flask) -> None:
-        """Close the app's client pool (tests create many apps)."""
+        """Close the app's client pool (tests create many apps), after the live-board hub."""
+        hub = app.extensions.pop("board_hub", None)
+        if hub is not None:
+            hub.stop()
         state = app.extensions["contest_redis"]
         if state["client"] is not None:
             state["client"].close()

@@ -20,7 +20,9 @@ import time
 from collections.abc import Iterator
 
 import redis
+from flask import Flask
 
+from contest.extensions import redis_hub
 from contest.services import leaderboards
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ class BoardHub:
         self._fetch_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._stopping = threading.Event()
 
     def start(self) -> None:
         with self._start_lock:
@@ -53,20 +56,32 @@ class BoardHub:
             self.generation += 1
             self.changed.notify_all()
 
+    def stop(self) -> None:
+        """Stop listening (the app is closing its Redis client); streams keep their last page."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
     def _listen(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             pubsub = self.client.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(leaderboards.EVENTS)
                 self._notify()  # (re)subscribed: anything may have changed meanwhile
-                for message in pubsub.listen():
-                    if message.get("type") == "message":
+                while not self._stopping.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is not None and message.get("type") == "message":
                         self._notify()
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
+            except Exception as exc:  # Redis restarting, or the client closed under us
+                if self._stopping.is_set():
+                    return
                 log.warning("board hub: Redis unavailable (%s); reconnecting", exc)
-                time.sleep(0.5)
+                self._stopping.wait(0.5)
             finally:
-                pubsub.close()
+                try:
+                    pubsub.close()
+                except Exception:
+                    log.debug("board hub: closing the subscription failed", exc_info=True)
 
     def page(self, board: str, offset: int, limit: int) -> leaderboards.Snapshot | None:
         """The current page, read from Redis at most once per announced change per process."""
@@ -92,7 +107,7 @@ class BoardHub:
         sent = None
         generation = self.generation
         last_sent = 0.0
-        while True:
+        while not self._stopping.is_set():
             try:
                 snapshot = self.page(board, offset, limit)
             except (redis.ConnectionError, redis.TimeoutError):
@@ -111,14 +126,13 @@ class BoardHub:
             generation = new_generation
 
 
-_hubs: dict[int, BoardHub] = {}
 _hubs_lock = threading.Lock()
 
 
-def hub_for(client: redis.Redis) -> BoardHub:
-    """The process's hub for this Redis client (one per app)."""
+def hub_for(app: Flask) -> BoardHub:
+    """The app's hub in this process (stopped when the app closes its Redis client)."""
     with _hubs_lock:
-        hub = _hubs.get(id(client))
+        hub: BoardHub | None = app.extensions.get("board_hub")
         if hub is None:
-            hub = _hubs[id(client)] = BoardHub(client)
+            hub = app.extensions["board_hub"] = BoardHub(redis_hub.client_for_app(app))
         return hub

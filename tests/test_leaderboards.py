@@ -213,9 +213,7 @@ def test_contest_board_sums_rounds_and_organizations_are_summarised(app: Flask) 
     assert by_name["西区"]["mean_score"] == w1 and by_name["西区"]["rank"] == 2
 
 
-def test_public_boards_mask_names_and_never_show_contact_details(
-    app: Flask, round_id: int
-) -> None:
+def test_public_boards_mask_names_and_never_show_contact_details(app: Flask, round_id: int) -> None:
     me = Player(app, "zhangsan")
     with app.app_context():
         user = db.session.scalars(db.select(User).filter_by(username="zhangsan")).one()
@@ -253,9 +251,7 @@ def test_mask_name() -> None:
     assert leaderboards.mask_name("王") == "*"
 
 
-def test_frozen_boards_do_not_move_for_the_public_until_revealed(
-    app: Flask, round_id: int
-) -> None:
+def test_frozen_boards_do_not_move_for_the_public_until_revealed(app: Flask, round_id: int) -> None:
     sit(app, Player(app, "early"), round_id, right=2)
     settle(app)
     with app.app_context():
@@ -347,7 +343,8 @@ def test_paging_combines_stored_pages(app: Flask, round_id: int) -> None:
             for n in range(1, 131)
         }
         redis_hub.client.hset(
-            leaderboards.raw_key(round_id), mapping={str(k): e.to_json() for k, e in entries.items()}
+            leaderboards.raw_key(round_id),
+            mapping={str(k): e.to_json() for k, e in entries.items()},
         )
         leaderboards.render_contest(redis_hub.client, contest_id)
     everything = []
@@ -434,3 +431,38 @@ def test_openapi_documents_the_board_operations(app: Flask) -> None:
     } <= operations
     stream = spec["paths"]["/api/v1/rounds/{round_id}/leaderboard/stream"]["get"]
     assert "text/event-stream" in json.dumps(stream)
+
+
+def test_organizers_see_live_standings_and_reveal_from_the_admin_pages(
+    app: Flask, round_id: int
+) -> None:
+    sit(app, Player(app, "before"), round_id, right=4)
+    settle(app)
+    with app.app_context():
+        round_ = db.session.get(Round, round_id)
+        assert round_ is not None
+        round_.freeze_at = datetime.now(UTC)
+        leaderboards.settings_changed(round_.contest_id)
+        db.session.commit()
+    sit(app, Player(app, "after"), round_id, right=9)
+    settle(app)
+    with app.app_context():
+        add_user("host", Role.ORGANIZER)
+    organizer = app.test_client()
+    api_login(organizer, "host", PASSWORD)
+    page = organizer.get(f"/admin/rounds/{round_id}/standings")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "after 名" in text and "before 名" in text  # full names, both entries
+    assert "封榜" in text and "1 / 2" not in text
+    assert board(app, f"/api/v1/rounds/{round_id}/leaderboard")["total"] == 1
+    token = csrf_token(organizer)
+    assert organizer.post(f"/admin/rounds/{round_id}/reveal").status_code == 403  # no CSRF
+    done = organizer.post(f"/admin/rounds/{round_id}/reveal", data={"csrf_token": token})
+    assert done.status_code == 302
+    with app.app_context():
+        render_pending(redis_hub.client, wait=False)
+    assert board(app, f"/api/v1/rounds/{round_id}/leaderboard")["total"] == 2
+    contestant = app.test_client()
+    api_login(contestant, "after", PASSWORD)
+    assert contestant.get(f"/admin/rounds/{round_id}/standings").status_code == 403

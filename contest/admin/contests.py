@@ -11,6 +11,7 @@ N, a whole number of at least 1, or the minimum score).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,7 +42,7 @@ from contest.admin import PAGE_SIZE, bp
 from contest.admin.forms import _difficulty_choices as difficulty_choices
 from contest.admin.forms import _type_choices as type_choices
 from contest.errors import DomainError
-from contest.extensions import db
+from contest.extensions import db, redis_hub
 from contest.i18n import local_time, to_local, to_utc
 from contest.models import (
     Attempt,
@@ -59,6 +60,7 @@ from contest.models import (
     User,
 )
 from contest.services import contests as contest_service
+from contest.services import leaderboards
 from question_bank.domain import Problem
 from question_bank.grading import MultipleRule
 from question_bank.models import Bank, Category
@@ -156,6 +158,11 @@ class RoundForm(FlaskForm):
     )
     closes_at = DateTimeLocalField(
         _l("Closes at (Beijing time)"), format=DATETIME_FORMATS, validators=[Optional()]
+    )
+    freeze_at = DateTimeLocalField(
+        _l("Freeze the public board at (封榜, Beijing time)"),
+        format=DATETIME_FORMATS,
+        validators=[Optional()],
     )
     # Minutes, decimals allowed (1.5 = 90 s) so rounds set up in seconds survive an edit.
     duration_min = DecimalField(
@@ -540,6 +547,7 @@ def _round_values(form: RoundForm) -> tuple[dict[str, Any], list[int], list[str]
         "bank_id": form.bank_id.data,
         "opens_at": to_utc(form.opens_at.data),
         "closes_at": to_utc(form.closes_at.data),
+        "freeze_at": to_utc(form.freeze_at.data),
         "duration_s": round((form.duration_min.data or 0) * 60),
         "attempts_allowed": form.attempts_allowed.data,
         "score_policy": ScorePolicy(form.score_policy.data),
@@ -592,6 +600,7 @@ def _round_data(round_: Round) -> dict[str, Any]:
         "bank_id": round_.bank_id,
         "opens_at": to_local(round_.opens_at),
         "closes_at": to_local(round_.closes_at),
+        "freeze_at": to_local(round_.freeze_at),
         "duration_min": _minutes(round_.duration_s),
         "attempts_allowed": round_.attempts_allowed,
         "score_policy": round_.score_policy.value,
@@ -655,6 +664,41 @@ def flagged_attempts(round_id: int) -> Any:
         page=page,
         pages=pages,
     )
+
+
+@bp.route("/rounds/<int:round_id>/standings")
+def round_standings(round_id: int) -> Any:
+    """Live standings (full names, no freeze) from Redis, with the freeze state and 揭榜."""
+    round_ = db.get_or_404(Round, round_id)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    client = redis_hub.client
+    live = leaderboards.live_round_body(client, round_, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    public = leaderboards.read_board(client, leaderboards.round_board(round_.id), 0, 1)
+    return render_template(
+        "admin/contests/standings.html",
+        round=round_,
+        contest=round_.contest,
+        live=live,
+        public=json.loads(public.body) if public else None,
+        frozen=leaderboards.freeze_active(round_, datetime.now(UTC)),
+        page=page,
+        pages=max(1, -(-live["total"] // PAGE_SIZE)),
+        reveal_form=FlaskForm(),
+    )
+
+
+@bp.route("/rounds/<int:round_id>/reveal", methods=["POST"])
+def reveal_round(round_id: int) -> Any:
+    """揭榜: end the freeze; the public boards re-render with every submission."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        leaderboards.reveal(round_id, datetime.now(UTC))
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("The board is revealed: the public now sees the live standings."), "success")
+    return redirect(url_for("admin.round_standings", round_id=round_id))
 
 
 @dataclass

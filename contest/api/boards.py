@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, request
+from flask import Response, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -121,7 +121,7 @@ def _live_round(round_id: int, offset: int, limit: int) -> Response:
 def stream_round_leaderboard(round_id: int, offset: int, limit: int) -> Response:
     board = leaderboards.round_board(round_id)
     _snapshot(board, lambda: _round_contest(round_id), offset, limit)  # 404 before streaming
-    hub = hub_for(redis_hub.client)
+    hub = hub_for(current_app._get_current_object())  # type: ignore[attr-defined]
     return Response(
         hub.stream(board, offset, limit),
         mimetype="text/event-stream",

@@ -1,0 +1,124 @@
+"""streamRoundLeaderboard over a real HTTP server: the snapshot at once, then every change."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from contest.extensions import db, redis_hub
+from contest.models import Round
+from tests.contest_support import paper_round, published_bank
+from tests.test_attempts_api import Player
+from tests.test_leaderboards import settle, sit
+
+
+@pytest.fixture
+def served(app: Flask) -> Iterator[tuple[str, int]]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "127.0.0.1", server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+class Stream:
+    """A spectator's event stream, read event by event (each read times out after 10 s)."""
+
+    def __init__(self, host: str, port: int, path: str) -> None:
+        self.connection = http.client.HTTPConnection(host, port, timeout=10)
+        self.connection.request("GET", path, headers={"Accept": "text/event-stream"})
+        self.response = self.connection.getresponse()
+
+    def event(self) -> dict[str, Any]:
+        fields: dict[str, str] = {}
+        while True:
+            line = self.response.readline().decode().rstrip("\n")
+            if not line:
+                if "data" in fields:
+                    return {
+                        "id": fields.get("id"),
+                        "event": fields.get("event"),
+                        **json.loads(fields["data"]),
+                    }
+                continue
+            if line.startswith(":"):
+                continue
+            name, _, value = line.partition(": ")
+            fields[name] = value
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def test_the_stream_sends_the_board_then_each_change(app: Flask, served: tuple[str, int]) -> None:
+    with app.app_context():
+        round_id = paper_round(published_bank(), attempts_allowed=0).id
+    stream = Stream(*served, f"/api/v1/rounds/{round_id}/leaderboard/stream?limit=10")
+    try:
+        assert stream.response.status == 200
+        assert stream.response.getheader("Content-Type", "").startswith("text/event-stream")
+        first = stream.event()
+        assert first["event"] == "board" and first["total"] == 0 and first["limit"] == 10
+        assert first["id"] == str(first["version"])
+        sit(app, Player(app, "s1"), round_id, right=10)
+        settle(app)
+        second = stream.event()
+        while second["total"] < 1:  # a render of the same data may come first
+            second = stream.event()
+        assert second["version"] > first["version"]
+        assert second["entries"][0]["score"] == 20 and second["entries"][0]["rank"] == 1
+        sit(app, Player(app, "s2"), round_id, right=0)
+        settle(app)
+        third = stream.event()
+        while third["total"] < 2:
+            third = stream.event()
+        assert [e["score"] for e in third["entries"]] == [20, 0]
+    finally:
+        stream.close()
+
+
+def test_a_stream_of_an_unknown_round_is_404(served: tuple[str, int]) -> None:
+    connection = http.client.HTTPConnection(*served, timeout=10)
+    connection.request("GET", "/api/v1/rounds/424242/leaderboard/stream")
+    response = connection.getresponse()
+    assert response.status == 404
+    assert json.loads(response.read())["error"]["code"] == "board_not_found"
+    connection.close()
+
+
+def test_many_streams_share_one_read_per_change(app: Flask, served: tuple[str, int]) -> None:
+    """Twenty spectators get the same new snapshot after one change."""
+    with app.app_context():
+        round_id = paper_round(published_bank(), attempts_allowed=0).id
+        round_ = db.session.get(Round, round_id)
+        assert round_ is not None
+    streams = [Stream(*served, f"/api/v1/rounds/{round_id}/leaderboard/stream") for _ in range(20)]
+    try:
+        versions = {s.event()["version"] for s in streams}
+        assert len(versions) == 1
+        sit(app, Player(app, "many"), round_id, right=10)
+        settle(app)
+        latest = []
+        for s in streams:
+            event = s.event()
+            while event["total"] < 1:
+                event = s.event()
+            latest.append(event)
+        assert {e["version"] for e in latest} == {latest[0]["version"]}
+        assert all(e["entries"][0]["score"] == 20 for e in latest)
+        with app.app_context():
+            assert redis_hub.client.ping()
+    finally:
+        for s in streams:
+            s.close()
