@@ -30,4 +30,4 @@ USER contest
 
 EXPOSE 8000
 
-CMD ["gunicorn", "-w", "2", "-b", "0.0.0.0:8000", "contest.wsgi:app"]
+CMD ["gunicorn", "-c", "python:contest.gunicorn_conf", "contest.wsgi:app"]
