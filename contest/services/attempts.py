@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from contest.errors import Conflict, InvalidInput, NotFound
@@ -240,7 +240,25 @@ def save_answer(
     now: datetime,
     device_id: str | None,
 ) -> SaveResult:
-    """Store an answer if ``seq`` is newer than the stored one (one UPDATE, committed)."""
+    """Store an answer if ``seq`` is newer than the stored one (one UPDATE, committed).
+
+    The common case — an open attempt within its time, on its own device — is one SELECT (which
+    takes a share lock on the attempt row, so a concurrent submit waits for this save or this save
+    sees the submission) and one conditional UPDATE, without loading ORM objects. Anything else
+    (closing an overdue attempt, errors) goes the general way.
+    """
+    fast = _save_fast(
+        attempt_id,
+        user_id,
+        position,
+        answer=answer,
+        seq=seq,
+        flagged=flagged,
+        now=now,
+        device_id=device_id,
+    )
+    if fast is not None:
+        return fast
     attempt = get_own_attempt(attempt_id, user_id, lock=True)
     if close_if_overdue(attempt, now) or attempt.status is not AttemptStatus.IN_PROGRESS:
         raise Conflict(
@@ -276,6 +294,79 @@ def save_answer(
         )
     )
     return SaveResult(False, int(current or 0))
+
+
+_FAST_CHECK = (
+    select(
+        Attempt.status,
+        Attempt.deadline_at,
+        Attempt.device_id,
+        Round.grace_s,
+        AttemptItem.option_ids,
+        QuestionVersion.type,
+    )
+    .join(Round, Round.id == Attempt.round_id)
+    .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
+    .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
+    .where(
+        Attempt.id == bindparam("attempt_id"),
+        Attempt.user_id == bindparam("user_id"),
+        AttemptItem.position == bindparam("position"),
+    )
+    .with_for_update(read=True, of=Attempt)
+)
+
+
+def _save_fast(
+    attempt_id: int,
+    user_id: int,
+    position: int,
+    *,
+    answer: Any,
+    seq: int,
+    flagged: bool | None,
+    now: datetime,
+    device_id: str | None,
+) -> SaveResult | None:
+    """The save of an open, in-time attempt on its device; None: take the general way."""
+    row = db.session.execute(
+        _FAST_CHECK, {"attempt_id": attempt_id, "user_id": user_id, "position": position}
+    ).first()
+    if row is None:
+        db.session.rollback()
+        return None
+    status, deadline, attempt_device, grace_s, option_ids, kind = row
+    if (
+        status is not AttemptStatus.IN_PROGRESS
+        or now > deadline + timedelta(seconds=grace_s)
+        or (attempt_device and device_id and device_id != attempt_device)
+    ):
+        db.session.rollback()
+        return None
+    stored = encode_answer(kind, option_ids, answer)
+    values: dict[str, Any] = {"answer": stored, "seq": seq, "saved_at": now}
+    if flagged is not None:
+        values["flagged"] = flagged
+    result = db.session.execute(
+        update(AttemptItem)
+        .where(
+            AttemptItem.attempt_id == attempt_id,
+            AttemptItem.position == position,
+            AttemptItem.seq < seq,
+        )
+        .values(**values)
+        .returning(AttemptItem.seq)
+    ).first()
+    if result is None:
+        current = db.session.scalar(
+            select(AttemptItem.seq).where(
+                AttemptItem.attempt_id == attempt_id, AttemptItem.position == position
+            )
+        )
+        db.session.commit()
+        return SaveResult(False, int(current or 0))
+    db.session.commit()
+    return SaveResult(True, seq)
 
 
 def submit_attempt(
