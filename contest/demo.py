@@ -30,9 +30,10 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from contest import create_app
-from contest.extensions import db
+from contest.extensions import db, redis_hub
 from contest.models import OrganizationKind, Role, User
 from contest.redis_server import EmbeddedRedis, _die_with_parent
+from contest.services import leaderboards
 from contest.services.accounts import create_user, get_or_create_organization, hash_password
 
 ORGANIZER = "organizer"
@@ -274,6 +275,8 @@ def run_demo(base_app: Flask) -> None:
                 upgrade(directory=app.extensions["migrate"].directory)
                 counts = seed_demo_data(password)
                 counts.update(load_demo_bank(datetime.now(UTC)))
+                # The embedded Redis starts empty: boards come back from the database.
+                leaderboards.rebuild_all(redis_hub.client)
             env = dict(os.environ, CONTEST_REDIS_URL=redis_url, CONTEST_INSTANCE_PATH=str(instance))
             workers = _start_workers(config["CONTEST_DEMO_WORKERS"], env)
             server = make_server(config["CONTEST_HOST"], config["CONTEST_PORT"], app, threaded=True)

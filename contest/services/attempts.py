@@ -317,6 +317,19 @@ _FAST_CHECK = (
 )
 
 
+_FAST_SAVE = (
+    update(AttemptItem)
+    .where(
+        AttemptItem.attempt_id == bindparam("b_attempt"),
+        AttemptItem.position == bindparam("b_position"),
+        AttemptItem.seq < bindparam("b_seq"),
+    )
+    .values(answer=bindparam("b_answer"), seq=bindparam("b_seq"), saved_at=bindparam("b_saved_at"))
+    .returning(AttemptItem.seq)
+)
+_FAST_SAVE_FLAGGED = _FAST_SAVE.values(flagged=bindparam("b_flagged"))
+
+
 def _save_fast(
     attempt_id: int,
     user_id: int,
@@ -344,19 +357,17 @@ def _save_fast(
         db.session.rollback()
         return None
     stored = encode_answer(kind, option_ids, answer)
-    values: dict[str, Any] = {"answer": stored, "seq": seq, "saved_at": now}
-    if flagged is not None:
-        values["flagged"] = flagged
-    result = db.session.execute(
-        update(AttemptItem)
-        .where(
-            AttemptItem.attempt_id == attempt_id,
-            AttemptItem.position == position,
-            AttemptItem.seq < seq,
-        )
-        .values(**values)
-        .returning(AttemptItem.seq)
-    ).first()
+    params = {
+        "b_attempt": attempt_id,
+        "b_position": position,
+        "b_seq": seq,
+        "b_answer": stored,
+        "b_saved_at": now,
+    }
+    if flagged is None:
+        result = db.session.execute(_FAST_SAVE, params).first()
+    else:
+        result = db.session.execute(_FAST_SAVE_FLAGGED, params | {"b_flagged": flagged}).first()
     if result is None:
         current = db.session.scalar(
             select(AttemptItem.seq).where(
