@@ -30,6 +30,7 @@ and :func:`check_contest` compares what Redis holds with a recomputation.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections import defaultdict
@@ -92,6 +93,7 @@ def organization_board(contest_id: int) -> str:
     return f"o{contest_id}"
 
 
+@functools.lru_cache(maxsize=65536)
 def mask_name(name: str) -> str:
     """张三丰 → 张*丰, 张三 → 张*, Alice → A***e: the first and last character stay."""
     name = name.strip()
@@ -105,7 +107,7 @@ def mask_name(name: str) -> str:
 # Entries ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RawEntry:
     """One contestant's counting attempt in a round, as the raw hash stores it."""
 
@@ -203,7 +205,7 @@ def public_entries(round_: Round, entries: Iterable[RawEntry], now: datetime) ->
     return [e for e in entries if e.submitted_at < round_.freeze_at]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Standing:
     """A contestant's line on a board: a round's entry or a contest's sum over rounds."""
 
@@ -216,7 +218,7 @@ class Standing:
     submitted_at: datetime
 
 
-def ranked(standings: Iterable[Standing]) -> list[tuple[int, Standing]]:
+def ranked(standings: Iterable[Standing | RawEntry]) -> list[tuple[int, Standing | RawEntry]]:
     """(rank, standing) in ranking order: the rule of :mod:`question_bank.ranking`."""
     by_user = {s.user_id: s for s in standings}
     entries = [
@@ -238,9 +240,11 @@ def _standing(entry: RawEntry) -> Standing:
     )
 
 
-def contest_standings(per_round: Sequence[Iterable[RawEntry]]) -> list[Standing]:
+def contest_standings(per_round: Sequence[Sequence[RawEntry]]) -> list[Standing | RawEntry]:
     """Each contestant's sum over the rounds: scores and times added, the last submission."""
-    totals: dict[int, Standing] = {}
+    if len(per_round) == 1:
+        return list(per_round[0])
+    totals: dict[int, Standing | RawEntry] = {}
     for entries in per_round:
         for e in entries:
             s = totals.get(e.user_id)
@@ -264,7 +268,9 @@ def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def entry_rows(ranking: Sequence[tuple[int, Standing]], masked: bool) -> list[dict[str, Any]]:
+def entry_rows(
+    ranking: Sequence[tuple[int, Standing | RawEntry]], masked: bool
+) -> list[dict[str, Any]]:
     return [
         {
             "rank": position,
@@ -278,14 +284,14 @@ def entry_rows(ranking: Sequence[tuple[int, Standing]], masked: bool) -> list[di
 
 
 def organization_rows(
-    standings: Sequence[Standing], registered: dict[int, int], names: dict[int, str]
+    standings: Sequence[Standing | RawEntry], registered: dict[int, int], names: dict[int, str]
 ) -> list[dict[str, Any]]:
     """Per organization: participants, registered, participation rate, mean and top score.
 
     Ordered by mean score (higher first), then participation rate, then name; equal mean scores
     share a rank.
     """
-    groups: dict[int, list[Standing]] = defaultdict(list)
+    groups: dict[int, list[Standing | RawEntry]] = defaultdict(list)
     for s in standings:
         if s.organization_id is not None:
             groups[s.organization_id].append(s)
@@ -409,7 +415,7 @@ def documents(data: ContestData, now: datetime) -> list[BoardDocument]:
         frozen = freeze_active(round_, now)
         any_frozen |= frozen
         per_round.append(entries)
-        ranking = ranked(_standing(e) for e in entries)
+        ranking = ranked(entries)
         docs.append(
             BoardDocument(
                 round_board(round_.id),
@@ -427,7 +433,8 @@ def documents(data: ContestData, now: datetime) -> list[BoardDocument]:
         BoardDocument(
             contest_board(contest_id),
             {"contest_id": contest_id, "frozen": any_frozen},
-            entry_rows(ranked(standings), masked),
+            # One round: the contest's ranking is that round's (same standings, same rule).
+            docs[0].rows if len(per_round) == 1 else entry_rows(ranked(standings), masked),
         )
     )
     docs.append(
@@ -723,7 +730,7 @@ def check_contest(client: redis.Redis, contest_id: int, now: datetime | None = N
 def live_round_body(client: redis.Redis, round_: Round, offset: int, limit: int) -> dict[str, Any]:
     """The round's live standings for organizers (full names, nothing frozen), from Redis."""
     entries = read_raw(client, [round_.id])[round_.id]
-    ranking = ranked(_standing(e) for e in entries)
+    ranking = ranked(entries)
     rows = entry_rows(ranking, masked=False)
     return {
         "round_id": round_.id,
