@@ -466,3 +466,43 @@ def test_organizers_see_live_standings_and_reveal_from_the_admin_pages(
     contestant = app.test_client()
     api_login(contestant, "after", PASSWORD)
     assert contestant.get(f"/admin/rounds/{round_id}/standings").status_code == 403
+
+
+def test_turning_boards_organizer_only_hides_them_at_once(app: Flask, round_id: int) -> None:
+    sit(app, Player(app, "seen"), round_id, right=1)
+    settle(app)
+    contest_id = contest_of(app, round_id)
+    assert app.test_client().get(f"/api/v1/rounds/{round_id}/leaderboard").status_code == 200
+    with app.app_context():
+        from contest.services import contests as contest_service
+
+        contest = db.session.get(Contest, contest_id)
+        assert contest is not None
+        contest_service.update_contest(contest, {"board_visibility": BoardVisibility.ORGANIZERS})
+        db.session.commit()  # no renderer runs here: the commit itself hides the boards
+    for url in (
+        f"/api/v1/rounds/{round_id}/leaderboard",
+        f"/api/v1/contests/{contest_id}/leaderboard",
+        f"/api/v1/contests/{contest_id}/organizations/leaderboard",
+    ):
+        assert app.test_client().get(url).status_code == 404, url
+
+
+def test_entry_ids_are_stable_opaque_and_differ_between_contests(app: Flask) -> None:
+    with app.app_context():
+        bank = published_bank()
+        one = paper_round(bank, attempts_allowed=0, contest_title="甲赛").id
+        two = paper_round(bank, attempts_allowed=0, contest_title="乙赛").id
+    me = Player(app, "idtest")
+    sit(app, me, one, right=1)
+    sit(app, me, two, right=1)
+    settle(app)
+    first = board(app, f"/api/v1/rounds/{one}/leaderboard")["entries"][0]["id"]
+    sit(app, Player(app, "other"), one, right=10)
+    settle(app)
+    entries = board(app, f"/api/v1/rounds/{one}/leaderboard")["entries"]
+    assert entries[1]["id"] == first and entries[0]["id"] != first  # moved down, same id
+    with app.app_context():
+        user_id = db.session.scalars(db.select(User.id).filter_by(username="idtest")).one()
+    assert first != str(user_id) and len(first) == 12 and int(first, 16) >= 0
+    assert board(app, f"/api/v1/rounds/{two}/leaderboard")["entries"][0]["id"] != first

@@ -340,6 +340,9 @@ class RoundBoardQuerySchema(BoardQuerySchema):
 
 
 class BoardEntrySchema(ma.Schema):
+    id = ma.fields.String(
+        metadata={"description": "opaque, stable per contestant within a contest (animations)"}
+    )
     rank = ma.fields.Integer()
     name = ma.fields.String(
         metadata={"description": "masked (张*三) unless the contest shows names"}

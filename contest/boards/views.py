@@ -8,7 +8,6 @@ whether the contest's boards are public at all. Organizer-only boards and unknow
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,16 +61,9 @@ def read_body(board: str, contest_id: int, offset: int = 0, limit: int = PAGE) -
 
 
 def keyed(rows: Iterable[dict[str, Any]]) -> None:
-    """Give each row the key board.js uses to follow it between snapshots.
-
-    Entries carry no id (only masked names), so a row is known by name and organization, with a
-    counter for the rare identical pair: ``张*三|第一中学|0``.
-    """
-    seen: Counter[str] = Counter()
+    """Give each row the key board.js follows between snapshots: the entry's opaque id."""
     for row in rows:
-        base = f"{row.get('name') or ''}|{row.get('organization') or ''}"
-        row["key"] = f"{base}|{seen[base]}"
-        seen[base] += 1
+        row["key"] = row.get("id") or f"{row.get('name') or ''}|{row.get('rank')}"
 
 
 def current_round(rounds: list[Round], at: datetime) -> Round | None:

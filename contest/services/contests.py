@@ -18,6 +18,7 @@ from contest.labels import blueprint_row_label
 from contest.models import (
     Attempt,
     AttemptStatus,
+    BoardVisibility,
     Contest,
     IntegrityAction,
     Organization,
@@ -423,7 +424,7 @@ def update_contest(contest: Contest, values: dict[str, Any]) -> None:
     for key, value in {**values, "title": title}.items():
         setattr(contest, key, value)
     db.session.flush()
-    settings_changed(contest.id)
+    settings_changed(contest.id, hide=contest.board_visibility is not BoardVisibility.PUBLIC)
 
 
 @dataclass

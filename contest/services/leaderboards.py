@@ -31,16 +31,19 @@ and :func:`check_contest` compares what Redis holds with a recomputation.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import json
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import redis
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
@@ -268,11 +271,18 @@ def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def row_id(salt: bytes, user_id: int) -> str:
+    """An opaque id that follows a contestant between snapshots of a contest's boards (for the
+    pages' animations) and reveals nothing: a keyed hash of the user id, different per contest."""
+    return hmac.new(salt, str(user_id).encode(), hashlib.sha256).hexdigest()[:12]
+
+
 def entry_rows(
-    ranking: Sequence[tuple[int, Standing | RawEntry]], masked: bool
+    ranking: Sequence[tuple[int, Standing | RawEntry]], masked: bool, salt: bytes = b""
 ) -> list[dict[str, Any]]:
     return [
         {
+            "id": row_id(salt, s.user_id),
             "rank": position,
             "name": mask_name(s.name) if masked else s.name,
             "organization": s.organization or None,
@@ -329,6 +339,7 @@ class BoardDocument:
     head: dict[str, Any]  # round_id / contest_id, frozen, stats …
     rows: list[dict[str, Any]]
     paged: bool = True  # the organization board is one page, whatever its length
+    extra: dict[str, str] = field(default_factory=dict)  # more hash fields (not served)
 
     def body(self, version: int, offset: int, limit: int) -> dict[str, Any]:
         if not self.paged:
@@ -373,6 +384,7 @@ class ContestData:
     started: dict[int, int]  # round id → contestants who started
     registered: dict[int, int]  # organization id → registered contestants
     organization_names: dict[int, str]
+    salt: bytes = b""  # keys the entries' opaque ids (see row_id)
 
 
 def load_contest_data(contest_id: int, entries: dict[int, list[RawEntry]]) -> ContestData | None:
@@ -399,8 +411,15 @@ def load_contest_data(contest_id: int, entries: dict[int, list[RawEntry]]) -> Co
         if org is not None
     }
     names = dict(db.session.execute(select(Organization.id, Organization.name)).all())
+    salt = hashlib.sha256(_bytes(current_app.secret_key) + b":board:%d" % contest_id).digest()
     return ContestData(
-        contest, rounds, {r.id: entries.get(r.id, []) for r in rounds}, started, registered, names
+        contest,
+        rounds,
+        {r.id: entries.get(r.id, []) for r in rounds},
+        started,
+        registered,
+        names,
+        salt,
     )
 
 
@@ -424,7 +443,7 @@ def documents(data: ContestData, now: datetime) -> list[BoardDocument]:
                     "frozen": frozen,
                     "stats": _stats(entries, data.started.get(round_.id, 0)),
                 },
-                entry_rows(ranking, masked),
+                entry_rows(ranking, masked, data.salt),
             )
         )
     standings = contest_standings(per_round)
@@ -434,7 +453,10 @@ def documents(data: ContestData, now: datetime) -> list[BoardDocument]:
             contest_board(contest_id),
             {"contest_id": contest_id, "frozen": any_frozen},
             # One round: the contest's ranking is that round's (same standings, same rule).
-            docs[0].rows if len(per_round) == 1 else entry_rows(ranked(standings), masked),
+            docs[0].rows
+            if len(per_round) == 1
+            else entry_rows(ranked(standings), masked, data.salt),
+            extra={"rounds": ",".join(str(r.id) for r in data.rounds)},
         )
     )
     docs.append(
@@ -463,25 +485,39 @@ return 0
 """
 
 
-def settings_changed(contest_id: int) -> None:
-    """Render the contest's boards once the session commits (its settings or rounds changed)."""
+def settings_changed(contest_id: int, *, hide: bool = False) -> None:
+    """Render the contest's boards once the session commits (its settings or rounds changed);
+    ``hide`` removes its public boards at the commit (they became organizer-only), without
+    waiting for a renderer."""
     db.session.info.setdefault("contests_changed", set()).add(contest_id)
+    if hide:
+        db.session.info.setdefault("contests_hidden", set()).add(contest_id)
 
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     changed = session.info.pop("contests_changed", None)
+    hidden = session.info.pop("contests_hidden", None)
     if changed:
-        from flask import current_app
-
         client = redis_hub.client_for_app(current_app._get_current_object())  # type: ignore[attr-defined]
+        for contest_id in hidden or ():
+            boards = [contest_board(contest_id), organization_board(contest_id)]
+            boards += [round_board(r) for r in _round_ids(client, contest_id)]
+            client.delete(*[board_key(b) for b in boards])
         for contest_id in changed:
             mark_dirty(client, contest_id)
+
+
+def _round_ids(client: redis.Redis, contest_id: int) -> list[int]:
+    """The rounds whose boards a contest has in Redis (known without SQL: from its stored page)."""
+    first = client.hget(board_key(contest_board(contest_id)), "rounds")
+    return [int(r) for r in _bytes(first).split(b",") if r] if first else []
 
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop("contests_changed", None)
+    session.info.pop("contests_hidden", None)
 
 
 def reveal(round_id: int, now: datetime) -> Round:
@@ -541,6 +577,8 @@ def _version(client: redis.Redis, board: str) -> int:
 
 def _fields(doc: BoardDocument, version: int) -> list[Any]:
     fields: list[Any] = ["version", version]
+    for name, value in doc.extra.items():
+        fields += [name, value]
     if not doc.paged:
         fields += ["p0", dumps(doc.body(version, 0, 0))]
         return fields

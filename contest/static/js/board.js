@@ -49,13 +49,8 @@
   }
 
   function keyed(entries) {
-    const seen = new Map();
-    return entries.map((entry) => {
-      const base = `${entry.name || ""}|${entry.organization || ""}`;
-      const n = seen.get(base) || 0;
-      seen.set(base, n + 1);
-      return [`${base}|${n}`, entry];
-    });
+    // Entries carry an opaque id per contestant (a keyed hash; it reveals nothing).
+    return entries.map((entry) => [entry.id || `${entry.name}|${entry.rank}`, entry]);
   }
 
   function cell(tr, className, tag = "td") {
