@@ -31,7 +31,7 @@ from werkzeug.serving import make_server
 
 from contest import create_app
 from contest.extensions import db, redis_hub
-from contest.models import OrganizationKind, Role, User
+from contest.models import Contest, OrganizationKind, Role, User
 from contest.redis_server import EmbeddedRedis, _die_with_parent
 from contest.services import leaderboards
 from contest.services.accounts import create_user, get_or_create_organization, hash_password
@@ -167,7 +167,6 @@ PRELIMINARY_BLUEPRINT = [
 
 def load_demo_contests(bank_id: int, now: datetime) -> list[str]:
     """The practice contest and a scheduled preliminary (created once, then reused)."""
-    from contest.models import Contest
     from contest.services import contests as contest_service
 
     created = []
@@ -277,10 +276,13 @@ def run_demo(base_app: Flask) -> None:
                 counts.update(load_demo_bank(datetime.now(UTC)))
                 # The embedded Redis starts empty: boards come back from the database.
                 leaderboards.rebuild_all(redis_hub.client)
+                practice_id = db.session.scalar(
+                    select(Contest.id).where(Contest.title == PRACTICE_CONTEST)
+                )
             env = dict(os.environ, CONTEST_REDIS_URL=redis_url, CONTEST_INSTANCE_PATH=str(instance))
             workers = _start_workers(config["CONTEST_DEMO_WORKERS"], env)
             server = make_server(config["CONTEST_HOST"], config["CONTEST_PORT"], app, threaded=True)
-            _banner(app, password, counts)
+            _banner(app, password, counts, practice_id)
             try:
                 server.serve_forever()
             finally:
@@ -292,7 +294,7 @@ def run_demo(base_app: Flask) -> None:
     click.echo("Stopped: web server, workers and Redis.")
 
 
-def _banner(app: Flask, password: str, counts: dict[str, int]) -> None:
+def _banner(app: Flask, password: str, counts: dict[str, int], practice_id: int | None) -> None:
     url = f"http://{app.config['CONTEST_HOST']}:{app.config['CONTEST_PORT']}/"
     click.echo("")
     click.echo("NetSec Contest demo is running")
@@ -309,6 +311,9 @@ def _banner(app: Flask, password: str, counts: dict[str, int]) -> None:
         f"  Contests:  {PRACTICE_CONTEST} (practice, always open), "
         f"{PRELIMINARY_CONTEST} (scheduled preliminary)"
     )
+    if practice_id is not None:
+        click.echo(f"  Board:     {url}boards/contests/{practice_id}  (no login)")
+        click.echo(f"  Screen:    {url}boards/contests/{practice_id}/screen  (1920×1080 projector)")
     click.echo(
         f"  Bank:      {DEMO_BANK} ({counts['questions_created']} questions created, "
         f"{counts['questions_reused']} already there)"

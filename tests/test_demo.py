@@ -109,8 +109,16 @@ def api_login(base: str, username: str, password: str) -> int:
     return session.call("POST", "/api/v1/session", {"username": username, "password": password})[0]
 
 
-def take_practice_round(base: str) -> None:
-    """demo01 starts the practice round, answers nothing, submits; the worker scores it."""
+def practice_board(base: str, contest_id: int) -> dict[str, object]:
+    """The practice contest's public board, read as a spectator."""
+    status, body = Session(base).call("GET", f"/api/v1/contests/{contest_id}/leaderboard")
+    assert status == 200, body
+    return body
+
+
+def take_practice_round(base: str) -> int:
+    """demo01 starts the practice round, answers nothing, submits; the worker scores it and its
+    board thread puts it on the public board."""
     me = Session(base)
     status, body = me.call("POST", "/api/v1/session", {"username": "demo01", "password": PASSWORD})
     assert status == 200
@@ -127,9 +135,15 @@ def take_practice_round(base: str) -> None:
         if result["score"] is not None:
             assert result["score"] == 0
             assert result["max_score"] == practice["rounds"][0]["max_score"] > 0
-            return
+            break
         time.sleep(0.2)
-    raise AssertionError("the demo's worker did not score the attempt within 30 s")
+    else:
+        raise AssertionError("the demo's worker did not score the attempt within 30 s")
+    while time.monotonic() < deadline:
+        if practice_board(base, practice["id"])["total"] == 1:
+            return int(practice["id"])
+        time.sleep(0.2)
+    raise AssertionError("the scored attempt did not reach the public board")
 
 
 @pytest.fixture
@@ -146,7 +160,7 @@ def test_demo_serves_logs_in_and_stops_on_ctrl_c_then_runs_again(instance: Path)
         assert api_login(demo.base, "demo01", PASSWORD) == 200
         assert api_login(demo.base, "organizer", PASSWORD) == 200
         assert api_login(demo.base, "demo01", "wrong-password") == 401
-        take_practice_round(demo.base)
+        practice_id = take_practice_round(demo.base)
     finally:
         alive = demo.stop(signal.SIGINT, whole_group=True)
     assert alive == [], f"left running after Ctrl-C: {alive}"
@@ -157,6 +171,8 @@ def test_demo_serves_logs_in_and_stops_on_ctrl_c_then_runs_again(instance: Path)
     try:
         again.wait_until_serving()
         assert api_login(again.base, "demo50", PASSWORD) == 200
+        # The embedded Redis started empty: the board was rebuilt from the database.
+        assert practice_board(again.base, practice_id)["total"] == 1
     finally:
         alive = again.stop(signal.SIGTERM, whole_group=False)
     assert alive == [], f"left running after SIGTERM: {alive}"
