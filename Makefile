@@ -44,3 +44,22 @@ translations: $(STAMP)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
+
+# The load harness (bench/README.md): the stack as production runs it (gunicorn, PostgreSQL on
+# 127.0.0.1:5432, a real Redis, RQ workers), wrk for throughput. Each prints its JSON summary as
+# the last line and writes bench/results/latest.json. bench-smoke (≤ 3 min, with faults) runs in CI.
+WRK_INSTALL = command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+
+.PHONY: bench bench-full bench-smoke
+
+bench: $(STAMP)
+	$(WRK_INSTALL)
+	exec $(BIN)/python bench/harness.py --profile standard
+
+bench-full: $(STAMP)
+	$(WRK_INSTALL)
+	exec $(BIN)/python bench/harness.py --profile full
+
+bench-smoke: $(STAMP)
+	$(WRK_INSTALL)
+	exec $(BIN)/python bench/harness.py --profile smoke

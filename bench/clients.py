@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,7 @@ class ContestantRecord:
     straggler: bool = False
     errors: list[str] = field(default_factory=list)
     retries: int = 0
+    retry_reasons: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -70,8 +71,10 @@ async def take_round(
     """One contestant's whole round; problems are recorded, never raised."""
     client = Client(host, port, device_id=f"phone-{record.user_id}")
 
-    def retried(_exc: BaseException) -> None:
+    def retried(exc: BaseException) -> None:
         record.retries += 1
+        if len(record.retry_reasons) < 5:
+            record.retry_reasons.append(f"{type(exc).__name__}: {exc}")
 
     try:
         session = await client.request_retrying("GET", "/api/v1/session", on_retry=retried)
@@ -104,9 +107,7 @@ async def take_round(
         plan = [(item, random_answer(*_shape(item), rng)) for item in items]
         changes = [item for item in items if rng.random() < change_share]
         plan += [(item, random_answer(*_shape(item), rng)) for item in changes]
-        seq = 0
-        for item, answer in plan:
-            seq += 1
+        for seq, (item, answer) in enumerate(plan, start=1):
             save = Save(item["position"], seq, answer)
             record.saves.append(save)
             began = time.monotonic()
@@ -160,7 +161,7 @@ async def run_round(
 
     async def one(index: int, record: ContestantRecord) -> None:
         async with gate:
-            await take_round(host, port, round_id, record, stats, random.Random(seed + index))
+            await take_round(host, port, round_id, record, stats, random.Random(seed + index))  # noqa: S311 - load, not secrets
 
     await asyncio.gather(*(one(i, r) for i, r in enumerate(records)))
 
@@ -188,26 +189,33 @@ async def paced_submissions(
     """Submit ``attempts`` at ``rate`` per second (open loop) for ``duration`` seconds."""
     clients: asyncio.Queue[Client] = asyncio.Queue()
     for _ in range(pool):
-        clients.put_nowait(Client(host, port))
+        clients.put_nowait(Client(host, port, timeout=15.0))
     done: list[Submission] = []
-    tasks: list[Awaitable[None]] = []
+    tasks: list[asyncio.Future[None]] = []
 
     async def submit(attempt: OpenAttempt) -> None:
-        client = await clients.get()
-        cookie, token = sessions[attempt.user_id]
         entry = Submission(attempt.attempt_id, time.monotonic(), time.time())
+        cookie, token = sessions[attempt.user_id]
+        try:
+            client = await clients.get()
+        except asyncio.CancelledError:
+            entry.error = "never sent: every connection was waiting on the server"
+            done.append(entry)
+            raise
         headers = {
             "Cookie": f"session={cookie}",
             "X-CSRFToken": token,
             "X-Device-Id": f"dev-{attempt.user_id}",
         }
         try:
-            for attempt_no in range(5):
+            for attempt_no in range(3):
                 try:
                     response = await client.request(
                         "POST", f"/api/v1/attempts/{attempt.attempt_id}/submission", None, headers
                     )
                     entry.status = response.status
+                    if response.status != 200:
+                        entry.error = f"{response.status} {response.body[:200]!r}"
                     break
                 except (ConnectionError, OSError, asyncio.IncompleteReadError) as exc:
                     entry.error = f"{type(exc).__name__}: {exc}"
@@ -226,7 +234,13 @@ async def paced_submissions(
         if wait > 0:
             await asyncio.sleep(wait)
         tasks.append(asyncio.ensure_future(submit(attempt)))
-    await asyncio.gather(*tasks)
+    # A stuck server must not hold the phase: whatever is still waiting after a grace counts
+    # as failed (status 0).
+    if tasks:
+        _done, pending = await asyncio.wait(tasks, timeout=30)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
     while not clients.empty():
         await clients.get_nowait().close()
     return done

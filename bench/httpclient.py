@@ -7,6 +7,7 @@ client that parses only what the platform sends keeps the load generator cheap.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -89,10 +90,8 @@ class Client:
         writer, self._writer, self._reader = self._writer, None, None
         if writer is not None:
             writer.close()
-            try:
+            with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
-            except (ConnectionError, OSError):
-                pass
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if self._reader is None or self._writer is None or self._writer.is_closing():
@@ -172,7 +171,8 @@ class Client:
         attempts: int = 8,
         on_retry: Any = None,
     ) -> Response:
-        """Retry on connection errors and 502/503 (a phone retries), with a short backoff."""
+        """Retry on connection errors and 5xx (a phone retries), with a short backoff;
+        ``on_retry`` hears of each retried error or 5xx response."""
         delay = 0.05
         for attempt in range(attempts):
             try:
@@ -183,8 +183,10 @@ class Client:
                 if on_retry is not None:
                     on_retry(exc)
             else:
-                if response.status not in (502, 503) or attempt == attempts - 1:
+                if response.status < 500 or attempt == attempts - 1:
                     return response
+                if on_retry is not None:
+                    on_retry(ProtocolError(f"HTTP {response.status}"))
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
         raise AssertionError("unreachable")

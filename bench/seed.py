@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, session
+from flask import Flask, g, session
 from flask_login import login_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import insert, select
@@ -58,20 +58,31 @@ def seed_bank(per_type: int = 12) -> int:
     for n in range(per_type):
         items += [
             QuestionData(
-                QuestionType.SINGLE, f"单选题{n}", n % 4, ("甲", "乙", "丙", "丁"),
+                QuestionType.SINGLE,
+                f"单选题{n}",
+                n % 4,
+                ("甲", "乙", "丙", "丁"),
                 category="基础知识",
             ),
             QuestionData(
-                QuestionType.MULTIPLE, f"多选题{n}", (0, 2), ("甲", "乙", "丙", "丁"),
+                QuestionType.MULTIPLE,
+                f"多选题{n}",
+                (0, 2),
+                ("甲", "乙", "丙", "丁"),
                 category="基础知识",
             ),
             QuestionData(QuestionType.TRUE_FALSE, f"判断题{n}", n % 2 == 0, category="基础知识"),
             QuestionData(
-                QuestionType.FILL_BLANK, f"填空题{n}：____ 与 ____", (("六", "6"), ("七", "7")),
+                QuestionType.FILL_BLANK,
+                f"填空题{n}：____ 与 ____",
+                (("六", "6"), ("七", "7")),
                 category="基础知识",
             ),
             QuestionData(
-                QuestionType.ORDERING, f"排序题{n}", (2, 0, 1, 3), ("一", "二", "三", "四"),
+                QuestionType.ORDERING,
+                f"排序题{n}",
+                (2, 0, 1, 3),
+                ("一", "二", "三", "四"),
                 category="基础知识",
             ),
         ]
@@ -246,7 +257,7 @@ def seed_open_attempts(
     at = now()
     deadline = deadline_for(round_, at)
     papers = []
-    attempt_rows = []
+    attempt_rows: list[dict[str, Any]] = []
     for uid in user_ids:
         seed = secrets.randbits(62)
         paper = draw_paper(
@@ -340,6 +351,9 @@ def mint_sessions(app: Flask, user_ids: Sequence[int]) -> dict[int, tuple[str, s
             "/api/v1/session", environ_base=environ, headers={"User-Agent": USER_AGENT}
         ):
             login_user(User(id=uid, active=True))
+            # Flask-WTF caches the token in ``g``, which lives as long as the app context: an
+            # outer context would hand every user the first user's token.
+            g.pop("csrf_token", None)
             token = generate_csrf()
             minted[uid] = (serializer.dumps(dict(session)), token)
     return minted

@@ -8,6 +8,7 @@ included). Readiness is always polled (HTTP ping, Redis PING), never slept on.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -228,7 +229,8 @@ class Stack:
 
     def start_worker(self, index: int) -> None:
         name = f"worker{index}"
-        argv = [str(BIN / "contest"), "worker", "--name", f"bench-{name}-{os.getpid()}-{time.time_ns()}"]
+        unique = f"bench-{name}-{os.getpid()}-{time.time_ns()}"
+        argv = [str(BIN / "contest"), "worker", "--name", unique]
         if index > 0:
             argv.append("--no-scheduler")
         old = self.procs.get(name)
@@ -313,7 +315,7 @@ class Stack:
         return [child.pid for child in psutil.Process(web.pid).children()]
 
     def restart_web_worker(self, timeout: float = 60) -> tuple[int, int]:
-        """kill -TERM one gunicorn worker; returns (old pid, new pid) once the master replaced it."""
+        """kill -TERM one gunicorn worker; returns (old, new pid) once the master replaced it."""
         before = self.web_worker_pids()
         victim = before[0]
         self._record_hwm(victim, "web-worker")
@@ -399,10 +401,8 @@ class Stack:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.popen.wait()
         # Anything left in its group (a gunicorn worker mid-shutdown) goes too.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     @staticmethod
     def _children(pid: int) -> list[int]:
@@ -424,15 +424,22 @@ class Stack:
             for proc in order:
                 self._terminate(proc, timeout=25 if proc.name == "web" else 10)
 
-    def leftovers(self) -> list[int]:
-        """Pids of the stack still running (should be none after :meth:`stop`)."""
-        left = []
-        for proc in self.procs.values():
-            if proc.popen is not None and proc.popen.poll() is None:
-                left.append(proc.pid)
-            try:
-                os.killpg(proc.pid, 0)
-                left.append(proc.pid)
-            except (ProcessLookupError, PermissionError, AssertionError):
-                pass
-        return sorted(set(left))
+    def leftovers(self, grace: float = 5.0) -> list[int]:
+        """Process groups of the stack still alive (should be none after :meth:`stop`).
+
+        Killed children of a killed gunicorn master are reaped by init a moment later: poll.
+        """
+        deadline = time.monotonic() + grace
+        while True:
+            left = []
+            for proc in self.procs.values():
+                if proc.popen is None:
+                    continue
+                try:
+                    os.killpg(proc.pid, 0)
+                    left.append(proc.pid)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            if not left or time.monotonic() > deadline:
+                return sorted(set(left))
+            time.sleep(0.1)

@@ -98,15 +98,17 @@ def verify_round(round_id: int, records: Sequence[ContestantRecord]) -> Verifica
             if not save.acknowledged:
                 continue
             result.answers_acknowledged += 1
-            item = stored.get(save.position)
-            if item is None or item.seq < save.seq or (
-                item.seq == save.seq and item.answer != save.answer
+            found = stored.get(save.position)
+            if (
+                found is None
+                or found.seq < save.seq
+                or (found.seq == save.seq and found.answer != save.answer)
             ):
                 result.answers_lost += 1
                 result.note(
                     f"attempt {record.attempt_id} item {save.position}: acknowledged seq "
-                    f"{save.seq} {save.answer!r}, stored seq {item and item.seq} "
-                    f"{item and item.answer!r}"
+                    f"{save.seq} {save.answer!r}, stored seq {found and found.seq} "
+                    f"{found and found.answer!r}"
                 )
         for position, item in stored.items():
             if item.seq and sent.get((position, item.seq), object()) != item.answer:

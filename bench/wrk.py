@@ -31,6 +31,7 @@ class WrkResult:
     statuses: dict[str, int]
     saved_true: int
     saved_false: int
+    first_error: str = ""
 
     @property
     def non_2xx(self) -> int:
@@ -50,6 +51,7 @@ class WrkResult:
             "non_2xx": self.non_2xx,
             "socket_errors": self.socket_errors,
             "statuses": self.statuses,
+            **({"first_error": self.first_error} if self.first_error else {}),
         }
 
 
@@ -107,6 +109,7 @@ def parse(output: str) -> WrkResult:
         statuses=data["statuses"],
         saved_true=data["saved_true"],
         saved_false=data["saved_false"],
+        first_error=data.get("first_error", ""),
     )
 
 

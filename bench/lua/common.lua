@@ -27,18 +27,24 @@ statuses = {}
 saved_true = 0
 saved_false = 0
 
-function count_status(status)
+first_error = ""
+
+function count_status(status, body)
   local key = tostring(status)
   statuses[key] = (statuses[key] or 0) + 1
+  if status >= 300 and first_error == "" and body then
+    first_error = key .. " " .. string.sub(string.gsub(body, '[%c"\\]', " "), 1, 300)
+  end
 end
 
 function done(summary, latency, requests)
-  local merged, yes, no = {}, 0, 0
+  local merged, yes, no, example = {}, 0, 0, ""
   for _, thread in ipairs(threads) do
     local s = thread:get("statuses") or {}
     for k, v in pairs(s) do merged[k] = (merged[k] or 0) + v end
     yes = yes + (thread:get("saved_true") or 0)
     no = no + (thread:get("saved_false") or 0)
+    if example == "" then example = thread:get("first_error") or "" end
   end
   local parts = {}
   for k, v in pairs(merged) do table.insert(parts, string.format('"%s":%d', k, v)) end
@@ -46,10 +52,10 @@ function done(summary, latency, requests)
     'BENCH_JSON {"requests":%d,"duration_us":%d,"bytes":%d,' ..
     '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
     '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"max":%d,"mean":%.1f},' ..
-    '"saved_true":%d,"saved_false":%d,"statuses":{%s}}\n',
+    '"saved_true":%d,"saved_false":%d,"statuses":{%s},"first_error":"%s"}\n',
     summary.requests, summary.duration, summary.bytes,
     summary.errors.connect, summary.errors.read, summary.errors.write,
     summary.errors.status, summary.errors.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
-    latency.mean, yes, no, table.concat(parts, ",")))
+    latency.mean, yes, no, table.concat(parts, ","), example))
 end

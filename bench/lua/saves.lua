@@ -63,7 +63,7 @@ function delay()
 end
 
 function response(status, headers, body)
-  count_status(status)
+  count_status(status, body)
   if status == 200 then
     if string.find(body, '"saved":%s*true') then
       saved_true = saved_true + 1
