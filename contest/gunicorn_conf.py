@@ -1,11 +1,15 @@
 """gunicorn settings for production: ``gunicorn -c python:contest.gunicorn_conf contest.wsgi:app``.
 
-Threaded workers (``gthread``): ordinary requests are short and share a small thread pool, while
-each spectator's live board (server-sent events, ``streamRoundLeaderboard``) holds one thread that
-sleeps until the board changes. ``WEB_CONCURRENCY`` sets the number of processes (default: one per
-core) and ``GUNICORN_THREADS`` the threads of each (default 300: room for the spectators of a venue
-and a hall's phones; an idle thread costs well under 100 KB). Any gunicorn flag given on the
-command line or in ``GUNICORN_CMD_ARGS`` overrides these values.
+gevent workers: each process serves many requests at once on greenlets. Ordinary requests are
+short; each spectator's live board (server-sent events, ``streamRoundLeaderboard``) is a greenlet
+that sleeps until the board changes, so a thousand spectators cost little. psycopg 3 (3.1.14+)
+and redis-py cooperate with gevent's patched sockets. Measured with ``make bench``
+(bench/README.md): on 2 cores gevent workers served about 1.5× the autosaves and trivial reads
+of threaded workers, and threaded workers ran out of threads with hundreds of open live boards.
+
+``WEB_CONCURRENCY`` sets the number of processes (default: one per core), ``GUNICORN_CONNECTIONS``
+the connections each accepts at once (default 2000) and ``GUNICORN_BIND`` the address. Flags given
+on the command line or in ``GUNICORN_CMD_ARGS`` override these values.
 """
 
 from __future__ import annotations
@@ -14,10 +18,9 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "300"))
-worker_connections = max(1000, threads * 2)
+worker_class = "gevent"
+worker_connections = int(os.environ.get("GUNICORN_CONNECTIONS", "2000"))
 keepalive = 5
-# A stream stays open: the timeout is for a stuck request, and streams write a heartbeat often.
+# A stream stays open: the timeout is for a stuck worker; streams write a keepalive every 15 s.
 timeout = 60
 graceful_timeout = 20

@@ -40,10 +40,13 @@ def organizer_required(view: F) -> F:
 
 
 def _load_user(user_id: str) -> User | None:
+    """The session's user, if the account still exists and is active (a deactivated account's
+    sessions stop working at once)."""
     try:
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
     except ValueError:
         return None
+    return user if user is not None and user.active else None
 
 
 def _unauthorized() -> Any:

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from contest.extensions import db
-from contest.models import Attempt, AttemptStatus, Role, User
+from contest.models import Attempt, AttemptItem, AttemptStatus, Role, User
 from contest.services import contests as contest_service
 from question_bank.papers import draw_paper
 from tests.conftest import PASSWORD, add_user, api_login, csrf_token
@@ -439,3 +439,24 @@ def test_an_attempt_closed_by_a_late_request_is_still_scored(app: Flask, round_i
     make_worker(app, [queues.SCORING]).work(burst=True)
     result = me.call("GET", f"/api/v1/attempts/{attempt['id']}/result").get_json()
     assert result["status"] == "scored" and result["score"] == 0
+
+
+def test_a_deactivated_account_can_no_longer_save(app: Flask, round_id: int) -> None:
+    me = Player(app, "gone")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    item = attempt["items"][0]
+    url = f"/api/v1/attempts/{attempt['id']}/items/{item['position']}"
+    assert me.call("PUT", url, {"answer": answer_for(item), "seq": 1}).status_code == 200
+    with app.app_context():
+        user = db.session.scalars(db.select(User).filter_by(username="gone")).one()
+        user.active = False
+        db.session.commit()
+    refused = me.call("PUT", url, {"answer": answer_for(item), "seq": 2})
+    assert refused.status_code == 401
+    with app.app_context():
+        stored = db.session.scalars(
+            db.select(AttemptItem.seq).filter_by(
+                attempt_id=attempt["id"], position=item["position"]
+            )
+        ).one()
+    assert stored == 1

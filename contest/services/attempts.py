@@ -33,6 +33,7 @@ from contest.models import (
     IntegrityEvent,
     ReviewPolicy,
     Round,
+    User,
 )
 from contest.services import contests as contest_service
 from question_bank.domain import QuestionType
@@ -247,7 +248,7 @@ def save_answer(
     sees the submission) and one conditional UPDATE, without loading ORM objects. Anything else
     (closing an overdue attempt, errors) goes the general way.
     """
-    fast = _save_fast(
+    fast = save_answer_fast(
         attempt_id,
         user_id,
         position,
@@ -296,41 +297,52 @@ def save_answer(
     return SaveResult(False, int(current or 0))
 
 
+# The fast save in Core SQL on the tables (no ORM compile or synchronisation step: this is the
+# request a contest sends most).
+_attempt, _item = Attempt.__table__, AttemptItem.__table__
 _FAST_CHECK = (
     select(
-        Attempt.status,
-        Attempt.deadline_at,
-        Attempt.device_id,
-        Round.grace_s,
-        AttemptItem.option_ids,
-        QuestionVersion.type,
+        _attempt.c.status,
+        _attempt.c.deadline_at,
+        _attempt.c.device_id,
+        Round.__table__.c.grace_s,
+        _item.c.option_ids,
+        QuestionVersion.__table__.c.type,
     )
-    .join(Round, Round.id == Attempt.round_id)
-    .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
-    .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
+    .select_from(
+        _attempt.join(Round.__table__, Round.__table__.c.id == _attempt.c.round_id)
+        .join(User.__table__, User.__table__.c.id == _attempt.c.user_id)
+        .join(_item, _item.c.attempt_id == _attempt.c.id)
+        .join(
+            QuestionVersion.__table__,
+            QuestionVersion.__table__.c.id == _item.c.question_version_id,
+        )
+    )
     .where(
-        Attempt.id == bindparam("attempt_id"),
-        Attempt.user_id == bindparam("user_id"),
-        AttemptItem.position == bindparam("position"),
+        _attempt.c.id == bindparam("attempt_id"),
+        _attempt.c.user_id == bindparam("user_id"),
+        User.__table__.c.active.is_(True),
+        _item.c.position == bindparam("position"),
     )
-    .with_for_update(read=True, of=Attempt)
+    .with_for_update(read=True, of=_attempt)
 )
-
-
 _FAST_SAVE = (
-    update(AttemptItem)
+    _item.update()
     .where(
-        AttemptItem.attempt_id == bindparam("b_attempt"),
-        AttemptItem.position == bindparam("b_position"),
-        AttemptItem.seq < bindparam("b_seq"),
+        _item.c.attempt_id == bindparam("b_attempt"),
+        _item.c.position == bindparam("b_position"),
+        _item.c.seq < bindparam("b_seq"),
     )
     .values(answer=bindparam("b_answer"), seq=bindparam("b_seq"), saved_at=bindparam("b_saved_at"))
-    .returning(AttemptItem.seq)
+    .returning(_item.c.seq)
 )
 _FAST_SAVE_FLAGGED = _FAST_SAVE.values(flagged=bindparam("b_flagged"))
+_STORED_SEQ = select(_item.c.seq).where(
+    _item.c.attempt_id == bindparam("attempt_id"), _item.c.position == bindparam("position")
+)
 
 
-def _save_fast(
+def save_answer_fast(
     attempt_id: int,
     user_id: int,
     position: int,
@@ -341,8 +353,10 @@ def _save_fast(
     now: datetime,
     device_id: str | None,
 ) -> SaveResult | None:
-    """The save of an open, in-time attempt on its device; None: take the general way."""
-    row = db.session.execute(
+    """The save of an open, in-time attempt on its device by an active account; None: take the
+    general way (:func:`save_answer`), which also explains refusals."""
+    connection = db.session.connection()
+    row = connection.execute(
         _FAST_CHECK, {"attempt_id": attempt_id, "user_id": user_id, "position": position}
     ).first()
     if row is None:
@@ -350,13 +364,13 @@ def _save_fast(
         return None
     status, deadline, attempt_device, grace_s, option_ids, kind = row
     if (
-        status is not AttemptStatus.IN_PROGRESS
+        status != AttemptStatus.IN_PROGRESS
         or now > deadline + timedelta(seconds=grace_s)
         or (attempt_device and device_id and device_id != attempt_device)
     ):
         db.session.rollback()
         return None
-    stored = encode_answer(kind, option_ids, answer)
+    stored = encode_answer(QuestionType(kind), option_ids, answer)
     params = {
         "b_attempt": attempt_id,
         "b_position": position,
@@ -365,15 +379,13 @@ def _save_fast(
         "b_saved_at": now,
     }
     if flagged is None:
-        result = db.session.execute(_FAST_SAVE, params).first()
+        result = connection.execute(_FAST_SAVE, params).first()
     else:
-        result = db.session.execute(_FAST_SAVE_FLAGGED, params | {"b_flagged": flagged}).first()
+        result = connection.execute(_FAST_SAVE_FLAGGED, params | {"b_flagged": flagged}).first()
     if result is None:
-        current = db.session.scalar(
-            select(AttemptItem.seq).where(
-                AttemptItem.attempt_id == attempt_id, AttemptItem.position == position
-            )
-        )
+        current = connection.execute(
+            _STORED_SEQ, {"attempt_id": attempt_id, "position": position}
+        ).scalar()
         db.session.commit()
         return SaveResult(False, int(current or 0))
     db.session.commit()
