@@ -145,20 +145,17 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class Harness:
-    def __init__(
-        self, profile_name: str, faults: bool, keep: bool, web_threads: int | None = None
-    ) -> None:
+    def __init__(self, profile_name: str, faults: bool, keep: bool) -> None:
         self.name = profile_name
         self.profile = PROFILES[profile_name]
         self.faults = faults or self.profile.faults
         self.keep = keep
         self.workdir = Path(tempfile.mkdtemp(prefix="contest-bench-"))
-        threads = {"GUNICORN_THREADS": str(web_threads)} if web_threads else {}
-        self.stack = Stack(self.workdir, workers=self.profile.workers, extra_env=threads)
+        self.stack = Stack(self.workdir, workers=self.profile.workers, extra_env={})
         self.summary: dict[str, Any] = {
             "profile": profile_name,
             "faults_enabled": self.faults,
-            "web_threads": web_threads or int(os.environ.get("GUNICORN_THREADS") or 300),
+            "web": "gunicorn, 2 gevent workers (contest/gunicorn_conf.py)",
             "errors": {},
             "durations_s": {},
             "checks": {},
@@ -867,16 +864,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", action="store_true", help="inject faults during the round")
     parser.add_argument("--keep", action="store_true", help="keep the database and logs")
     parser.add_argument(
-        "--web-threads", type=int, default=None, help="GUNICORN_THREADS (default: the conf's)"
-    )
-    parser.add_argument(
         "--only",
         default=None,
         help="comma-separated phases to run (development; the summary is then partial): "
         + ",".join(PHASES),
     )
     args = parser.parse_args(argv)
-    harness = Harness(args.profile, args.faults, args.keep, args.web_threads)
+    harness = Harness(args.profile, args.faults, args.keep)
     if args.only:
         harness.only = set(args.only.split(","))
         unknown = harness.only - set(PHASES)

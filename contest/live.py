@@ -44,9 +44,12 @@ class BoardHub:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._stopping = threading.Event()
+        self.subscribed = False  # True while the listener holds a live subscription
 
     def start(self) -> None:
         with self._start_lock:
+            if self._notify not in leaderboards.local_listeners:
+                leaderboards.local_listeners.append(self._notify)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._listen, name="board-hub", daemon=True)
                 self._thread.start()
@@ -59,6 +62,8 @@ class BoardHub:
     def stop(self) -> None:
         """Stop listening (the app is closing its Redis client); streams keep their last page."""
         self._stopping.set()
+        if self._notify in leaderboards.local_listeners:
+            leaderboards.local_listeners.remove(self._notify)
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -67,17 +72,21 @@ class BoardHub:
             pubsub = self.client.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(leaderboards.EVENTS)
+                self.subscribed = True
                 self._notify()  # (re)subscribed: anything may have changed meanwhile
                 while not self._stopping.is_set():
                     message = pubsub.get_message(timeout=1.0)
                     if message is not None and message.get("type") == "message":
                         self._notify()
             except Exception as exc:  # Redis restarting, or the client closed under us
+                self.subscribed = False
+                self._notify()  # cached pages may be stale now: read Redis until resubscribed
                 if self._stopping.is_set():
                     return
                 log.warning("board hub: Redis unavailable (%s); reconnecting", exc)
                 self._stopping.wait(0.5)
             finally:
+                self.subscribed = False
                 try:
                     pubsub.close()
                 except Exception:
@@ -94,6 +103,14 @@ class BoardHub:
             snapshot = leaderboards.read_board(self.client, board, offset, limit)
             self._pages[key] = (generation, snapshot)
             return snapshot
+
+    def read(self, board: str, offset: int, limit: int) -> leaderboards.Snapshot | None:
+        """A page for a plain read: from this process's cache while the subscription is live
+        (every change invalidates it), otherwise straight from Redis."""
+        self.start()
+        if self.subscribed:
+            return self.page(board, offset, limit)
+        return leaderboards.read_board(self.client, board, offset, limit)
 
     def wait(self, generation: int, timeout: float) -> int:
         """Sleep until the generation moves past ``generation`` (or the timeout); returns it."""

@@ -47,7 +47,7 @@ def _render_missing(contest_id: int | None) -> None:
 
 def _snapshot(board: str, contest_id: Any, offset: int, limit: int) -> leaderboards.Snapshot:
     client = redis_hub.client
-    snapshot = leaderboards.read_board(client, board, offset, limit)
+    snapshot = hub_for(current_app._get_current_object()).read(board, offset, limit)  # type: ignore[attr-defined]
     if snapshot is None:
         _render_missing(contest_id() if callable(contest_id) else contest_id)
         snapshot = leaderboards.read_board(client, board, offset, limit)

@@ -36,7 +36,7 @@ import hmac
 import json
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -74,6 +74,26 @@ EPOCH = "lb:epoch"  # absent after Redis lost its data: the reconciler rebuilds 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+
+
+# Callbacks run when this process changes a board (the web process's BoardHub caches pages and
+# would otherwise learn of its own change only when the pub/sub message comes back).
+local_listeners: list[Callable[[], None]] = []
+
+
+def _changed_locally() -> None:
+    for listener in list(local_listeners):
+        listener()
+
+
+def delete_boards(client: redis.Redis, boards: Sequence[str]) -> None:
+    """Remove stored boards and announce it (readers answer 404 from now on)."""
+    pipe = client.pipeline()
+    pipe.delete(*[board_key(b) for b in boards])
+    for board in boards:
+        pipe.publish(EVENTS, f"{board} 0")
+    pipe.execute()
+    _changed_locally()
 
 
 def raw_key(round_id: int) -> str:
@@ -503,7 +523,7 @@ def _after_commit(session: Session) -> None:
         for contest_id in hidden or ():
             boards = [contest_board(contest_id), organization_board(contest_id)]
             boards += [round_board(r) for r in _round_ids(client, contest_id)]
-            client.delete(*[board_key(b) for b in boards])
+            delete_boards(client, boards)
         for contest_id in changed:
             mark_dirty(client, contest_id)
 
@@ -616,7 +636,7 @@ def render_contest(client: redis.Redis, contest_id: int, now: datetime | None = 
         organization_board(contest_id),
     ]
     if contest.board_visibility is not BoardVisibility.PUBLIC:
-        client.delete(*[board_key(b) for b in boards])
+        delete_boards(client, boards)
         return True
     if write_documents(client, documents(data, now)):
         mark_dirty(client, contest_id)  # another renderer wrote meanwhile: render once more
