@@ -8,19 +8,20 @@ when the attempt was scored already, so a retry after Redis failed mid-job still
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from flask import current_app
 from rq import Retry
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from contest.extensions import db, redis_hub
 from contest.models import Attempt, AttemptItem, AttemptStatus, Round
 from contest.services import leaderboards
 from contest.services.bank import version_data
-from question_bank.domain import QuestionType
+from question_bank.domain import QuestionData, QuestionType
 from question_bank.grading import MultipleRule, grade
 from question_bank.models import QuestionVersion
 from workers import queues
@@ -29,15 +30,34 @@ from workers.runner import get_queue
 TIMEOUT_S = 60
 
 
-def to_indexes(item: AttemptItem, kind: QuestionType) -> object:
+def to_indexes(
+    answer: object, option_ids: list[str], option_order: list[int], kind: QuestionType
+) -> object:
     """A stored answer (option ids) as option indexes into the question version's options."""
-    answer = item.answer
     if answer is None or kind in (QuestionType.TRUE_FALSE, QuestionType.FILL_BLANK):
         return answer
-    original = dict(zip(item.option_ids, item.option_order, strict=True))
+    original = dict(zip(option_ids, option_order, strict=True))
     if kind is QuestionType.SINGLE:
-        return original.get(answer)
-    return [original[a] for a in answer if a in original]
+        return original.get(answer)  # type: ignore[call-overload]
+    return [original[a] for a in answer if a in original]  # type: ignore[attr-defined]
+
+
+# Question versions never change once written: each worker process keeps the graded ones it met.
+_versions: OrderedDict[int, QuestionData] = OrderedDict()
+_VERSIONS_KEPT = 4096
+
+
+def versions(ids: set[int]) -> dict[int, QuestionData]:
+    """The question data of these versions, from the process's cache or the database."""
+    missing = ids - _versions.keys()
+    if missing:
+        for version in db.session.scalars(
+            select(QuestionVersion).where(QuestionVersion.id.in_(missing))
+        ):
+            _versions[version.id] = version_data(version)
+        while len(_versions) > _VERSIONS_KEPT:
+            _versions.popitem(last=False)
+    return {i: _versions[i] for i in ids}
 
 
 def _decimal(value: Fraction) -> Decimal:
@@ -60,22 +80,50 @@ def score_attempt(attempt_id: int) -> str:
     return attempt.status.value
 
 
+_item = AttemptItem.__table__
+_ITEMS = select(
+    _item.c.position,
+    _item.c.question_version_id,
+    _item.c.points,
+    _item.c.option_ids,
+    _item.c.option_order,
+    _item.c.answer,
+).where(_item.c.attempt_id == bindparam("attempt_id"))
+_WRITE_ITEM = (
+    _item.update()
+    .where(
+        _item.c.attempt_id == bindparam("b_attempt"), _item.c.position == bindparam("b_position")
+    )
+    .values(earned=bindparam("b_earned"), correct=bindparam("b_correct"))
+)
+
+
 def _grade(attempt: Attempt) -> None:
-    """Write every item's points and the total (committed)."""
-    attempt_id = attempt.id
+    """Write every item's points and the total (committed), in Core SQL: one read of the items,
+    one batched write of their results, the attempt's row through the ORM."""
     round_ = db.session.get(Round, attempt.round_id)
     assert round_ is not None
     rule = MultipleRule(round_.multiple_rule)
-    rows = db.session.execute(
-        select(AttemptItem, QuestionVersion)
-        .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
-        .where(AttemptItem.attempt_id == attempt_id)
-    ).all()
+    connection = db.session.connection()
+    rows = connection.execute(_ITEMS, {"attempt_id": attempt.id}).all()
+    data = versions({row.question_version_id for row in rows})
     total = Fraction(0)
-    for item, version in rows:
-        result = grade(version_data(version), to_indexes(item, version.type), item.points, rule)
-        item.earned, item.correct = _decimal(result.points), result.correct
+    results = []
+    for row in rows:
+        question = data[row.question_version_id]
+        answer = to_indexes(row.answer, row.option_ids, row.option_order, question.type)
+        result = grade(question, answer, row.points, rule)
         total += result.points
+        results.append(
+            {
+                "b_attempt": attempt.id,
+                "b_position": row.position,
+                "b_earned": _decimal(result.points),
+                "b_correct": result.correct,
+            }
+        )
+    if results:
+        connection.execute(_WRITE_ITEM, results)
     attempt.score = _decimal(total)
     if attempt.status is AttemptStatus.SUBMITTED:
         attempt.status = AttemptStatus.SCORED
