@@ -30,6 +30,9 @@ from contest.services import leaderboards
 log = logging.getLogger(__name__)
 
 MIN_INTERVAL_S = 0.25
+# A contest whose render takes longer waits longer between renders (4× the render's own time),
+# so rendering never takes more than about a fifth of a worker while submissions pour in.
+RENDER_SHARE = 4.0
 RECONCILE_EVERY_S = 10.0
 UNSCORED_AFTER_S = 30.0
 LOCK_MS = 30_000
@@ -56,13 +59,25 @@ def render_pending(client: redis.Redis, now: datetime | None = None, *, wait: bo
                 continue
             try:
                 if wait:
-                    last = float(client.get(f"lb:rendered-at:{contest_id}") or 0)
-                    pause = last + MIN_INTERVAL_S - time.time()
+                    last, took = (
+                        float(v or 0)
+                        for v in client.mget(
+                            f"lb:rendered-at:{contest_id}", f"lb:render-took:{contest_id}"
+                        )
+                    )
+                    pause = last + max(MIN_INTERVAL_S, RENDER_SHARE * took) - time.time()
                     if pause > 0:
                         time.sleep(pause)  # what arrives meanwhile joins this render
                 client.srem(leaderboards.DIRTY, contest_id)
+                began = time.time()
                 leaderboards.render_contest(client, contest_id, now)
-                client.set(f"lb:rendered-at:{contest_id}", time.time(), ex=60)
+                ended = time.time()
+                client.mset(
+                    {
+                        f"lb:rendered-at:{contest_id}": ended,
+                        f"lb:render-took:{contest_id}": round(ended - began, 4),
+                    }
+                )
                 rendered += 1
             finally:
                 client.delete(lock)

@@ -139,6 +139,6 @@ def enqueue_scoring(attempt_id: int) -> None:
         job_id=f"score-{attempt_id}",
         job_timeout=TIMEOUT_S,
         retry=Retry(max=3, interval=[1, 5, 15]),
-        result_ttl=600,
+        result_ttl=0,  # nothing reads a scoring result: the attempt row is the result
         failure_ttl=7 * 24 * 3600,
     )
