@@ -128,7 +128,9 @@ def _correct_answer(item: AttemptItem, version: QuestionVersion) -> Any:
     return key
 
 
-def result_body(attempt: Attempt, round_: Round) -> dict[str, Any]:
+def result_body(attempt: Attempt, round_: Round, *, items: bool = True) -> dict[str, Any]:
+    """getAttemptResult's body; ``items`` False leaves the reviewed items out (submitAttempt
+    answers with the status only: the result page asks for the review)."""
     review = attempt_service.review_open(attempt, round_, now())
     body: dict[str, Any] = {
         "id": attempt.id,
@@ -142,7 +144,7 @@ def result_body(attempt: Attempt, round_: Round) -> dict[str, Any]:
         "review": review,
         "items": [],
     }
-    if review:
+    if review and items:
         for item, version in _items(attempt):
             entry = _item_body(item, version)
             entry.update(
@@ -306,7 +308,7 @@ def submit_attempt(attempt_id: int) -> dict[str, Any]:
     )
     if submitted or (attempt.status is AttemptStatus.SUBMITTED and attempt.score is None):
         enqueue_scoring(attempt.id)  # a retried submit may follow a lost job: scoring is idempotent
-    return result_body(attempt, contest_service.get_round(attempt.round_id))
+    return result_body(attempt, contest_service.get_round(attempt.round_id), items=False)
 
 
 @blp.route("/attempts/<int:attempt_id>/result", methods=["GET"])
