@@ -427,9 +427,32 @@ class Harness:
         log(f"loaded-phase submissions all scored {waited:.1f}s after the phase")
         self.timed("board_loaded", began)
 
+    def settle_board(self, round_id: int, timeout: float = 60) -> None:
+        """Wait until the board counts every scored attempt of the round (renders caught up), so
+        that totals seen afterwards grow only with the submissions being measured."""
+        from sqlalchemy import func, select
+
+        from contest.extensions import db
+        from contest.models import Attempt, AttemptStatus
+
+        give_up = time.monotonic() + timeout
+        while time.monotonic() < give_up:
+            with self.app_context():
+                scored = db.session.scalar(
+                    select(func.count(func.distinct(Attempt.user_id))).where(
+                        Attempt.round_id == round_id, Attempt.status == AttemptStatus.SCORED
+                    )
+                )
+                db.session.rollback()
+            if self.board_total(round_id) == scored:
+                return
+            time.sleep(0.2)
+        self.note(f"board of round {round_id} did not settle within {timeout:.0f} s")
+
     def phase_visible(self) -> None:
         began = time.monotonic()
         p = self.profile
+        self.settle_board(self.load_round)
         out = self.workdir / "spectators.json"
         stream = self.board_path(self.load_round).replace("/leaderboard?", "/leaderboard/stream?")
         spectators = subprocess.Popen(  # noqa: S603 - our own script

@@ -52,7 +52,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "PROXY_COUNT", "0", "reverse proxies in front of the web processes (for client addresses)"
     ),
-    Setting("DB_POOL_SIZE", "30", "database connections each process keeps (PostgreSQL)"),
+    Setting("DB_POOL_SIZE", "20", "database connections each process keeps (PostgreSQL)"),
 )
 
 
@@ -73,8 +73,8 @@ def engine_options(database_url: str, pool_size: str | None) -> dict[str, Any]:
     if not database_url.startswith("postgresql"):
         return {"pool_pre_ping": True}
     return {
-        "pool_size": int(pool_size or 30),
-        "max_overflow": 10,
+        "pool_size": int(pool_size or 20),
+        "max_overflow": 5,
         "pool_recycle": 3600,
         "pool_pre_ping": False,
     }

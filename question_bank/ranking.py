@@ -30,7 +30,11 @@ class Ranked:
 
 
 def sort_key(entry: Entry) -> tuple[Decimal, int, datetime, int]:
-    """The ranking rule as a sort key (see the module docstring)."""
+    """The ranking rule, the one place it is written: score descending, then time used
+    ascending (server-measured), then earlier submission, then the stable user id (lower first).
+
+    Every ranking — boards, qualification, best-attempt choice — sorts with this key; entries
+    equal in score and time used share a rank (:func:`rank`)."""
     return (-entry.score, entry.time_used_s, entry.submitted_at, entry.user_id)
 
 

@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from contest.extensions import db
 from contest.models import Attempt, AttemptStatus
-from contest.services.attempts import close_if_overdue
+from contest.services.attempts import close_if_overdue, submit_if_overdue
 from workers import queues
 from workers.runner import get_queue
-from workers.scoring import enqueue_scoring
+from workers.scoring import enqueue_scoring, enqueue_scoring_many
 
 
 def close_attempt(attempt_id: int) -> str:
@@ -49,24 +49,33 @@ def close_overdue_attempts(
 ) -> int:
     """Submit every open attempt past its deadline plus grace (returns how many), and queue
     scoring for every submitted attempt still without a score (a lost job, a restarted Redis) —
-    only those submitted before ``unscored_before`` when it is given."""
+    only those submitted before ``unscored_before`` when it is given.
+
+    Built for the close of a round, when thousands of attempts are overdue at once: they are
+    submitted in batches (one commit each) and their scoring jobs queued in one pipeline.
+    """
     now = now or datetime.now(UTC)
-    overdue = db.session.scalars(
-        select(Attempt).where(
-            Attempt.status == AttemptStatus.IN_PROGRESS, Attempt.deadline_at < now
-        )
-    ).all()
     closed = 0
-    for attempt in overdue:
-        closed += close_overdue_and_score(attempt, now)
+    while True:
+        overdue = db.session.scalars(
+            select(Attempt)
+            .where(Attempt.status == AttemptStatus.IN_PROGRESS, Attempt.deadline_at < now)
+            .order_by(Attempt.id)
+            .limit(500)
+            .with_for_update(skip_locked=True)
+        ).all()
+        batch = [a.id for a in overdue if submit_if_overdue(a, now)]
+        db.session.commit()
+        closed += len(batch)
+        enqueue_scoring_many(batch)
+        if len(overdue) < 500:
+            break
     query = select(Attempt.id).where(
         Attempt.status == AttemptStatus.SUBMITTED, Attempt.score.is_(None)
     )
     if unscored_before is not None:
         query = query.where(Attempt.submitted_at < unscored_before)
-    unscored = db.session.scalars(query).all()
-    for attempt_id in unscored:
-        enqueue_scoring(attempt_id)
+    enqueue_scoring_many(list(db.session.scalars(query)))
     return closed
 
 

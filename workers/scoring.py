@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from flask import current_app
-from rq import Retry
+from rq import Queue, Retry
 from sqlalchemy import bindparam, select
 
 from contest.extensions import db, redis_hub
@@ -129,6 +129,28 @@ def _grade(attempt: Attempt) -> None:
         attempt.status = AttemptStatus.SCORED
     attempt.scored_at = datetime.now(UTC)
     db.session.commit()
+
+
+def enqueue_scoring_many(attempt_ids: list[int]) -> None:
+    """Queue scoring for many attempts in one Redis pipeline (the close of a round)."""
+    if not attempt_ids:
+        return
+    queue = get_queue(current_app._get_current_object(), queues.SCORING)  # type: ignore[attr-defined]
+    for start in range(0, len(attempt_ids), 500):
+        queue.enqueue_many(
+            [
+                Queue.prepare_data(
+                    score_attempt,
+                    (attempt_id,),
+                    job_id=f"score-{attempt_id}",
+                    timeout=TIMEOUT_S,
+                    retry=Retry(max=3, interval=[1, 5, 15]),
+                    result_ttl=0,
+                    failure_ttl=7 * 24 * 3600,
+                )
+                for attempt_id in attempt_ids[start : start + 500]
+            ]
+        )
 
 
 def enqueue_scoring(attempt_id: int) -> None:

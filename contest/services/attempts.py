@@ -170,15 +170,26 @@ def get_own_attempt(attempt_id: int, user_id: int, *, lock: bool = False) -> Att
 
 
 def close_if_overdue(attempt: Attempt, now: datetime) -> bool:
-    """Submit an open attempt whose deadline plus grace has passed; True if it is closed."""
+    """Submit an open attempt whose deadline plus grace has passed (committed); True if it is
+    closed."""
     if attempt.status is not AttemptStatus.IN_PROGRESS:
         return True
+    if not submit_if_overdue(attempt, now):
+        return False
+    db.session.commit()
+    return True
+
+
+def submit_if_overdue(attempt: Attempt, now: datetime) -> bool:
+    """Mark an open attempt past its deadline plus grace submitted (not committed); True if this
+    call submitted it."""
+    if attempt.status is not AttemptStatus.IN_PROGRESS:
+        return False
     round_ = db.session.get(Round, attempt.round_id)
     assert round_ is not None
     if now <= attempt.deadline_at + timedelta(seconds=round_.grace_s):
         return False
     _submit(attempt, now, by="deadline")
-    db.session.commit()
     return True
 
 
