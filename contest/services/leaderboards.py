@@ -31,6 +31,7 @@ and :func:`check_contest` compares what Redis holds with a recomputation.
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import hmac
 import json
@@ -291,6 +292,7 @@ def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+@functools.lru_cache(maxsize=200_000)
 def row_id(salt: bytes, user_id: int) -> str:
     """An opaque id that follows a contestant between snapshots of a contest's boards (for the
     pages' animations) and reveals nothing: a keyed hash of the user id, different per contest."""
@@ -579,14 +581,24 @@ def record_attempt(client: redis.Redis, attempt: Attempt) -> None:
     pipe.execute()
 
 
+# Parsed raw entries of the rounds this process rendered last, by their stored bytes: a render
+# parses only the entries that changed since the previous one.
+_parsed: dict[int, dict[bytes, RawEntry]] = {}
+
+
 def read_raw(client: redis.Redis, round_ids: Sequence[int]) -> dict[int, list[RawEntry]]:
     pipe = client.pipeline(transaction=False)
     for round_id in round_ids:
         pipe.hvals(raw_key(round_id))
-    return {
-        round_id: [RawEntry.from_json(v) for v in values]
-        for round_id, values in zip(round_ids, pipe.execute(), strict=True)
-    }
+    result = {}
+    for round_id, values in zip(round_ids, pipe.execute(), strict=True):
+        known = _parsed.get(round_id, {})
+        fresh = {v: known.get(v) or RawEntry.from_json(v) for v in values}
+        if len(_parsed) > 64 and round_id not in _parsed:
+            _parsed.clear()
+        _parsed[round_id] = fresh
+        result[round_id] = list(fresh.values())
+    return result
 
 
 def _version(client: redis.Redis, board: str) -> int:
@@ -622,7 +634,22 @@ def write_documents(client: redis.Redis, docs: Sequence[BoardDocument]) -> list[
 
 
 def render_contest(client: redis.Redis, contest_id: int, now: datetime | None = None) -> bool:
-    """Render a contest's public boards from the raw entries in Redis. False: nothing to render."""
+    """Render a contest's public boards from the raw entries in Redis. False: nothing to render.
+
+    The cyclic garbage collector is paused meanwhile: a render allocates tens of thousands of
+    short-lived objects (freed by reference counting), which would otherwise trigger full
+    collections over the whole worker heap in the middle of it.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _render_contest(client, contest_id, now)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _render_contest(client: redis.Redis, contest_id: int, now: datetime | None) -> bool:
     now = now or datetime.now(UTC)
     contest = db.session.get(Contest, contest_id)
     if contest is None:
