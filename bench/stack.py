@@ -92,7 +92,8 @@ class Stack:
     """Redis + gunicorn + RQ workers against a fresh PostgreSQL database."""
 
     workdir: Path
-    database: str = "contest_bench"
+    # One database per run: two runs on one machine never drop each other's database.
+    database: str = field(default_factory=lambda: f"contest_bench_{os.getpid()}")
     web_processes: int = 2
     workers: int = 3
     login_limit: str = "1000000 per 5 minutes"
