@@ -9,6 +9,7 @@ never been rendered (a new contest, Redis emptied) does a read look at the datab
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,11 +46,14 @@ def _render_missing(contest_id: int | None) -> None:
     leaderboards.render_contest(redis_hub.client, contest.id)
 
 
-def _snapshot(board: str, contest_id: Any, offset: int, limit: int) -> leaderboards.Snapshot:
+def _snapshot(
+    board: str, contest_of: Callable[[], int | None], offset: int, limit: int
+) -> leaderboards.Snapshot:
+    """The stored page; ``contest_of`` (asked only when the board is missing) names its contest."""
     client = redis_hub.client
     snapshot = hub_for(current_app._get_current_object()).read(board, offset, limit)  # type: ignore[attr-defined]
     if snapshot is None:
-        _render_missing(contest_id() if callable(contest_id) else contest_id)
+        _render_missing(contest_of())
         snapshot = leaderboards.read_board(client, board, offset, limit)
         if snapshot is None:
             raise _not_found()
@@ -140,7 +144,7 @@ def stream_round_leaderboard(round_id: int, offset: int, limit: int) -> Response
 @blp.alt_response(404, description="No such contest, or its boards are not public")
 def get_contest_leaderboard(contest_id: int, offset: int, limit: int) -> Response:
     board = leaderboards.contest_board(contest_id)
-    return _respond(_snapshot(board, contest_id, offset, limit), offset, limit)
+    return _respond(_snapshot(board, lambda: contest_id, offset, limit), offset, limit)
 
 
 @blp.route("/contests/<int:contest_id>/organizations/leaderboard", methods=["GET"])
@@ -153,7 +157,7 @@ def get_contest_leaderboard(contest_id: int, offset: int, limit: int) -> Respons
 @blp.alt_response(404, description="No such contest, or its boards are not public")
 def get_organization_leaderboard(contest_id: int) -> Response:
     board = leaderboards.organization_board(contest_id)
-    return _respond(_snapshot(board, contest_id, 0, 0), 0, 0)
+    return _respond(_snapshot(board, lambda: contest_id, 0, 0), 0, 0)
 
 
 @blp.route("/rounds/<int:round_id>/reveal", methods=["POST"])
