@@ -1,10 +1,11 @@
 """Live boards for spectators: server-sent events fed from Redis pub/sub.
 
-One :class:`BoardHub` per web process subscribes to ``lb:events`` in a background thread (started
-by the first stream) and wakes the streams of a board when a new version is published. A stream
-holds a thread of the web server while it sleeps (gunicorn's ``gthread`` workers, see
-``contest/gunicorn_conf.py``); it reads the new page once per process — the first waking stream
-fetches it, the others reuse it — so a thousand spectators cost one Redis read per change.
+One :class:`BoardHub` per web process subscribes to ``lb:events`` in a background thread (a
+greenlet under gunicorn's gevent workers, see ``contest/gunicorn_conf.py``; a real thread in the
+demo's threaded server) and wakes the streams when a new version is published. A stream sleeps
+until then; the new page is read once per process — the first waking stream fetches it, the others
+reuse it — so a thousand spectators cost one Redis read per change. Plain board reads use the same
+page cache while the subscription is live (:meth:`BoardHub.read`).
 
 Events are batched: a stream sends at most one snapshot per :data:`MIN_GAP_S`, always the newest.
 A comment line every :data:`KEEPALIVE_S` keeps proxies from closing idle streams and lets the
