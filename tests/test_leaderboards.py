@@ -506,3 +506,12 @@ def test_entry_ids_are_stable_opaque_and_differ_between_contests(app: Flask) -> 
         user_id = db.session.scalars(db.select(User.id).filter_by(username="idtest")).one()
     assert first != str(user_id) and len(first) == 12 and int(first, 16) >= 0
     assert board(app, f"/api/v1/rounds/{two}/leaderboard")["entries"][0]["id"] != first
+
+
+def test_bad_board_queries_are_422(app: Flask, round_id: int) -> None:
+    client = app.test_client()
+    for query in ("offset=-1", "limit=0", "limit=abc", "view=secret"):
+        response = client.get(f"/api/v1/rounds/{round_id}/leaderboard?{query}")
+        assert response.status_code == 422, query
+        assert response.get_json()["error"]["code"]
+    assert client.get(f"/api/v1/rounds/{round_id}/leaderboard/stream?limit=500").status_code == 422

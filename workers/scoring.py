@@ -132,7 +132,8 @@ def _grade(attempt: Attempt) -> None:
 
 
 def enqueue_scoring_many(attempt_ids: list[int]) -> None:
-    """Queue scoring for many attempts in one Redis pipeline (the close of a round)."""
+    """Queue scoring (call after the submissions are committed): one job per attempt with the
+    deterministic id ``score-<id>``, queued in Redis pipelines of 500 (the close of a round)."""
     if not attempt_ids:
         return
     queue = get_queue(current_app._get_current_object(), queues.SCORING)  # type: ignore[attr-defined]
@@ -145,7 +146,7 @@ def enqueue_scoring_many(attempt_ids: list[int]) -> None:
                     job_id=f"score-{attempt_id}",
                     timeout=TIMEOUT_S,
                     retry=Retry(max=3, interval=[1, 5, 15]),
-                    result_ttl=0,
+                    result_ttl=0,  # nothing reads a scoring result: the attempt row is the result
                     failure_ttl=7 * 24 * 3600,
                 )
                 for attempt_id in attempt_ids[start : start + 500]
@@ -154,13 +155,5 @@ def enqueue_scoring_many(attempt_ids: list[int]) -> None:
 
 
 def enqueue_scoring(attempt_id: int) -> None:
-    """Queue scoring (call after the submission is committed); one job id per attempt."""
-    get_queue(current_app._get_current_object(), queues.SCORING).enqueue(  # type: ignore[attr-defined]
-        score_attempt,
-        attempt_id,
-        job_id=f"score-{attempt_id}",
-        job_timeout=TIMEOUT_S,
-        retry=Retry(max=3, interval=[1, 5, 15]),
-        result_ttl=0,  # nothing reads a scoring result: the attempt row is the result
-        failure_ttl=7 * 24 * 3600,
-    )
+    """Queue one attempt's scoring (see :func:`enqueue_scoring_many`)."""
+    enqueue_scoring_many([attempt_id])

@@ -254,23 +254,9 @@ def save_answer(
 ) -> SaveResult:
     """Store an answer if ``seq`` is newer than the stored one (one UPDATE, committed).
 
-    The common case — an open attempt within its time, on its own device — is one SELECT (which
-    takes a share lock on the attempt row, so a concurrent submit waits for this save or this save
-    sees the submission) and one conditional UPDATE, without loading ORM objects. Anything else
-    (closing an overdue attempt, errors) goes the general way.
+    The general way, which also closes an overdue attempt and explains every refusal; the API
+    tries :func:`save_answer_fast` (the common case, without ORM objects) first.
     """
-    fast = save_answer_fast(
-        attempt_id,
-        user_id,
-        position,
-        answer=answer,
-        seq=seq,
-        flagged=flagged,
-        now=now,
-        device_id=device_id,
-    )
-    if fast is not None:
-        return fast
     attempt = get_own_attempt(attempt_id, user_id, lock=True)
     if close_if_overdue(attempt, now) or attempt.status is not AttemptStatus.IN_PROGRESS:
         raise Conflict(

@@ -30,7 +30,7 @@ from contest.models import (
     ScorePolicy,
     User,
 )
-from contest.services.leaderboards import counting_entries, settings_changed
+from contest.services.leaderboards import boards_of, counting_entries, settings_changed
 from question_bank.domain import N_, Difficulty, Problem, QuestionType
 from question_bank.grading import MultipleRule
 from question_bank.models import Category, Question, QuestionStatus, QuestionVersion
@@ -424,7 +424,8 @@ def update_contest(contest: Contest, values: dict[str, Any]) -> None:
     for key, value in {**values, "title": title}.items():
         setattr(contest, key, value)
     db.session.flush()
-    settings_changed(contest.id, hide=contest.board_visibility is not BoardVisibility.PUBLIC)
+    hidden = contest.board_visibility is not BoardVisibility.PUBLIC
+    settings_changed(contest.id, hide=boards_of(contest) if hidden else ())
 
 
 @dataclass

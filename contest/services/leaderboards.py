@@ -38,7 +38,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -361,7 +361,6 @@ class BoardDocument:
     head: dict[str, Any]  # round_id / contest_id, frozen, stats …
     rows: list[dict[str, Any]]
     paged: bool = True  # the organization board is one page, whatever its length
-    extra: dict[str, str] = field(default_factory=dict)  # more hash fields (not served)
 
     def body(self, version: int, offset: int, limit: int) -> dict[str, Any]:
         if not self.paged:
@@ -478,7 +477,6 @@ def documents(data: ContestData, now: datetime) -> list[BoardDocument]:
             docs[0].rows
             if len(per_round) == 1
             else entry_rows(ranked(standings), masked, data.salt),
-            extra={"rounds": ",".join(str(r.id) for r in data.rounds)},
         )
     )
     docs.append(
@@ -507,39 +505,38 @@ return 0
 """
 
 
-def settings_changed(contest_id: int, *, hide: bool = False) -> None:
+def boards_of(contest: Contest) -> list[str]:
+    """Every board a contest has: one per round, the contest's and the organizations'."""
+    return [round_board(r.id) for r in contest.rounds] + [
+        contest_board(contest.id),
+        organization_board(contest.id),
+    ]
+
+
+def settings_changed(contest_id: int, *, hide: Sequence[str] = ()) -> None:
     """Render the contest's boards once the session commits (its settings or rounds changed);
-    ``hide`` removes its public boards at the commit (they became organizer-only), without
-    waiting for a renderer."""
+    ``hide`` names boards removed at the commit (they became organizer-only), without waiting
+    for a renderer."""
     db.session.info.setdefault("contests_changed", set()).add(contest_id)
-    if hide:
-        db.session.info.setdefault("contests_hidden", set()).add(contest_id)
+    db.session.info.setdefault("boards_hidden", set()).update(hide)
 
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     changed = session.info.pop("contests_changed", None)
-    hidden = session.info.pop("contests_hidden", None)
+    hidden = session.info.pop("boards_hidden", None)
     if changed:
         client = redis_hub.client_for_app(current_app._get_current_object())  # type: ignore[attr-defined]
-        for contest_id in hidden or ():
-            boards = [contest_board(contest_id), organization_board(contest_id)]
-            boards += [round_board(r) for r in _round_ids(client, contest_id)]
-            delete_boards(client, boards)
+        if hidden:
+            delete_boards(client, sorted(hidden))
         for contest_id in changed:
             mark_dirty(client, contest_id)
-
-
-def _round_ids(client: redis.Redis, contest_id: int) -> list[int]:
-    """The rounds whose boards a contest has in Redis (known without SQL: from its stored page)."""
-    first = client.hget(board_key(contest_board(contest_id)), "rounds")
-    return [int(r) for r in _bytes(first).split(b",") if r] if first else []
 
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop("contests_changed", None)
-    session.info.pop("contests_hidden", None)
+    session.info.pop("boards_hidden", None)
 
 
 def reveal(round_id: int, now: datetime) -> Round:
@@ -609,8 +606,6 @@ def _version(client: redis.Redis, board: str) -> int:
 
 def _fields(doc: BoardDocument, version: int) -> list[Any]:
     fields: list[Any] = ["version", version]
-    for name, value in doc.extra.items():
-        fields += [name, value]
     if not doc.paged:
         fields += ["p0", dumps(doc.body(version, 0, 0))]
         return fields
@@ -658,12 +653,8 @@ def _render_contest(client: redis.Redis, contest_id: int, now: datetime | None) 
     data = load_contest_data(contest_id, read_raw(client, round_ids))
     if data is None:
         return False
-    boards = [round_board(i) for i in round_ids] + [
-        contest_board(contest_id),
-        organization_board(contest_id),
-    ]
     if contest.board_visibility is not BoardVisibility.PUBLIC:
-        delete_boards(client, boards)
+        delete_boards(client, boards_of(contest))
         return True
     if write_documents(client, documents(data, now)):
         mark_dirty(client, contest_id)  # another renderer wrote meanwhile: render once more
