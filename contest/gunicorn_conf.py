@@ -24,3 +24,16 @@ keepalive = 5
 # A stream stays open: the timeout is for a stuck worker; streams write a keepalive every 15 s.
 timeout = 60
 graceful_timeout = 20
+
+
+def pre_request(worker: object, req: object) -> None:
+    """Yield to the other connections before each request.
+
+    A gevent socket read that finds data returns without switching greenlets, so a keep-alive
+    client that sends its next request as soon as it has the answer is served again and again
+    while other connections wait (measured: p50 3 ms but p99 0.8 s and two-second stalls with 64
+    connections). One cooperative switch per request serves the ready connections in turn.
+    """
+    import gevent
+
+    gevent.sleep(0)

@@ -219,6 +219,10 @@ def test_attempts_allowed_are_enforced(app: Flask, round_id: int) -> None:
 def test_a_second_device_takes_over(app: Flask, round_id: int) -> None:
     phone = Player(app, "zheng", device="phone")
     attempt = phone.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    first = phone.call(
+        "PUT", f"/api/v1/attempts/{attempt['id']}/items/1", {"answer": None, "seq": 1}
+    )
+    assert first.status_code == 200  # the process now knows the item: the next save is one trip
     laptop = app.test_client()
     api_login(laptop, "zheng", PASSWORD)
     token = csrf_token(laptop)
@@ -228,7 +232,7 @@ def test_a_second_device_takes_over(app: Flask, round_id: int) -> None:
     )
     assert took.status_code == 200 and took.get_json()["id"] == attempt["id"]
     stale = phone.call(
-        "PUT", f"/api/v1/attempts/{attempt['id']}/items/1", {"answer": None, "seq": 1}
+        "PUT", f"/api/v1/attempts/{attempt['id']}/items/1", {"answer": None, "seq": 2}
     )
     assert stale.status_code == 409 and stale.get_json()["error"]["code"] == "device_replaced"
 
@@ -460,3 +464,69 @@ def test_a_deactivated_account_can_no_longer_save(app: Flask, round_id: int) -> 
             )
         ).one()
     assert stored == 1
+
+
+def test_submissions_answer_alike_on_the_fast_and_the_general_path(
+    app: Flask, round_id: int
+) -> None:
+    me = Player(app, "twice")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    url = f"/api/v1/attempts/{attempt['id']}/submission"
+    first = me.call("POST", url)  # in time, on its device: the fast path
+    again = me.call("POST", url)  # already submitted: the general path answers
+    assert first.status_code == again.status_code == 200
+    assert first.get_json() == again.get_json()
+    assert first.get_json()["status"] == "submitted" and first.get_json()["score"] is None
+    with app.app_context():
+        row = db.session.get(Attempt, attempt["id"])
+        assert row is not None and row.submitted_by == "contestant"
+        assert row.submitted_at is not None and row.time_used_s == first.get_json()["time_used_s"]
+
+
+def test_a_late_submission_is_closed_at_the_deadline(app: Flask, round_id: int) -> None:
+    me = Player(app, "tardy")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    deadline = datetime.now(UTC) - timedelta(minutes=1)
+    with app.app_context():
+        row = db.session.get(Attempt, attempt["id"])
+        assert row is not None
+        row.deadline_at = deadline
+        db.session.commit()
+    late = me.call("POST", f"/api/v1/attempts/{attempt['id']}/submission")
+    assert late.status_code == 200 and late.get_json()["status"] == "submitted"
+    with app.app_context():
+        row = db.session.get(Attempt, attempt["id"])
+        assert row is not None and row.submitted_by == "deadline"
+        assert abs((row.submitted_at - deadline).total_seconds()) < 0.01  # type: ignore[operator]
+
+
+def test_a_deactivated_account_can_no_longer_submit(app: Flask, round_id: int) -> None:
+    me = Player(app, "left")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    with app.app_context():
+        user = db.session.scalars(db.select(User).filter_by(username="left")).one()
+        user.active = False
+        db.session.commit()
+    refused = me.call("POST", f"/api/v1/attempts/{attempt['id']}/submission")
+    assert refused.status_code == 401
+    with app.app_context():
+        row = db.session.get(Attempt, attempt["id"])
+        assert row is not None and row.status.value == "in_progress"
+
+
+def test_no_save_lands_after_the_submission(app: Flask, round_id: int) -> None:
+    me = Player(app, "done")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    item = attempt["items"][0]
+    url = f"/api/v1/attempts/{attempt['id']}/items/{item['position']}"
+    assert me.call("PUT", url, {"answer": answer_for(item, False), "seq": 1}).get_json()["saved"]
+    assert me.call("POST", f"/api/v1/attempts/{attempt['id']}/submission").status_code == 200
+    late = me.call("PUT", url, {"answer": answer_for(item), "seq": 2})
+    assert late.status_code == 409 and late.get_json()["error"]["code"] == "attempt_closed"
+    with app.app_context():
+        stored = db.session.scalars(
+            db.select(AttemptItem.answer).filter_by(
+                attempt_id=attempt["id"], position=item["position"]
+            )
+        ).one()
+    assert stored == answer_for(item, False)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from rq import Queue
 from sqlalchemy import event
 
 from contest.extensions import db, redis_hub
@@ -17,7 +18,7 @@ from contest.services import leaderboards
 from tests.conftest import PASSWORD, add_user, api_login, csrf_token
 from tests.contest_support import paper_round, published_bank
 from tests.test_attempts_api import Player, answer_for
-from workers import queues
+from workers import queues, scoring
 from workers.boards import reconcile, render_pending
 from workers.runner import make_worker
 from workers.scoring import score_attempt
@@ -413,6 +414,71 @@ def test_reconciler_rebuilds_after_redis_lost_its_data_and_rescores(
     assert stored(app, contest_id) == live
     with app.app_context():
         assert leaderboards.check_contest(redis_hub.client, contest_id) == []
+
+
+def scoring_jobs(app: Flask) -> list[str]:
+    with app.app_context():
+        return Queue(queues.SCORING, connection=redis_hub.client).get_job_ids()
+
+
+def test_submissions_share_one_drain_that_grades_them_in_batches(app: Flask, round_id: int) -> None:
+    players = [Player(app, f"d{n}") for n in range(5)]
+    ids = [sit(app, player, round_id, right=2 * n) for n, player in enumerate(players)]
+    jobs = scoring_jobs(app)
+    assert len(jobs) == 1 and jobs[0].startswith("score-drain-")  # not one job per submission
+    with app.app_context():
+        pending = [int(i) for i in redis_hub.client.lrange(scoring.PENDING, 0, -1)]
+        assert pending == ids
+    settle(app)
+    with app.app_context():
+        assert redis_hub.client.llen(scoring.PENDING) == 0
+        assert not redis_hub.client.exists(scoring.DRAINING)  # released: the next one queues
+        scores = {a.id: a.score for a in db.session.query(Attempt).filter(Attempt.id.in_(ids))}
+    expected = {i: p.expected for i, p in zip(ids, players, strict=True)}  # type: ignore[attr-defined]
+    assert scores == expected
+    body = board(app, f"/api/v1/rounds/{round_id}/leaderboard")
+    assert sorted(e["score"] for e in body["entries"]) == sorted(expected.values())
+    sit(app, Player(app, "d-late"), round_id, right=1)
+    assert len(scoring_jobs(app)) == 1  # the mark was released, so a new drain is queued
+
+
+def test_a_killed_drain_is_replaced_by_the_reconciler(app: Flask, round_id: int) -> None:
+    attempt_id = sit(app, Player(app, "k1"), round_id, right=3)
+    with app.app_context():
+        client = redis_hub.client
+        # A drain killed with -9 left its mark and its queue entry gone, the id still pending:
+        Queue(queues.SCORING, connection=client).empty()
+        assert reconcile(client)["drain"] == 0  # the mark still holds: nothing queued
+        client.delete(scoring.DRAINING)  # … until it expires
+        assert reconcile(client)["drain"] == 1
+        assert reconcile(client)["drain"] == 0  # one drain at a time
+    settle(app)
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt is not None and attempt.status.value == "scored"
+        assert redis_hub.client.llen(scoring.PENDING) == 0
+
+
+def test_a_failed_drain_puts_its_batch_back(
+    app: Flask, round_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [sit(app, Player(app, f"f{n}"), round_id, right=n) for n in range(2)]
+
+    def unavailable(_: set[int]) -> None:
+        raise RuntimeError("database went away")
+
+    with app.app_context():
+        client = redis_hub.client
+        with monkeypatch.context() as patch:
+            patch.setattr(scoring, "versions", unavailable)
+            with pytest.raises(RuntimeError):
+                scoring.drain_pending()
+        assert [int(i) for i in client.lrange(scoring.PENDING, 0, -1)] == ids
+        assert not client.exists(scoring.DRAINING)
+        db.session.remove()
+        assert scoring.drain_pending() == 2
+        statuses = {a.status.value for a in db.session.query(Attempt).filter(Attempt.id.in_(ids))}
+    assert statuses == {"scored"}
 
 
 def test_openapi_documents_the_board_operations(app: Flask) -> None:

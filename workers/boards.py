@@ -11,6 +11,7 @@ The reconciler runs every :data:`RECONCILE_EVERY_S` in one worker at a time (a R
   the database;
 - it submits attempts left open past their deadline and re-queues scoring for submitted attempts
   that have no score after :data:`UNSCORED_AFTER_S` (a worker killed mid-job, a lost queue);
+- it queues a scoring drain when attempt ids wait with none running (a drain killed with -9);
 - it renders contests whose freeze time (封榜) has come, so their public boards show the freeze.
 """
 
@@ -87,9 +88,10 @@ def render_pending(client: redis.Redis, now: datetime | None = None, *, wait: bo
 def reconcile(client: redis.Redis, now: datetime | None = None) -> dict[str, int]:
     """One reconciler pass (see the module docstring); returns what it did."""
     from workers.deadlines import close_overdue_attempts
+    from workers.scoring import ensure_draining
 
     now = now or datetime.now(UTC)
-    done = {"rebuilt": 0, "closed": 0}
+    done = {"rebuilt": 0, "closed": 0, "drain": int(ensure_draining())}
     if not client.exists(leaderboards.EPOCH):
         done["rebuilt"] = len(leaderboards.rebuild_all(client, now))
     done["closed"] = close_overdue_attempts(

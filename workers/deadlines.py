@@ -17,7 +17,7 @@ from contest.models import Attempt, AttemptStatus
 from contest.services.attempts import close_if_overdue, submit_if_overdue
 from workers import queues
 from workers.runner import get_queue
-from workers.scoring import enqueue_scoring, enqueue_scoring_many
+from workers.scoring import enqueue_scoring_many, request_scoring
 
 
 def close_attempt(attempt_id: int) -> str:
@@ -28,7 +28,7 @@ def close_attempt(attempt_id: int) -> str:
     close_if_overdue(attempt, datetime.now(UTC))
     if attempt.status in (AttemptStatus.SUBMITTED, AttemptStatus.VOID) and attempt.score is None:
         # Closed now, or earlier by a late request that queued nothing: scoring is idempotent.
-        enqueue_scoring(attempt.id)
+        request_scoring([attempt.id])
     return attempt.status.value
 
 
@@ -39,7 +39,7 @@ def close_overdue_and_score(attempt: Attempt, now: datetime) -> bool:
     """
     was_open = attempt.status is AttemptStatus.IN_PROGRESS
     if was_open and close_if_overdue(attempt, now):
-        enqueue_scoring(attempt.id)
+        request_scoring([attempt.id])
         return True
     return False
 
@@ -52,7 +52,8 @@ def close_overdue_attempts(
     only those submitted before ``unscored_before`` when it is given.
 
     Built for the close of a round, when thousands of attempts are overdue at once: they are
-    submitted in batches (one commit each) and their scoring jobs queued in one pipeline.
+    submitted in batches (one commit each) and handed to the scoring drain in one call each. The
+    unscored ones get a job each (:func:`workers.scoring.enqueue_scoring_many`, the safe path).
     """
     now = now or datetime.now(UTC)
     closed = 0
@@ -67,7 +68,7 @@ def close_overdue_attempts(
         batch = [a.id for a in overdue if submit_if_overdue(a, now)]
         db.session.commit()
         closed += len(batch)
-        enqueue_scoring_many(batch)
+        request_scoring(batch)
         if len(overdue) < 500:
             break
     query = select(Attempt.id).where(

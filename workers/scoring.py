@@ -1,14 +1,32 @@
-"""Scoring: grade a submitted attempt against the question versions it showed.
+"""Scoring: grade submitted attempts against the question versions they showed.
 
-``score_attempt`` is idempotent: it runs only for a submitted attempt (status guard) and writes
-absolute values, so running it twice changes nothing. After the commit it *sets* the contestant's
-leaderboard entry from the database (:func:`contest.services.leaderboards.record_attempt`) — also
-when the attempt was scored already, so a retry after Redis failed mid-job still updates the board.
+Two ways in, one grading routine (:func:`score_attempts`):
+
+- **The hot path** (a submission, a deadline close, the close of a round): :func:`request_scoring`
+  appends attempt ids to a Redis list (``score:pending``) and makes sure one :func:`drain_pending`
+  job is on the scoring queue. The drain grades what is pending in batches of up to
+  :data:`BATCH` (one transaction and one Redis pipeline per batch) until the list is empty, so at
+  100 submissions a second a worker pays RQ's per-job cost once per busy spell, not per attempt.
+  At most one drain runs at a time: a mark (``score:draining``) is held by the queued or running
+  drain and released when the list is empty.
+- **The safe path** (the reconciler, retries): :func:`score_attempt(attempt_id)` is an RQ job per
+  attempt with the deterministic id ``score-<id>``, an explicit timeout and retries.
+
+Both are idempotent: only a submitted attempt (or an unscored void one) is graded (status guard),
+values are written absolutely, so grading twice changes nothing. After the commit the
+contestants' leaderboard entries are *set* from the database
+(:func:`contest.services.leaderboards.record_attempts`) — also for attempts that were scored
+already, so a retry after Redis failed mid-job still updates the board. The database is the truth:
+ids lost with Redis or with a killed drain are found by the reconciler (submitted, no score).
 """
 
 from __future__ import annotations
 
+import logging
+import time
+import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -27,7 +45,14 @@ from question_bank.models import QuestionVersion
 from workers import queues
 from workers.runner import get_queue
 
+log = logging.getLogger(__name__)
+
 TIMEOUT_S = 60
+PENDING = "score:pending"  # attempt ids waiting for the drain (a list)
+DRAINING = "score:draining"  # held while a drain is queued or running
+DRAINING_TTL_S = 15  # a drain killed with -9 holds the mark no longer than this
+BATCH = 100  # attempts graded per transaction
+DRAIN_FOR_S = 20.0  # a drain hands over to a fresh job after this long (well inside TIMEOUT_S)
 
 
 def to_indexes(
@@ -67,28 +92,33 @@ def _decimal(value: Fraction) -> Decimal:
 
 
 def score_attempt(attempt_id: int) -> str:
-    """Grade every item and the total; returns the attempt's status afterwards."""
-    attempt = db.session.get(Attempt, attempt_id)
-    if attempt is None:
-        return "missing"
-    # A voided attempt is graded too (organizers review it) but stays void: it ranks nowhere.
-    voided_unscored = attempt.status is AttemptStatus.VOID and attempt.score is None
-    if attempt.status is AttemptStatus.SUBMITTED or voided_unscored:
-        _grade(attempt)
-    if attempt.status in (AttemptStatus.SCORED, AttemptStatus.VOID):
-        leaderboards.record_attempt(redis_hub.client, attempt)
-    return attempt.status.value
+    """Grade one attempt (the RQ job of the safe path); returns its status afterwards."""
+    return score_attempts([attempt_id]).get(attempt_id, "missing")
 
 
+_attempt = Attempt.__table__
 _item = AttemptItem.__table__
+_ATTEMPTS = (
+    select(
+        _attempt.c.id,
+        _attempt.c.round_id,
+        _attempt.c.user_id,
+        _attempt.c.status,
+        _attempt.c.score,
+    )
+    .where(_attempt.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_attempt.c.id)
+    .with_for_update()  # two gradings of one attempt never interleave
+)
 _ITEMS = select(
+    _item.c.attempt_id,
     _item.c.position,
     _item.c.question_version_id,
     _item.c.points,
     _item.c.option_ids,
     _item.c.option_order,
     _item.c.answer,
-).where(_item.c.attempt_id == bindparam("attempt_id"))
+).where(_item.c.attempt_id.in_(bindparam("ids", expanding=True)))
 _WRITE_ITEM = (
     _item.update()
     .where(
@@ -96,44 +126,154 @@ _WRITE_ITEM = (
     )
     .values(earned=bindparam("b_earned"), correct=bindparam("b_correct"))
 )
+_WRITE_ATTEMPT = (
+    _attempt.update()
+    .where(_attempt.c.id == bindparam("b_id"))
+    .values(
+        score=bindparam("b_score"),
+        status=bindparam("b_status"),
+        scored_at=bindparam("b_scored_at"),
+    )
+)
 
 
-def _grade(attempt: Attempt) -> None:
-    """Write every item's points and the total (committed), in Core SQL: one read of the items,
-    one batched write of their results, the attempt's row through the ORM."""
-    round_ = db.session.get(Round, attempt.round_id)
-    assert round_ is not None
-    rule = MultipleRule(round_.multiple_rule)
+def _gradable(status: AttemptStatus, score: Decimal | None) -> bool:
+    # A voided attempt is graded too (organizers review it) but stays void: it ranks nowhere.
+    return status is AttemptStatus.SUBMITTED or (status is AttemptStatus.VOID and score is None)
+
+
+def score_attempts(attempt_ids: Sequence[int]) -> dict[int, str]:
+    """Grade the gradable ones of these attempts in one transaction (Core SQL: one read of the
+    attempts, one of their items, batched writes), then set their leaderboard entries.
+
+    Returns each found attempt's status afterwards.
+    """
     connection = db.session.connection()
-    rows = connection.execute(_ITEMS, {"attempt_id": attempt.id}).all()
-    data = versions({row.question_version_id for row in rows})
-    total = Fraction(0)
-    results = []
-    for row in rows:
-        question = data[row.question_version_id]
-        answer = to_indexes(row.answer, row.option_ids, row.option_order, question.type)
-        result = grade(question, answer, row.points, rule)
-        total += result.points
-        results.append(
-            {
-                "b_attempt": attempt.id,
-                "b_position": row.position,
-                "b_earned": _decimal(result.points),
-                "b_correct": result.correct,
-            }
-        )
-    if results:
-        connection.execute(_WRITE_ITEM, results)
-    attempt.score = _decimal(total)
-    if attempt.status is AttemptStatus.SUBMITTED:
-        attempt.status = AttemptStatus.SCORED
-    attempt.scored_at = datetime.now(UTC)
+    attempts = connection.execute(_ATTEMPTS, {"ids": list(attempt_ids)}).all()
+    to_grade = {row.id: row for row in attempts if _gradable(row.status, row.score)}
+    statuses = {row.id: row.status for row in attempts}
+    if to_grade:
+        rules = {
+            round_id: MultipleRule(db.session.get_one(Round, round_id).multiple_rule)
+            for round_id in {row.round_id for row in to_grade.values()}
+        }
+        items = connection.execute(_ITEMS, {"ids": list(to_grade)}).all()
+        data = versions({item.question_version_id for item in items})
+        totals = dict.fromkeys(to_grade, Fraction(0))
+        results = []
+        for item in items:
+            question = data[item.question_version_id]
+            answer = to_indexes(item.answer, item.option_ids, item.option_order, question.type)
+            result = grade(question, answer, item.points, rules[to_grade[item.attempt_id].round_id])
+            totals[item.attempt_id] += result.points
+            results.append(
+                {
+                    "b_attempt": item.attempt_id,
+                    "b_position": item.position,
+                    "b_earned": _decimal(result.points),
+                    "b_correct": result.correct,
+                }
+            )
+        if results:
+            connection.execute(_WRITE_ITEM, results)
+        now = datetime.now(UTC)
+        writes = []
+        for attempt_id, row in to_grade.items():
+            status = AttemptStatus.SCORED if row.status is AttemptStatus.SUBMITTED else row.status
+            statuses[attempt_id] = status
+            writes.append(
+                {
+                    "b_id": attempt_id,
+                    "b_score": _decimal(totals[attempt_id]),
+                    "b_status": status,
+                    "b_scored_at": now,
+                }
+            )
+        connection.execute(_WRITE_ATTEMPT, writes)
     db.session.commit()
+    finished = {AttemptStatus.SCORED, AttemptStatus.VOID}
+    leaderboards.record_attempts(
+        redis_hub.client,
+        [(row.round_id, row.user_id) for row in attempts if statuses[row.id] in finished],
+    )
+    return {attempt_id: status.value for attempt_id, status in statuses.items()}
+
+
+# The hot path: a pending list and one drain -------------------------------------------------------
+
+
+def request_scoring(attempt_ids: Sequence[int]) -> None:
+    """Queue these attempts for scoring (call after their submission is committed)."""
+    if not attempt_ids:
+        return
+    client = redis_hub.client
+    pipe = client.pipeline()
+    pipe.rpush(PENDING, *attempt_ids)
+    pipe.set(DRAINING, 1, nx=True, ex=DRAINING_TTL_S)
+    _, marked = pipe.execute()
+    if marked:
+        _enqueue_drain()
+
+
+def ensure_draining() -> bool:
+    """Queue a drain when ids are pending and none holds the mark (the reconciler calls this after
+    a drain was killed); True if one was queued."""
+    client = redis_hub.client
+    if client.llen(PENDING) and client.set(DRAINING, 1, nx=True, ex=DRAINING_TTL_S):
+        _enqueue_drain()
+        return True
+    return False
+
+
+def _enqueue_drain() -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    get_queue(app, queues.SCORING).enqueue(
+        drain_pending,
+        job_id=f"score-drain-{uuid.uuid4().hex}",
+        job_timeout=TIMEOUT_S,
+        result_ttl=0,
+        failure_ttl=7 * 24 * 3600,
+    )
+
+
+def drain_pending() -> int:
+    """Grade pending attempts in batches until none is left (the job :func:`request_scoring`
+    queues); returns how many were graded or found graded.
+
+    The drain holds the mark while it runs, so submissions meanwhile only append their ids. When
+    the list is empty it releases the mark and looks once more: an id appended between its last
+    look and the release would otherwise wait for the next submission. After
+    :data:`DRAIN_FOR_S` it hands over to a fresh job, inside the job timeout. On an error the
+    batch's ids go back on the list (the job fails and is kept in RQ's failed registry).
+    """
+    client = redis_hub.client
+    began = time.monotonic()
+    done = 0
+    while True:
+        popped: list[bytes] | None = client.lpop(PENDING, BATCH)  # type: ignore[assignment]
+        if not popped:
+            client.delete(DRAINING)
+            if client.llen(PENDING) and client.set(DRAINING, 1, nx=True, ex=DRAINING_TTL_S):
+                continue  # appended after our last look; nobody else was asked to drain
+            return done
+        client.expire(DRAINING, DRAINING_TTL_S)
+        ids = [int(raw) for raw in popped]
+        try:
+            done += len(score_attempts(ids))
+        except Exception:
+            db.session.rollback()
+            client.rpush(PENDING, *ids)
+            client.delete(DRAINING)
+            raise
+        if time.monotonic() - began > DRAIN_FOR_S:
+            client.delete(DRAINING)
+            ensure_draining()
+            return done
 
 
 def enqueue_scoring_many(attempt_ids: list[int]) -> None:
-    """Queue scoring (call after the submissions are committed): one job per attempt with the
-    deterministic id ``score-<id>``, queued in Redis pipelines of 500 (the close of a round)."""
+    """Queue one :func:`score_attempt` job per attempt (the safe path), with the deterministic id
+    ``score-<id>``, in Redis pipelines of 500."""
     if not attempt_ids:
         return
     queue = get_queue(current_app._get_current_object(), queues.SCORING)  # type: ignore[attr-defined]
@@ -152,8 +292,3 @@ def enqueue_scoring_many(attempt_ids: list[int]) -> None:
                 for attempt_id in attempt_ids[start : start + 500]
             ]
         )
-
-
-def enqueue_scoring(attempt_id: int) -> None:
-    """Queue one attempt's scoring (see :func:`enqueue_scoring_many`)."""
-    enqueue_scoring_many([attempt_id])

@@ -34,7 +34,7 @@ from question_bank import markdown
 from question_bank.domain import QuestionType, count_blanks
 from question_bank.models import QuestionVersion
 from workers.deadlines import close_overdue_and_score, schedule_close
-from workers.scoring import enqueue_scoring
+from workers.scoring import request_scoring
 
 
 def now() -> datetime:
@@ -300,14 +300,36 @@ def save_answer(body: dict[str, Any], attempt_id: int, position: int) -> Any:
 
 @blp.route("/attempts/<int:attempt_id>/submission", methods=["POST"])
 @blp.doc(operationId="submitAttempt", summary="Submit; submitting twice is harmless")
-@login_required
 @blp.response(200, AttemptResultSchema)
 def submit_attempt(attempt_id: int) -> dict[str, Any]:
+    # Like saveAnswer: the fast path serves the ordinary submission without loading the user.
+    user_id = session_user_id()
+    if user_id is not None:
+        fast = attempt_service.submit_attempt_fast(
+            attempt_id, user_id, now=now(), device_id=device_id()
+        )
+        if fast is not None:
+            request_scoring([attempt_id])
+            return {
+                "id": attempt_id,
+                "round_id": fast.round_id,
+                "status": AttemptStatus.SUBMITTED.value,
+                "score": None,
+                "max_score": float(fast.max_score),
+                "time_used_s": fast.time_used_s,
+                "review": attempt_service.review_open_for(
+                    AttemptStatus.SUBMITTED, fast.review_policy, fast.closes_at, now()
+                ),
+                "items": [],
+            }
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
     attempt, submitted = attempt_service.submit_attempt(
         attempt_id, current_user.id, now=now(), device_id=device_id()
     )
     if submitted or (attempt.status is AttemptStatus.SUBMITTED and attempt.score is None):
-        enqueue_scoring(attempt.id)  # a retried submit may follow a lost job: scoring is idempotent
+        # A retried submit may follow a lost job: scoring is idempotent.
+        request_scoring([attempt.id])
     return result_body(attempt, contest_service.get_round(attempt.round_id), items=False)
 
 
@@ -342,7 +364,7 @@ def report_integrity_event(body: dict[str, Any], attempt_id: int) -> dict[str, A
     )
     attempt = attempt_service.get_own_attempt(attempt_id, current_user.id)
     if result.action in ("submit", "void"):
-        enqueue_scoring(attempt.id)
+        request_scoring([attempt.id])
     return {
         "counted": result.counted,
         "focus_losses": result.focus_losses,

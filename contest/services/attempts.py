@@ -15,12 +15,16 @@ Rules (DESIGN.md §2, §6):
 from __future__ import annotations
 
 import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Update, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from contest.errors import Conflict, InvalidInput, NotFound
@@ -208,7 +212,7 @@ def _check_device(attempt: Attempt, device_id: str | None) -> None:
         raise Conflict(_("This attempt continues on another device."), code="device_replaced")
 
 
-def encode_answer(kind: QuestionType, option_ids: list[str], answer: Any) -> Any:
+def encode_answer(kind: QuestionType, option_ids: Collection[str], answer: Any) -> Any:
     """Validate an API answer (option ids, bool, strings) and return it as stored (None clears)."""
     if answer is None:
         return None
@@ -305,6 +309,7 @@ _FAST_CHECK = (
         Round.__table__.c.grace_s,
         _item.c.option_ids,
         QuestionVersion.__table__.c.type,
+        _attempt.c.round_id,
     )
     .select_from(
         _attempt.join(Round.__table__, Round.__table__.c.id == _attempt.c.round_id)
@@ -339,6 +344,88 @@ _STORED_SEQ = select(_item.c.seq).where(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _PaperShape:
+    """What a save must know of an attempt's items (their kinds and option ids); fixed when the
+    paper was drawn."""
+
+    round_id: int
+    items: dict[int, tuple[QuestionType, frozenset[str]]]  # position → (kind, option ids)
+
+
+@dataclass
+class _SaveCache:
+    """Per app and process: the paper shapes of attempts saved lately, and each round's grace
+    (re-read after :data:`_GRACE_TTL_S`, so an organizer's change applies within seconds). With
+    both known, a save is one statement in autocommit: one round trip to PostgreSQL instead of
+    four (BEGIN, check, update, COMMIT), which is most of a save's cost."""
+
+    papers: OrderedDict[int, _PaperShape]  # attempt id → shape, least recently saved first
+    graces: dict[int, tuple[int, float]]  # round id → (grace_s, monotonic time read)
+
+    def remember(self, attempt_id: int, paper: _PaperShape, grace_s: int) -> None:
+        self.papers[attempt_id] = paper
+        if len(self.papers) > _PAPERS_KEPT:
+            self.papers.popitem(last=False)
+        self.graces[paper.round_id] = (grace_s, time.monotonic())
+
+
+_PAPERS_KEPT = 3_000  # attempts (of 30 items: about 25 MB)
+_GRACE_TTL_S = 10.0
+_PAPER = (
+    select(_item.c.position, QuestionVersion.__table__.c.type, _item.c.option_ids)
+    .join(QuestionVersion.__table__, QuestionVersion.__table__.c.id == _item.c.question_version_id)
+    .where(_item.c.attempt_id == bindparam("attempt_id"))
+)
+
+
+def _save_cache() -> _SaveCache:
+    extensions = current_app.extensions
+    cache: _SaveCache | None = extensions.get("attempt_save_cache")
+    if cache is None:
+        cache = extensions["attempt_save_cache"] = _SaveCache(OrderedDict(), {})
+    return cache
+
+
+def _one_trip_save(with_device: bool, with_flag: bool) -> Update:
+    """The save as one UPDATE: the item's seq must rise, and the attempt (share-locked, so a
+    submission waits for it or it sees the submission) must be open, in time, owned by an active
+    account and on this device."""
+    allowed = (
+        select(_attempt.c.id)
+        .join(User.__table__, User.__table__.c.id == _attempt.c.user_id)
+        .where(
+            _attempt.c.id == bindparam("b_attempt"),
+            _attempt.c.user_id == bindparam("b_user"),
+            User.__table__.c.active.is_(True),
+            _attempt.c.status == AttemptStatus.IN_PROGRESS,
+            _attempt.c.deadline_at >= bindparam("b_cutoff"),
+        )
+        .with_for_update(read=True, of=_attempt)
+    )
+    if with_device:
+        allowed = allowed.where(
+            or_(_attempt.c.device_id.is_(None), _attempt.c.device_id == bindparam("b_device"))
+        )
+    statement = (
+        _item.update()
+        .where(
+            _item.c.attempt_id.in_(allowed.scalar_subquery()),
+            _item.c.attempt_id == bindparam("b_attempt"),
+            _item.c.position == bindparam("b_position"),
+            _item.c.seq < bindparam("b_seq"),
+        )
+        .values(
+            answer=bindparam("b_answer"), seq=bindparam("b_seq"), saved_at=bindparam("b_saved_at")
+        )
+        .returning(_item.c.seq)
+    )
+    return statement.values(flagged=bindparam("b_flagged")) if with_flag else statement
+
+
+_ONE_TRIP = {(d, f): _one_trip_save(d, f) for d in (False, True) for f in (False, True)}
+
+
 def save_answer_fast(
     attempt_id: int,
     user_id: int,
@@ -351,7 +438,47 @@ def save_answer_fast(
     device_id: str | None,
 ) -> SaveResult | None:
     """The save of an open, in-time attempt on its device by an active account; None: take the
-    general way (:func:`save_answer`), which also explains refusals."""
+    general way (:func:`save_answer`), which also explains refusals.
+
+    An item saved before in this process is saved in one statement; otherwise, or when that
+    statement changes nothing (an old seq, a closed attempt …), a checking read comes first.
+    """
+    cache = _save_cache()
+    paper = cache.papers.get(attempt_id)
+    grace = cache.graces.get(paper.round_id) if paper is not None else None
+    item = paper.items.get(position) if paper is not None else None
+    if item is not None and grace is not None and time.monotonic() - grace[1] < _GRACE_TTL_S:
+        cache.papers.move_to_end(attempt_id)
+        stored = encode_answer(item[0], item[1], answer)
+        params = {
+            "b_attempt": attempt_id,
+            "b_user": user_id,
+            "b_cutoff": now - timedelta(seconds=grace[0]),
+            "b_device": device_id,
+            "b_position": position,
+            "b_seq": seq,
+            "b_answer": stored,
+            "b_saved_at": now,
+            "b_flagged": flagged,
+        }
+        statement = _ONE_TRIP[(device_id is not None, flagged is not None)]
+        with db.engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            if connection.execute(statement, params).first() is not None:
+                return SaveResult(True, seq)
+    return _checked_save(attempt_id, user_id, position, answer, seq, flagged, now, device_id)
+
+
+def _checked_save(
+    attempt_id: int,
+    user_id: int,
+    position: int,
+    answer: Any,
+    seq: int,
+    flagged: bool | None,
+    now: datetime,
+    device_id: str | None,
+) -> SaveResult | None:
     connection = db.session.connection()
     row = connection.execute(
         _FAST_CHECK, {"attempt_id": attempt_id, "user_id": user_id, "position": position}
@@ -359,7 +486,7 @@ def save_answer_fast(
     if row is None:
         db.session.rollback()
         return None
-    status, deadline, attempt_device, grace_s, option_ids, kind = row
+    status, deadline, attempt_device, grace_s, option_ids, kind, round_id = row
     if (
         status != AttemptStatus.IN_PROGRESS
         or now > deadline + timedelta(seconds=grace_s)
@@ -379,6 +506,14 @@ def save_answer_fast(
         result = connection.execute(_FAST_SAVE, params).first()
     else:
         result = connection.execute(_FAST_SAVE_FLAGGED, params | {"b_flagged": flagged}).first()
+    cache = _save_cache()
+    paper = cache.papers.get(attempt_id)
+    if paper is None:  # later saves of this attempt in this process take one statement
+        shapes = connection.execute(_PAPER, {"attempt_id": attempt_id}).all()
+        paper = _PaperShape(
+            round_id, {p: (QuestionType(k), frozenset(ids)) for p, k, ids in shapes}
+        )
+    cache.remember(attempt_id, paper, grace_s)
     if result is None:
         current = connection.execute(
             _STORED_SEQ, {"attempt_id": attempt_id, "position": position}
@@ -405,6 +540,85 @@ def submit_attempt(
     _submit(attempt, now, by="contestant")
     db.session.commit()
     return attempt, True
+
+
+@dataclass(frozen=True)
+class FastSubmitted:
+    """What submitAttempt answers with, from the fast submit's one row."""
+
+    attempt_id: int
+    round_id: int
+    max_score: Any
+    time_used_s: int
+    review_policy: ReviewPolicy
+    closes_at: datetime | None
+
+
+_round = Round.__table__
+_FAST_SUBMIT_CHECK = (
+    select(
+        _attempt.c.status,
+        _attempt.c.started_at,
+        _attempt.c.deadline_at,
+        _attempt.c.device_id,
+        _attempt.c.round_id,
+        _attempt.c.max_score,
+        _round.c.grace_s,
+        _round.c.review_policy,
+        _round.c.closes_at,
+    )
+    .select_from(
+        _attempt.join(_round, _round.c.id == _attempt.c.round_id).join(
+            User.__table__, User.__table__.c.id == _attempt.c.user_id
+        )
+    )
+    .where(
+        _attempt.c.id == bindparam("attempt_id"),
+        _attempt.c.user_id == bindparam("user_id"),
+        User.__table__.c.active.is_(True),
+    )
+    .with_for_update(of=_attempt)
+)
+_FAST_SUBMIT = (
+    _attempt.update()
+    .where(_attempt.c.id == bindparam("b_id"))
+    .values(
+        status=AttemptStatus.SUBMITTED,
+        submitted_at=bindparam("b_submitted_at"),
+        submitted_by="contestant",
+        time_used_s=bindparam("b_time_used_s"),
+    )
+)
+
+
+def submit_attempt_fast(
+    attempt_id: int, user_id: int, *, now: datetime, device_id: str | None
+) -> FastSubmitted | None:
+    """The contestant's own submission of an open attempt, in time, on its device, by an active
+    account (committed), in Core SQL; None: take the general way (:func:`submit_attempt`), which
+    also answers a second submission and a late one."""
+    connection = db.session.connection()
+    row = connection.execute(
+        _FAST_SUBMIT_CHECK, {"attempt_id": attempt_id, "user_id": user_id}
+    ).first()
+    if (
+        row is None
+        or row.status != AttemptStatus.IN_PROGRESS
+        or now > row.deadline_at + timedelta(seconds=row.grace_s)
+        or (row.device_id and device_id and device_id != row.device_id)
+    ):
+        db.session.rollback()
+        return None
+    submitted_at = min(now, row.deadline_at)  # as _submit: never after the deadline
+    time_used_s = max(0, int((submitted_at - row.started_at).total_seconds()))
+    connection.execute(
+        _FAST_SUBMIT,
+        {"b_id": attempt_id, "b_submitted_at": submitted_at, "b_time_used_s": time_used_s},
+    )
+    db.session.commit()
+    return FastSubmitted(
+        attempt_id, row.round_id, row.max_score, time_used_s, row.review_policy, row.closes_at
+    )
 
 
 # Integrity --------------------------------------------------------------------------------------
@@ -507,10 +721,16 @@ def _apply_integrity_action(attempt: Attempt, round_: Round, now: datetime) -> s
 
 def review_open(attempt: Attempt, round_: Round, now: datetime) -> bool:
     """Whether correct answers and explanations may be shown for this attempt now."""
-    if attempt.status not in (AttemptStatus.SUBMITTED, AttemptStatus.SCORED):
+    return review_open_for(attempt.status, round_.review_policy, round_.closes_at, now)
+
+
+def review_open_for(
+    status: AttemptStatus, policy: ReviewPolicy, closes_at: datetime | None, now: datetime
+) -> bool:
+    if status not in (AttemptStatus.SUBMITTED, AttemptStatus.SCORED):
         return False
-    if round_.review_policy is ReviewPolicy.AFTER_SUBMIT:
+    if policy is ReviewPolicy.AFTER_SUBMIT:
         return True
-    if round_.review_policy is ReviewPolicy.AFTER_CLOSE:
-        return round_.closes_at is not None and now >= round_.closes_at
+    if policy is ReviewPolicy.AFTER_CLOSE:
+        return closes_at is not None and now >= closes_at
     return False

@@ -9,7 +9,7 @@ last scored attempt of a round, per the round's policy):
 
 How the data moves:
 
-1. After scoring commits, :func:`record_attempt` *sets* the contestant's entry in the round's raw
+1. After scoring commits, :func:`record_attempts` *sets* the contestants' entries in the round's raw
    hash (``lb:raw:<round>``, user id → entry) from the database and marks the contest dirty. Setting
    from the database, never incrementing, makes a job that runs twice change nothing.
 2. A renderer (:mod:`workers.boards`, inside every ``contest worker``) calls :func:`render_contest`
@@ -37,7 +37,7 @@ import hmac
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -180,10 +180,13 @@ class RawEntry:
         )
 
 
-def counting_entries(round_: Round, user_id: int | None = None) -> dict[int, RawEntry]:
+def counting_entries(
+    round_: Round, user_id: int | None = None, *, user_ids: Collection[int] | None = None
+) -> dict[int, RawEntry]:
     """Each contestant's counting attempt of ``round_`` (best or last scored), from the database.
 
-    Voided and unscored attempts never count. ``user_id`` limits the query to one contestant.
+    Voided and unscored attempts never count. ``user_id`` or ``user_ids`` limit the query to
+    those contestants.
     """
     query = (
         select(Attempt, User.display_name, User.organization_id, Organization.name)
@@ -194,6 +197,8 @@ def counting_entries(round_: Round, user_id: int | None = None) -> dict[int, Raw
     )
     if user_id is not None:
         query = query.where(Attempt.user_id == user_id)
+    if user_ids is not None:
+        query = query.where(Attempt.user_id.in_(list(user_ids)))
     chosen: dict[int, RawEntry] = {}
     for attempt, name, organization_id, organization in db.session.execute(query):
         entry = RawEntry(
@@ -562,17 +567,23 @@ def mark_dirty(client: redis.Redis, contest_id: int) -> None:
     pipe.execute()
 
 
-def record_attempt(client: redis.Redis, attempt: Attempt) -> None:
-    """Set the contestant's entry of the attempt's round from the database (never increment)."""
-    round_ = db.session.get(Round, attempt.round_id)
-    assert round_ is not None
-    entry = counting_entries(round_, attempt.user_id).get(attempt.user_id)
+def record_attempts(client: redis.Redis, contestants: Iterable[tuple[int, int]]) -> None:
+    """Set these (round id, user id) entries from the database, one query per round and one
+    Redis transaction for all, and mark their contests dirty."""
+    by_round: dict[int, set[int]] = defaultdict(set)
+    for round_id, user_id in contestants:
+        by_round[round_id].add(user_id)
+    if not by_round:
+        return
     pipe = client.pipeline()
-    if entry is None:
-        pipe.hdel(raw_key(round_.id), attempt.user_id)
-    else:
-        pipe.hset(raw_key(round_.id), attempt.user_id, entry.to_json())
-    pipe.sadd(DIRTY, round_.contest_id)
+    for round_id, user_ids in by_round.items():
+        round_ = db.session.get_one(Round, round_id)
+        entries = counting_entries(round_, user_ids=user_ids)
+        if entries:
+            pipe.hset(raw_key(round_id), mapping={u: e.to_json() for u, e in entries.items()})
+        if gone := user_ids - entries.keys():
+            pipe.hdel(raw_key(round_id), *gone)
+        pipe.sadd(DIRTY, round_.contest_id)
     pipe.lpush(WAKE, 1)
     pipe.ltrim(WAKE, 0, 0)
     pipe.execute()
