@@ -20,6 +20,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import Pool
 
 from contest.redis_server import EmbeddedRedis, socket_path_for
 
@@ -143,3 +144,11 @@ def _sqlite_begin(connection: Any) -> None:
     autocommit = connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
     if connection.dialect.name == "sqlite" and not autocommit:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@event.listens_for(Pool, "checkin")
+def _sqlite_checkin(dbapi_connection: Any, connection_record: Any) -> None:
+    """An AUTOCOMMIT connection given back resets pysqlite's own transaction handling: take it
+    off again, so every transaction keeps starting with our BEGIN IMMEDIATE."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None

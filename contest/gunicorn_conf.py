@@ -15,6 +15,7 @@ on the command line or in ``GUNICORN_CMD_ARGS`` override these values.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
@@ -26,7 +27,7 @@ timeout = 60
 graceful_timeout = 20
 
 
-def pre_request(worker: object, req: object) -> None:
+def pre_request(worker: Any, req: Any) -> None:
     """Yield to the other connections before each request.
 
     A gevent socket read that finds data returns without switching greenlets, so a keep-alive
@@ -37,3 +38,4 @@ def pre_request(worker: object, req: object) -> None:
     import gevent
 
     gevent.sleep(0)
+    worker.log.debug("%s %s", req.method, req.path)  # what gunicorn's own hook logs

@@ -131,18 +131,31 @@ def test_others_cannot_read_or_change_an_attempt(app: Flask, round_id: int) -> N
     me, other = Player(app, "wang"), Player(app, "zhao")
     attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
     url = f"/api/v1/attempts/{attempt['id']}"
+    # The owner's save makes the process know the paper (the one-statement save path).
+    assert me.call("PUT", url + "/items/1", {"answer": None, "seq": 1}).status_code == 200
     for method, path, body in (
         ("GET", url, None),
         ("GET", url + "/result", None),
-        ("PUT", url + "/items/1", {"answer": None, "seq": 1}),
+        ("PUT", url + "/items/1", {"answer": None, "seq": 2}),
+        ("PUT", url + "/items/2", {"answer": None, "seq": 3}),
+        ("PUT", url + "/items/2", {"answer": "not-an-option", "seq": 4}),  # 404, not 422
         ("POST", url + "/submission", None),
         ("POST", url + "/integrity-events", {"kind": "hidden"}),
     ):
         response = other.call(method, path, body)
-        assert response.status_code == 404, path
+        assert response.status_code == 404, (path, body)
         assert response.get_json()["error"]["code"] == "not_found"
     anonymous = app.test_client()
     assert anonymous.get(url).status_code == 401
+    assert anonymous.post(url + "/submission").status_code in (401, 403)  # no session, no CSRF
+    token = csrf_token(anonymous)  # a CSRF token for an anonymous session
+    for method, path in (("PUT", url + "/items/1"), ("POST", url + "/submission")):
+        response = anonymous.open(
+            path, method=method, json={"answer": None, "seq": 9}, headers={"X-CSRFToken": token}
+        )
+        assert response.status_code == 401, path
+    mine = me.call("GET", url).get_json()
+    assert mine["status"] == "in_progress" and mine["items"][0]["seq"] == 1
 
 
 def test_option_ids_are_random_per_attempt(app: Flask, round_id: int) -> None:
@@ -277,6 +290,42 @@ def test_abandoned_attempts_are_closed_and_scored(app: Flask, round_id: int) -> 
         row = db.session.get(Attempt, attempt["id"])
         assert row is not None and row.status is AttemptStatus.SCORED
         assert row.submitted_by == "deadline" and row.score == 0
+
+
+def test_the_sweep_passes_over_attempts_still_in_their_grace(
+    app: Flask, round_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from workers import deadlines
+
+    monkeypatch.setattr(deadlines, "SWEEP_PAGE", 2)  # more attempts in grace than one page
+    ids = []
+    for n in range(3):
+        started = Player(app, f"grace{n}").call("POST", f"/api/v1/rounds/{round_id}/attempts")
+        ids.append(started.get_json()["id"])
+    late = Player(app, "grace-late").call("POST", f"/api/v1/rounds/{round_id}/attempts")
+    now = datetime.now(UTC)
+    with app.app_context():
+        for attempt_id in ids:  # past the deadline, inside the 10 s grace: still open
+            row = db.session.get(Attempt, attempt_id)
+            assert row is not None
+            row.deadline_at = now - timedelta(seconds=2)
+        row = db.session.get(Attempt, late.get_json()["id"])
+        assert row is not None
+        row.deadline_at = now - timedelta(minutes=1)
+        db.session.commit()
+    closed: list[int] = []
+
+    def sweep() -> None:
+        with app.app_context():
+            closed.append(deadlines.close_overdue_attempts(now))
+
+    worker = threading.Thread(target=sweep, daemon=True)
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive(), "the sweep kept finding the same attempts in their grace"
+    assert closed == [1]
 
 
 def test_the_stored_seed_reproduces_the_paper(app: Flask, round_id: int) -> None:
@@ -530,3 +579,49 @@ def test_no_save_lands_after_the_submission(app: Flask, round_id: int) -> None:
             )
         ).one()
     assert stored == answer_for(item, False)
+
+
+def statements_during(app: Flask, call: Any) -> list[str]:
+    """The SQL statements the database driver ran during ``call()``."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+    ran: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        ran.append(statement.split(None, 1)[0].upper())
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return [s for s in ran if s not in ("BEGIN", "PRAGMA")]
+
+
+def test_the_fast_paths_take_one_statement_per_save_and_two_per_submission(
+    app: Flask, round_id: int
+) -> None:
+    me = Player(app, "fast")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    url = f"/api/v1/attempts/{attempt['id']}"
+    items = attempt["items"]
+    first = statements_during(
+        app, lambda: me.call("PUT", f"{url}/items/1", {"answer": answer_for(items[0]), "seq": 1})
+    )
+    assert first == ["SELECT", "UPDATE"]  # the check brings the whole paper's shape along
+    for n, item in enumerate(items[1:], start=2):  # every other item: one statement each
+        saved = statements_during(
+            app,
+            lambda item=item, n=n: me.call(
+                "PUT", f"{url}/items/{item['position']}", {"answer": answer_for(item), "seq": n}
+            ),
+        )
+        assert saved == ["UPDATE"], item["position"]
+    submitted = statements_during(app, lambda: me.call("POST", f"{url}/submission"))
+    assert submitted == ["SELECT", "UPDATE"]
+    assert me.seen[-1]["status"] == "submitted"
+    make_worker(app, [queues.SCORING]).work(burst=True)
+    result = me.call("GET", f"{url}/result").get_json()
+    assert result["score"] == sum(item["points"] for item in items)  # every one-statement save held

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy import event
 from contest.extensions import db, redis_hub
 from contest.models import Attempt, BoardVisibility, Contest, Organization, Role, Round, User
 from contest.services import leaderboards
-from tests.conftest import PASSWORD, add_user, api_login, csrf_token
+from tests.conftest import PASSWORD, add_user, api_login, csrf_token, make_app
 from tests.contest_support import paper_round, published_bank
 from tests.test_attempts_api import Player, answer_for
 from workers import queues, scoring
@@ -459,7 +460,7 @@ def test_a_killed_drain_is_replaced_by_the_reconciler(app: Flask, round_id: int)
         assert redis_hub.client.llen(scoring.PENDING) == 0
 
 
-def test_a_failed_drain_puts_its_batch_back(
+def test_a_failed_batch_goes_to_one_job_per_attempt(
     app: Flask, round_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = [sit(app, Player(app, f"f{n}"), round_id, right=n) for n in range(2)]
@@ -469,16 +470,52 @@ def test_a_failed_drain_puts_its_batch_back(
 
     with app.app_context():
         client = redis_hub.client
+        Queue(queues.SCORING, connection=client).empty()  # the drain the submissions queued
         with monkeypatch.context() as patch:
             patch.setattr(scoring, "versions", unavailable)
-            with pytest.raises(RuntimeError):
-                scoring.drain_pending()
-        assert [int(i) for i in client.lrange(scoring.PENDING, 0, -1)] == ids
-        assert not client.exists(scoring.DRAINING)
-        db.session.remove()
-        assert scoring.drain_pending() == 2
+            assert scoring.drain_pending("test") == 0  # the drain itself goes on
+        assert client.llen(scoring.PENDING) == 0
+    assert sorted(scoring_jobs(app)) == sorted(f"score-{i}" for i in ids)  # retried one by one
+    settle(app)
+    with app.app_context():
         statuses = {a.status.value for a in db.session.query(Attempt).filter(Attempt.id.in_(ids))}
     assert statuses == {"scored"}
+
+
+def test_a_voided_attempt_lost_with_a_killed_drain_is_still_graded(
+    app: Flask, round_id: int
+) -> None:
+    attempt_id = sit(app, Player(app, "v1"), round_id, right=4)
+    with app.app_context():
+        client = redis_hub.client
+        # Voided by the integrity rule, then its id died with a drain killed mid-batch:
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt is not None
+        attempt.status = "void"  # type: ignore[assignment]
+        attempt.submitted_at = datetime.now(UTC) - timedelta(minutes=5)
+        db.session.commit()
+        client.delete(scoring.PENDING)
+        Queue(queues.SCORING, connection=client).empty()
+        reconcile(client)
+    settle(app)
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt is not None and attempt.status.value == "void"
+        assert attempt.score is not None  # graded for the organizers' review, ranked nowhere
+
+
+def test_a_submission_stands_when_redis_is_unreachable(
+    app: Flask, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    down = make_app(tmp_path / "down", "redis://127.0.0.1:9/0")  # nothing listens on port 9
+    try:
+        with down.app_context(), caplog.at_level("WARNING"):
+            scoring.request_scoring([41, 42])  # the caller's commit stands: no exception
+        assert "scoring of 2 attempt(s) not queued" in caplog.text
+    finally:
+        with down.app_context():
+            redis_hub.close(down)
+            db.engine.dispose()
 
 
 def test_openapi_documents_the_board_operations(app: Flask) -> None:

@@ -19,6 +19,8 @@ from workers import queues
 from workers.runner import get_queue
 from workers.scoring import enqueue_scoring_many, request_scoring
 
+SWEEP_PAGE = 500  # open attempts locked and submitted per commit
+
 
 def close_attempt(attempt_id: int) -> str:
     """Submit the attempt if it is still open past deadline plus grace (idempotent)."""
@@ -48,36 +50,44 @@ def close_overdue_attempts(
     now: datetime | None = None, unscored_before: datetime | None = None
 ) -> int:
     """Submit every open attempt past its deadline plus grace (returns how many), and queue
-    scoring for every submitted attempt still without a score (a lost job, a restarted Redis) —
-    only those submitted before ``unscored_before`` when it is given.
+    scoring for every submitted or voided attempt still without a score (a lost job, a drain
+    killed mid-batch, a restarted Redis) — only those submitted before ``unscored_before`` when it
+    is given.
 
     Built for the close of a round, when thousands of attempts are overdue at once: they are
     submitted in batches (one commit each) and handed to the scoring drain in one call each. The
     unscored ones get a job each (:func:`workers.scoring.enqueue_scoring_many`, the safe path).
     """
     now = now or datetime.now(UTC)
-    closed = 0
+    closed: list[int] = []
+    after = 0  # paged by id: attempts still inside their grace stay open and are passed over
     while True:
         overdue = db.session.scalars(
             select(Attempt)
-            .where(Attempt.status == AttemptStatus.IN_PROGRESS, Attempt.deadline_at < now)
+            .where(
+                Attempt.status == AttemptStatus.IN_PROGRESS,
+                Attempt.deadline_at < now,
+                Attempt.id > after,
+            )
             .order_by(Attempt.id)
-            .limit(500)
+            .limit(SWEEP_PAGE)
             .with_for_update(skip_locked=True)
         ).all()
         batch = [a.id for a in overdue if submit_if_overdue(a, now)]
         db.session.commit()
-        closed += len(batch)
+        closed += batch
         request_scoring(batch)
-        if len(overdue) < 500:
+        if len(overdue) < SWEEP_PAGE:
             break
+        after = overdue[-1].id
     query = select(Attempt.id).where(
-        Attempt.status == AttemptStatus.SUBMITTED, Attempt.score.is_(None)
+        Attempt.status.in_([AttemptStatus.SUBMITTED, AttemptStatus.VOID]), Attempt.score.is_(None)
     )
     if unscored_before is not None:
         query = query.where(Attempt.submitted_at < unscored_before)
-    enqueue_scoring_many(list(db.session.scalars(query)))
-    return closed
+    just_closed = set(closed)  # already with the drain
+    enqueue_scoring_many([i for i in db.session.scalars(query) if i not in just_closed])
+    return len(closed)
 
 
 def schedule_close(attempt: Attempt, grace_s: int) -> None:

@@ -7,8 +7,10 @@ Two ways in, one grading routine (:func:`score_attempts`):
   job is on the scoring queue. The drain grades what is pending in batches of up to
   :data:`BATCH` (one transaction and one Redis pipeline per batch) until the list is empty, so at
   100 submissions a second a worker pays RQ's per-job cost once per busy spell, not per attempt.
-  At most one drain runs at a time: a mark (``score:draining``) is held by the queued or running
-  drain and released when the list is empty.
+  One drain runs at a time: a mark (``score:draining``, holding the drain's token) is held by
+  the queued or running drain and released when the list is empty. (Should the mark expire under
+  a drain — a batch slower than its TTL — a second drain may start; that is harmless: ids are
+  popped atomically and grading locks the attempts.)
 - **The safe path** (the reconciler, retries): :func:`score_attempt(attempt_id)` is an RQ job per
   attempt with the deterministic id ``score-<id>``, an explicit timeout and retries.
 
@@ -31,6 +33,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+import redis
 from flask import current_app
 from rq import Queue, Retry
 from sqlalchemy import bindparam, select
@@ -203,48 +206,80 @@ def score_attempts(attempt_ids: Sequence[int]) -> dict[int, str]:
 
 
 def request_scoring(attempt_ids: Sequence[int]) -> None:
-    """Queue these attempts for scoring (call after their submission is committed)."""
+    """Queue these attempts for scoring (call after their submission is committed).
+
+    When Redis is unreachable the submission still stands (it is committed): this logs and
+    returns, and the reconciler queues scoring for the attempt once Redis is back.
+    """
     if not attempt_ids:
         return
     client = redis_hub.client
-    pipe = client.pipeline()
-    pipe.rpush(PENDING, *attempt_ids)
-    pipe.set(DRAINING, 1, nx=True, ex=DRAINING_TTL_S)
-    _, marked = pipe.execute()
-    if marked:
-        _enqueue_drain()
+    token = uuid.uuid4().hex
+    try:
+        pipe = client.pipeline()
+        pipe.rpush(PENDING, *attempt_ids)
+        pipe.set(DRAINING, token, nx=True, ex=DRAINING_TTL_S)
+        _, marked = pipe.execute()
+        if marked:
+            _enqueue_drain(client, token)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        log.warning(
+            "scoring of %d attempt(s) not queued (%s); the reconciler will", len(attempt_ids), exc
+        )
 
 
 def ensure_draining() -> bool:
     """Queue a drain when ids are pending and none holds the mark (the reconciler calls this after
     a drain was killed); True if one was queued."""
     client = redis_hub.client
-    if client.llen(PENDING) and client.set(DRAINING, 1, nx=True, ex=DRAINING_TTL_S):
-        _enqueue_drain()
+    token = uuid.uuid4().hex
+    if client.llen(PENDING) and client.set(DRAINING, token, nx=True, ex=DRAINING_TTL_S):
+        _enqueue_drain(client, token)
         return True
     return False
 
 
-def _enqueue_drain() -> None:
+# The mark holds the token of the drain it belongs to: a drain refreshes and releases only its own.
+_REFRESH = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _release(client: redis.Redis, token: str) -> None:
+    client.eval(_RELEASE, 1, DRAINING, token)
+
+
+def _enqueue_drain(client: redis.Redis, token: str) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    get_queue(app, queues.SCORING).enqueue(
-        drain_pending,
-        job_id=f"score-drain-{uuid.uuid4().hex}",
-        job_timeout=TIMEOUT_S,
-        result_ttl=0,
-        failure_ttl=7 * 24 * 3600,
-    )
+    try:
+        get_queue(app, queues.SCORING).enqueue(
+            drain_pending,
+            token,
+            job_id=f"score-drain-{token}",
+            job_timeout=TIMEOUT_S,
+            result_ttl=0,
+            failure_ttl=7 * 24 * 3600,
+        )
+    except redis.RedisError:
+        _release(client, token)  # nobody will drain under this mark: let the next caller queue
+        raise
 
 
-def drain_pending() -> int:
+def drain_pending(token: str) -> int:
     """Grade pending attempts in batches until none is left (the job :func:`request_scoring`
-    queues); returns how many were graded or found graded.
+    queues, holding the mark ``token``); returns how many were graded or found graded.
 
-    The drain holds the mark while it runs, so submissions meanwhile only append their ids. When
-    the list is empty it releases the mark and looks once more: an id appended between its last
-    look and the release would otherwise wait for the next submission. After
-    :data:`DRAIN_FOR_S` it hands over to a fresh job, inside the job timeout. On an error the
-    batch's ids go back on the list (the job fails and is kept in RQ's failed registry).
+    While the mark is held, submissions only append their ids. When the list is empty the drain
+    releases the mark and looks once more: an id appended between its last look and the release
+    would otherwise wait for the next submission. After :data:`DRAIN_FOR_S` it hands over to a
+    fresh job, inside the job timeout. A batch that fails is handed to the safe path — one
+    :func:`score_attempt` job per attempt, with retries — so one bad attempt cannot hold up the
+    others, and the drain goes on.
     """
     client = redis_hub.client
     began = time.monotonic()
@@ -252,21 +287,20 @@ def drain_pending() -> int:
     while True:
         popped: list[bytes] | None = client.lpop(PENDING, BATCH)  # type: ignore[assignment]
         if not popped:
-            client.delete(DRAINING)
-            if client.llen(PENDING) and client.set(DRAINING, 1, nx=True, ex=DRAINING_TTL_S):
+            _release(client, token)
+            if client.llen(PENDING) and client.set(DRAINING, token, nx=True, ex=DRAINING_TTL_S):
                 continue  # appended after our last look; nobody else was asked to drain
             return done
-        client.expire(DRAINING, DRAINING_TTL_S)
+        client.eval(_REFRESH, 1, DRAINING, token, DRAINING_TTL_S)
         ids = [int(raw) for raw in popped]
         try:
             done += len(score_attempts(ids))
         except Exception:
             db.session.rollback()
-            client.rpush(PENDING, *ids)
-            client.delete(DRAINING)
-            raise
+            log.exception("scoring a batch failed; one job per attempt instead: %s", ids)
+            enqueue_scoring_many(ids)
         if time.monotonic() - began > DRAIN_FOR_S:
-            client.delete(DRAINING)
+            _release(client, token)
             ensure_draining()
             return done
 

@@ -307,9 +307,10 @@ _FAST_CHECK = (
         _attempt.c.deadline_at,
         _attempt.c.device_id,
         Round.__table__.c.grace_s,
+        _attempt.c.round_id,
+        _item.c.position,
         _item.c.option_ids,
         QuestionVersion.__table__.c.type,
-        _attempt.c.round_id,
     )
     .select_from(
         _attempt.join(Round.__table__, Round.__table__.c.id == _attempt.c.round_id)
@@ -324,10 +325,9 @@ _FAST_CHECK = (
         _attempt.c.id == bindparam("attempt_id"),
         _attempt.c.user_id == bindparam("user_id"),
         User.__table__.c.active.is_(True),
-        _item.c.position == bindparam("position"),
     )
     .with_for_update(read=True, of=_attempt)
-)
+)  # one row per item: the whole paper's shape comes with the check
 _FAST_SAVE = (
     _item.update()
     .where(
@@ -350,7 +350,7 @@ class _PaperShape:
     paper was drawn."""
 
     round_id: int
-    items: dict[int, tuple[QuestionType, frozenset[str]]]  # position → (kind, option ids)
+    items: dict[int, tuple[QuestionType, list[str]]]  # position → (kind, option ids)
 
 
 @dataclass
@@ -370,13 +370,8 @@ class _SaveCache:
         self.graces[paper.round_id] = (grace_s, time.monotonic())
 
 
-_PAPERS_KEPT = 3_000  # attempts (of 30 items: about 25 MB)
+_PAPERS_KEPT = 3_000  # attempts (of 30 items: about 20 MB); a miss costs what a save cost before
 _GRACE_TTL_S = 10.0
-_PAPER = (
-    select(_item.c.position, QuestionVersion.__table__.c.type, _item.c.option_ids)
-    .join(QuestionVersion.__table__, QuestionVersion.__table__.c.id == _item.c.question_version_id)
-    .where(_item.c.attempt_id == bindparam("attempt_id"))
-)
 
 
 def _save_cache() -> _SaveCache:
@@ -449,7 +444,12 @@ def save_answer_fast(
     item = paper.items.get(position) if paper is not None else None
     if item is not None and grace is not None and time.monotonic() - grace[1] < _GRACE_TTL_S:
         cache.papers.move_to_end(attempt_id)
-        stored = encode_answer(item[0], item[1], answer)
+        try:
+            stored = encode_answer(item[0], item[1], answer)
+        except InvalidInput:  # explained after the checks: others' attempts stay 404
+            return _checked_save(
+                attempt_id, user_id, position, answer, seq, flagged, now, device_id
+            )
         params = {
             "b_attempt": attempt_id,
             "b_user": user_id,
@@ -480,13 +480,12 @@ def _checked_save(
     device_id: str | None,
 ) -> SaveResult | None:
     connection = db.session.connection()
-    row = connection.execute(
-        _FAST_CHECK, {"attempt_id": attempt_id, "user_id": user_id, "position": position}
-    ).first()
+    rows = connection.execute(_FAST_CHECK, {"attempt_id": attempt_id, "user_id": user_id}).all()
+    row = next((r for r in rows if r.position == position), None)
     if row is None:
         db.session.rollback()
         return None
-    status, deadline, attempt_device, grace_s, option_ids, kind, round_id = row
+    status, deadline, attempt_device, grace_s, round_id, _, option_ids, kind = row
     if (
         status != AttemptStatus.IN_PROGRESS
         or now > deadline + timedelta(seconds=grace_s)
@@ -506,14 +505,9 @@ def _checked_save(
         result = connection.execute(_FAST_SAVE, params).first()
     else:
         result = connection.execute(_FAST_SAVE_FLAGGED, params | {"b_flagged": flagged}).first()
-    cache = _save_cache()
-    paper = cache.papers.get(attempt_id)
-    if paper is None:  # later saves of this attempt in this process take one statement
-        shapes = connection.execute(_PAPER, {"attempt_id": attempt_id}).all()
-        paper = _PaperShape(
-            round_id, {p: (QuestionType(k), frozenset(ids)) for p, k, ids in shapes}
-        )
-    cache.remember(attempt_id, paper, grace_s)
+    # Later saves of this attempt in this process take one statement.
+    paper = _PaperShape(round_id, {r.position: (QuestionType(r.type), r.option_ids) for r in rows})
+    _save_cache().remember(attempt_id, paper, grace_s)
     if result is None:
         current = connection.execute(
             _STORED_SEQ, {"attempt_id": attempt_id, "position": position}
