@@ -2,10 +2,9 @@
 
 One :class:`BoardHub` per web process subscribes to ``lb:events`` in a background thread (a
 greenlet under gunicorn's gevent workers, see ``contest/gunicorn_conf.py``; a real thread in the
-demo's threaded server) and wakes a board's streams when a new version of that board is published
-(a render announces three boards; each stream wakes for its own). A stream sleeps until then; the
-new page is read once per process — the first waking stream fetches it, the others reuse it — so a
-thousand spectators cost one Redis read per change. Plain board reads use the same
+demo's threaded server) and wakes the streams when a new version is published. A stream sleeps
+until then; the new page is read once per process — the first waking stream fetches it, the others
+reuse it — so a thousand spectators cost one Redis read per change. Plain board reads use the same
 page cache while the subscription is live (:meth:`BoardHub.read`).
 
 Events are batched: a stream sends at most one snapshot per :data:`MIN_GAP_S`, always the newest.
@@ -32,35 +31,16 @@ log = logging.getLogger(__name__)
 MIN_GAP_S = 0.25
 KEEPALIVE_S = 15.0
 
-Generation = tuple[int, int]  # (the hub's epoch, the board's own count)
-Snapshot = leaderboards.Snapshot
-
-
-def _board_of(data: object) -> str | None:
-    """The board an ``lb:events`` message names ("<board> <version>"); None if unreadable."""
-    if isinstance(data, bytes):
-        data = data.decode(errors="replace")
-    if isinstance(data, str) and data.strip():
-        return data.split()[0]
-    return None
-
 
 class BoardHub:
     """Versions announced on ``lb:events`` and cached pages, shared by a process's streams."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
-        self._lock = threading.Lock()
-        self._changed: dict[str, threading.Condition] = {}  # per board, all on self._lock
-        # A board's generation bumps on each of its events, every board's on a reconnect or a
-        # change made in this process: streams compare it, and only the board's own streams wake
-        # (a render announces three boards).
-        self.epoch = 0
-        self._generations: dict[str, int] = {}
+        self.changed = threading.Condition()
+        self.generation = 0  # bumps on every event (and on reconnect): streams compare it
         # (board, offset, limit) → (generation it was read at, page)
-        self._pages: dict[
-            tuple[str, int, int], tuple[Generation, leaderboards.Snapshot | None]
-        ] = {}
+        self._pages: dict[tuple[str, int, int], tuple[int, leaderboards.Snapshot | None]] = {}
         self._fetch_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -75,27 +55,10 @@ class BoardHub:
                 self._thread = threading.Thread(target=self._listen, name="board-hub", daemon=True)
                 self._thread.start()
 
-    def generation(self, board: str) -> Generation:
-        return (self.epoch, self._generations.get(board, 0))
-
-    def _condition(self, board: str) -> threading.Condition:
-        """The board's condition (call holding ``self._lock``)."""
-        condition = self._changed.get(board)
-        if condition is None:
-            condition = self._changed[board] = threading.Condition(self._lock)
-        return condition
-
-    def _notify(self, board: str | None = None) -> None:
-        """A board changed (None: any board may have): wake its streams only."""
-        with self._lock:
-            if board is None:
-                self.epoch += 1
-                for condition in self._changed.values():
-                    condition.notify_all()
-            else:
-                self._generations[board] = self._generations.get(board, 0) + 1
-                if board in self._changed:
-                    self._changed[board].notify_all()
+    def _notify(self) -> None:
+        with self.changed:
+            self.generation += 1
+            self.changed.notify_all()
 
     def stop(self) -> None:
         """Stop listening (the app is closing its Redis client); streams keep their last page."""
@@ -115,7 +78,7 @@ class BoardHub:
                 while not self._stopping.is_set():
                     message = pubsub.get_message(timeout=1.0)
                     if message is not None and message.get("type") == "message":
-                        self._notify(_board_of(message.get("data")))
+                        self._notify()
             except Exception as exc:  # Redis restarting, or the client closed under us
                 self.subscribed = False
                 self._notify()  # cached pages may be stale now: read Redis until resubscribed
@@ -134,7 +97,7 @@ class BoardHub:
         """The current page, read from Redis at most once per announced change per process."""
         key = (board, offset, limit)
         with self._fetch_lock:
-            generation = self.generation(board)
+            generation = self.generation
             cached = self._pages.get(key)
             if cached is not None and cached[0] == generation:
                 return cached[1]
@@ -150,18 +113,17 @@ class BoardHub:
             return self.page(board, offset, limit)
         return leaderboards.read_board(self.client, board, offset, limit)
 
-    def wait(self, board: str, generation: Generation, timeout: float) -> Generation:
-        """Sleep until the board's generation moves past ``generation`` (or the timeout);
-        returns it."""
-        with self._lock:
-            self._condition(board).wait_for(lambda: self.generation(board) != generation, timeout)
-            return self.generation(board)
+    def wait(self, generation: int, timeout: float) -> int:
+        """Sleep until the generation moves past ``generation`` (or the timeout); returns it."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.generation != generation, timeout)
+            return self.generation
 
     def stream(self, board: str, offset: int, limit: int) -> Iterator[bytes]:
         """Server-sent events: the board now, then each new version (batched), with keepalives."""
         self.start()
         sent = None
-        generation = self.generation(board)
+        generation = self.generation
         last_sent = 0.0
         while not self._stopping.is_set():
             try:
@@ -176,7 +138,7 @@ class BoardHub:
                 sent, last_sent = snapshot.version, time.monotonic()
                 yield b"id: %d\nevent: board\ndata: %s\n\n" % (snapshot.version, snapshot.body)
                 continue
-            new_generation = self.wait(board, generation, KEEPALIVE_S)
+            new_generation = self.wait(generation, KEEPALIVE_S)
             if new_generation == generation:
                 yield b": keepalive\n\n"
             generation = new_generation

@@ -122,24 +122,3 @@ def test_many_streams_share_one_read_per_change(app: Flask, served: tuple[str, i
     finally:
         for s in streams:
             s.close()
-
-
-def test_a_stream_wakes_only_for_its_own_board(app: Flask) -> None:
-    from contest.live import BoardHub
-
-    with app.app_context():
-        hub = BoardHub(redis_hub.client)  # not started: events are fed by hand
-    before = hub.generation("r1")
-    woke: list[tuple[int, int]] = []
-    waiter = threading.Thread(target=lambda: woke.append(hub.wait("r1", before, 10)))
-    waiter.start()
-    hub._notify("c1")  # another board of the same render
-    hub._notify("o1")
-    waiter.join(0.3)
-    assert waiter.is_alive() and hub.generation("r1") == before  # still asleep
-    hub._notify("r1")
-    waiter.join(10)
-    assert not waiter.is_alive() and woke == [hub.generation("r1")] and woke[0] != before
-    round_now, contest_now = hub.generation("r1"), hub.generation("c1")
-    hub._notify()  # a reconnect: every board may have changed
-    assert hub.generation("r1") != round_now and hub.generation("c1") != contest_now
