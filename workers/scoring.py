@@ -19,7 +19,8 @@ values are written absolutely, so grading twice changes nothing. After the commi
 contestants' leaderboard entries are *set* from the database
 (:func:`contest.services.leaderboards.record_attempts`) — also for attempts that were scored
 already, so a retry after Redis failed mid-job still updates the board. The database is the truth:
-ids lost with Redis or with a killed drain are found by the reconciler (submitted, no score).
+ids lost with Redis or with a killed drain are found by the reconciler (submitted or void, no
+score).
 """
 
 from __future__ import annotations
