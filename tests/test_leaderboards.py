@@ -518,6 +518,29 @@ def test_a_submission_stands_when_redis_is_unreachable(
             db.engine.dispose()
 
 
+def test_the_render_pause_follows_the_renders_cpu_time_not_its_waits(
+    app: Flask, round_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    contest_id = contest_of(app, round_id)
+    real_render = leaderboards.render_contest
+
+    def render_on_a_busy_machine(*args: Any) -> bool:
+        time.sleep(0.3)  # waiting for a core (or Redis) costs no CPU
+        return real_render(*args)
+
+    monkeypatch.setattr(leaderboards, "render_contest", render_on_a_busy_machine)
+    with app.app_context():
+        client = redis_hub.client
+        leaderboards.mark_dirty(client, contest_id)
+        began = time.monotonic()
+        assert render_pending(client, wait=False) == 1
+        assert time.monotonic() - began >= 0.3
+        took = float(client.get(f"lb:render-took:{contest_id}") or -1)
+    assert 0 <= took < 0.25  # the CPU it used, so the next pause is not 4 × 0.3 s
+
+
 def test_openapi_documents_the_board_operations(app: Flask) -> None:
     spec = app.test_client().get("/api/v1/openapi.json").get_json()
     operations = {
