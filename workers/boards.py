@@ -9,8 +9,9 @@ The reconciler runs every :data:`RECONCILE_EVERY_S` in one worker at a time (a R
 
 - when Redis lost its data (restart: the ``lb:epoch`` marker is gone) it rebuilds every board from
   the database;
-- it submits attempts left open past their deadline and re-queues scoring for submitted attempts
-  that have no score after :data:`UNSCORED_AFTER_S` (a worker killed mid-job, a lost queue);
+- it submits attempts left open past their deadline and re-queues scoring for submitted or
+  voided attempts that have no score after :data:`UNSCORED_AFTER_S` (a worker killed mid-job, a
+  lost queue);
 - it queues a scoring drain when attempt ids wait with none running (a drain killed with -9);
 - it renders contests whose freeze time (封榜) has come, so their public boards show the freeze.
 """

@@ -234,10 +234,15 @@ def ensure_draining() -> bool:
     a drain was killed); True if one was queued."""
     client = redis_hub.client
     token = uuid.uuid4().hex
-    if client.llen(PENDING) and client.set(DRAINING, token, nx=True, ex=DRAINING_TTL_S):
+    if _claim_if_pending(client, token):
         _enqueue_drain(client, token)
         return True
     return False
+
+
+def _claim_if_pending(client: redis.Redis, token: str) -> bool:
+    """Take the mark for ``token`` if ids are pending and nobody holds it."""
+    return bool(client.llen(PENDING) and client.set(DRAINING, token, nx=True, ex=DRAINING_TTL_S))
 
 
 # The mark holds the token of the drain it belongs to: a drain refreshes and releases only its own.
@@ -289,7 +294,7 @@ def drain_pending(token: str) -> int:
         popped: list[bytes] | None = client.lpop(PENDING, BATCH)  # type: ignore[assignment]
         if not popped:
             _release(client, token)
-            if client.llen(PENDING) and client.set(DRAINING, token, nx=True, ex=DRAINING_TTL_S):
+            if _claim_if_pending(client, token):
                 continue  # appended after our last look; nobody else was asked to drain
             return done
         client.eval(_REFRESH, 1, DRAINING, token, DRAINING_TTL_S)

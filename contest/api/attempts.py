@@ -128,22 +128,41 @@ def _correct_answer(item: AttemptItem, version: QuestionVersion) -> Any:
     return key
 
 
+def _result_head(
+    attempt_id: int,
+    round_id: int,
+    status: AttemptStatus,
+    score: Any,
+    max_score: Any,
+    time_used_s: int | None,
+    review: bool,
+) -> dict[str, Any]:
+    """A result body without its reviewed items (the score only once scored)."""
+    return {
+        "id": attempt_id,
+        "round_id": round_id,
+        "status": status.value,
+        "score": float(score) if status is AttemptStatus.SCORED and score is not None else None,
+        "max_score": float(max_score),
+        "time_used_s": time_used_s,
+        "review": review,
+        "items": [],
+    }
+
+
 def result_body(attempt: Attempt, round_: Round, *, items: bool = True) -> dict[str, Any]:
     """getAttemptResult's body; ``items`` False leaves the reviewed items out (submitAttempt
     answers with the status only: the result page asks for the review)."""
     review = attempt_service.review_open(attempt, round_, now())
-    body: dict[str, Any] = {
-        "id": attempt.id,
-        "round_id": attempt.round_id,
-        "status": attempt.status.value,
-        "score": float(attempt.score)
-        if attempt.status is AttemptStatus.SCORED and attempt.score is not None
-        else None,
-        "max_score": float(attempt.max_score),
-        "time_used_s": attempt.time_used_s,
-        "review": review,
-        "items": [],
-    }
+    body = _result_head(
+        attempt.id,
+        attempt.round_id,
+        attempt.status,
+        attempt.score,
+        attempt.max_score,
+        attempt.time_used_s,
+        review,
+    )
     if review and items:
         for item, version in _items(attempt):
             entry = _item_body(item, version)
@@ -310,18 +329,19 @@ def submit_attempt(attempt_id: int) -> dict[str, Any]:
         )
         if fast is not None:
             request_scoring([attempt_id])
-            return {
-                "id": attempt_id,
-                "round_id": fast.round_id,
-                "status": AttemptStatus.SUBMITTED.value,
-                "score": None,
-                "max_score": float(fast.max_score),
-                "time_used_s": fast.time_used_s,
-                "review": attempt_service.review_open_for(
-                    AttemptStatus.SUBMITTED, fast.review_policy, fast.closes_at, now()
-                ),
-                "items": [],
-            }
+            status = AttemptStatus.SUBMITTED
+            review = attempt_service.review_open_for(
+                status, fast.review_policy, fast.closes_at, now()
+            )
+            return _result_head(
+                attempt_id,
+                fast.round_id,
+                status,
+                None,
+                fast.max_score,
+                fast.time_used_s,
+                review,
+            )
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     attempt, submitted = attempt_service.submit_attempt(

@@ -197,11 +197,34 @@ def submit_if_overdue(attempt: Attempt, now: datetime) -> bool:
     return True
 
 
+def _submission_times(now: datetime, deadline: datetime, started: datetime) -> tuple[datetime, int]:
+    """When a submission counts (never after the deadline) and the seconds used until then."""
+    submitted_at = min(now, deadline)
+    return submitted_at, max(0, int((submitted_at - started).total_seconds()))
+
+
+def _open_here(
+    status: AttemptStatus,
+    deadline: datetime,
+    grace_s: int,
+    attempt_device: str | None,
+    device_id: str | None,
+    now: datetime,
+) -> bool:
+    """An attempt the fast paths may change: open, within deadline plus grace, on its device."""
+    return (
+        status == AttemptStatus.IN_PROGRESS
+        and now <= deadline + timedelta(seconds=grace_s)
+        and not (attempt_device and device_id and device_id != attempt_device)
+    )
+
+
 def _submit(attempt: Attempt, now: datetime, by: str) -> None:
     attempt.status = AttemptStatus.SUBMITTED
-    attempt.submitted_at = min(now, attempt.deadline_at)
+    attempt.submitted_at, attempt.time_used_s = _submission_times(
+        now, attempt.deadline_at, attempt.started_at
+    )
     attempt.submitted_by = by
-    attempt.time_used_s = max(0, int((attempt.submitted_at - attempt.started_at).total_seconds()))
 
 
 # Answers ----------------------------------------------------------------------------------------
@@ -486,11 +509,7 @@ def _checked_save(
         db.session.rollback()
         return None
     status, deadline, attempt_device, grace_s, round_id, _, option_ids, kind = row
-    if (
-        status != AttemptStatus.IN_PROGRESS
-        or now > deadline + timedelta(seconds=grace_s)
-        or (attempt_device and device_id and device_id != attempt_device)
-    ):
+    if not _open_here(status, deadline, grace_s, attempt_device, device_id, now):
         db.session.rollback()
         return None
     stored = encode_answer(QuestionType(kind), option_ids, answer)
@@ -540,7 +559,6 @@ def submit_attempt(
 class FastSubmitted:
     """What submitAttempt answers with, from the fast submit's one row."""
 
-    attempt_id: int
     round_id: int
     max_score: Any
     time_used_s: int
@@ -595,24 +613,18 @@ def submit_attempt_fast(
     row = connection.execute(
         _FAST_SUBMIT_CHECK, {"attempt_id": attempt_id, "user_id": user_id}
     ).first()
-    if (
-        row is None
-        or row.status != AttemptStatus.IN_PROGRESS
-        or now > row.deadline_at + timedelta(seconds=row.grace_s)
-        or (row.device_id and device_id and device_id != row.device_id)
+    if row is None or not _open_here(
+        row.status, row.deadline_at, row.grace_s, row.device_id, device_id, now
     ):
         db.session.rollback()
         return None
-    submitted_at = min(now, row.deadline_at)  # as _submit: never after the deadline
-    time_used_s = max(0, int((submitted_at - row.started_at).total_seconds()))
+    submitted_at, time_used_s = _submission_times(now, row.deadline_at, row.started_at)
     connection.execute(
         _FAST_SUBMIT,
         {"b_id": attempt_id, "b_submitted_at": submitted_at, "b_time_used_s": time_used_s},
     )
     db.session.commit()
-    return FastSubmitted(
-        attempt_id, row.round_id, row.max_score, time_used_s, row.review_policy, row.closes_at
-    )
+    return FastSubmitted(row.round_id, row.max_score, time_used_s, row.review_policy, row.closes_at)
 
 
 # Integrity --------------------------------------------------------------------------------------

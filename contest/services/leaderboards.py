@@ -181,12 +181,11 @@ class RawEntry:
 
 
 def counting_entries(
-    round_: Round, user_id: int | None = None, *, user_ids: Collection[int] | None = None
+    round_: Round, *, user_ids: Collection[int] | None = None
 ) -> dict[int, RawEntry]:
     """Each contestant's counting attempt of ``round_`` (best or last scored), from the database.
 
-    Voided and unscored attempts never count. ``user_id`` or ``user_ids`` limit the query to
-    those contestants.
+    Voided and unscored attempts never count. ``user_ids`` limits the query to those contestants.
     """
     query = (
         select(Attempt, User.display_name, User.organization_id, Organization.name)
@@ -195,8 +194,6 @@ def counting_entries(
         .where(Attempt.round_id == round_.id, Attempt.status == AttemptStatus.SCORED)
         .order_by(Attempt.number)
     )
-    if user_id is not None:
-        query = query.where(Attempt.user_id == user_id)
     if user_ids is not None:
         query = query.where(Attempt.user_id.in_(list(user_ids)))
     chosen: dict[int, RawEntry] = {}
@@ -534,8 +531,7 @@ def _after_commit(session: Session) -> None:
         client = redis_hub.client_for_app(current_app._get_current_object())  # type: ignore[attr-defined]
         if hidden:
             delete_boards(client, sorted(hidden))
-        for contest_id in changed:
-            mark_dirty(client, contest_id)
+        mark_dirty(client, *changed)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -558,13 +554,17 @@ def reveal(round_id: int, now: datetime) -> Round:
     return round_
 
 
-def mark_dirty(client: redis.Redis, contest_id: int) -> None:
-    """Ask the renderer to render a contest's boards soon."""
+def mark_dirty(client: redis.Redis, *contest_ids: int) -> None:
+    """Ask the renderer to render these contests' boards soon."""
     pipe = client.pipeline()
-    pipe.sadd(DIRTY, contest_id)
+    _mark_dirty(pipe, contest_ids)
+    pipe.execute()
+
+
+def _mark_dirty(pipe: Any, contest_ids: Collection[int]) -> None:
+    pipe.sadd(DIRTY, *contest_ids)
     pipe.lpush(WAKE, 1)
     pipe.ltrim(WAKE, 0, 0)
-    pipe.execute()
 
 
 def record_attempts(client: redis.Redis, contestants: Iterable[tuple[int, int]]) -> None:
@@ -576,6 +576,7 @@ def record_attempts(client: redis.Redis, contestants: Iterable[tuple[int, int]])
     if not by_round:
         return
     pipe = client.pipeline()
+    contests = set()
     for round_id, user_ids in by_round.items():
         round_ = db.session.get_one(Round, round_id)
         entries = counting_entries(round_, user_ids=user_ids)
@@ -583,9 +584,8 @@ def record_attempts(client: redis.Redis, contestants: Iterable[tuple[int, int]])
             pipe.hset(raw_key(round_id), mapping={u: e.to_json() for u, e in entries.items()})
         if gone := user_ids - entries.keys():
             pipe.hdel(raw_key(round_id), *gone)
-        pipe.sadd(DIRTY, round_.contest_id)
-    pipe.lpush(WAKE, 1)
-    pipe.ltrim(WAKE, 0, 0)
+        contests.add(round_.contest_id)
+    _mark_dirty(pipe, contests)
     pipe.execute()
 
 
