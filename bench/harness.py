@@ -219,12 +219,11 @@ class Harness:
         self.loaded_n = int(p.submit_rate * p.loaded_seconds * 1.3) + 20
         self.visible_n = int(p.submit_rate * p.visible_seconds * 1.3) + 20
         load_users = p.ranked + SAVERS + self.loaded_n + self.visible_n
-        from werkzeug.security import generate_password_hash
-
         with self.app_context():
             from contest.extensions import db
+            from contest.services.accounts import hash_password
 
-            password_hash = generate_password_hash(PASSWORD)  # once: ~80 ms
+            password_hash = hash_password(PASSWORD)  # once, with the production parameters
             self.bank_id = seed_bank(per_type=12)
             orgs = seed_organizations(10)
             db.session.commit()

@@ -50,12 +50,11 @@ def _init_extensions(app: Flask) -> None:
     import contest.models  # noqa: F401  (registers the tables)
     import question_bank.models  # noqa: F401
     from contest import i18n, security
-    from contest.extensions import babel, csrf, db, limiter, login_manager, migrate, redis_hub
+    from contest.extensions import babel, csrf, db, login_manager, migrate, redis_hub
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
-    redis_hub.init_app(app)  # before the limiter: it starts the embedded server the limiter uses
-    limiter.init_app(app)
+    redis_hub.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     login_manager.init_app(app)

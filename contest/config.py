@@ -47,7 +47,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "LOGIN_LIMIT_ADDRESS", "2000 per 5 minutes", "login attempts allowed per client address"
     ),
-    Setting("RATELIMIT_ENABLED", "1", "0 disables rate limits (load tests only)"),
+    Setting("RATELIMIT_ENABLED", "1", "0 disables the login throttle (load tests only)"),
     Setting("DEMO_WORKERS", "1", "RQ workers `contest demo` starts"),
     Setting(
         "PROXY_COUNT", "0", "reverse proxies in front of the web processes (for client addresses)"
@@ -117,7 +117,6 @@ def build_config(instance_path: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
         "LOGIN_LIMIT_ACCOUNT": raw.get("LOGIN_LIMIT_ACCOUNT") or "10 per 5 minutes",
         "LOGIN_LIMIT_ADDRESS": raw.get("LOGIN_LIMIT_ADDRESS") or "2000 per 5 minutes",
         "RATELIMIT_ENABLED": _truthy(raw.get("RATELIMIT_ENABLED", "1")),
-        "RATELIMIT_HEADERS_ENABLED": True,
         "CONTEST_PROXY_COUNT": int(raw.get("PROXY_COUNT") or 0),
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
         "API_TITLE": "NetSec Contest API",

@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import redis
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf import CSRFProtect
+from flask_wtf import CSRFProtect as _CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -41,16 +39,23 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
+
+
+class CSRFProtect(_CSRFProtect):
+    """Flask-WTF's protection, reading the ``X-CSRFToken`` header before the form: the API's
+    JSON requests (autosaves above all) then skip parsing their body as a form."""
+
+    def _get_csrf_token(self) -> str | None:
+        for header in current_app.config["WTF_CSRF_HEADERS"]:
+            token = request.headers.get(header)
+            if token:
+                return str(token)
+        token = super()._get_csrf_token()
+        return None if token is None else str(token)
+
+
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address)
-
-
-def limiter_storage_uri(redis_url: str) -> str:
-    """Flask-Limiter (the ``limits`` package) spells a Unix socket ``redis+unix://``."""
-    if redis_url.startswith("unix://"):
-        return "redis+" + redis_url
-    return redis_url
 
 
 class RedisHub:
@@ -70,7 +75,6 @@ class RedisHub:
         embedded_dir = None if configured else Path(app.instance_path) / "redis"
         url = configured or f"unix://{socket_path_for(embedded_dir)}"  # type: ignore[arg-type]
         app.extensions["contest_redis"] = {"url": url, "embedded_dir": embedded_dir, "client": None}
-        app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(url))
         if embedded_dir is not None:
             app.before_request(lambda: self.ensure_started(app))
 

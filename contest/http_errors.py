@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Flask, jsonify, make_response, render_template
 from flask_babel import gettext as _
-from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from contest.auth.throttle import LoginThrottled
 from contest.errors import DomainError
 from contest.security import is_api_request
 
@@ -64,11 +64,9 @@ def _http_exception(error: HTTPException) -> Any:
     return error_response(status, _CODES.get(status, "error"), str(message), **extra)
 
 
-def _rate_limited(error: RateLimitExceeded) -> Any:
+def _rate_limited(error: LoginThrottled) -> Any:
     response = make_response(error_response(429, "rate_limited", _messages()[429]))
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after:
-        response.headers["Retry-After"] = str(int(retry_after))
+    response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 
@@ -87,6 +85,6 @@ def _domain_error(error: DomainError) -> Any:
 def init_app(app: Flask) -> None:
     """Register the handlers; unhandled exceptions reach the HTTPException one as a logged 500."""
     app.register_error_handler(CSRFError, _csrf_error)
-    app.register_error_handler(RateLimitExceeded, _rate_limited)
+    app.register_error_handler(LoginThrottled, _rate_limited)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(HTTPException, _http_exception)

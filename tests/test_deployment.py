@@ -36,7 +36,7 @@ README = ROOT / "README.md"
 REQUIRED_SERVICES = ("web", "worker", "redis", "postgres")
 APP_ENVIRONMENT = ("CONTEST_SECRET_KEY", "CONTEST_DATABASE_URL", "CONTEST_REDIS_URL")
 # Commands Flask or an extension adds to every Flask CLI group: the README need not list them.
-FOREIGN_COMMANDS = {"db", "routes", "run", "shell", "openapi", "limiter"}
+FOREIGN_COMMANDS = {"db", "routes", "run", "shell", "openapi"}
 
 
 # --- helpers ---------------------------------------------------------------------------------

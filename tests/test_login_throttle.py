@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from contest.extensions import db
+from contest.auth.throttle import Limit
+from contest.extensions import db, redis_hub
 from contest.models import Role, User
-from tests.conftest import CHEAP_HASH, PASSWORD, add_user, api_login, csrf_token
+from tests.conftest import CHEAP_HASH, PASSWORD, add_user, api_login, csrf_token, make_app
 
 
 def test_guessing_one_account_is_throttled_with_a_clear_message(
@@ -73,3 +77,33 @@ def test_the_address_limit_applies_across_accounts(app: Flask, client: FlaskClie
     app.config["LOGIN_LIMIT_ADDRESS"] = "5 per 5 minutes"
     statuses = [api_login(client, f"someone{n}", "whatever-pass").status_code for n in range(6)]
     assert statuses == [401] * 5 + [429]
+
+
+def test_logins_go_ahead_unthrottled_when_redis_is_unreachable(
+    app: Flask, contestant: User, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The same database as ``app``; nothing listens on port 9.
+    down = make_app(
+        tmp_path / "down",
+        "redis://127.0.0.1:9/0",
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+    )
+    try:
+        client = down.test_client()
+        with caplog.at_level("WARNING"):
+            assert api_login(client, "alice", "wrong-guess").status_code == 401
+            assert api_login(client, "alice", PASSWORD).status_code == 200
+        assert "login throttle skipped: Redis is unreachable" in caplog.text
+        assert "login failure not counted" in caplog.text
+    finally:
+        with down.app_context():
+            redis_hub.close(down)
+            db.engine.dispose()
+
+
+def test_limits_are_read_as_written_in_the_settings() -> None:
+    assert Limit.parse("10 per 5 minutes") == Limit(10, 300)
+    assert Limit.parse("2000 per hour") == Limit(2000, 3600)
+    assert Limit.parse("5/second") == Limit(5, 1)
+    with pytest.raises(ValueError, match="10 per 5 minutes"):
+        Limit.parse("ten a minute")

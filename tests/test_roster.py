@@ -11,10 +11,10 @@ import pytest
 from flask import Flask
 from openpyxl import Workbook
 from sqlalchemy import func, select
-from werkzeug.security import check_password_hash
 
 from contest.extensions import db
 from contest.models import Organization, Role, User
+from contest.services.accounts import verify_password
 from contest.services.roster import RosterError, import_roster
 from tests.conftest import add_user
 
@@ -39,10 +39,11 @@ def test_csv_with_bom_imports_and_generates_missing_passwords(app: Flask) -> Non
         alice = db.session.scalar(select(User).where(User.username == "stu001"))
         assert alice is not None and alice.role is Role.CONTESTANT
         assert alice.display_name == "张三" and alice.organization.name == "第一中学"
-        assert check_password_hash(alice.password_hash, "pass-word-1")
+        assert alice.password_hash.startswith("$argon2id$")
+        assert verify_password(alice.password_hash, "pass-word-1")
         generated = dict(result.generated)
         bob = db.session.scalar(select(User).where(User.username == "stu002"))
-        assert bob is not None and check_password_hash(bob.password_hash, generated["stu002"])
+        assert bob is not None and verify_password(bob.password_hash, generated["stu002"])
 
 
 def test_gbk_csv_is_detected(app: Flask) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
 from contest.extensions import db
-from contest.models import User
+from contest.models import Role, User
 from contest.services.accounts import create_user
 from tests.conftest import PASSWORD, api_login, csrf_token
 
@@ -27,12 +28,35 @@ def test_session_cookie_is_httponly_and_samesite(client: FlaskClient, contestant
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_passwords_are_stored_as_scrypt_hashes(app: Flask) -> None:
+def test_passwords_are_stored_as_argon2id_hashes_with_owasp_parameters(app: Flask) -> None:
     with app.app_context():
         create_user("carol", "a-long-password")
         db.session.commit()
         stored = db.session.scalar(select(User.password_hash).where(User.username == "carol"))
-    assert stored is not None and stored.startswith("scrypt:") and "a-long-password" not in stored
+    assert stored is not None and "a-long-password" not in stored
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def test_an_older_scrypt_hash_is_upgraded_at_the_next_login(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        legacy = generate_password_hash(PASSWORD, method="scrypt:1024:8:1")
+        db.session.add(
+            User(username="dora", display_name="Dora", password_hash=legacy, role=Role.CONTESTANT)
+        )
+        db.session.commit()
+
+    def stored() -> str:
+        with app.app_context():
+            return db.session.scalar(select(User.password_hash).where(User.username == "dora"))
+
+    assert api_login(client, "dora", "not-her-password").status_code == 401
+    assert stored() == legacy  # a wrong password changes nothing
+    assert api_login(client, "dora").status_code == 200
+    assert stored().startswith("$argon2id$")
+    client.delete("/api/v1/session", headers={"X-CSRFToken": csrf_token(client)})
+    assert api_login(client, "dora").status_code == 200  # the new hash holds the same password
 
 
 def test_login_form_without_csrf_token_is_refused(client: FlaskClient, contestant: User) -> None:

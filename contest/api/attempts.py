@@ -237,7 +237,7 @@ def list_contests() -> dict[str, Any]:
 @blp.route("/contests/<int:contest_id>/registration", methods=["POST"])
 @blp.doc(operationId="registerForContest", summary="Join a contest (invite code if it asks)")
 @login_required
-@blp.arguments(RegistrationSchema)
+@blp.arguments(RegistrationSchema())
 @blp.response(200, ContestListSchema)
 def register(body: dict[str, Any], contest_id: int) -> dict[str, Any]:
     contestant_only()
@@ -283,7 +283,7 @@ def get_attempt(attempt_id: int) -> dict[str, Any]:
     operationId="saveAnswer",
     summary="Autosave one answer; a seq not above the stored one changes nothing",
 )
-@blp.arguments(SaveAnswerSchema)
+@blp.arguments(SaveAnswerSchema())
 @blp.response(200, SaveResultSchema)
 def save_answer(body: dict[str, Any], attempt_id: int, position: int) -> Any:
     # The hot path of a contest: the signed session names the user, and the one query of the
@@ -371,7 +371,7 @@ def get_attempt_result(attempt_id: int) -> dict[str, Any]:
     operationId="reportIntegrityEvent", summary="Report the page being hidden or shown again (切屏)"
 )
 @login_required
-@blp.arguments(IntegrityEventInSchema)
+@blp.arguments(IntegrityEventInSchema())
 @blp.response(200, IntegrityResultSchema)
 def report_integrity_event(body: dict[str, Any], attempt_id: int) -> dict[str, Any]:
     result = attempt_service.report_integrity_event(

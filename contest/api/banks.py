@@ -83,7 +83,7 @@ def list_banks() -> dict[str, Any]:
     summary="Upload a question file; it is validated and imported by a worker",
 )
 @organizer_required
-@blp.arguments(ImportUploadSchema, location="files")
+@blp.arguments(ImportUploadSchema(), location="files")
 @blp.response(202, ImportSchema)
 def import_questions(files: dict[str, Any], bank_id: int) -> Any:
     # webargs reads a "files" schema from request.files only: the text fields come from the form.
@@ -117,7 +117,7 @@ def get_import_view(import_id: int) -> dict[str, Any]:
 @blp.route("/banks/<int:bank_id>/export", methods=["GET"])
 @blp.doc(operationId="exportQuestions", summary="Download a bank in one of the formats")
 @organizer_required
-@blp.arguments(ExportQuerySchema, location="query")
+@blp.arguments(ExportQuerySchema(), location="query")
 @blp.response(200, description="The file", content_type="application/octet-stream")
 def export_questions(query: dict[str, Any], bank_id: int) -> Response:
     bank = bank_service.get_bank(bank_id)

@@ -78,7 +78,7 @@ def _round_contest(round_id: int) -> int | None:
     operationId="getRoundLeaderboard",
     summary="A page of the round's public board (no login; ETag / If-None-Match)",
 )
-@blp.arguments(RoundBoardQuerySchema, location="query", as_kwargs=True)
+@blp.arguments(RoundBoardQuerySchema(), location="query", as_kwargs=True)
 @blp.alt_response(200, schema=RoundBoardSchema, description="A page of the board")
 @blp.alt_response(304, description="Unchanged since the ETag sent in If-None-Match")
 @blp.alt_response(404, description="No such round, or its contest's boards are not public")
@@ -120,7 +120,7 @@ def _live_round(round_id: int, offset: int, limit: int) -> Response:
         }
     },
 )
-@blp.arguments(BoardQuerySchema, location="query", as_kwargs=True)
+@blp.arguments(BoardQuerySchema(), location="query", as_kwargs=True)
 @blp.alt_response(404, description="No such round, or its contest's boards are not public")
 def stream_round_leaderboard(round_id: int, offset: int, limit: int) -> Response:
     board = leaderboards.round_board(round_id)
@@ -138,7 +138,7 @@ def stream_round_leaderboard(round_id: int, offset: int, limit: int) -> Response
     operationId="getContestLeaderboard",
     summary="A page of the contest's public board: the sum over its rounds",
 )
-@blp.arguments(BoardQuerySchema, location="query", as_kwargs=True)
+@blp.arguments(BoardQuerySchema(), location="query", as_kwargs=True)
 @blp.alt_response(200, schema=ContestBoardSchema, description="A page of the board")
 @blp.alt_response(304, description="Unchanged since the ETag sent in If-None-Match")
 @blp.alt_response(404, description="No such contest, or its boards are not public")

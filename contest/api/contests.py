@@ -47,7 +47,7 @@ def _save(contest_id: int, round_id: int | None, fields: dict[str, Any]) -> Roun
 @blp.route("/contests", methods=["POST"])
 @blp.doc(operationId="createContest", summary="Create a contest (organizers)")
 @organizer_required
-@blp.arguments(ContestInSchema)
+@blp.arguments(ContestInSchema())
 @blp.response(201, ContestOutSchema)
 def create_contest(body: dict[str, Any]) -> Any:
     contest = contest_service.create_contest(body.pop("title"), **body)
@@ -80,7 +80,7 @@ def get_contest(contest_id: int) -> dict[str, Any]:
     summary="Add a round; 422 lists every blueprint row the bank cannot fill",
 )
 @organizer_required
-@blp.arguments(RoundInSchema)
+@blp.arguments(RoundInSchema())
 @blp.response(201, RoundOutSchema)
 def create_round(body: dict[str, Any], contest_id: int) -> Any:
     return round_body(_save(contest_id, None, body)), 201
@@ -89,7 +89,7 @@ def create_round(body: dict[str, Any], contest_id: int) -> Any:
 @blp.route("/contests/<int:contest_id>/rounds/<int:round_id>", methods=["PATCH"])
 @blp.doc(operationId="updateRound", summary="Change a round's settings")
 @organizer_required
-@blp.arguments(RoundInSchema)
+@blp.arguments(RoundInSchema())
 @blp.response(200, RoundOutSchema)
 def update_round(body: dict[str, Any], contest_id: int, round_id: int) -> dict[str, Any]:
     return round_body(_save(contest_id, round_id, body))

@@ -35,7 +35,7 @@ def get_session() -> dict[str, Any]:
 
 @blp.route("/session", methods=["POST"])
 @blp.doc(operationId="login", summary="Log in; send X-CSRFToken from getSession")
-@blp.arguments(LoginSchema)
+@blp.arguments(LoginSchema())
 @blp.response(200, SessionSchema)
 @blp.alt_response(401, description="Wrong username or password")
 @blp.alt_response(429, description="Too many attempts")

@@ -239,26 +239,24 @@ def encode_answer(kind: QuestionType, option_ids: Collection[str], answer: Any) 
     """Validate an API answer (option ids, bool, strings) and return it as stored (None clears)."""
     if answer is None:
         return None
-    bad = InvalidInput(_("The answer does not fit this question."), code="invalid_answer")
     if kind is QuestionType.SINGLE:
-        if not isinstance(answer, str) or answer not in option_ids:
-            raise bad
+        fits = isinstance(answer, str) and answer in option_ids
     elif kind in (QuestionType.MULTIPLE, QuestionType.ORDERING):
-        if (
-            not isinstance(answer, list)
-            or not all(a in option_ids for a in answer)
-            or len(set(answer)) != len(answer)
-        ):
-            raise bad
+        fits = (
+            isinstance(answer, list)
+            and all(a in option_ids for a in answer)
+            and len(set(answer)) == len(answer)
+        )
     elif kind is QuestionType.TRUE_FALSE:
-        if not isinstance(answer, bool):
-            raise bad
-    elif kind is QuestionType.FILL_BLANK and (
-        not isinstance(answer, list)
-        or len(answer) > 20
-        or not all(isinstance(a, str) and len(a) <= MAX_ANSWER_TEXT for a in answer)
-    ):
-        raise bad
+        fits = isinstance(answer, bool)
+    else:
+        fits = kind is not QuestionType.FILL_BLANK or (
+            isinstance(answer, list)
+            and len(answer) <= 20
+            and all(isinstance(a, str) and len(a) <= MAX_ANSWER_TEXT for a in answer)
+        )
+    if not fits:  # the message is translated only when it is needed (saves are the hot path)
+        raise InvalidInput(_("The answer does not fit this question."), code="invalid_answer")
     return answer
 
 
