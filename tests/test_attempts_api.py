@@ -12,6 +12,7 @@ from flask import Flask
 from contest.extensions import db
 from contest.models import Attempt, AttemptItem, AttemptStatus, Role, User
 from contest.services import contests as contest_service
+from question_bank.models import Question, QuestionStatus
 from question_bank.papers import draw_paper
 from tests.conftest import PASSWORD, add_user, api_login, csrf_token
 from tests.contest_support import paper_round, published_bank
@@ -625,3 +626,21 @@ def test_the_fast_paths_take_one_statement_per_save_and_two_per_submission(
     make_worker(app, [queues.SCORING]).work(burst=True)
     result = me.call("GET", f"{url}/result").get_json()
     assert result["score"] == sum(item["points"] for item in items)  # every one-statement save held
+
+
+def test_papers_are_drawn_from_pools_each_process_keeps_for_seconds(
+    app: Flask, round_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with app.app_context():
+        round_ = contest_service.get_round(round_id)
+        rows = contest_service.blueprint_rows(round_.blueprint)
+        kept = contest_service.drawing_pools(round_.bank_id, rows)
+        retired = kept[0][0].question_id
+        db.session.get(Question, retired).status = QuestionStatus.RETIRED  # type: ignore[union-attr]
+        db.session.commit()
+        again = contest_service.drawing_pools(round_.bank_id, rows)
+        assert all(a is b for a, b in zip(again, kept, strict=True))  # no read: the same pools
+        monkeypatch.setattr(contest_service, "DRAWING_POOLS_TTL_S", -1.0)  # they have expired
+        fresh = contest_service.drawing_pools(round_.bank_id, rows)
+        for new, old in zip(fresh, kept, strict=True):
+            assert new == tuple(c for c in old if c.question_id != retired)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -127,6 +129,27 @@ def candidates(bank_id: int, row: BlueprintRow) -> list[Candidate]:
         Candidate(qid, vid, len(options or []), tuple(answer) if ordering else None)
         for qid, vid, options, answer in db.session.execute(query)
     ]
+
+
+# How long a process draws papers from the pools it read: every start of a round reads the same
+# pools (a fifth of a start's CPU with a 60-question bank; more with a real one), and a bank
+# edited during a round reaches new papers within seconds.
+DRAWING_POOLS_TTL_S = 10.0
+
+
+def drawing_pools(bank_id: int, rows: Sequence[BlueprintRow]) -> list[tuple[Candidate, ...]]:
+    """Each row's candidates for drawing a paper, kept by this process for
+    :data:`DRAWING_POOLS_TTL_S` (app context). Checking a blueprint reads them fresh."""
+    cache: dict[tuple[int, BlueprintRow], tuple[float, tuple[Candidate, ...]]]
+    cache = current_app.extensions.setdefault("drawing_pools", {})
+    now = time.monotonic()
+    pools = []
+    for row in rows:
+        hit = cache.get((bank_id, row))
+        if hit is None or now - hit[0] > DRAWING_POOLS_TTL_S:
+            hit = cache[(bank_id, row)] = (now, tuple(candidates(bank_id, row)))
+        pools.append(hit[1])
+    return pools
 
 
 def check_blueprint(bank_id: int, rows: Sequence[BlueprintRow]) -> list[Problem]:
