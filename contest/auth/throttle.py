@@ -58,6 +58,12 @@ def _key(scope: str, who: str) -> str:
     return f"throttle:{scope}:{who}"
 
 
+def _count(pipe: Any, key: str, limit: Limit) -> None:
+    """Queue one more in ``key``'s window (the window starts with its first count)."""
+    pipe.set(key, 0, ex=limit.window_s, nx=True)
+    pipe.incr(key)
+
+
 def _attempted_username() -> str:
     payload = request.get_json(silent=True) if request.is_json else None
     name = payload.get("username") if isinstance(payload, dict) else request.form.get("username")
@@ -82,8 +88,7 @@ def check_login_allowed() -> None:
     account_key = _key("account", _attempted_username())
     try:
         pipe = redis_hub.client.pipeline()
-        pipe.set(address_key, 0, ex=by_address.window_s, nx=True)
-        pipe.incr(address_key)
+        _count(pipe, address_key, by_address)
         pipe.ttl(address_key)
         pipe.get(account_key)
         pipe.ttl(account_key)
@@ -102,11 +107,9 @@ def mark_failed() -> None:
     limits = _limits()
     if limits is None:
         return
-    key = _key("account", _attempted_username())
     try:
         pipe = redis_hub.client.pipeline()
-        pipe.set(key, 0, ex=limits[1].window_s, nx=True)
-        pipe.incr(key)
+        _count(pipe, _key("account", _attempted_username()), limits[1])
         pipe.execute()
     except redis.RedisError:
         log.warning("login failure not counted: Redis is unreachable", exc_info=True)
