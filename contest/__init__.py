@@ -34,12 +34,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(instance_path), template_folder=str(ROOT / "templates"))
     app.config.update(config_module.build_config(instance_path, raw))
     app.config.update(overrides)
-    if app.config["CONTEST_PROXY_COUNT"]:
-        n = app.config["CONTEST_PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-
     _init_extensions(app)
     _register_blueprints(app)
+    from contest.api import autosave_lane
+
+    autosave_lane.init_app(app)
+    if app.config["CONTEST_PROXY_COUNT"]:  # outermost: everything inside sees the client's address
+        n = app.config["CONTEST_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     from contest import cli
 
     cli.register(app)

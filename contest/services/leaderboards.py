@@ -37,7 +37,7 @@ import hmac
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -181,14 +181,25 @@ class RawEntry:
 
 
 def counting_entries(
-    round_: Round, *, user_ids: Collection[int] | None = None
+    round_: Round | RoundRef, *, user_ids: Collection[int] | None = None
 ) -> dict[int, RawEntry]:
     """Each contestant's counting attempt of ``round_`` (best or last scored), from the database.
 
     Voided and unscored attempts never count. ``user_ids`` limits the query to those contestants.
     """
+    # Columns, not Attempt objects: a rebuild reads thousands of rows, scoring a few at a time.
     query = (
-        select(Attempt, User.display_name, User.organization_id, Organization.name)
+        select(
+            Attempt.id,
+            Attempt.user_id,
+            Attempt.score,
+            Attempt.time_used_s,
+            Attempt.submitted_at,
+            Attempt.started_at,
+            User.display_name,
+            User.organization_id,
+            Organization.name,
+        )
         .join(User, User.id == Attempt.user_id)
         .outerjoin(Organization, Organization.id == User.organization_id)
         .where(Attempt.round_id == round_.id, Attempt.status == AttemptStatus.SCORED)
@@ -197,24 +208,25 @@ def counting_entries(
     if user_ids is not None:
         query = query.where(Attempt.user_id.in_(list(user_ids)))
     chosen: dict[int, RawEntry] = {}
-    for attempt, name, organization_id, organization in db.session.execute(query):
+    last = round_.score_policy is ScorePolicy.LAST
+    for row in db.session.execute(query):
         entry = RawEntry(
-            user_id=attempt.user_id,
-            name=name,
-            organization_id=organization_id,
-            organization=organization or "",
-            score=Decimal(attempt.score or 0),
-            time_used_s=attempt.time_used_s or 0,
-            submitted_at=attempt.submitted_at or attempt.started_at,
-            attempt_id=attempt.id,
+            user_id=row.user_id,
+            name=row.display_name,
+            organization_id=row.organization_id,
+            organization=row.name or "",
+            score=Decimal(row.score or 0),
+            time_used_s=row.time_used_s or 0,
+            submitted_at=row.submitted_at or row.started_at,
+            attempt_id=row.id,
         )
-        current = chosen.get(attempt.user_id)
+        current = chosen.get(row.user_id)
         if (
             current is None
-            or round_.score_policy is ScorePolicy.LAST
+            or last
             or sort_key(entry.ranking_entry()) < sort_key(current.ranking_entry())
         ):
-            chosen[attempt.user_id] = entry
+            chosen[row.user_id] = entry
     return chosen
 
 
@@ -567,9 +579,27 @@ def _mark_dirty(pipe: Any, contest_ids: Collection[int]) -> None:
     pipe.ltrim(WAKE, 0, 0)
 
 
-def record_attempts(client: redis.Redis, contestants: Iterable[tuple[int, int]]) -> None:
+@dataclass(frozen=True, slots=True)
+class RoundRef:
+    """What setting a round's entries needs of it, kept past the commit that expires a Round."""
+
+    id: int
+    contest_id: int
+    score_policy: ScorePolicy
+
+    @classmethod
+    def of(cls, round_: Round) -> RoundRef:
+        return cls(round_.id, round_.contest_id, round_.score_policy)
+
+
+def record_attempts(
+    client: redis.Redis,
+    contestants: Iterable[tuple[int, int]],
+    rounds: Mapping[int, RoundRef] | None = None,
+) -> None:
     """Set these (round id, user id) entries from the database, one query per round and one
-    Redis transaction for all, and mark their contests dirty."""
+    Redis transaction for all, and mark their contests dirty. ``rounds`` spares loading the
+    rounds a caller has read already."""
     by_round: dict[int, set[int]] = defaultdict(set)
     for round_id, user_id in contestants:
         by_round[round_id].add(user_id)
@@ -578,7 +608,7 @@ def record_attempts(client: redis.Redis, contestants: Iterable[tuple[int, int]])
     pipe = client.pipeline()
     contests = set()
     for round_id, user_ids in by_round.items():
-        round_ = db.session.get_one(Round, round_id)
+        round_ = (rounds or {}).get(round_id) or RoundRef.of(db.session.get_one(Round, round_id))
         entries = counting_entries(round_, user_ids=user_ids)
         if entries:
             pipe.hset(raw_key(round_id), mapping={u: e.to_json() for u, e in entries.items()})

@@ -1,0 +1,201 @@
+"""The autosave lane (contest/api/autosave_lane.py) answers exactly as the full Flask path does,
+and hands everything it does not accept to that path, body intact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.test import EnvironBuilder
+
+from contest.api.autosave_lane import AutosaveLane
+from contest.extensions import db
+from contest.models import AttemptItem
+from tests.contest_support import paper_round, published_bank
+from tests.test_attempts_api import Player, answer_for
+
+
+class Lane:
+    """Calls the lane and the full path with the same request, and counts hand-overs."""
+
+    def __init__(self, app: Flask) -> None:
+        lane = app.wsgi_app
+        assert isinstance(lane, AutosaveLane)
+        self.lane = lane
+        self.full = lane.flask_wsgi
+        self.handed_over = 0
+
+        def counting(environ: dict[str, Any], start_response: Any) -> Any:
+            self.handed_over += 1
+            return self.full(environ, start_response)
+
+        lane.flask_wsgi = counting
+
+    @staticmethod
+    def environ(player: Player, url: str, body: Any, **headers: str) -> dict[str, Any]:
+        cookie = player.client.get_cookie("session")
+        assert cookie is not None
+        sent = {
+            "Cookie": f"session={cookie.value}",
+            "X-CSRFToken": player.token,
+            "X-Device-Id": player.device,
+            **headers,
+        }
+        builder = EnvironBuilder(path=url, method="PUT", json=body, headers=sent)
+        return builder.get_environ()
+
+    @staticmethod
+    def run(wsgi: Any, environ: dict[str, Any]) -> tuple[str, set[tuple[str, str]], bytes]:
+        seen: list[Any] = []
+        body = b"".join(wsgi(environ, lambda status, headers, *_: seen.append((status, headers))))
+        status, headers = seen[0]
+        return status, set(headers), body
+
+    def through_lane(self, environ: dict[str, Any]) -> tuple[str, set[tuple[str, str]], bytes]:
+        return self.run(self.lane, environ)
+
+    def through_flask(self, environ: dict[str, Any]) -> tuple[str, set[tuple[str, str]], bytes]:
+        return self.run(self.full, environ)
+
+
+@pytest.fixture
+def lane(app: Flask) -> Lane:
+    return Lane(app)
+
+
+@pytest.fixture
+def round_id(app: Flask) -> int:
+    with app.app_context():
+        return paper_round(published_bank()).id
+
+
+def started(app: Flask, round_id: int, name: str = "lane") -> tuple[Player, str, dict[str, Any]]:
+    me = Player(app, name)
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    item = attempt["items"][0]
+    return me, f"/api/v1/attempts/{attempt['id']}/items/{item['position']}", item
+
+
+def stored(app: Flask, url: str) -> tuple[int, Any]:
+    parts = url.split("/")
+    with app.app_context():
+        row = db.session.get(AttemptItem, (int(parts[4]), int(parts[6])))
+        assert row is not None
+        return row.seq, row.answer
+
+
+def test_the_lane_answers_byte_for_byte_as_flask(app: Flask, lane: Lane, round_id: int) -> None:
+    me, url, item = started(app, round_id)
+    answer = answer_for(item)
+    # The first save of an item in a process checks the paper (and teaches the lane its shape).
+    warm = lane.through_lane(Lane.environ(me, url, {"answer": answer, "seq": 1}))
+    assert warm[0] == "200 OK"
+    lane.handed_over = 0
+    served = lane.through_lane(Lane.environ(me, url, {"answer": answer, "seq": 2, "flagged": True}))
+    assert lane.handed_over == 0  # the lane served it
+    reference = lane.through_flask(Lane.environ(me, url, {"answer": answer, "seq": 3}))
+    assert served[0] == reference[0] == "200 OK"
+    assert served[1] == reference[1]  # the same headers, security headers included
+    assert served[2] == b'{"saved":true,"seq":2}\n' and reference[2] == b'{"saved":true,"seq":3}\n'
+    stale = lane.through_lane(Lane.environ(me, url, {"answer": answer, "seq": 2}))
+    stale_reference = lane.through_flask(Lane.environ(me, url, {"answer": answer, "seq": 2}))
+    assert stale == stale_reference
+    assert stale[2] == b'{"saved":false,"seq":3}\n'
+    assert stored(app, url)[0] == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"X-CSRFToken": "forged"}, "403 FORBIDDEN"),
+        ({"X-CSRFToken": ""}, "403 FORBIDDEN"),
+        ({"Cookie": "session=forged"}, "403 FORBIDDEN"),  # no session: no CSRF token either
+        ({"Cookie": ""}, "403 FORBIDDEN"),
+    ],
+)
+def test_refusals_are_the_full_paths(
+    app: Flask, lane: Lane, round_id: int, change: dict[str, str], status: str
+) -> None:
+    me, url, item = started(app, round_id)
+    body = {"answer": answer_for(item), "seq": 1}
+    reference = lane.through_flask(Lane.environ(me, url, body, **change))
+    lane.handed_over = 0
+    refused = lane.through_lane(Lane.environ(me, url, body, **change))
+    assert lane.handed_over == 1
+    assert refused[0] == reference[0] == status
+    assert stored(app, url)[0] == 0
+
+
+def test_another_contestants_attempt_stays_not_found(app: Flask, lane: Lane, round_id: int) -> None:
+    _, url, item = started(app, round_id, "owner")
+    other = Player(app, "other")
+    lane.handed_over = 0
+    refused = lane.through_lane(Lane.environ(other, url, {"answer": answer_for(item), "seq": 9}))
+    assert refused[0] == "404 NOT FOUND" and lane.handed_over == 1
+    assert stored(app, url)[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "seq"),
+    [
+        ({"answer": None, "seq": "7"}, "200 OK", 7),  # the schema takes "7": the full path saves
+        ({"answer": None, "seq": 7, "flagged": "true"}, "200 OK", 7),
+        ({"answer": None, "seq": 0}, "422 UNPROCESSABLE ENTITY", 0),
+        ({"answer": None, "seq": True}, "422 UNPROCESSABLE ENTITY", 0),
+        ({"seq": 7}, "422 UNPROCESSABLE ENTITY", 0),
+        ([1, 2], "422 UNPROCESSABLE ENTITY", 0),
+        ({"answer": "not an option id", "seq": 7}, "422 UNPROCESSABLE ENTITY", 0),
+    ],
+)
+def test_unusual_bodies_go_to_the_full_path_intact(
+    app: Flask, lane: Lane, round_id: int, body: Any, status: str, seq: int
+) -> None:
+    me, url, _ = started(app, round_id)
+    lane.through_lane(Lane.environ(me, url, {"answer": None, "seq": 1}))  # the lane knows the paper
+    before = stored(app, url)[0]
+    assert before == 1
+    lane.handed_over = 0
+    answered = lane.through_lane(Lane.environ(me, url, body))
+    assert lane.handed_over == 1
+    assert answered[0] == status, answered[2]
+    assert stored(app, url)[0] == (seq or before)
+
+
+def test_over_https_the_referrer_must_match_as_flask_wtf_asks(
+    app: Flask, lane: Lane, round_id: int
+) -> None:
+    me, url, item = started(app, round_id)
+    body = {"answer": answer_for(item), "seq": 5}
+
+    def secure(**headers: str) -> dict[str, Any]:
+        environ = Lane.environ(me, url, body, **headers)
+        environ["wsgi.url_scheme"] = "https"
+        return environ
+
+    lane.handed_over = 0
+    assert lane.through_lane(secure())[0] == "403 FORBIDDEN"
+    assert lane.through_lane(secure(Referer="https://elsewhere.example/"))[0] == "403 FORBIDDEN"
+    assert lane.handed_over == 2
+    ok = lane.through_lane(secure(Referer="https://localhost/contest"))
+    assert ok[0] == "200 OK"
+    assert stored(app, url)[0] == 5
+
+
+def test_a_session_without_a_user_goes_to_the_full_path(
+    app: Flask, lane: Lane, round_id: int
+) -> None:
+    _, url, item = started(app, round_id)
+    stranger = app.test_client()
+    token = stranger.get("/api/v1/session").get_json()["csrf_token"]  # anonymous, valid token
+    cookie = stranger.get_cookie("session")
+    assert cookie is not None
+    environ = EnvironBuilder(
+        path=url,
+        method="PUT",
+        json={"answer": answer_for(item), "seq": 4},
+        headers={"Cookie": f"session={cookie.value}", "X-CSRFToken": token},
+    ).get_environ()
+    lane.handed_over = 0
+    assert lane.through_lane(environ)[0] == "401 UNAUTHORIZED"
+    assert lane.handed_over == 1 and stored(app, url)[0] == 0
