@@ -3,6 +3,8 @@ and hands everything it does not accept to that path, body intact."""
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from werkzeug.test import EnvironBuilder
 from contest.api.autosave_lane import AutosaveLane
 from contest.extensions import db
 from contest.models import AttemptItem
+from contest.services import attempts as attempt_service
 from tests.contest_support import paper_round, published_bank
 from tests.test_attempts_api import Player, answer_for
 
@@ -199,3 +202,52 @@ def test_a_session_without_a_user_goes_to_the_full_path(
     lane.handed_over = 0
     assert lane.through_lane(environ)[0] == "401 UNAUTHORIZED"
     assert lane.handed_over == 1 and stored(app, url)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: b"\xef\xbb\xbf" + text.encode(),  # a UTF-8 byte order mark
+        lambda text: text.encode("utf-16-le"),
+    ],
+)
+def test_bodies_webargs_cannot_read_stay_refused(
+    app: Flask, lane: Lane, round_id: int, encode: Any
+) -> None:
+    me, url, item = started(app, round_id)
+    body = encode(json.dumps({"answer": answer_for(item), "seq": 3}))
+
+    def environ() -> dict[str, Any]:
+        built = Lane.environ(me, url, None)
+        built.update(
+            {
+                "wsgi.input": io.BytesIO(body),
+                "CONTENT_LENGTH": str(len(body)),
+                "CONTENT_TYPE": "application/json",
+            }
+        )
+        return built
+
+    reference = lane.through_flask(environ())
+    lane.handed_over = 0
+    refused = lane.through_lane(environ())
+    assert refused == reference and refused[0] == "422 UNPROCESSABLE ENTITY"
+    assert lane.handed_over == 1 and stored(app, url)[0] == 0
+
+
+def test_a_refusal_runs_the_fast_statement_once(
+    app: Flask, lane: Lane, round_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, url, item = started(app, round_id, "owner")
+    other = Player(app, "other")
+    calls: list[int] = []
+    real = attempt_service.save_answer_fast
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(attempt_service, "save_answer_fast", counted)
+    refused = lane.through_lane(Lane.environ(other, url, {"answer": answer_for(item), "seq": 9}))
+    assert refused[0] == "404 NOT FOUND"
+    assert len(calls) == 1  # the lane's; the view went straight to the general path

@@ -17,8 +17,9 @@ The lane **only accepts**. It answers a request itself when every check of the f
   the account is active and owns the open, in-time attempt on this device.
 
 Anything else — a refusal, an unusual but valid body, an error — goes to the full Flask path with
-the body put back, and that path answers as it always did. So the lane cannot make anything
-succeed that the full path refuses, and its answers equal the full path's byte for byte
+the body put back, and that path answers as it always did (when the lane already ran the save's
+statement, the view skips its own fast attempt). So the lane cannot make anything succeed that
+the full path refuses, and its answers carry the full path's status, headers and body
 (tests/test_autosave_lane.py).
 """
 
@@ -34,10 +35,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import same_origin
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.http import parse_cookie
-from werkzeug.wsgi import get_host
+from werkzeug.wsgi import get_content_length, get_host
 
 from contest.security import SECURITY_HEADERS
 from contest.services import attempts as attempt_service
@@ -47,6 +49,9 @@ log = logging.getLogger(__name__)
 _PATH = re.compile(r"/api/v1/attempts/([1-9][0-9]{0,9})/items/([1-9][0-9]{0,4})")
 MAX_BODY = 64 * 1024
 MAX_SEQ = 2**62
+# Set in the environ when the lane ran the save's checks and handed over: the view then takes the
+# general path at once instead of running the same fast statement again.
+CHECKED = "contest.autosave_checked"
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -68,8 +73,9 @@ class AutosaveLane:
                 if body is not None:
                     try:
                         answer = self._save(environ, body, int(match[1]), int(match[2]))
-                    except Exception:  # the full path meets it again and answers properly
-                        log.debug("autosave lane: handing over after an error", exc_info=True)
+                    except Exception:  # the full path answers (a 500 with the API's error body)
+                        log.warning("autosave lane: handing over after an error", exc_info=True)
+                        environ[CHECKED] = True
                         answer = None
                     environ["wsgi.input"] = io.BytesIO(body)
                     if answer is not None:
@@ -83,20 +89,23 @@ class AutosaveLane:
         mimetype = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
         if mimetype != "application/json":
             return None
+        length = get_content_length(environ)  # None when chunked or not a plain number
+        if length is None or not 0 < length <= MAX_BODY:
+            return None
         try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
+            body: bytes = environ["wsgi.input"].read(length)
+        except OSError:
+            body = b""
+        if len(body) != length:  # the full path reads what is left and answers
+            environ["wsgi.input"] = io.BytesIO(body)
             return None
-        if not 0 < length <= MAX_BODY:
-            return None
-        body: bytes = environ["wsgi.input"].read(length)
         return body
 
     def _save(
         self, environ: dict[str, Any], body: bytes, attempt_id: int, position: int
     ) -> bytes | None:
         app = self.app
-        if app.debug:  # Flask then indents its JSON: the full path answers
+        if not self._answers_like_flask():
             return None
         session = self._session(environ)
         if session is None:
@@ -107,9 +116,9 @@ class AutosaveLane:
             return None
         if not self._csrf_passes(environ, session):
             return None
-        try:
-            payload = json.loads(body)
-        except ValueError:
+        try:  # as webargs reads it: strict UTF-8 (no BOM, no UTF-16), then JSON
+            payload = json.loads(body.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError included
             return None
         if type(payload) is not dict or "answer" not in payload:
             return None
@@ -130,7 +139,8 @@ class AutosaveLane:
                 now=datetime.now(UTC),
                 device_id=device,
             )
-        if result is None:
+        if result is None:  # refused or unusual: the view explains it without trying again
+            environ[CHECKED] = True
             return None
         # What Flask's JSON provider writes for {"saved": …, "seq": …}: sorted keys, compact, "\n".
         return b'{"saved":%s,"seq":%d}\n' % (b"true" if result.saved else b"false", result.seq)
@@ -173,8 +183,11 @@ class AutosaveLane:
         stored = session.get(config["WTF_CSRF_FIELD_NAME"])
         if not token or not isinstance(stored, str):
             return False
+        serializer = self._csrf_serializer()
+        if serializer is None:
+            return False
         try:
-            signed = self._csrf_serializer().loads(token, max_age=config["WTF_CSRF_TIME_LIMIT"])
+            signed = serializer.loads(token, max_age=config["WTF_CSRF_TIME_LIMIT"])
         except BadData:
             return False
         if not isinstance(signed, str) or not hmac.compare_digest(stored, signed):
@@ -184,22 +197,42 @@ class AutosaveLane:
             return bool(referrer) and same_origin(referrer, f"https://{get_host(environ)}/")
         return True
 
-    def _csrf_serializer(self) -> URLSafeTimedSerializer:
-        key: str | bytes = self.app.config.get("WTF_CSRF_SECRET_KEY") or self.app.secret_key or ""
+    def _csrf_serializer(self) -> URLSafeTimedSerializer | None:
+        """Flask-WTF's token serializer (its ``_get_config`` rule for the key); None: no key."""
+        key = self.app.config.get("WTF_CSRF_SECRET_KEY", self.app.secret_key)
+        if not key:
+            return None
         if self._csrf is None or self._csrf[0] != key:
             self._csrf = (key, URLSafeTimedSerializer(key, salt="wtf-csrf-token"))
         return self._csrf[1]
+
+    def _answers_like_flask(self) -> bool:
+        """False where the full path's answer would differ in form (indented JSON, unsorted
+        keys, another JSON provider) or Flask checks more (``TRUSTED_HOSTS``)."""
+        app = self.app
+        provider = app.json
+        if type(provider) is not DefaultJSONProvider or not provider.sort_keys:
+            return False
+        if provider.compact is False or (provider.compact is None and app.debug):
+            return False
+        return not app.config.get("TRUSTED_HOSTS")
 
     @staticmethod
     def _headers(length: int) -> list[tuple[str, str]]:
         return [
             ("Content-Type", "application/json"),
             ("Content-Length", str(length)),
-            ("Vary", "Cookie"),
             *SECURITY_HEADERS,
+            ("Vary", "Cookie"),  # Flask's, for a response that read the session
         ]
 
 
 def init_app(app: Flask) -> None:
-    """Put the lane in front of the app's WSGI callable (inside any proxy middleware)."""
+    """Put the lane in front of the app's WSGI callable (inside any proxy middleware).
+
+    The lane runs no ``before_request`` / ``after_request`` hook: today none applies to a save
+    (the embedded Redis starter; the security headers, which the lane sends itself). A new
+    API-wide hook (a rate limit, a maintenance switch) must be mirrored here or the lane turned
+    off for it.
+    """
     app.wsgi_app = AutosaveLane(app, app.wsgi_app)  # type: ignore[method-assign]
