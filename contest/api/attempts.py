@@ -14,7 +14,7 @@ from flask import request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from contest.api.autosave_lane import CHECKED
+from contest.api.autosave_lane import CHECKED, device_id_in, user_id_in
 from contest.api.blueprint import blp
 from contest.api.schemas import (
     AttemptResultSchema,
@@ -43,21 +43,12 @@ def now() -> datetime:
 
 
 def device_id() -> str | None:
-    value = request.headers.get("X-Device-Id", "")[:64]
-    return value or None
+    return device_id_in(request.environ)
 
 
 def session_user_id() -> int | None:
-    """The user id Flask-Login keeps in the signed session cookie, without loading the user.
-
-    None when the session names nobody (anonymous, or a remember-me cookie not yet turned into a
-    session): callers then take the ordinary ``current_user`` way.
-    """
-    raw = session.get("_user_id")
-    try:
-        return int(raw) if raw is not None else None
-    except (TypeError, ValueError):
-        return None
+    """The signed session's user (:func:`user_id_in`); None: callers take ``current_user``."""
+    return user_id_in(session)
 
 
 def contestant_only() -> None:

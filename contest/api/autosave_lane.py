@@ -30,7 +30,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,6 +57,21 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
+def user_id_in(session: Mapping[str, Any]) -> int | None:
+    """The user id Flask-Login keeps in a session, without loading the user; None: nobody
+    (anonymous, or a remember-me cookie not yet turned into a session)."""
+    raw = session.get("_user_id")
+    try:
+        return int(raw) if raw is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def device_id_in(environ: Mapping[str, Any]) -> str | None:
+    """The ``X-Device-Id`` header a request names its device with (64 characters at most)."""
+    return environ.get("HTTP_X_DEVICE_ID", "")[:64] or None
+
+
 class AutosaveLane:
     """WSGI middleware in front of ``app``'s own WSGI callable (see the module docstring)."""
 
@@ -66,22 +81,30 @@ class AutosaveLane:
         self._csrf: tuple[Any, URLSafeTimedSerializer] | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") == "PUT":
-            match = _PATH.fullmatch(environ.get("PATH_INFO", ""))
-            if match is not None:
-                body = self._read_body(environ)
-                if body is not None:
-                    try:
-                        answer = self._save(environ, body, int(match[1]), int(match[2]))
-                    except Exception:  # the full path answers (a 500 with the API's error body)
-                        log.warning("autosave lane: handing over after an error", exc_info=True)
-                        environ[CHECKED] = True
-                        answer = None
-                    environ["wsgi.input"] = io.BytesIO(body)
-                    if answer is not None:
-                        start_response("200 OK", self._headers(len(answer)))
-                        return [answer]
-        return self.flask_wsgi(environ, start_response)
+        answer = self._serve(environ)
+        if answer is None:
+            return self.flask_wsgi(environ, start_response)
+        start_response("200 OK", self._headers(len(answer)))
+        return [answer]
+
+    def _serve(self, environ: dict[str, Any]) -> bytes | None:
+        """The answer to a save the lane takes; None hands the request to Flask, body intact."""
+        if environ.get("REQUEST_METHOD") != "PUT":
+            return None
+        match = _PATH.fullmatch(environ.get("PATH_INFO", ""))
+        if match is None:
+            return None
+        body = self._read_body(environ)
+        if body is None:
+            return None
+        try:
+            return self._save(environ, body, int(match[1]), int(match[2]))
+        except Exception:  # the full path answers (a 500 with the API's error body)
+            log.warning("autosave lane: handing over after an error", exc_info=True)
+            environ[CHECKED] = True
+            return None
+        finally:
+            environ["wsgi.input"] = io.BytesIO(body)
 
     @staticmethod
     def _read_body(environ: dict[str, Any]) -> bytes | None:
@@ -110,9 +133,8 @@ class AutosaveLane:
         session = self._session(environ)
         if session is None:
             return None
-        try:
-            user_id = int(session["_user_id"])
-        except (KeyError, TypeError, ValueError):
+        user_id = user_id_in(session)
+        if user_id is None:
             return None
         if not self._csrf_passes(environ, session):
             return None
@@ -127,7 +149,6 @@ class AutosaveLane:
             return None
         if flagged is not None and type(flagged) is not bool:
             return None
-        device = environ.get("HTTP_X_DEVICE_ID", "")[:64] or None
         with app.app_context():
             result = attempt_service.save_answer_fast(
                 attempt_id,
@@ -137,7 +158,7 @@ class AutosaveLane:
                 seq=seq,
                 flagged=flagged,
                 now=datetime.now(UTC),
-                device_id=device,
+                device_id=device_id_in(environ),
             )
         if result is None:  # refused or unusual: the view explains it without trying again
             environ[CHECKED] = True
