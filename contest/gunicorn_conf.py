@@ -1,6 +1,8 @@
 """gunicorn settings for production: ``gunicorn -c python:contest.gunicorn_conf contest.wsgi:app``.
 
-gevent workers: each process serves many requests at once on greenlets. Ordinary requests are
+gevent workers (:class:`contest.gunicorn_worker.FairPyWSGIWorker`: gevent's own HTTP server, a
+turn per request, connections shared evenly between the processes): each process serves many
+requests at once on greenlets. Ordinary requests are
 short; each spectator's live board (server-sent events, ``streamRoundLeaderboard``) is a greenlet
 that sleeps until the board changes, so a thousand spectators cost little. psycopg 3 (3.1.14+)
 and redis-py cooperate with gevent's patched sockets. Measured with ``make bench``
@@ -19,26 +21,19 @@ from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
-worker_class = "gevent"
+worker_class = "contest.gunicorn_worker.FairPyWSGIWorker"
 worker_connections = int(os.environ.get("GUNICORN_CONNECTIONS", "2000"))
-keepalive = 5
+keepalive = 5  # seconds an idle keep-alive connection is kept (the worker class applies it)
 # A stream stays open: the timeout is for a stuck worker; streams write a keepalive every 15 s.
 timeout = 60
 graceful_timeout = 20
 
 
-def pre_request(worker: Any, req: Any) -> None:
-    """Yield to the other connections before each request.
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker left: its count of open connections no longer takes part in the shares."""
+    from contest.gunicorn_worker import forget
 
-    A gevent socket read that finds data returns without switching greenlets, so a keep-alive
-    client that sends its next request as soon as it has the answer is served again and again
-    while other connections wait (measured: p50 3 ms but p99 0.8 s and two-second stalls with 64
-    connections). One cooperative switch per request serves the ready connections in turn.
-    """
-    import gevent
-
-    gevent.sleep(0)
-    worker.log.debug("%s %s", req.method, req.path)  # what gunicorn's own hook logs
+    forget(worker.age)
 
 
 # Young-generation collections every 20,000 allocations instead of 700: a request's objects

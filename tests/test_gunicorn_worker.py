@@ -1,0 +1,171 @@
+"""The production worker class (contest/gunicorn_worker.py) in a real gunicorn with two workers:
+keep-alive connections opened at once end up shared evenly, and idle connections are closed."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from contest.gunicorn_worker import over_share
+
+ROOT = Path(__file__).resolve().parents[1]
+PING = b"GET /api/v1/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def read_response(sock: socket.socket) -> bytes:
+    """One HTTP response with a Content-Length body; b"" if the server closed the connection."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+def workers_of(master: int) -> list[int]:
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rfind(")") + 2 :].split()[1]) == master:
+                children.append(int(entry))
+    return children
+
+
+def server_sockets(port: int) -> dict[int, int]:
+    """inode → client port of each established connection to ``port`` (from /proc/net/tcp)."""
+    found = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, state, inode = fields[1], fields[2], fields[3], int(fields[9])
+        if state == "01" and int(local.split(":")[1], 16) == port:
+            found[inode] = int(remote.split(":")[1], 16)
+    return found
+
+
+def connections_per_worker(master: int, port: int) -> dict[int, int]:
+    sockets = server_sockets(port)
+    held = {}
+    for pid in workers_of(master):
+        inodes = set()
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(int(target[8:-1]))
+        held[pid] = len(inodes & sockets.keys())
+    return held
+
+
+@pytest.fixture
+def gunicorn(tmp_path: Path, redis_url: str) -> Iterator[tuple[int, int]]:
+    """gunicorn with contest/gunicorn_conf.py and two workers; yields (port, master pid)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "CONTEST_INSTANCE_PATH": str(tmp_path / "instance"),
+        "CONTEST_SECRET_KEY": "gunicorn-worker-test",
+        "CONTEST_DATABASE_URL": f"sqlite:///{tmp_path / 'web.db'}",
+        "CONTEST_REDIS_URL": redis_url,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_CMD_ARGS": "--keep-alive 1",
+    }
+    log = (tmp_path / "gunicorn.log").open("w")
+    argv = ["-m", "gunicorn", "-c", "python:contest.gunicorn_conf", "contest.wsgi:app"]
+    master = subprocess.Popen(
+        [sys.executable, *argv],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert master.poll() is None, (tmp_path / "gunicorn.log").read_text()
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                    sock.sendall(PING)
+                    if read_response(sock).startswith(b"HTTP/1.1 200"):
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
+            time.sleep(0.1)
+        while len(workers_of(master.pid)) < 2:  # both workers booted
+            assert time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
+            time.sleep(0.1)
+        yield port, master.pid
+    finally:
+        master.terminate()
+        master.wait(timeout=30)
+        log.close()
+
+
+def test_over_share_is_more_than_an_even_share_plus_one() -> None:
+    assert not over_share(3, 5, 2)  # 3 of 5 between two: 2.5 + 1 allowed
+    assert over_share(4, 5, 2)
+    assert not over_share(0, 0, 2)
+    assert not over_share(100, 100, 1)  # a single worker takes everything
+
+
+def test_keep_alive_connections_opened_at_once_are_shared_evenly(
+    gunicorn: tuple[int, int],
+) -> None:
+    port, master = gunicorn
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(40)]
+    try:
+        for sock in clients:
+            sock.sendall(PING)
+        for sock in clients:
+            assert read_response(sock).startswith(b"HTTP/1.1 200")
+        for sock in clients:  # the connections stay open: a second request on each
+            sock.sendall(PING)
+        for sock in clients:
+            assert read_response(sock).startswith(b"HTTP/1.1 200")
+        held = connections_per_worker(master, port)
+        assert sum(held.values()) == 40, held
+        assert max(held.values()) - min(held.values()) <= 4, held
+    finally:
+        for sock in clients:
+            sock.close()
+
+
+def test_an_idle_keep_alive_connection_is_closed_after_the_keep_alive_time(
+    gunicorn: tuple[int, int],
+) -> None:
+    port, _ = gunicorn
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(PING)
+        assert read_response(sock).startswith(b"HTTP/1.1 200")
+        began = time.monotonic()
+        assert sock.recv(1) == b""  # closed by the server, not by the 10 s client timeout
+        assert 0.9 <= time.monotonic() - began < 5
