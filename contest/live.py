@@ -32,6 +32,16 @@ MIN_GAP_S = 0.25
 KEEPALIVE_S = 15.0
 
 
+class _Fetch:
+    """One read of a page from Redis that other readers of the same page may wait for."""
+
+    def __init__(self, generation: int) -> None:
+        self.generation = generation  # the reader's generation when the read began
+        self.done = threading.Event()
+        self.snapshot: leaderboards.Snapshot | None = None
+        self.failed = False
+
+
 class BoardHub:
     """Versions announced on ``lb:events`` and cached pages, shared by a process's streams."""
 
@@ -41,7 +51,7 @@ class BoardHub:
         self.generation = 0  # bumps on every event (and on reconnect): streams compare it
         # (board, offset, limit) → (generation it was read at, page)
         self._pages: dict[tuple[str, int, int], tuple[int, leaderboards.Snapshot | None]] = {}
-        self._fetch_lock = threading.Lock()
+        self._fetches: dict[tuple[str, int, int], _Fetch] = {}  # reads of Redis under way
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -94,16 +104,39 @@ class BoardHub:
                     log.debug("board hub: closing the subscription failed", exc_info=True)
 
     def page(self, board: str, offset: int, limit: int) -> leaderboards.Snapshot | None:
-        """The current page, read from Redis at most once per announced change per process."""
+        """The current page, read from Redis at most once per announced change per process.
+
+        A page read at or after the reader's generation is returned without locking. Otherwise
+        one reader fetches it and the others wanting the same page wait for that fetch, all
+        woken together when it lands. (A single lock held across the fetch made them queue:
+        each handed the lock to the next on a later turn of the event loop, and under load
+        the reads of a changed board waited hundreds of milliseconds in that line.)
+        """
         key = (board, offset, limit)
-        with self._fetch_lock:
-            generation = self.generation
-            cached = self._pages.get(key)
-            if cached is not None and cached[0] == generation:
-                return cached[1]
-            snapshot = leaderboards.read_board(self.client, board, offset, limit)
-            self._pages[key] = (generation, snapshot)
-            return snapshot
+        generation = self.generation
+        cached = self._pages.get(key)
+        if cached is not None and cached[0] >= generation:
+            return cached[1]
+        fetch = self._fetches.get(key)
+        if fetch is not None and fetch.generation >= generation:
+            fetch.done.wait()
+            if not fetch.failed:
+                return fetch.snapshot
+            return leaderboards.read_board(self.client, board, offset, limit)  # its own try
+        fetch = self._fetches[key] = _Fetch(generation)
+        try:
+            fetch.snapshot = leaderboards.read_board(self.client, board, offset, limit)
+        except BaseException:
+            fetch.failed = True
+            raise
+        finally:
+            if self._fetches.get(key) is fetch:
+                del self._fetches[key]
+            fetch.done.set()
+        stored = self._pages.get(key)
+        if stored is None or stored[0] <= generation:
+            self._pages[key] = (generation, fetch.snapshot)
+        return fetch.snapshot
 
     def read(self, board: str, offset: int, limit: int) -> leaderboards.Snapshot | None:
         """A page for a plain read: from this process's cache while the subscription is live
