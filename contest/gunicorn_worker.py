@@ -2,7 +2,7 @@
 
 gunicorn's ``gevent`` worker parses HTTP with gunicorn's pure-Python parser; its ``gevent_pywsgi``
 worker hands each connection to gevent's ``pywsgi`` server, which does less per request (measured
-with ``bench/harness.py``; bench/README.md). Three things are added here:
+with ``bench/harness.py``; bench/README.md). What is added here:
 
 - **A turn per request.** A gevent socket read that finds data already buffered returns without
   switching greenlets, so a keep-alive client that sends its next request as soon as it has the
@@ -13,38 +13,59 @@ with ``bench/harness.py``; bench/README.md). Three things are added here:
   were seen split 41/23, so one process queued twice the requests of the other while it idled.
   Each worker counts its open connections in memory shared with the others (created by the
   master before it forks) and stops accepting for a moment while it holds more than its share
-  plus one, leaving the waiting connections to the others — nginx's ``accept_mutex`` idea.
+  plus one, leaving the waiting connections to the others — nginx's ``accept_mutex`` idea. Only
+  workers that are serving count: each stamps a heartbeat every second (gunicorn's ``notify``),
+  and a worker whose stamp is older than :data:`LIVE_S` (starting, stuck, or gone) is left out,
+  so the others never hold back for it.
+- **gunicorn's limits on the request head**, which ``pywsgi`` does not apply: header lines of at
+  most :data:`LIMIT_FIELD` bytes, at most :data:`LIMIT_FIELDS` of them, and a request with two
+  ``Content-Length`` headers, a ``Content-Length`` that is not digits, or a ``Transfer-Encoding``
+  other than one plain ``chunked`` (or beside a ``Content-Length``) is answered 400 instead of
+  being read one way here and another way by a proxy in front.
 - **Idle and slow connections closed**, as gunicorn's own workers do: a keep-alive connection
-  that sends no request line within gunicorn's ``keepalive`` seconds is closed, and a request
-  whose head takes longer than :data:`HEAD_S` is answered 400.
+  that sends no request line within gunicorn's ``keepalive`` seconds is closed (``keepalive = 0``:
+  one request per connection), and a request whose head takes longer than :data:`HEAD_S` is
+  answered 400.
 - **No access-log bookkeeping when there is no access log.** gunicorn's handler builds two
   datetimes and a response record for every request before its logger finds nothing to write.
+
+gunicorn's ``max_requests`` and its ``pre_request`` / ``post_request`` hooks do not apply to
+``pywsgi`` workers; ``contest/gunicorn_conf.py`` sets none of them.
 """
 
 from __future__ import annotations
 
 import ctypes
+import email.parser
 import multiprocessing
+import re
+import time
 from typing import Any
 
 import gevent
+from gevent.pywsgi import OldMessage
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
-SLOTS = 64  # workers are numbered by gunicorn's age counter, modulo this
+SLOTS = 256  # workers are numbered by gunicorn's age counter, modulo this
 RECHECK_S = 0.05  # how soon a worker over its share looks again
+LIVE_S = 3.0  # a worker whose heartbeat is older than this does not count in the shares
 # Connections accepted per turn of the event loop: under load a turn takes tens of milliseconds,
 # and taking one per turn left a burst of new connections waiting seconds in the backlog.
 ACCEPT_BATCH = 16
 HEAD_S = 10.0  # the headers after the request line must arrive within this
+LIMIT_FIELD = 8190  # bytes in one header line (gunicorn's limit_request_field_size)
+LIMIT_FIELDS = 100  # header lines (gunicorn's limit_request_fields)
+_DIGITS = re.compile(r"[0-9]+")
 
-# Open connections per worker slot. Created when gunicorn's master loads this class, so the
-# workers it forks share it; in any other process it is simply private.
+# Open connections and the last heartbeat (time.monotonic(), one clock for every process) per
+# worker slot. Created when gunicorn's master loads this class, so the workers it forks share
+# them; in any other process they are simply private.
 connections = multiprocessing.RawArray(ctypes.c_int32, SLOTS)
+heartbeats = multiprocessing.RawArray(ctypes.c_double, SLOTS)
 
 
 class _Share:
     slot: int | None = None  # this worker's slot (None outside a gunicorn worker)
-    workers = 1
     keepalive = 5.0
 
 
@@ -53,21 +74,67 @@ def over_share(mine: int, total: int, workers: int) -> bool:
     return mine * workers > total + workers
 
 
+def held_back(slot: int, now: float) -> bool:
+    """Whether the worker in ``slot`` holds more than its share among the workers alive now."""
+    total = live = 0
+    for index in range(SLOTS):
+        if now - heartbeats[index] < LIVE_S or index == slot:
+            live += 1
+            total += connections[index]
+    return over_share(connections[slot], total, live)
+
+
 def forget(age: int) -> None:
-    """Zero a departed worker's count (the master's ``child_exit`` hook calls this)."""
+    """Clear a departed worker's slot (the master's ``child_exit`` hook calls this)."""
     connections[age % SLOTS] = 0
+    heartbeats[age % SLOTS] = 0.0
+
+
+def _refused(reason: str) -> OldMessage:
+    """Headers that make ``pywsgi`` answer 400 and close the connection."""
+    message = OldMessage()
+    message.status = reason
+    return message
+
+
+def read_head(fp: Any) -> OldMessage:
+    """The request's header lines within gunicorn's limits, parsed as ``pywsgi`` does."""
+    lines = []
+    while True:
+        line = fp.readline(LIMIT_FIELD + 1)
+        if len(line) > LIMIT_FIELD:
+            return _refused("Header line too long")
+        lines.append(line)
+        if line in (b"\r\n", b"\n", b""):
+            break
+        if len(lines) > LIMIT_FIELDS:
+            return _refused("Too many headers")
+    message = email.parser.Parser(_class=OldMessage).parsestr(b"".join(lines).decode("iso-8859-1"))
+    lengths = message.get_all("content-length") or []
+    encodings = message.get_all("transfer-encoding") or []
+    if len(lengths) > 1 or any(not _DIGITS.fullmatch(value.strip()) for value in lengths):
+        return _refused("Invalid Content-Length")
+    if encodings and (lengths or len(encodings) > 1 or encodings[0].strip().lower() != "chunked"):
+        return _refused("Unsupported Transfer-Encoding")
+    return message
 
 
 class FairHandler(PyWSGIHandler):
     def read_requestline(self) -> Any:
         gevent.sleep(0)
-        with gevent.Timeout(_Share.keepalive, False):
+        with gevent.Timeout(_Share.keepalive or HEAD_S, False):
             return super().read_requestline()
         return ""  # idle too long: the connection is closed
 
+    def MessageClass(self, fp: Any, *args: Any) -> OldMessage:  # pywsgi's name
+        return read_head(fp)
+
     def read_request(self, raw_requestline: str) -> Any:
         with gevent.Timeout(HEAD_S, False):
-            return super().read_request(raw_requestline)
+            parsed = super().read_request(raw_requestline)
+            if not _Share.keepalive:
+                self.close_connection = True
+            return parsed
         return False  # 400, and the connection is closed
 
     def log_request(self) -> None:
@@ -85,7 +152,7 @@ class BalancedServer(PyWSGIServer):
     def _do_read(self) -> None:
         slot = _Share.slot
         for _ in range(ACCEPT_BATCH):
-            if slot is not None and over_share(connections[slot], sum(connections), _Share.workers):
+            if slot is not None and held_back(slot, time.monotonic()):
                 self.stop_accepting()
                 self._timer = self.loop.timer(RECHECK_S)
                 self._timer.start(self._start_accepting_if_started)
@@ -115,7 +182,12 @@ class FairPyWSGIWorker(GeventPyWSGIWorker):
 
     def init_process(self) -> None:
         _Share.slot = self.age % SLOTS
-        _Share.workers = max(1, int(self.cfg.workers))
-        _Share.keepalive = float(self.cfg.keepalive) or 5.0
+        _Share.keepalive = max(0.0, float(self.cfg.keepalive))
         connections[_Share.slot] = 0
+        heartbeats[_Share.slot] = 0.0  # counted once it serves (the first notify)
         super().init_process()
+
+    def notify(self) -> None:
+        super().notify()
+        if _Share.slot is not None:
+            heartbeats[_Share.slot] = time.monotonic()

@@ -108,9 +108,10 @@ class BoardHub:
 
         A page read at or after the reader's generation is returned without locking. Otherwise
         one reader fetches it and the others wanting the same page wait for that fetch, all
-        woken together when it lands. (A single lock held across the fetch made them queue:
-        each handed the lock to the next on a later turn of the event loop, and under load
-        the reads of a changed board waited hundreds of milliseconds in that line.)
+        woken together when it lands (and all told when it failed: Redis is failing, and a
+        thousand streams retrying at once would not help it). A single lock held across the
+        fetch made them queue: each handed the lock to the next on a later turn of the event
+        loop, and under load the reads of a changed board waited hundreds of milliseconds.
         """
         key = (board, offset, limit)
         generation = self.generation
@@ -120,22 +121,22 @@ class BoardHub:
         fetch = self._fetches.get(key)
         if fetch is not None and fetch.generation >= generation:
             fetch.done.wait()
-            if not fetch.failed:
-                return fetch.snapshot
-            return leaderboards.read_board(self.client, board, offset, limit)  # its own try
+            if fetch.failed:  # Redis is failing: the waiters do not all try again at once
+                raise redis.ConnectionError("the shared read of the board failed")
+            return fetch.snapshot
         fetch = self._fetches[key] = _Fetch(generation)
         try:
             fetch.snapshot = leaderboards.read_board(self.client, board, offset, limit)
+            stored = self._pages.get(key)
+            if stored is None or stored[0] <= generation:
+                self._pages[key] = (generation, fetch.snapshot)
         except BaseException:
             fetch.failed = True
             raise
-        finally:
+        finally:  # cached first, then released: a reader arriving now finds one or the other
             if self._fetches.get(key) is fetch:
                 del self._fetches[key]
             fetch.done.set()
-        stored = self._pages.get(key)
-        if stored is None or stored[0] <= generation:
-            self._pages[key] = (generation, fetch.snapshot)
         return fetch.snapshot
 
     def read(self, board: str, offset: int, limit: int) -> leaderboards.Snapshot | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -42,6 +42,7 @@ class GatedReads:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.real = leaderboards.read_board
         self.calls = 0
+        self.lock = threading.Lock()
         self.started = threading.Event()
         self.gate = threading.Event()
         self.gate.set()
@@ -49,8 +50,9 @@ class GatedReads:
         monkeypatch.setattr(leaderboards, "read_board", self)
 
     def __call__(self, *args: Any) -> leaderboards.Snapshot | None:
-        self.calls += 1
-        call = self.calls
+        with self.lock:
+            self.calls += 1
+            call = self.calls
         result = None if call in self.fail_calls else self.real(*args)
         self.started.set()
         assert self.gate.wait(10)  # the read is done; its answer waits for the gate
@@ -59,9 +61,28 @@ class GatedReads:
         return result
 
     def wait_for_calls(self, count: int) -> None:
-        deadline = time.monotonic() + 5
-        while self.calls < count and time.monotonic() < deadline:
-            time.sleep(0.01)
+        until(lambda: self.calls >= count)
+
+
+def until(condition: Callable[[], bool]) -> None:
+    """Poll ``condition`` for up to 5 s (the assertions after it say what was expected)."""
+    deadline = time.monotonic() + 5
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+class CountedEvent(threading.Event):
+    """An Event that counts the threads that have begun waiting on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = 0
+        self._count_lock = threading.Lock()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        with self._count_lock:
+            self.waiting += 1
+        return super().wait(timeout)
 
 
 def read_in_threads(hub: live.BoardHub, count: int) -> tuple[list[threading.Thread], list[Any]]:
@@ -95,7 +116,10 @@ def test_readers_after_a_change_share_one_read(
     reads.started.clear()
     threads, results = read_in_threads(hub, 1)
     assert reads.started.wait(10)  # the first reader is fetching, held at the gate
+    shared = hub._fetches[(BOARD, 0, 50)].done = CountedEvent()
     more, more_results = read_in_threads(hub, 15)
+    until(lambda: shared.waiting == 15)
+    assert shared.waiting == 15  # all fifteen wait for the one fetch under way
     reads.gate.set()
     for thread in threads + more:
         thread.join(10)
@@ -124,7 +148,7 @@ def test_a_reader_told_of_a_newer_change_does_not_take_an_older_read(
     assert reads.calls == 2
 
 
-def test_when_the_shared_read_fails_the_waiting_readers_read_for_themselves(
+def test_when_the_shared_read_fails_the_waiting_readers_are_told_and_the_next_read_tries_again(
     client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hub = live.BoardHub(client)
@@ -134,10 +158,14 @@ def test_when_the_shared_read_fails_the_waiting_readers_read_for_themselves(
     reads.fail_calls = {1}
     first, first_results = read_in_threads(hub, 1)
     assert reads.started.wait(10)  # the first read is under way (and will fail)
+    shared = hub._fetches[(BOARD, 0, 50)].done = CountedEvent()
     waiting, waiting_results = read_in_threads(hub, 5)
+    until(lambda: shared.waiting == 5)
     reads.gate.set()
     for thread in first + waiting:
         thread.join(10)
     assert isinstance(first_results[0], redis.ConnectionError)
-    assert [getattr(r, "version", r) for r in waiting_results] == [3] * 5
-    assert reads.calls >= 2
+    assert all(isinstance(r, redis.ConnectionError) for r in waiting_results), waiting_results
+    assert reads.calls == 1  # the waiters did not all go to Redis at once
+    page = hub.page(BOARD, 0, 50)
+    assert page is not None and page.version == 3

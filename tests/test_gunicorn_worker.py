@@ -4,11 +4,13 @@ keep-alive connections opened at once end up shared evenly, and idle connections
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -84,8 +86,22 @@ def connections_per_worker(master: int, port: int) -> dict[int, int]:
     return held
 
 
-@pytest.fixture
-def gunicorn(tmp_path: Path, redis_url: str) -> Iterator[tuple[int, int]]:
+def both_serving(port: int, master: int) -> bool:
+    probes = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(6)]
+    try:
+        for sock in probes:
+            sock.sendall(PING)
+        for sock in probes:
+            read_response(sock)
+        held = connections_per_worker(master, port)
+        return len(held) == 2 and min(held.values()) > 0
+    finally:
+        for sock in probes:
+            sock.close()
+
+
+@contextmanager
+def running_gunicorn(tmp_path: Path, redis_url: str, keepalive: int) -> Iterator[tuple[int, int]]:
     """gunicorn with contest/gunicorn_conf.py and two workers; yields (port, master pid)."""
     port = free_port()
     env = {
@@ -96,9 +112,10 @@ def gunicorn(tmp_path: Path, redis_url: str) -> Iterator[tuple[int, int]]:
         "CONTEST_REDIS_URL": redis_url,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "2",
-        "GUNICORN_CMD_ARGS": "--keep-alive 1",
+        "GUNICORN_CMD_ARGS": f"--keep-alive {keepalive}",
     }
-    log = (tmp_path / "gunicorn.log").open("w")
+    log_path = tmp_path / "gunicorn.log"
+    log = log_path.open("w")
     argv = ["-m", "gunicorn", "-c", "python:contest.gunicorn_conf", "contest.wsgi:app"]
     master = subprocess.Popen(
         [sys.executable, *argv],
@@ -110,7 +127,7 @@ def gunicorn(tmp_path: Path, redis_url: str) -> Iterator[tuple[int, int]]:
     try:
         deadline = time.monotonic() + 60
         while True:
-            assert master.poll() is None, (tmp_path / "gunicorn.log").read_text()
+            assert master.poll() is None, log_path.read_text()
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
                     sock.sendall(PING)
@@ -118,16 +135,58 @@ def gunicorn(tmp_path: Path, redis_url: str) -> Iterator[tuple[int, int]]:
                         break
             except OSError:
                 pass
-            assert time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.1)
-        while len(workers_of(master.pid)) < 2:  # both workers booted
-            assert time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
+        # Until both workers serve: a worker still loading the app takes no connections, and
+        # the one serving takes them all meanwhile.
+        while not both_serving(port, master.pid):
+            assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.1)
         yield port, master.pid
     finally:
+        for pid in workers_of(master.pid):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
         master.terminate()
         master.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture
+def gunicorn(tmp_path: Path, redis_url: str) -> Iterator[tuple[int, int]]:
+    with running_gunicorn(tmp_path, redis_url, keepalive=30) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def shared_gunicorn(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> Iterator[tuple[int, int]]:
+    """One server for the tests that only send requests."""
+    with running_gunicorn(tmp_path_factory.mktemp("web"), redis_url, keepalive=30) as served:
+        yield served
+
+
+@pytest.fixture
+def gunicorn_short_keepalive(tmp_path: Path, redis_url: str) -> Iterator[tuple[int, int]]:
+    with running_gunicorn(tmp_path, redis_url, keepalive=1) as served:
+        yield served
+
+
+def open_keep_alive(port: int, count: int, timeout: float = 10) -> list[socket.socket]:
+    """``count`` connections, each answered once and kept open."""
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=timeout) for _ in range(count)]
+    for sock in clients:
+        sock.sendall(PING)
+    for sock in clients:
+        assert read_response(sock).startswith(b"HTTP/1.1 200")
+    return clients
+
+
+def raw_status(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        return sock.recv(65536).split(b"\r\n", 1)[0]
 
 
 def test_over_share_is_more_than_an_even_share_plus_one() -> None:
@@ -141,12 +200,8 @@ def test_keep_alive_connections_opened_at_once_are_shared_evenly(
     gunicorn: tuple[int, int],
 ) -> None:
     port, master = gunicorn
-    clients = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(40)]
+    clients = open_keep_alive(port, 40)
     try:
-        for sock in clients:
-            sock.sendall(PING)
-        for sock in clients:
-            assert read_response(sock).startswith(b"HTTP/1.1 200")
         for sock in clients:  # the connections stay open: a second request on each
             sock.sendall(PING)
         for sock in clients:
@@ -160,12 +215,54 @@ def test_keep_alive_connections_opened_at_once_are_shared_evenly(
 
 
 def test_an_idle_keep_alive_connection_is_closed_after_the_keep_alive_time(
-    gunicorn: tuple[int, int],
+    gunicorn_short_keepalive: tuple[int, int],
 ) -> None:
-    port, _ = gunicorn
+    port, _ = gunicorn_short_keepalive
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(PING)
         assert read_response(sock).startswith(b"HTTP/1.1 200")
         began = time.monotonic()
         assert sock.recv(1) == b""  # closed by the server, not by the 10 s client timeout
         assert 0.9 <= time.monotonic() - began < 5
+
+
+def test_a_stuck_worker_does_not_hold_back_the_other(gunicorn: tuple[int, int]) -> None:
+    """A worker that stops serving (here SIGSTOP; gunicorn would replace it only after its
+    60 s timeout) drops out of the shares once its heartbeat is old, so the other worker takes
+    every new connection instead of pausing at its share."""
+    port, master = gunicorn
+    first = open_keep_alive(port, 10)
+    stuck, other = workers_of(master)
+    os.kill(stuck, signal.SIGSTOP)
+    try:
+        began = time.monotonic()
+        later = open_keep_alive(port, 10, timeout=15)  # all answered by the other worker
+        waited = time.monotonic() - began
+        held = connections_per_worker(master, port)
+        assert held[other] >= 10, held
+        assert waited < 10, waited
+    finally:
+        os.kill(stuck, signal.SIGCONT)
+        for sock in first + later:
+            sock.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "head"),
+    [
+        ("two lengths", b"Content-Length: 3\r\nContent-Length: 30\r\n"),
+        ("length and chunked", b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n"),
+        ("chunked twice", b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"),
+        ("not digits", b"Content-Length: 1_0\r\n"),
+        ("a long line", b"X-Long: " + b"a" * 9000 + b"\r\n"),
+        ("too many lines", b"".join(b"X-H%d: 1\r\n" % n for n in range(101))),
+    ],
+)
+def test_request_heads_gunicorn_would_refuse_are_answered_400(
+    shared_gunicorn: tuple[int, int], name: str, head: bytes
+) -> None:
+    port, _ = shared_gunicorn
+    request = b"POST /api/v1/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n" + head + b"\r\nabc"
+    assert raw_status(port, request) == b"HTTP/1.1 400 Bad Request", name
+    ordinary = b"POST /api/v1/ping HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n\r\nabc"
+    assert raw_status(port, ordinary) != b"HTTP/1.1 400 Bad Request"
