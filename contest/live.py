@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 MIN_GAP_S = 0.25
 KEEPALIVE_S = 15.0
+# Pages cached per process. Any (board, offset, limit) a client asks for is a key, so the cache
+# starts over when it reaches this size instead of growing with whatever anonymous readers ask.
+PAGES_KEPT = 2048
 
 
 class _Fetch:
@@ -129,6 +132,8 @@ class BoardHub:
             fetch.snapshot = leaderboards.read_board(self.client, board, offset, limit)
             stored = self._pages.get(key)
             if stored is None or stored[0] <= generation:
+                if len(self._pages) >= PAGES_KEPT:
+                    self._pages.clear()
                 self._pages[key] = (generation, fetch.snapshot)
         except BaseException:
             fetch.failed = True

@@ -169,3 +169,16 @@ def test_when_the_shared_read_fails_the_waiting_readers_are_told_and_the_next_re
     assert reads.calls == 1  # the waiters did not all go to Redis at once
     page = hub.page(BOARD, 0, 50)
     assert page is not None and page.version == 3
+
+
+def test_the_page_cache_stays_bounded_whatever_readers_ask_for(
+    client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live, "PAGES_KEPT", 10)
+    hub = live.BoardHub(client)
+    store(client, 4)
+    for offset in range(0, 50 * 25, 50):  # 25 different pages, most past the end of the board
+        hub.page(BOARD, offset, 50)
+        assert len(hub._pages) <= 10
+    page = hub.page(BOARD, 0, 50)
+    assert page is not None and page.version == 4
