@@ -2,12 +2,12 @@
 
 gevent workers (:class:`contest.gunicorn_worker.FairPyWSGIWorker`: gevent's own HTTP server, a
 turn per request, connections shared evenly between the processes): each process serves many
-requests at once on greenlets. Ordinary requests are
-short; each spectator's live board (server-sent events, ``streamRoundLeaderboard``) is a greenlet
-that sleeps until the board changes, so a thousand spectators cost little. psycopg 3 (3.1.14+)
-and redis-py cooperate with gevent's patched sockets. Measured with ``make bench``
-(bench/README.md): on 2 cores gevent workers served about 1.5× the autosaves and trivial reads
-of threaded workers, and threaded workers ran out of threads with hundreds of open live boards.
+requests at once on greenlets. Ordinary requests are short; each spectator's live board
+(server-sent events, ``streamRoundLeaderboard``) is a greenlet that sleeps until the board
+changes, so a thousand spectators cost little. psycopg 3 (3.1.14+) and redis-py cooperate with
+gevent's patched sockets. Measured with ``make bench`` (bench/README.md): on 2 cores gevent
+workers served about 1.5× the autosaves and trivial reads of threaded workers, and threaded
+workers ran out of threads with hundreds of open live boards.
 
 ``WEB_CONCURRENCY`` sets the number of processes (default: one per core), ``GUNICORN_CONNECTIONS``
 the connections each accepts at once (default 2000) and ``GUNICORN_BIND`` the address. Flags given

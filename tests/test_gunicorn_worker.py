@@ -13,18 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import psutil
 import pytest
 
 from contest.gunicorn_worker import over_share
+from tests.test_demo import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PING = b"GET /api/v1/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def read_response(sock: socket.socket) -> bytes:
@@ -47,43 +43,19 @@ def read_response(sock: socket.socket) -> bytes:
 
 
 def workers_of(master: int) -> list[int]:
-    children = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat[stat.rfind(")") + 2 :].split()[1]) == master:
-                children.append(int(entry))
-    return children
-
-
-def server_sockets(port: int) -> dict[int, int]:
-    """inode → client port of each established connection to ``port`` (from /proc/net/tcp)."""
-    found = {}
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, remote, state, inode = fields[1], fields[2], fields[3], int(fields[9])
-        if state == "01" and int(local.split(":")[1], 16) == port:
-            found[inode] = int(remote.split(":")[1], 16)
-    return found
+    return [child.pid for child in psutil.Process(master).children()]
 
 
 def connections_per_worker(master: int, port: int) -> dict[int, int]:
-    sockets = server_sockets(port)
-    held = {}
-    for pid in workers_of(master):
-        inodes = set()
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            try:
-                target = os.readlink(fd)
-            except OSError:
-                continue
-            if target.startswith("socket:["):
-                inodes.add(int(target[8:-1]))
-        held[pid] = len(inodes & sockets.keys())
-    return held
+    """Established connections to ``port`` held by each worker of ``master``."""
+    return {
+        pid: sum(
+            1
+            for c in psutil.Process(pid).net_connections(kind="tcp")
+            if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port
+        )
+        for pid in workers_of(master)
+    }
 
 
 def both_serving(port: int, master: int) -> bool:
