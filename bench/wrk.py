@@ -32,6 +32,7 @@ class WrkResult:
     saved_true: int
     saved_false: int
     first_error: str = ""
+    late_ms: dict[str, int] | None = None  # paced scripts: how far sends fell behind their slots
 
     @property
     def non_2xx(self) -> int:
@@ -52,6 +53,7 @@ class WrkResult:
             "socket_errors": self.socket_errors,
             "statuses": self.statuses,
             **({"first_error": self.first_error} if self.first_error else {}),
+            **({"late_ms": self.late_ms} if self.late_ms and self.late_ms["sends"] else {}),
         }
 
 
@@ -110,6 +112,7 @@ def parse(output: str) -> WrkResult:
         saved_true=data["saved_true"],
         saved_false=data["saved_false"],
         first_error=data.get("first_error", ""),
+        late_ms=data.get("late_ms"),
     )
 
 

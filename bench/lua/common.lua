@@ -28,6 +28,28 @@ saved_true = 0
 saved_false = 0
 
 first_error = ""
+late = {}  -- paced scripts: sends per whole ms of lateness behind their slot
+
+function note_late(ms)
+  local bucket = ms > 0 and math.floor(ms) or 0
+  late[bucket] = (late[bucket] or 0) + 1
+end
+
+local function late_summary(merged)
+  local keys, total = {}, 0
+  for k, v in pairs(merged) do table.insert(keys, k); total = total + v end
+  table.sort(keys)
+  local function at(q)
+    local seen = 0
+    for _, k in ipairs(keys) do
+      seen = seen + merged[k]
+      if seen >= q * total then return k end
+    end
+    return 0
+  end
+  return string.format('{"sends":%d,"p50":%d,"p99":%d,"max":%d}',
+    total, at(0.5), at(0.99), keys[#keys] or 0)
+end
 
 function count_status(status, body)
   local key = tostring(status)
@@ -38,8 +60,9 @@ function count_status(status, body)
 end
 
 function done(summary, latency, requests)
-  local merged, yes, no, example = {}, 0, 0, ""
+  local merged, yes, no, example, lates = {}, 0, 0, "", {}
   for _, thread in ipairs(threads) do
+    for k, v in pairs(thread:get("late") or {}) do lates[k] = (lates[k] or 0) + v end
     local s = thread:get("statuses") or {}
     for k, v in pairs(s) do merged[k] = (merged[k] or 0) + v end
     yes = yes + (thread:get("saved_true") or 0)
@@ -52,10 +75,10 @@ function done(summary, latency, requests)
     'BENCH_JSON {"requests":%d,"duration_us":%d,"bytes":%d,' ..
     '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
     '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"max":%d,"mean":%.1f},' ..
-    '"saved_true":%d,"saved_false":%d,"statuses":{%s},"first_error":"%s"}\n',
+    '"saved_true":%d,"saved_false":%d,"statuses":{%s},"first_error":"%s","late_ms":%s}\n',
     summary.requests, summary.duration, summary.bytes,
     summary.errors.connect, summary.errors.read, summary.errors.write,
     summary.errors.status, summary.errors.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
-    latency.mean, yes, no, table.concat(parts, ","), example))
+    latency.mean, yes, no, table.concat(parts, ","), example, late_summary(lates)))
 end
