@@ -9,9 +9,7 @@ again. Prints one line per measurement; asserts nothing.
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -19,7 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness
 import wrk
-from clients import Submission, paced_submissions
 
 
 class LoadedParts(harness.Harness):
@@ -38,28 +35,11 @@ class LoadedParts(harness.Harness):
             self.measure(f"beside {p.save_rate:.0f} saves/s")
             saves = wrk.finish(background, timeout=60)
             harness.log(f"  (saves achieved {saves.per_s:.0f}/s)")
-            submissions: list[Submission] = []
-
-            def submit() -> None:
-                submissions.extend(
-                    asyncio.run(
-                        paced_submissions(
-                            "127.0.0.1",
-                            self.stack.web_port,
-                            self.loaded,
-                            self.sessions,
-                            p.submit_rate,
-                            9,
-                        )
-                    )
-                )
-
-            submitter = threading.Thread(target=submit, daemon=True)
-            submitter.start()
+            submitter = wrk.start(self.submit_command(10, self.loaded, p.submit_rate))
             time.sleep(1)
             self.measure(f"beside {p.submit_rate:.0f} submissions/s")
-            submitter.join(60)
-            harness.log(f"  ({len(submissions)} submissions)")
+            submits = wrk.finish(submitter, timeout=60)
+            harness.log(f"  ({submits.requests} submissions, {submits.non_2xx} not 2xx)")
             self.settle_board(self.load_round)
             self.measure("idle again")
         finally:

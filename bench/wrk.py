@@ -139,6 +139,17 @@ def finish(process: subprocess.Popen[str], timeout: float) -> WrkResult:
     return parse(out)
 
 
+def write_submit_data(
+    path: Path, attempts: Sequence[OpenAttempt], sessions: dict[int, tuple[str, str]]
+) -> None:
+    """The data file submit.lua reads: per attempt its contestant's cookie, token and device."""
+    lines = []
+    for attempt in attempts:
+        cookie, token = sessions[attempt.user_id]
+        lines.append(f"S\t{attempt.attempt_id}\t{cookie}\t{token}\tdev-{attempt.user_id}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def write_saves_data(
     path: Path,
     attempts: Sequence[OpenAttempt],

@@ -36,7 +36,6 @@ gunicorn's ``max_requests`` and its ``pre_request`` / ``post_request`` hooks do 
 from __future__ import annotations
 
 import ctypes
-import email.parser
 import multiprocessing
 import re
 import time
@@ -56,6 +55,7 @@ HEAD_S = 10.0  # the headers after the request line must arrive within this
 LIMIT_FIELD = 8190  # bytes in one header line (gunicorn's limit_request_field_size)
 LIMIT_FIELDS = 100  # header lines (gunicorn's limit_request_fields)
 _DIGITS = re.compile(r"[0-9]+")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a header name (RFC 9110 §5.1)
 
 # Open connections and the last heartbeat (time.monotonic(), one clock for every process) per
 # worker slot. Created when gunicorn's master loads this class, so the workers it forks share
@@ -98,23 +98,33 @@ def _refused(reason: str) -> OldMessage:
 
 
 def read_head(fp: Any) -> OldMessage:
-    """The request's header lines within gunicorn's limits, parsed as ``pywsgi`` does."""
-    lines = []
+    """The request's header lines within gunicorn's limits, as the ``OldMessage`` ``pywsgi``
+    reads them (names as sent, values without the whitespace around them).
+
+    Each line is split at its first colon: a tenth of the time the ``email`` parser ``pywsgi``
+    uses takes (~2.5 µs against ~24 µs for a save's seven headers), paid by every request. A line
+    whose name is not an RFC 9110 token (no colon, whitespace before it, a folded continuation
+    line) is refused, as gunicorn refuses it.
+    """
+    message = OldMessage()
+    fields = message._headers  # what email.message.Message keeps: (name, value) in order
     while True:
         line = fp.readline(LIMIT_FIELD + 1)
         if len(line) > LIMIT_FIELD:
             return _refused("Header line too long")
-        lines.append(line)
         if line in (b"\r\n", b"\n", b""):
             break
-        if len(lines) > LIMIT_FIELDS:
+        if len(fields) >= LIMIT_FIELDS:
             return _refused("Too many headers")
-    message = email.parser.Parser(_class=OldMessage).parsestr(b"".join(lines).decode("iso-8859-1"))
+        name, colon, value = line.decode("iso-8859-1").partition(":")
+        if not colon or not _TOKEN.fullmatch(name):
+            return _refused("Invalid header")
+        fields.append((name, value.strip(" \t\r\n")))
     lengths = message.get_all("content-length") or []
     encodings = message.get_all("transfer-encoding") or []
-    if len(lengths) > 1 or any(not _DIGITS.fullmatch(value.strip()) for value in lengths):
+    if len(lengths) > 1 or any(not _DIGITS.fullmatch(value) for value in lengths):
         return _refused("Invalid Content-Length")
-    if encodings and (lengths or len(encodings) > 1 or encodings[0].strip().lower() != "chunked"):
+    if encodings and (lengths or len(encodings) > 1 or encodings[0].lower() != "chunked"):
         return _refused("Unsupported Transfer-Encoding")
     return message
 

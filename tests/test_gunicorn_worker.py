@@ -3,6 +3,7 @@ keep-alive connections opened at once end up shared evenly, and idle connections
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -16,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from contest.gunicorn_worker import over_share
+from contest.gunicorn_worker import over_share, read_head
 from tests.test_demo import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -228,6 +229,9 @@ def test_a_stuck_worker_does_not_hold_back_the_other(gunicorn: tuple[int, int]) 
         ("not digits", b"Content-Length: 1_0\r\n"),
         ("a long line", b"X-Long: " + b"a" * 9000 + b"\r\n"),
         ("too many lines", b"".join(b"X-H%d: 1\r\n" % n for n in range(101))),
+        ("a line without a colon", b"X-Broken\r\n"),
+        ("whitespace before the colon", b"Content-Length : 3\r\n"),
+        ("a folded line", b"X-A: 1\r\n continued\r\n"),
     ],
 )
 def test_request_heads_gunicorn_would_refuse_are_answered_400(
@@ -238,3 +242,39 @@ def test_request_heads_gunicorn_would_refuse_are_answered_400(
     assert raw_status(port, request) == b"HTTP/1.1 400 Bad Request", name
     ordinary = b"POST /api/v1/ping HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n\r\nabc"
     assert raw_status(port, ordinary) != b"HTTP/1.1 400 Bad Request"
+
+
+def test_read_head_keeps_names_order_and_repeats_and_trims_values() -> None:
+    head = (
+        b"Host: 127.0.0.1:5000\r\n"
+        b"cookie:session=a.b.c\r\n"
+        b"X-Device-Id: \t dev-7 \t\r\n"
+        b"Accept: a\r\n"
+        b"Accept: b\r\n"
+        b"X-Empty:\r\n"
+        b"Content-Length: 2\r\n"
+        b"\r\n"
+        b"{}"
+    )
+    stream = io.BytesIO(head)
+    message = read_head(stream)
+    assert message.status == ""
+    assert message._headers == [
+        ("Host", "127.0.0.1:5000"),
+        ("cookie", "session=a.b.c"),
+        ("X-Device-Id", "dev-7"),
+        ("Accept", "a"),
+        ("Accept", "b"),
+        ("X-Empty", ""),
+        ("Content-Length", "2"),
+    ]
+    assert message.get("COOKIE") == "session=a.b.c"
+    assert message.get_all("accept") == ["a", "b"]
+    assert message.getheader("content-length") == "2"
+    assert stream.read() == b"{}"  # the body is left for the handler
+
+
+def test_read_head_allows_exactly_the_limit_of_header_lines() -> None:
+    lines = b"".join(b"X-H%d: %d\r\n" % (n, n) for n in range(100))
+    assert read_head(io.BytesIO(lines + b"\r\n")).status == ""
+    assert read_head(io.BytesIO(lines + b"X-One-More: 1\r\n\r\n")).status == "Too many headers"

@@ -30,7 +30,36 @@ saved_false = 0
 first_error = ""
 late = {}  -- paced scripts: sends per whole ms of lateness behind their slot
 
-function note_late(ms)
+-- Open-loop pacing per thread (scripts that pace call pace_start(rate) in init, return
+-- pace_delay() from delay() and call pace_sent() in request()). Each connection that is free
+-- reserves the next send slot, slot n being due at start + n / rate: sends are spread evenly
+-- (not one burst per round of the connections) and a connection held by a slow answer leaves
+-- its slots to the others. A send later than its slot is counted in `late`: latency is measured
+-- from the send, so lateness is the part a closed loop would hide.
+local pace_rate, pace_started, reserved = 0, 0, 0
+local due, due_head, due_tail = {}, 1, 0 -- due times of reserved slots not yet sent, oldest first
+
+function pace_start(rate)
+  pace_rate, pace_started = rate, now_ms()
+end
+
+function pace_delay()
+  if pace_rate <= 0 then return 0 end
+  reserved = reserved + 1
+  local at = pace_started + (reserved - 1) * 1000 / pace_rate
+  due_tail = due_tail + 1
+  due[due_tail] = at
+  local wait = at - now_ms()
+  if wait < 0 then return 0 end
+  return wait
+end
+
+function pace_sent()
+  if due_head > due_tail then return end
+  -- Timers fire in due order, so this send is the oldest reserved slot.
+  local ms = now_ms() - due[due_head]
+  due[due_head] = nil
+  due_head = due_head + 1
   local bucket = ms > 0 and math.floor(ms) or 0
   late[bucket] = (late[bucket] or 0) + 1
 end

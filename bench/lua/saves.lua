@@ -7,15 +7,9 @@
 -- that only grows, and each save alternates between the two answers of a position.
 local contestants = {}
 local next_index = 1
-local rate = 0
-local started = 0
-local reserved = 0 -- paced: send slots handed out so far (one per delay() call)
-local due = {}  -- paced: the due times of reserved slots not yet sent, oldest first
-local due_head, due_tail = 1, 0
 
 function init(args)
   local path, seq_base = args[1], tonumber(args[2] or "1")
-  rate = tonumber(args[3] or "0")
   local tid = tonumber(wrk.thread:get("tid") or 0)
   local nthreads = tonumber(args[4] or "1")
   local index, current = 0, nil
@@ -35,7 +29,7 @@ function init(args)
       table.insert(current.items, {pos = fields[2], a = fields[3], b = fields[4]})
     end
   end
-  started = now_ms()
+  pace_start(tonumber(args[3] or "0"))
 end
 
 function request()
@@ -46,12 +40,7 @@ function request()
   c.seq = c.seq + 1
   c.flip = 1 - c.flip
   local answer = c.flip == 1 and item.a or item.b
-  if due_head <= due_tail then
-    -- Timers fire in due order, so this send is the oldest reserved slot: how late is it?
-    note_late(now_ms() - due[due_head])
-    due[due_head] = nil
-    due_head = due_head + 1
-  end
+  pace_sent()
   return wrk.format("PUT", "/api/v1/attempts/" .. c.id .. "/items/" .. item.pos, {
     ["Cookie"] = "session=" .. c.cookie,
     ["X-CSRFToken"] = c.csrf,
@@ -61,19 +50,7 @@ function request()
 end
 
 function delay()
-  if rate <= 0 then return 0 end
-  -- Open-loop pacing per thread: each connection that is free reserves the next slot, slot n
-  -- being due at start + n / rate, so sends are spread evenly (not one burst per connection
-  -- round) and a connection held by a slow answer leaves its slots to the others. A send later
-  -- than its slot is counted (late_ms): latency is measured from the send, so lateness is the
-  -- part a closed loop would hide.
-  reserved = reserved + 1
-  local at = started + (reserved - 1) * 1000 / rate
-  due_tail = due_tail + 1
-  due[due_tail] = at
-  local wait = at - now_ms()
-  if wait < 0 then return 0 end
-  return wait
+  return pace_delay()
 end
 
 function response(status, headers, body)
