@@ -218,7 +218,8 @@ class Harness:
     def seed(self) -> None:
         began = time.monotonic()
         p = self.profile
-        self.loaded_n = int(p.submit_rate * p.loaded_seconds * 1.3) + 20
+        # wrk submits for loaded_seconds + 2 (its run outlasts the reads on both sides)
+        self.loaded_n = int(p.submit_rate * (p.loaded_seconds + 2) * 1.2) + 20
         self.visible_n = int(p.submit_rate * p.visible_seconds * 1.3) + 20
         load_users = p.ranked + SAVERS + self.loaded_n + self.visible_n
         with self.app_context():

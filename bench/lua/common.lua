@@ -31,7 +31,8 @@ first_error = ""
 late = {}  -- paced scripts: sends per whole ms of lateness behind their slot
 
 -- Open-loop pacing per thread (scripts that pace call pace_start(rate) in init, return
--- pace_delay() from delay() and call pace_sent() in request()). Each connection that is free
+-- pace_delay() from delay() and call pace_sent() in request(); pace_pending() is how many
+-- reserved slots have not been sent yet). Each connection that is free
 -- reserves the next send slot, slot n being due at start + n / rate: sends are spread evenly
 -- (not one burst per round of the connections) and a connection held by a slow answer leaves
 -- its slots to the others. A send later than its slot is counted in `late`: latency is measured
@@ -55,13 +56,21 @@ function pace_delay()
 end
 
 function pace_sent()
-  if due_head > due_tail then return end
+  if due_head > due_tail then
+    -- A request() without a reserved slot: wrk builds one request to check the script before
+    -- the run starts. It is never sent.
+    return
+  end
   -- Timers fire in due order, so this send is the oldest reserved slot.
   local ms = now_ms() - due[due_head]
   due[due_head] = nil
   due_head = due_head + 1
   local bucket = ms > 0 and math.floor(ms) or 0
   late[bucket] = (late[bucket] or 0) + 1
+end
+
+function pace_pending()
+  return due_tail - due_head + 1
 end
 
 local function late_summary(merged)

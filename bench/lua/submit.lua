@@ -3,10 +3,10 @@
 -- wrk ... -s submit.lua <url> -- <data file> <submissions/s per thread> <threads>
 -- Data file lines: "S<TAB>attempt id<TAB>session cookie<TAB>csrf token<TAB>device id". Each
 -- thread takes every n-th attempt and submits them in order at its pace; when its attempts are
--- used up its connections wait for the end of the run.
+-- used up its connections wait for the end of the run. (wrk builds one request before the run
+-- to check the script: the first attempt of the first thread is never submitted.)
 local attempts = {}
 local next_index = 1
-local handed_out = 0
 
 function init(args)
   local path = args[1]
@@ -28,15 +28,16 @@ function init(args)
 end
 
 function delay()
-  if handed_out >= #attempts then return 1000000000 end -- none left: idle to the end
-  handed_out = handed_out + 1
+  -- Sent plus waiting for their slot: when that covers every attempt, idle to the end.
+  if (next_index - 1) + pace_pending() >= #attempts then return 1000000000 end
   return pace_delay()
 end
 
 function request()
-  local a = attempts[next_index]
-  next_index = next_index + 1
   pace_sent()
+  local a = attempts[next_index]
+  if a == nil then error("submit.lua: more sends than attempts") end
+  next_index = next_index + 1
   return wrk.format("POST", "/api/v1/attempts/" .. a.id .. "/submission", {
     ["Cookie"] = "session=" .. a.cookie,
     ["X-CSRFToken"] = a.csrf,
