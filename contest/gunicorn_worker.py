@@ -21,7 +21,9 @@ with ``bench/harness.py``; bench/README.md). What is added here:
   most :data:`LIMIT_FIELD` bytes, at most :data:`LIMIT_FIELDS` of them, and a request with two
   ``Content-Length`` headers, a ``Content-Length`` that is not digits, or a ``Transfer-Encoding``
   other than one plain ``chunked`` (or beside a ``Content-Length``) is answered 400 instead of
-  being read one way here and another way by a proxy in front.
+  being read one way here and another way by a proxy in front. The head is read by
+  :func:`read_head`, not by the ``email`` parser ``pywsgi`` uses (a tenth of its cost), and a
+  header name that is not a token is refused as gunicorn refuses it.
 - **Idle and slow connections closed**, as gunicorn's own workers do: a keep-alive connection
   that sends no request line within gunicorn's ``keepalive`` seconds is closed (``keepalive = 0``:
   one request per connection), and a request whose head takes longer than :data:`HEAD_S` is
@@ -56,6 +58,7 @@ LIMIT_FIELD = 8190  # bytes in one header line (gunicorn's limit_request_field_s
 LIMIT_FIELDS = 100  # header lines (gunicorn's limit_request_fields)
 _DIGITS = re.compile(r"[0-9]+")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a header name (RFC 9110 §5.1)
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # not in a field value (RFC 9110 §5.5)
 
 # Open connections and the last heartbeat (time.monotonic(), one clock for every process) per
 # worker slot. Created when gunicorn's master loads this class, so the workers it forks share
@@ -104,7 +107,9 @@ def read_head(fp: Any) -> OldMessage:
     Each line is split at its first colon: a tenth of the time the ``email`` parser ``pywsgi``
     uses takes (~2.5 µs against ~24 µs for a save's seven headers), paid by every request. A line
     whose name is not an RFC 9110 token (no colon, whitespace before it, a folded continuation
-    line) is refused, as gunicorn refuses it.
+    line) or whose value holds a control character other than a tab (a bare CR, NUL …) is
+    refused, as gunicorn refuses it: ``Transfer-Encoding:\rchunked`` must not be read as
+    chunked here while a proxy in front reads something else.
     """
     message = OldMessage()
     fields = message._headers  # what email.message.Message keeps: (name, value) in order
@@ -116,10 +121,12 @@ def read_head(fp: Any) -> OldMessage:
             break
         if len(fields) >= LIMIT_FIELDS:
             return _refused("Too many headers")
-        name, colon, value = line.decode("iso-8859-1").partition(":")
-        if not colon or not _TOKEN.fullmatch(name):
+        text = line.decode("iso-8859-1")
+        text = text[:-2] if text.endswith("\r\n") else text.rstrip("\n")
+        name, colon, value = text.partition(":")
+        if not colon or not _TOKEN.fullmatch(name) or _CONTROL.search(value):
             return _refused("Invalid header")
-        fields.append((name, value.strip(" \t\r\n")))
+        fields.append((name, value.strip(" \t")))
     lengths = message.get_all("content-length") or []
     encodings = message.get_all("transfer-encoding") or []
     if len(lengths) > 1 or any(not _DIGITS.fullmatch(value) for value in lengths):

@@ -232,6 +232,11 @@ def test_a_stuck_worker_does_not_hold_back_the_other(gunicorn: tuple[int, int]) 
         ("a line without a colon", b"X-Broken\r\n"),
         ("whitespace before the colon", b"Content-Length : 3\r\n"),
         ("a folded line", b"X-A: 1\r\n continued\r\n"),
+        ("a CR before a length", b"Content-Length:\r3\r\n"),
+        ("a CR before chunked", b"Transfer-Encoding:\rchunked\r\n"),
+        ("a CR inside a value", b"X-A: a\rContent-Length: 3\r\n"),
+        ("a NUL in a value", b"X-Device-Id: dev\x00-1\r\n"),
+        ("CR CR LF", b"Content-Length: 3\r\r\n"),
     ],
 )
 def test_request_heads_gunicorn_would_refuse_are_answered_400(

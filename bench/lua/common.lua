@@ -61,7 +61,8 @@ function pace_sent()
     -- the run starts. It is never sent.
     return
   end
-  -- Timers fire in due order, so this send is the oldest reserved slot.
+  -- Timers fire in due order (those due in the same turn of wrk's loop possibly swapped), so
+  -- this send is the oldest reserved slot, give or take a turn.
   local ms = now_ms() - due[due_head]
   due[due_head] = nil
   due_head = due_head + 1

@@ -1,17 +1,20 @@
 -- Submissions: POST /api/v1/attempts/<id>/submission, once per attempt in the data file.
 --
--- wrk ... -s submit.lua <url> -- <data file> <submissions/s per thread> <threads>
+-- wrk ... -s submit.lua <url> -- <data file> <submissions/s per thread> <threads> <connections
+-- per thread>
 -- Data file lines: "S<TAB>attempt id<TAB>session cookie<TAB>csrf token<TAB>device id". Each
 -- thread takes every n-th attempt and submits them in order at its pace; when its attempts are
 -- used up its connections wait for the end of the run. (wrk builds one request before the run
 -- to check the script: the first attempt of the first thread is never submitted.)
 local attempts = {}
 local next_index = 1
+local margin = 0 -- the thread's connections
 
 function init(args)
   local path = args[1]
   local tid = tonumber(wrk.thread:get("tid") or 0)
   local nthreads = tonumber(args[3] or "1")
+  margin = tonumber(args[4] or "0")
   local index = 0
   for line in io.lines(path) do
     local fields = {}
@@ -28,8 +31,12 @@ function init(args)
 end
 
 function delay()
-  -- Sent plus waiting for their slot: when that covers every attempt, idle to the end.
-  if (next_index - 1) + pace_pending() >= #attempts then return 1000000000 end
+  -- Sent plus waiting for their slot: when that comes within one per connection of every
+  -- attempt, idle to the end. (wrk sends without asking delay() when it reconnects after an
+  -- error; the margin keeps an attempt for each such send.)
+  if (next_index - 1) + pace_pending() + margin >= #attempts then
+    return 1000000000
+  end
   return pace_delay()
 end
 
