@@ -53,7 +53,7 @@ from seed import (  # noqa: E402
     seed_scored_attempts,
     seed_users,
 )
-from stack import Stack, StackError  # noqa: E402
+from stack import Stack, StackError, checkpoints  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 PHASES = ("trivial", "board_idle", "saves", "board_loaded", "visible", "full_round")
@@ -162,7 +162,9 @@ class Harness:
             "durations_s": {},
             "checks": {},
             "notes": [],
+            "checkpoints_during": {},
         }
+        self.last_checkpoints: tuple[int, int] | None = None
         self.failures: list[str] = []
         self.rng = random.Random(20261129)  # noqa: S311 - reproducible load
         self.app: Any = None
@@ -180,6 +182,18 @@ class Harness:
 
     def timed(self, name: str, began: float) -> None:
         self.summary["durations_s"][name] = round(time.monotonic() - began, 1)
+        # Checkpoints since the previous phase ended: this phase (and the moments between).
+        now = checkpoints()
+        last, self.last_checkpoints = self.last_checkpoints, now
+        if now is not None and last is not None and now != last:
+            self.summary["checkpoints_during"][name] = {
+                "checkpoints": now[0] - last[0],
+                "buffers": now[1] - last[1],
+            }
+            log(
+                f"  PostgreSQL checkpoints during {name}: {now[0] - last[0]} started, "
+                f"{now[1] - last[1]} buffers written by those that finished"
+            )
 
     def app_context(self) -> Any:
         return self.app.app_context()
@@ -203,6 +217,7 @@ class Harness:
     def start(self) -> None:
         began = time.monotonic()
         log(f"workdir {self.workdir}; starting PostgreSQL database, Redis, gunicorn, workers")
+        self.last_checkpoints = checkpoints()
         self.stack.start()
         os.environ.update(self.stack.env())
         from contest import create_app

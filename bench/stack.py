@@ -73,6 +73,29 @@ def recreate_database(name: str) -> str:
     return app_database_url(name)
 
 
+def checkpoints() -> tuple[int, int] | None:
+    """PostgreSQL's checkpoints so far (timed + requested; counted when one starts) and the
+    buffers they wrote (counted when one finishes); None when the server does not say. A
+    checkpoint writing during a phase is a disk effect on its latencies that the summary should
+    show rather than hide; one that spans a whole phase shows in neither count."""
+    queries = (
+        "SELECT num_timed + num_requested, buffers_written FROM pg_stat_checkpointer",  # 17+
+        "SELECT checkpoints_timed + checkpoints_req, buffers_checkpoint FROM pg_stat_bgwriter",
+    )
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            for query in queries:
+                try:
+                    row = conn.execute(query).fetchone()
+                except psycopg.Error:
+                    continue
+                if row is not None:
+                    return int(row[0]), int(row[1])
+    except psycopg.Error:
+        return None
+    return None
+
+
 def drop_database(name: str) -> None:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
