@@ -192,7 +192,7 @@ class Harness:
             }
             log(
                 f"  PostgreSQL checkpoints during {name}: {now[0] - last[0]} started, "
-                f"{now[1] - last[1]} buffers written by those that finished"
+                f"{now[1] - last[1]} buffers written"
             )
 
     def app_context(self) -> Any:

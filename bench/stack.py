@@ -75,9 +75,9 @@ def recreate_database(name: str) -> str:
 
 def checkpoints() -> tuple[int, int] | None:
     """PostgreSQL's checkpoints so far (timed + requested; counted when one starts) and the
-    buffers they wrote (counted when one finishes); None when the server does not say. A
+    buffers checkpoints have written (counted as they go); None when the server does not say. A
     checkpoint writing during a phase is a disk effect on its latencies that the summary should
-    show rather than hide; one that spans a whole phase shows in neither count."""
+    show rather than hide."""
     queries = (
         "SELECT num_timed + num_requested, buffers_written FROM pg_stat_checkpointer",  # 17+
         "SELECT checkpoints_timed + checkpoints_req, buffers_checkpoint FROM pg_stat_bgwriter",
