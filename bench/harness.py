@@ -345,20 +345,26 @@ class Harness:
             args=[str(data), str(seq_base), str(rate / threads), str(threads)],
         )
 
-    def phase_saves(self) -> None:
-        began = time.monotonic()
+    def run_saves(self, key: str, seq_base: int, rate: float) -> wrk.WrkResult:
+        """The 64 contestants' saves for the profile's seconds (``rate`` 0: closed loop); their
+        non-2xx and socket errors are counted under ``key`` and fail the run."""
         result = wrk.run(
-            self.saves_command(self.profile.saves_seconds, 1_000_000, 0),
+            self.saves_command(self.profile.saves_seconds, seq_base, rate),
             timeout=self.profile.saves_seconds + 60,
         )
+        errors = result.non_2xx + result.socket_errors
+        if errors:
+            self.summary["errors"][key] = errors
+            self.fail(f"{key}: {errors} non-2xx/socket errors ({result.statuses})")
+        return result
+
+    def phase_saves(self) -> None:
+        began = time.monotonic()
+        result = self.run_saves("saves", 1_000_000, 0)
         self.summary["saves_per_s"] = round(result.per_s, 1)
         self.summary["save_p50_ms"] = result.p50_ms
         self.summary["save_p99_ms"] = result.p99_ms
         self.summary["saves"] = {**result.brief(), "saved_false": result.saved_false}
-        errors = result.non_2xx + result.socket_errors
-        if errors:
-            self.summary["errors"]["saves"] = errors
-            self.fail(f"saves phase: {errors} non-2xx/socket errors ({result.statuses})")
         log(
             f"saves: {result.per_s:.0f}/s at {SAVERS} contestants, p50 {result.p50_ms} ms, "
             f"p99 {result.p99_ms} ms, not-2xx {result.non_2xx}, saved:false {result.saved_false}"
@@ -371,20 +377,13 @@ class Harness:
         the latency at the target rate, where the closed loop above measures it at saturation
         (each connection sending again the moment it is answered). Sends later than their slot
         are reported (``late_ms``): latency counts from the send, so that is the part to add."""
-        result = wrk.run(
-            self.saves_command(self.profile.saves_seconds, 2_000_000, SAVE_TARGET_RATE),
-            timeout=self.profile.saves_seconds + 60,
-        )
+        result = self.run_saves("saves_paced", 2_000_000, SAVE_TARGET_RATE)
         self.summary["save_p99_ms_at_target_rate"] = result.p99_ms
         self.summary["saves_paced"] = {
             **result.brief(),
             "target_per_s": SAVE_TARGET_RATE,
             "saved_false": result.saved_false,
         }
-        errors = result.non_2xx + result.socket_errors
-        if errors:
-            self.summary["errors"]["saves_paced"] = errors
-            self.fail(f"paced saves: {errors} non-2xx/socket errors ({result.statuses})")
         late = result.late_ms or {}
         log(
             f"saves paced at {SAVE_TARGET_RATE}/s: {result.per_s:.0f}/s, p50 {result.p50_ms} ms, "

@@ -139,14 +139,17 @@ def finish(process: subprocess.Popen[str], timeout: float) -> WrkResult:
     return parse(out)
 
 
+def _attempt_line(tag: str, attempt: OpenAttempt, sessions: dict[int, tuple[str, str]]) -> str:
+    """``tag``, the attempt and its contestant's cookie, CSRF token and device, tab-separated."""
+    cookie, token = sessions[attempt.user_id]
+    return f"{tag}\t{attempt.attempt_id}\t{cookie}\t{token}\tdev-{attempt.user_id}"
+
+
 def write_submit_data(
     path: Path, attempts: Sequence[OpenAttempt], sessions: dict[int, tuple[str, str]]
 ) -> None:
     """The data file submit.lua reads: per attempt its contestant's cookie, token and device."""
-    lines = []
-    for attempt in attempts:
-        cookie, token = sessions[attempt.user_id]
-        lines.append(f"S\t{attempt.attempt_id}\t{cookie}\t{token}\tdev-{attempt.user_id}")
+    lines = [_attempt_line("S", attempt, sessions) for attempt in attempts]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -159,8 +162,7 @@ def write_saves_data(
     """The data file saves.lua reads: per contestant its cookie, token, device and answers."""
     lines = []
     for attempt in attempts:
-        cookie, token = sessions[attempt.user_id]
-        lines.append(f"A\t{attempt.attempt_id}\t{cookie}\t{token}\tdev-{attempt.user_id}")
+        lines.append(_attempt_line("A", attempt, sessions))
         for item in attempt.items:
             first, second = (
                 json.dumps(

@@ -28,6 +28,13 @@ saved_true = 0
 saved_false = 0
 
 first_error = ""
+
+function tab_fields(line)
+  local fields = {}
+  for part in string.gmatch(line, "[^\t]+") do table.insert(fields, part) end
+  return fields
+end
+
 late = {}  -- paced scripts: sends per whole ms of lateness behind their slot
 
 -- Open-loop pacing per thread (scripts that pace call pace_start(rate) in init, return

@@ -14,8 +14,7 @@ function init(args)
   local nthreads = tonumber(args[4] or "1")
   local index, current = 0, nil
   for line in io.lines(path) do
-    local fields = {}
-    for part in string.gmatch(line, "[^\t]+") do table.insert(fields, part) end
+    local fields = tab_fields(line)
     if fields[1] == "A" then
       index = index + 1
       if (index - 1) % nthreads == tid then

@@ -17,8 +17,7 @@ function init(args)
   margin = tonumber(args[4] or "0")
   local index = 0
   for line in io.lines(path) do
-    local fields = {}
-    for part in string.gmatch(line, "[^\t]+") do table.insert(fields, part) end
+    local fields = tab_fields(line)
     if fields[1] == "S" then
       index = index + 1
       if (index - 1) % nthreads == tid then
