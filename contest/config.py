@@ -47,8 +47,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "LOGIN_LIMIT_ADDRESS", "2000 per 5 minutes", "login attempts allowed per client address"
     ),
-    Setting("RATELIMIT_ENABLED", "1", "0 disables the login throttle (load tests only)"),
+    Setting("INVITE_LIMIT_ACCOUNT", "10 per 5 minutes", "wrong invite codes allowed per account"),
+    Setting(
+        "RATELIMIT_ENABLED", "1", "0 disables the login and invite-code throttles (load tests only)"
+    ),
     Setting("DEMO_WORKERS", "1", "RQ workers `contest demo` starts"),
+    Setting(
+        "PUBLIC_URL",
+        None,
+        "address contestants open, for the big screen's join link and QR code; default: the"
+        " address the screen's browser used",
+    ),
     Setting(
         "PROXY_COUNT", "0", "reverse proxies in front of the web processes (for client addresses)"
     ),
@@ -116,8 +125,10 @@ def build_config(instance_path: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
         "WTF_CSRF_HEADERS": ["X-CSRFToken"],
         "LOGIN_LIMIT_ACCOUNT": raw.get("LOGIN_LIMIT_ACCOUNT") or "10 per 5 minutes",
         "LOGIN_LIMIT_ADDRESS": raw.get("LOGIN_LIMIT_ADDRESS") or "2000 per 5 minutes",
+        "INVITE_LIMIT_ACCOUNT": raw.get("INVITE_LIMIT_ACCOUNT") or "10 per 5 minutes",
         "RATELIMIT_ENABLED": _truthy(raw.get("RATELIMIT_ENABLED", "1")),
         "CONTEST_PROXY_COUNT": int(raw.get("PROXY_COUNT") or 0),
+        "CONTEST_PUBLIC_URL": (raw.get("PUBLIC_URL") or "").rstrip("/") or None,
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
         "API_TITLE": "NetSec Contest API",
         "API_VERSION": "v1",

@@ -40,6 +40,17 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class TooManyAttempts(DomainError):
+    """Too many wrong guesses in a window; ``retry_after``: seconds until it ends."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
 class AuthenticationFailed(DomainError):
     status = 401
     code = "invalid_credentials"

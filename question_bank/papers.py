@@ -41,7 +41,7 @@ class Candidate:
     question_id: int
     version_id: int
     option_count: int
-    # An ordering question's key: its options are always shuffled, never into this order.
+    # An ordering question's key: its options are always shuffled (uniformly, see draw_paper).
     key_order: tuple[int, ...] | None = None
 
 
@@ -149,9 +149,9 @@ def draw_paper(
     for position, (candidate, points) in enumerate(drawn, start=1):
         order = list(range(candidate.option_count))
         if shuffle_options or candidate.key_order:
+            # Uniformly, the right order as likely as any other: never showing it would tell
+            # which order is wrong (with two options, which one is right).
             rng.shuffle(order)
-        while candidate.key_order and len(order) > 1 and tuple(order) == candidate.key_order:
-            rng.shuffle(order)  # shown in the right order, the answer would be one tap away
         ids = _option_ids(rng, candidate.option_count)
         items.append(
             PaperItem(

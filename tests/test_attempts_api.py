@@ -128,6 +128,41 @@ def test_review_after_submit_shows_key_and_explanations(app: Flask, round_id: in
     assert sum(1 for i in result["items"] if i["correct"] is False) == 9
 
 
+def test_review_after_close_waits_for_the_grace_of_the_last_saves(
+    app: Flask, round_id: int
+) -> None:
+    early, late = Player(app, "early"), Player(app, "late")
+    first = early.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    second = late.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    early.call("POST", f"/api/v1/attempts/{first['id']}/submission")
+    make_worker(app, [queues.SCORING]).work(burst=True)
+
+    def close(seconds_ago: int) -> None:
+        with app.app_context():
+            round_ = contest_service.get_round(round_id)
+            round_.review_policy = "after_close"  # type: ignore[assignment]
+            round_.closes_at = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+            row = db.session.get(Attempt, second["id"])
+            assert row is not None and round_.grace_s == 10
+            row.deadline_at = round_.closes_at  # an attempt still open when the round closed
+            db.session.commit()
+
+    close(seconds_ago=5)  # inside the 10 s grace: the late contestant may still save
+    saved = late.call("PUT", f"/api/v1/attempts/{second['id']}/items/1", {"answer": None, "seq": 1})
+    assert saved.status_code == 200
+    hidden = early.call("GET", f"/api/v1/attempts/{first['id']}/result").get_json()
+    assert hidden["review"] is False and hidden["items"] == []
+    again = early.call("POST", f"/api/v1/attempts/{first['id']}/submission").get_json()
+    assert again["review"] is False
+    close(seconds_ago=11)  # the grace is over: no save can land any more
+    refused = late.call(
+        "PUT", f"/api/v1/attempts/{second['id']}/items/1", {"answer": None, "seq": 2}
+    )
+    assert refused.status_code == 409
+    shown = early.call("GET", f"/api/v1/attempts/{first['id']}/result").get_json()
+    assert shown["review"] is True and len(shown["items"]) == 10
+
+
 def test_others_cannot_read_or_change_an_attempt(app: Flask, round_id: int) -> None:
     me, other = Player(app, "wang"), Player(app, "zhao")
     attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
@@ -249,6 +284,15 @@ def test_a_second_device_takes_over(app: Flask, round_id: int) -> None:
         "PUT", f"/api/v1/attempts/{attempt['id']}/items/1", {"answer": None, "seq": 2}
     )
     assert stale.status_code == 409 and stale.get_json()["error"]["code"] == "device_replaced"
+    # The paper says which device holds it, so a page opened elsewhere can tell at once.
+    assert attempt["held_here"] is True and took.get_json()["held_here"] is True
+    assert phone.call("GET", f"/api/v1/attempts/{attempt['id']}").get_json()["held_here"] is False
+    seen_by_laptop = laptop.get(
+        f"/api/v1/attempts/{attempt['id']}", headers={"X-Device-Id": "laptop"}
+    ).get_json()
+    assert seen_by_laptop["held_here"] is True
+    unnamed = laptop.get(f"/api/v1/attempts/{attempt['id']}").get_json()
+    assert unnamed["held_here"] is True  # a request naming no device is not told apart
 
 
 def test_focus_losses_count_after_grace_and_trigger_the_action(app: Flask) -> None:
@@ -644,3 +688,21 @@ def test_papers_are_drawn_from_pools_each_process_keeps_for_seconds(
         fresh = contest_service.drawing_pools(round_.bank_id, rows)
         for new, old in zip(fresh, kept, strict=True):
             assert new == tuple(c for c in old if c.question_id != retired)
+
+
+def test_invite_codes_cannot_be_guessed_without_limit(app: Flask) -> None:
+    with app.app_context():
+        round_ = paper_round(published_bank())
+        round_.contest.registration_mode = "invite"  # type: ignore[assignment]
+        round_.contest.invite_code = "4821"
+        db.session.commit()
+        url = f"/api/v1/contests/{round_.contest_id}/registration"
+    guesser, other = Player(app, "guesser"), Player(app, "other")
+    for guess in range(10):  # INVITE_LIMIT_ACCOUNT: 10 wrong codes per 5 minutes
+        wrong = guesser.call("POST", url, {"invite_code": f"{guess:04d}"})
+        assert wrong.status_code == 403, wrong.get_json()
+        assert wrong.get_json()["error"]["code"] == "bad_invite_code"
+    stopped = guesser.call("POST", url, {"invite_code": "4821"})  # even the right one, for now
+    assert stopped.status_code == 429 and stopped.get_json()["error"]["code"] == "rate_limited"
+    assert 0 < int(stopped.headers["Retry-After"]) <= 300
+    assert other.call("POST", url, {"invite_code": "4821"}).status_code == 200  # per account

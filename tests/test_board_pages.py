@@ -177,6 +177,19 @@ def test_the_big_screen_has_a_qr_code_of_the_join_url(
     assert 'data-rotate="120"' in page(client, f"/boards/contests/{contest_id}/screen?rotate=999")
 
 
+def test_the_join_link_follows_the_public_url_not_the_host_header(
+    app: Flask, client: FlaskClient, round_id: int
+) -> None:
+    url = f"/boards/contests/{contest_of(app, round_id)}/screen"
+    spoofed = client.get(url, headers={"Host": "evil.example"})
+    assert spoofed.headers["Cache-Control"] == "no-cache, private"  # never one page for all hosts
+    app.config["CONTEST_PUBLIC_URL"] = "https://contest.example.cn"
+    text = client.get(url, headers={"Host": "evil.example"}).get_data(as_text=True)
+    join = f"https://contest.example.cn/rounds/{round_id}"
+    assert re.search(r'data-testid="join-url">\s*' + re.escape(join) + r"\s*<", text)
+    assert "evil.example" not in text
+
+
 def test_a_contest_without_rounds_joins_from_the_home_page(app: Flask, client: FlaskClient) -> None:
     with app.app_context():
         contest = Contest(title="空赛")

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
 from contest.extensions import db, redis_hub
 from contest.models import Round
+from contest.services import leaderboards
 from tests import browser_support
 from tests.browser_support import BROWSER_MARKS, DESKTOP, PHONE, new_page, path_is
 from tests.test_board_pages import seed_board
@@ -94,6 +96,36 @@ def test_the_open_board_shows_a_new_entry_without_a_reload(
         expect(spectator).to_have_url(path_is(board_url))
         expect(state).to_have_attribute("data-state", "live")
         spectator.screenshot(path="/tmp/board-desktop.png", full_page=True)
+        assert not errors, errors
+
+
+def test_a_frozen_board_says_so_and_goes_live_when_revealed(
+    browser: Browser, live_app: Flask, live_server: str, make_round: Callable[..., int]
+) -> None:
+    round_id = make_round()
+    seed_board(live_app, round_id, [("赵小一", "第一中学", 10, 300)])
+    with live_app.app_context():
+        round_ = db.session.get(Round, round_id)
+        assert round_ is not None
+        round_.freeze_at = datetime.now(UTC)
+        leaderboards.settings_changed(round_.contest_id)
+        db.session.commit()
+        render_pending(redis_hub.client, wait=False)
+    with new_page(browser, live_server, **DESKTOP) as page:
+        errors = watch_errors(page)
+        page.goto(f"/boards/rounds/{round_id}")
+        state = page.get_by_test_id("live-state")
+        expect(state).to_have_attribute("data-state", "live_frozen")
+        expect(state).to_have_text(re.compile("封榜|frozen"))
+        title = page.locator("#round-title [data-mode-label]")
+        expect(title).to_have_text(re.compile("封榜|frozen"))
+        expect(page.get_by_test_id("round-board").get_by_test_id("frozen")).to_be_visible()
+        with live_app.app_context():
+            leaderboards.reveal(round_id, datetime.now(UTC))
+            render_pending(redis_hub.client, wait=False)
+        expect(state).to_have_attribute("data-state", "live")  # streamed, no reload
+        expect(title).to_have_text(re.compile("实时|live"))
+        expect(page.get_by_test_id("round-board").get_by_test_id("frozen")).to_be_hidden()
         assert not errors, errors
 
 

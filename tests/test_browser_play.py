@@ -568,4 +568,9 @@ def test_a_second_device_takes_over_and_the_first_can_take_it_back(
             assert item is not None and item.flagged
         second.locator("#flag").click()
         expect(second.get_by_test_id("banner")).to_contain_text(re.compile("另一|another device"))
+        # Opening the page again on the phone that lost it says so at once, before any answer.
+        second.reload()
+        expect(second.get_by_test_id("banner")).to_contain_text(re.compile("另一|another device"))
+        expect(second.get_by_test_id("save-state")).to_have_attribute("data-state", "stopped")
+        expect(second.locator("#next")).to_be_disabled()
         assert errors == [[], []], errors

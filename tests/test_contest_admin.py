@@ -262,6 +262,19 @@ def test_half_filled_rows_and_bad_windows_are_refused(
     page = unknown_category.get_data(as_text=True)
     assert "Row 1: 不存在 / Single choice: needs 2, bank has 0" in page
     assert '<option selected value="不存在">不存在 (not in this bank)</option>' in page
+    # The form's default shows answers after the close: without a close it says so at the fields.
+    no_close = client.post(
+        url,
+        data=round_form(
+            csrf_token(client),
+            bank_id,
+            [{"type": "single", "count": "2", "points": "2"}],
+            review_policy="after_close",
+        ),
+    )
+    assert no_close.status_code == 422
+    said = "Answers can be shown after the round closes only if it has a closing time."
+    assert no_close.get_data(as_text=True).count(f'<p class="error" role="alert">{said}</p>') == 2
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Round)) == 0
 

@@ -105,11 +105,12 @@ def test_a_job_run_twice_gives_the_same_board(app: Flask, round_id: int) -> None
         for attempt_id in ids:
             assert score_attempt(attempt_id) == "scored"
         db.session.remove()
-        render_pending(redis_hub.client, wait=False)
+        assert render_pending(redis_hub.client, wait=False) == 1  # the re-run marked it dirty
         after_version = leaderboards.board_version(
             redis_hub.client, leaderboards.round_board(round_id)
         )
-    assert after_version is not None and version is not None and after_version > version
+    # Nothing a reader sees changed, so nothing was written: not even the version moves.
+    assert version is not None and after_version == version
     assert stored(app, contest_id) == before
 
 
@@ -291,6 +292,93 @@ def test_frozen_boards_do_not_move_for_the_public_until_revealed(app: Flask, rou
     revealed = board(app, url)
     assert revealed["frozen"] is False and revealed["total"] == 2
     assert app.test_client().post(f"/api/v1/rounds/{round_id}/reveal").status_code in (401, 403)
+
+
+def freeze(app: Flask, round_id: int, at: datetime) -> None:
+    """Set the round's freeze time as an organizer's edit does, then render."""
+    with app.app_context():
+        round_ = db.session.get(Round, round_id)
+        assert round_ is not None
+        round_.freeze_at = at
+        leaderboards.settings_changed(round_.contest_id)
+        db.session.commit()
+        render_pending(redis_hub.client, wait=False)
+
+
+def public(app: Flask, round_id: int) -> dict[str, Any]:
+    """Every public board of the round's contest, as spectators read them."""
+    contest_id = contest_of(app, round_id)
+    return {
+        "round": board(app, f"/api/v1/rounds/{round_id}/leaderboard"),
+        "contest": board(app, f"/api/v1/contests/{contest_id}/leaderboard"),
+        "organizations": board(app, f"/api/v1/contests/{contest_id}/organizations/leaderboard"),
+    }
+
+
+@pytest.mark.parametrize(("policy", "again"), [("best", 10), ("last", 1)])
+def test_an_attempt_after_the_freeze_changes_nothing_the_public_sees(
+    app: Flask, policy: str, again: int
+) -> None:
+    with app.app_context():
+        round_id = paper_round(published_bank(), attempts_allowed=0, score_policy=policy).id
+    alpha, beta = Player(app, "alpha"), Player(app, "beta")
+    sit(app, alpha, round_id, right=6)
+    first = alpha.expected  # type: ignore[attr-defined]
+    sit(app, beta, round_id, right=2)
+    settle(app)
+    freeze(app, round_id, datetime.now(UTC))  # set after the entries were recorded
+    before = public(app, round_id)
+    assert before["round"]["frozen"] is True
+    shown = [(e["name"], e["score"]) for e in before["round"]["entries"]]
+    masked = leaderboards.mask_name
+    assert shown == [(masked("alpha 名"), first), (masked("beta 名"), beta.expected)]  # type: ignore[attr-defined]
+    etag = app.test_client().get(f"/api/v1/rounds/{round_id}/leaderboard").headers["ETag"]
+    sit(app, alpha, round_id, right=again)  # a better score (best), a worse one (last)
+    second = alpha.expected  # type: ignore[attr-defined]
+    assert (second > first) if policy == "best" else (second < beta.expected)  # type: ignore[attr-defined]
+    Player(app, "gamma").call("POST", f"/api/v1/rounds/{round_id}/attempts")  # only starts
+    settle(app)
+    # The public boards hold still: alpha keeps the pre-freeze entry, the figures and the
+    # version do not move (a moving ETag would tell that something happened).
+    assert public(app, round_id) == before
+    unchanged = app.test_client().get(
+        f"/api/v1/rounds/{round_id}/leaderboard", headers={"If-None-Match": etag}
+    )
+    assert unchanged.status_code == 304
+    with app.app_context():
+        assert leaderboards.check_contest(redis_hub.client, contest_of(app, round_id)) == []
+        round_ = db.session.get(Round, round_id)
+        assert round_ is not None
+        live = leaderboards.live_round_body(redis_hub.client, round_, 0, 10)
+    scores = {e["name"]: e["score"] for e in live["entries"]}
+    assert scores == {"alpha 名": second, "beta 名": beta.expected}  # type: ignore[attr-defined]
+
+
+def test_a_freeze_set_after_a_reveal_freezes_again_and_no_reveal_comes_early(
+    app: Flask, round_id: int
+) -> None:
+    sit(app, Player(app, "first"), round_id, right=2)
+    settle(app)
+    with app.app_context():
+        add_user("host", Role.ORGANIZER)
+    organizer = app.test_client()
+    api_login(organizer, "host", PASSWORD)
+    headers = {"X-CSRFToken": csrf_token(organizer)}
+    url = f"/api/v1/rounds/{round_id}/reveal"
+    freeze(app, round_id, datetime.now(UTC) + timedelta(hours=1))
+    early = organizer.post(url, headers=headers)
+    assert early.status_code == 409 and early.get_json()["error"]["code"] == "not_frozen"
+    freeze(app, round_id, datetime.now(UTC))
+    assert organizer.post(url, headers=headers).status_code == 200
+    with app.app_context():
+        render_pending(redis_hub.client, wait=False)
+    assert board(app, f"/api/v1/rounds/{round_id}/leaderboard")["frozen"] is False
+    freeze(app, round_id, datetime.now(UTC) + timedelta(milliseconds=1))  # a new, later freeze
+    sit(app, Player(app, "second"), round_id, right=10)
+    settle(app)
+    frozen = board(app, f"/api/v1/rounds/{round_id}/leaderboard")
+    assert frozen["frozen"] is True and frozen["total"] == 1
+    assert frozen["entries"][0]["name"] == leaderboards.mask_name("first 名")
 
 
 def test_reads_answer_from_redis_without_database_queries(app: Flask, round_id: int) -> None:
@@ -581,6 +669,7 @@ def test_organizers_see_live_standings_and_reveal_from_the_admin_pages(
     assert page.status_code == 200
     assert "after 名" in text and "before 名" in text  # full names, both entries
     assert "封榜" in text and "1 / 2" not in text
+    assert 'data-confirm="现在揭榜' in text  # the reveal asks first: it cannot be taken back
     assert board(app, f"/api/v1/rounds/{round_id}/leaderboard")["total"] == 1
     token = csrf_token(organizer)
     assert organizer.post(f"/admin/rounds/{round_id}/reveal").status_code == 403  # no CSRF

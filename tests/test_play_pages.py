@@ -140,7 +140,7 @@ def test_invite_contests_ask_for_the_code(app: Flask, bank_id: int) -> None:
     assert 'name="invite_code"' in me.page(f"/rounds/{round_id}").get_data(as_text=True)
     right = me.form(
         f"/contests/{contest_id}/registration",
-        {"invite_code": "CODE-2026", "round_id": str(round_id)},
+        {"invite_code": " code-2026 ", "round_id": str(round_id)},  # either case, spaces trimmed
     )
     assert right.headers["Location"] == f"/rounds/{round_id}"
     lobby = me.page(f"/rounds/{round_id}").get_data(as_text=True)

@@ -7,6 +7,7 @@ import sys
 
 from flask import Flask
 
+from contest.extensions import redis_hub
 from contest.models import User
 from workers import queues
 from workers.health import ping
@@ -57,3 +58,16 @@ def test_worker_command_and_health_check_against_a_worker_process(
         worker.terminate()
         output = worker.communicate(timeout=30)[0].decode()
     assert worker.returncode == 0, output
+
+
+def test_the_worker_waits_for_jobs_on_connections_that_outlast_its_wait(app: Flask) -> None:
+    """redis-py's default socket timeout is 5 s; RQ's blocking wait for a job is 405 s."""
+    with app.app_context():
+        redis_hub.client.ping()  # the shared pool now holds a connection with the default
+        worker = make_worker(app, [queues.DEFAULT])
+        pool = worker.connection.connection_pool
+        used = pool.get_connection()
+        try:
+            assert used.socket_timeout is None or used.socket_timeout > worker.dequeue_timeout
+        finally:
+            pool.release(used)

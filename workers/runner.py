@@ -41,8 +41,17 @@ def get_queue(app: Flask, name: str = queues.DEFAULT) -> Queue:
 def make_worker(
     app: Flask, names: Sequence[str] = queues.ALL, name: str | None = None
 ) -> AppWorker:
-    """A worker bound to ``app`` serving ``names`` in priority order."""
-    conn = connection(app)
+    """A worker bound to ``app`` serving ``names`` in priority order.
+
+    The worker has a Redis client of its own. RQ waits for jobs with a blocking pop of up to
+    ``dequeue_timeout`` (405 s) and raises the socket timeout of its client's pool to match, but
+    only for connections made afterwards: the app's shared pool already holds connections with
+    redis-py's 5-second default (the board thread's, the jobs'), and a wait on one of them failed
+    after 5 s as "Timeout reading from socket", which RQ answers by backing off for up to a
+    minute while submissions waited to be scored.
+    """
+    redis_hub.client_for_app(app)  # starts the embedded server when there is one
+    conn = redis.Redis.from_url(redis_hub.url_for_app(app))
     worker = AppWorker([Queue(n, connection=conn) for n in names], connection=conn, name=name)
     worker.flask_app = app
     return worker

@@ -542,6 +542,12 @@ def _round_values(form: RoundForm) -> tuple[dict[str, Any], list[int], list[str]
             qualification = {"kind": rule, "value": _number(value, whole=rule != "min_score")}
     if form.qualification_value.errors:
         errors.append(_("The qualification rule is not complete."))
+    if form.review_policy.data == ReviewPolicy.AFTER_CLOSE.value and not form.closes_at.data:
+        # Said beside both fields (the form's default is "after the close"): the service's own
+        # refusal would only stand at the top of a long form.
+        message = _("Answers can be shown after the round closes only if it has a closing time.")
+        form.closes_at.errors = form.review_policy.errors = [message]
+        errors.append(message)
     values = {
         "title": (form.title.data or "").strip(),
         "bank_id": form.bank_id.data,
@@ -681,6 +687,7 @@ def round_standings(round_id: int) -> Any:
         live=live,
         public=json.loads(public.body) if public else None,
         frozen=leaderboards.freeze_active(round_, datetime.now(UTC)),
+        revealed=leaderboards.revealed(round_),
         page=page,
         pages=max(1, -(-live["total"] // PAGE_SIZE)),
         reveal_form=FlaskForm(),

@@ -106,6 +106,8 @@ def attempt_body(attempt: Attempt, round_: Round) -> dict[str, Any]:
         "server_now": now(),
         "focus_losses": attempt.focus_losses,
         "integrity_remaining": attempt_service.integrity_remaining(round_, attempt),
+        # As saves are checked: a request that names no device is not told apart.
+        "held_here": not (attempt.device_id and device_id() and attempt.device_id != device_id()),
         "items": [_item_body(item, version) for item, version in _items(attempt)],
     }
 
@@ -324,7 +326,7 @@ def submit_attempt(attempt_id: int) -> dict[str, Any]:
             request_scoring([attempt_id])
             status = AttemptStatus.SUBMITTED
             review = attempt_service.review_open_for(
-                status, fast.review_policy, fast.closes_at, now()
+                status, fast.review_policy, fast.closes_at, fast.grace_s, now()
             )
             return _result_head(
                 attempt_id,

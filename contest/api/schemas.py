@@ -184,6 +184,12 @@ class AttemptSchema(ma.Schema):
     server_now = ma.fields.AwareDateTime()
     focus_losses = ma.fields.Integer()
     integrity_remaining = ma.fields.Integer(allow_none=True)
+    held_here = ma.fields.Boolean(
+        metadata={
+            "description": "False when another device holds the attempt (saves from this one "
+            "are refused with device_replaced until startAttempt takes it over)"
+        }
+    )
     items = ma.fields.List(ma.fields.Nested(AttemptItemSchema))
 
 

@@ -1,4 +1,5 @@
-"""Login throttling, shared by the login page and the ``login`` API operation.
+"""Login throttling, shared by the login page and the ``login`` API operation, and the
+invite-code throttle of registration.
 
 Two fixed-window counters in Redis: a loose one per client address that counts every attempt (a
 whole venue can sit behind one NAT address, so hundreds of different accounts must get through),
@@ -113,6 +114,38 @@ def mark_failed() -> None:
         pipe.execute()
     except redis.RedisError:
         log.warning("login failure not counted: Redis is unreachable", exc_info=True)
+
+
+def invite_guesses_left(user_id: int) -> int | None:
+    """None while this account may try an invite code; otherwise the seconds until it may again
+    (its wrong codes used the ``INVITE_LIMIT_ACCOUNT`` window up). Without Redis: None."""
+    config = current_app.config
+    if not config["RATELIMIT_ENABLED"]:
+        return None
+    limit = Limit.parse(config["INVITE_LIMIT_ACCOUNT"])
+    key = _key("invite", str(user_id))
+    try:
+        pipe = redis_hub.client.pipeline()
+        pipe.get(key)
+        pipe.ttl(key)
+        failures, ttl = pipe.execute()
+    except redis.RedisError:
+        log.warning("invite throttle skipped: Redis is unreachable", exc_info=True)
+        return None
+    return max(1, ttl) if int(failures or 0) >= limit.amount else None
+
+
+def mark_invite_failed(user_id: int) -> None:
+    """Count a wrong invite code against the account's window."""
+    config = current_app.config
+    if not config["RATELIMIT_ENABLED"]:
+        return
+    try:
+        pipe = redis_hub.client.pipeline()
+        _count(pipe, _key("invite", str(user_id)), Limit.parse(config["INVITE_LIMIT_ACCOUNT"]))
+        pipe.execute()
+    except redis.RedisError:
+        log.warning("wrong invite code not counted: Redis is unreachable", exc_info=True)
 
 
 def login_throttled(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import segno
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -82,11 +82,14 @@ def current_round(rounds: list[Round], at: datetime) -> Round | None:
 def join_url(contest: Contest, at: datetime) -> str:
     """Where a contestant joins: the lobby of the contest's current round (login leads there,
     and the lobby takes an invite code when the contest needs one); the home page without
-    rounds."""
+    rounds. Under ``CONTEST_PUBLIC_URL`` when it is set, otherwise under the address the
+    screen's browser used (the request's Host header)."""
     round_ = current_round(list(contest.rounds), at)
+    base = current_app.config.get("CONTEST_PUBLIC_URL")
     if round_ is None:
-        return url_for("main.index", _external=True)
-    return url_for("main.round_lobby", round_id=round_.id, _external=True)
+        return base + url_for("main.index") if base else url_for("main.index", _external=True)
+    path = url_for("main.round_lobby", round_id=round_.id)
+    return base + path if base else url_for("main.round_lobby", round_id=round_.id, _external=True)
 
 
 def qr_svg(url: str) -> Markup:
@@ -152,6 +155,7 @@ def board_strings() -> dict[str, str]:
     return {
         "connecting": _("Connecting…"),
         "live": _("Live"),
+        "live_frozen": _("Connected · the board is frozen"),
         "reconnecting": _("Reconnecting…"),
         "polling": _("Refreshing every few seconds"),
         "offline": _("No connection, retrying…"),
@@ -261,7 +265,7 @@ def screen(contest_id: int) -> Any:
     first = next((i for i, b in enumerate(boards) if live and b.round_id == live.id), 0)
     rotate = request.args.get("rotate", ROTATE_S, type=int) or ROTATE_S
     url = join_url(contest, at)
-    return render_template(
+    page = render_template(
         "boards/screen.html",
         contest=contest,
         boards=boards,
@@ -272,3 +276,6 @@ def screen(contest_id: int) -> Any:
         qr=qr_svg(url),
         strings=board_strings(),
     )
+    # The link follows the request's Host header (without CONTEST_PUBLIC_URL): no shared cache
+    # may keep one page for every host.
+    return page, {"Cache-Control": "no-cache, private"}

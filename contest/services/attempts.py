@@ -566,6 +566,7 @@ class FastSubmitted:
     time_used_s: int
     review_policy: ReviewPolicy
     closes_at: datetime | None
+    grace_s: int
 
 
 _round = Round.__table__
@@ -626,7 +627,9 @@ def submit_attempt_fast(
         {"b_id": attempt_id, "b_submitted_at": submitted_at, "b_time_used_s": time_used_s},
     )
     db.session.commit()
-    return FastSubmitted(row.round_id, row.max_score, time_used_s, row.review_policy, row.closes_at)
+    return FastSubmitted(
+        row.round_id, row.max_score, time_used_s, row.review_policy, row.closes_at, row.grace_s
+    )
 
 
 # Integrity --------------------------------------------------------------------------------------
@@ -729,16 +732,25 @@ def _apply_integrity_action(attempt: Attempt, round_: Round, now: datetime) -> s
 
 def review_open(attempt: Attempt, round_: Round, now: datetime) -> bool:
     """Whether correct answers and explanations may be shown for this attempt now."""
-    return review_open_for(attempt.status, round_.review_policy, round_.closes_at, now)
+    return review_open_for(
+        attempt.status, round_.review_policy, round_.closes_at, round_.grace_s, now
+    )
 
 
 def review_open_for(
-    status: AttemptStatus, policy: ReviewPolicy, closes_at: datetime | None, now: datetime
+    status: AttemptStatus,
+    policy: ReviewPolicy,
+    closes_at: datetime | None,
+    grace_s: int,
+    now: datetime,
 ) -> bool:
+    """``after_close`` opens once no save can be taken any more: at the close plus the grace
+    period, the last moment an attempt still open at the close may save (a key shown at the
+    close itself could be passed on to a contestant still inside the grace)."""
     if status not in (AttemptStatus.SUBMITTED, AttemptStatus.SCORED):
         return False
     if policy is ReviewPolicy.AFTER_SUBMIT:
         return True
     if policy is ReviewPolicy.AFTER_CLOSE:
-        return closes_at is not None and now >= closes_at
+        return closes_at is not None and now >= closes_at + timedelta(seconds=grace_s)
     return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from contest.errors import Conflict, Forbidden, InvalidInput, NotFound
+from contest.auth import throttle
+from contest.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
 from contest.extensions import db
 from contest.labels import blueprint_row_label
 from contest.models import (
@@ -340,7 +342,16 @@ def register(
     elif mode is RegistrationMode.OPEN:
         source = "open"
     elif mode is RegistrationMode.INVITE:
-        if not invite_code or invite_code.strip() != (contest.invite_code or ""):
+        if (wait := throttle.invite_guesses_left(user_id)) is not None:
+            raise TooManyAttempts(
+                _("Too many wrong invite codes. Please wait a moment and try again."),
+                retry_after=wait,
+            )
+        # Either case: phone keyboards capitalise the first letter on their own.
+        expected = (contest.invite_code or "").strip().casefold().encode()
+        given = (invite_code or "").strip().casefold().encode()
+        if not expected or not hmac.compare_digest(given, expected):
+            throttle.mark_invite_failed(user_id)
             raise Forbidden(_("The invite code is not right."), code="bad_invite_code")
         source = "invite"
     else:

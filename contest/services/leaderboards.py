@@ -77,6 +77,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
+def _us(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _from_us(value: int | str) -> datetime:
+    return _EPOCH + int(value) * _MICROSECOND
+
+
 # Callbacks run when this process changes a board (the web process's BoardHub caches pages and
 # would otherwise learn of its own change only when the pub/sub message comes back).
 local_listeners: list[Callable[[], None]] = []
@@ -143,26 +151,37 @@ class RawEntry:
     time_used_s: int
     submitted_at: datetime
     attempt_id: int
+    # For a round with a freeze time: the freeze time this entry was chosen for (microseconds
+    # since the epoch) and the counting attempt among those submitted before it, as
+    # (score, time used, submitted at, attempt id); None when there is none. The public board
+    # of a frozen round shows that one, so an attempt after the freeze shows nowhere — neither
+    # as a new score nor as a contestant dropping off the board.
+    freeze_us: int | None = None
+    before_freeze: tuple[Decimal, int, datetime, int] | None = None
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "user_id": self.user_id,
-                "name": self.name,
-                "organization_id": self.organization_id,
-                "organization": self.organization,
-                "score": str(self.score),
-                "time_used_s": self.time_used_s,
-                "submitted_us": (self.submitted_at - _EPOCH) // _MICROSECOND,
-                "attempt_id": self.attempt_id,
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        data: dict[str, Any] = {
+            "user_id": self.user_id,
+            "name": self.name,
+            "organization_id": self.organization_id,
+            "organization": self.organization,
+            "score": str(self.score),
+            "time_used_s": self.time_used_s,
+            "submitted_us": _us(self.submitted_at),
+            "attempt_id": self.attempt_id,
+        }
+        if self.freeze_us is not None:
+            data["freeze_us"] = self.freeze_us
+            before = self.before_freeze
+            data["before"] = (
+                None if before is None else [str(before[0]), before[1], _us(before[2]), before[3]]
+            )
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RawEntry:
         data = json.loads(text)
+        before = data.get("before")
         return cls(
             user_id=int(data["user_id"]),
             name=str(data["name"]),
@@ -170,8 +189,28 @@ class RawEntry:
             organization=str(data["organization"]),
             score=Decimal(data["score"]),
             time_used_s=int(data["time_used_s"]),
-            submitted_at=_EPOCH + int(data["submitted_us"]) * _MICROSECOND,
+            submitted_at=_from_us(data["submitted_us"]),
             attempt_id=int(data["attempt_id"]),
+            freeze_us=data.get("freeze_us"),
+            before_freeze=None
+            if before is None
+            else (Decimal(before[0]), int(before[1]), _from_us(before[2]), int(before[3])),
+        )
+
+    def as_of_freeze(self) -> RawEntry | None:
+        """This contestant's entry as the public sees it during the freeze (None: not on it)."""
+        if self.before_freeze is None:
+            return None
+        score, time_used_s, submitted_at, attempt_id = self.before_freeze
+        return RawEntry(
+            self.user_id,
+            self.name,
+            self.organization_id,
+            self.organization,
+            score,
+            time_used_s,
+            submitted_at,
+            attempt_id,
         )
 
     def ranking_entry(self) -> Entry:
@@ -183,7 +222,9 @@ class RawEntry:
 def counting_entries(
     round_: Round | RoundRef, *, user_ids: Collection[int] | None = None
 ) -> dict[int, RawEntry]:
-    """Each contestant's counting attempt of ``round_`` (best or last scored), from the database.
+    """Each contestant's counting attempt of ``round_`` (best or last scored), from the database;
+    for a round with a freeze time, also the counting attempt among those submitted before it
+    (:attr:`RawEntry.before_freeze`).
 
     Voided and unscored attempts never count. ``user_ids`` limits the query to those contestants.
     """
@@ -208,7 +249,9 @@ def counting_entries(
     if user_ids is not None:
         query = query.where(Attempt.user_id.in_(list(user_ids)))
     chosen: dict[int, RawEntry] = {}
+    before: dict[int, RawEntry] = {}
     last = round_.score_policy is ScorePolicy.LAST
+    freeze_at = round_.freeze_at
     for row in db.session.execute(query):
         entry = RawEntry(
             user_id=row.user_id,
@@ -220,27 +263,62 @@ def counting_entries(
             submitted_at=row.submitted_at or row.started_at,
             attempt_id=row.id,
         )
-        current = chosen.get(row.user_id)
-        if (
-            current is None
-            or last
-            or sort_key(entry.ranking_entry()) < sort_key(current.ranking_entry())
-        ):
-            chosen[row.user_id] = entry
+        _choose(chosen, entry, last)
+        if freeze_at is not None and entry.submitted_at < freeze_at:
+            _choose(before, entry, last)
+    if freeze_at is not None:
+        freeze_us = _us(freeze_at)
+        for user_id, entry in chosen.items():
+            earlier = before.get(user_id)
+            entry.freeze_us = freeze_us
+            if earlier is not None:
+                entry.before_freeze = (
+                    earlier.score,
+                    earlier.time_used_s,
+                    earlier.submitted_at,
+                    earlier.attempt_id,
+                )
     return chosen
+
+
+def _choose(chosen: dict[int, RawEntry], entry: RawEntry, last: bool) -> None:
+    """Keep ``entry`` as its contestant's counting attempt if it is the last (attempts come in
+    order) or, under the best policy, better than the one kept."""
+    current = chosen.get(entry.user_id)
+    if (
+        current is None
+        or last
+        or sort_key(entry.ranking_entry()) < sort_key(current.ranking_entry())
+    ):
+        chosen[entry.user_id] = entry
+
+
+def freeze_stamp(round_: Round | RoundRef) -> int | None:
+    """The freeze time entries of this round are chosen for (see :attr:`RawEntry.freeze_us`)."""
+    return _us(round_.freeze_at) if round_.freeze_at is not None else None
+
+
+def revealed(round_: Round) -> bool:
+    """True once the organizers revealed the round's current freeze (a reveal counts for the
+    freeze it ended: a freeze time set later than the reveal freezes the board again)."""
+    return (
+        round_.freeze_at is not None
+        and round_.revealed_at is not None
+        and round_.revealed_at >= round_.freeze_at
+    )
 
 
 def freeze_active(round_: Round, now: datetime) -> bool:
     """True while the public sees the round frozen (after freeze_at, before the reveal)."""
-    return round_.freeze_at is not None and now >= round_.freeze_at and round_.revealed_at is None
+    return round_.freeze_at is not None and now >= round_.freeze_at and not revealed(round_)
 
 
 def public_entries(round_: Round, entries: Iterable[RawEntry], now: datetime) -> list[RawEntry]:
-    """What the public may count: while frozen, only attempts submitted before the freeze."""
+    """What the public may count: while frozen, each contestant's counting attempt among those
+    submitted before the freeze (the entries must be chosen for this freeze time)."""
     if not freeze_active(round_, now):
         return list(entries)
-    assert round_.freeze_at is not None
-    return [e for e in entries if e.submitted_at < round_.freeze_at]
+    return [shown for e in entries if (shown := e.as_of_freeze()) is not None]
 
 
 @dataclass(slots=True)
@@ -417,6 +495,7 @@ class ContestData:
     rounds: list[Round]
     entries: dict[int, list[RawEntry]]  # round id → counting entries (all of them)
     started: dict[int, int]  # round id → contestants who started
+    started_before_freeze: dict[int, int]  # frozen round id → who started before its freeze
     registered: dict[int, int]  # organization id → registered contestants
     organization_names: dict[int, str]
     salt: bytes = b""  # keys the entries' opaque ids (see row_id)
@@ -445,6 +524,16 @@ def load_contest_data(contest_id: int, entries: dict[int, list[RawEntry]]) -> Co
         )
         if org is not None
     }
+    before_freeze: dict[int, int] = {}
+    if any(r.freeze_at is not None for r in rounds):
+        before_freeze = dict(
+            db.session.execute(
+                select(Attempt.round_id, func.count(func.distinct(Attempt.user_id)))
+                .join(Round, Round.id == Attempt.round_id)
+                .where(Round.contest_id == contest_id, Attempt.started_at < Round.freeze_at)
+                .group_by(Attempt.round_id)
+            ).all()
+        )
     names = dict(db.session.execute(select(Organization.id, Organization.name)).all())
     salt = hashlib.sha256(_bytes(current_app.secret_key) + b":board:%d" % contest_id).digest()
     return ContestData(
@@ -452,6 +541,7 @@ def load_contest_data(contest_id: int, entries: dict[int, list[RawEntry]]) -> Co
         rounds,
         {r.id: entries.get(r.id, []) for r in rounds},
         started,
+        before_freeze,
         registered,
         names,
         salt,
@@ -470,14 +560,11 @@ def documents(data: ContestData, now: datetime) -> list[BoardDocument]:
         any_frozen |= frozen
         per_round.append(entries)
         ranking = ranked(entries)
+        started = (data.started_before_freeze if frozen else data.started).get(round_.id, 0)
         docs.append(
             BoardDocument(
                 round_board(round_.id),
-                {
-                    "round_id": round_.id,
-                    "frozen": frozen,
-                    "stats": _stats(entries, data.started.get(round_.id, 0)),
-                },
+                {"round_id": round_.id, "frozen": frozen, "stats": _stats(entries, started)},
                 entry_rows(ranking, masked, data.salt),
             )
         )
@@ -506,14 +593,17 @@ def documents(data: ContestData, now: datetime) -> list[BoardDocument]:
 
 # Redis: raw entries, rendering, reading ----------------------------------------------------------
 
-# Replace a board's hash only with a newer version, then announce it. KEYS[1] the board hash;
-# ARGV[1] the version, ARGV[2] the board name, ARGV[3…] field/value pairs.
+# Replace a board's hash only with a newer version whose content differs, then announce it.
+# KEYS[1] the board hash, KEYS[2] the channel; ARGV[1] the version, ARGV[2] the board name,
+# ARGV[3] the content's digest, ARGV[4…] field/value pairs. Returns 0 (written), -1 (the same
+# content is stored: nothing changes, not even the version) or the newer stored version.
 _WRITE_BOARD = """
 local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 local version = tonumber(ARGV[1])
 if version <= current then return current end
+if redis.call('HGET', KEYS[1], 'digest') == ARGV[3] then return -1 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], 'digest', ARGV[3], unpack(ARGV, 4))
 redis.call('PUBLISH', KEYS[2], ARGV[2] .. ' ' .. ARGV[1])
 return 0
 """
@@ -559,7 +649,12 @@ def reveal(round_id: int, now: datetime) -> Round:
         raise NotFound(_("No round %(id)s.", id=round_id))
     if round_.freeze_at is None:
         raise Conflict(_("This round has no freeze to reveal."), code="not_frozen")
-    if round_.revealed_at is None:
+    if now < round_.freeze_at:
+        raise Conflict(
+            _("The board is not frozen yet: it can be revealed once the freeze time has come."),
+            code="not_frozen",
+        )
+    if not revealed(round_):
         round_.revealed_at = now
         settings_changed(round_.contest_id)
     db.session.commit()
@@ -586,10 +681,11 @@ class RoundRef:
     id: int
     contest_id: int
     score_policy: ScorePolicy
+    freeze_at: datetime | None
 
     @classmethod
     def of(cls, round_: Round) -> RoundRef:
-        return cls(round_.id, round_.contest_id, round_.score_policy)
+        return cls(round_.id, round_.contest_id, round_.score_policy, round_.freeze_at)
 
 
 def record_attempts(
@@ -645,26 +741,47 @@ def _version(client: redis.Redis, board: str) -> int:
     return max(int(time.time() * 1000), stored + 1)
 
 
-def _fields(doc: BoardDocument, version: int) -> list[Any]:
-    fields: list[Any] = ["version", version]
+_NO_VERSION = b'"version":0,'
+
+
+def _pages(doc: BoardDocument) -> list[bytes]:
+    """The document's stored pages with the version left at 0 (see :func:`_fields`)."""
     if not doc.paged:
-        fields += ["p0", dumps(doc.body(version, 0, 0))]
-        return fields
+        return [dumps(doc.body(0, 0, 0))]
     pages = max(1, -(-len(doc.rows) // PAGE))
-    for page in range(pages):
-        fields += [f"p{page}", dumps(doc.body(version, page * PAGE, PAGE))]
+    return [dumps(doc.body(0, page * PAGE, PAGE)) for page in range(pages)]
+
+
+def _fields(pages: Sequence[bytes], version: int) -> list[Any]:
+    """Field/value pairs of a board's hash. A page is rendered once, without its version, for
+    the content's digest; the version goes in by replacing the first ``"version":0,``, which is
+    the body's own key: it comes after the head's numbers and flags and before any text, and a
+    name holding those characters is escaped (``\\"version\\":0,``), so it cannot match."""
+    stamped = b'"version":%d,' % version
+    fields: list[Any] = ["version", version]
+    for index, page in enumerate(pages):
+        fields += [f"p{index}", page.replace(_NO_VERSION, stamped, 1)]
     return fields
 
 
 def write_documents(client: redis.Redis, docs: Sequence[BoardDocument]) -> list[str]:
-    """Store each document under a new version and publish it; returns boards refused as stale."""
+    """Store each document whose content changed under a new version and publish it; returns
+    boards refused as stale (a newer version is stored).
+
+    A render that changes nothing a reader sees (the same entries, a frozen board while
+    submissions pour in) writes nothing: the version, the ETag and the streams stay still.
+    """
     script = client.register_script(_WRITE_BOARD)
     refused = []
     for doc in docs:
+        pages = _pages(doc)
+        digest = hashlib.blake2b(b"\0".join(pages), digest_size=16).hexdigest()
         version = _version(client, doc.board)
-        if script(
-            keys=[board_key(doc.board), EVENTS], args=[version, doc.board, *_fields(doc, version)]
-        ):
+        written = script(
+            keys=[board_key(doc.board), EVENTS],
+            args=[version, doc.board, digest, *_fields(pages, version)],
+        )
+        if int(written) > 0:
             refused.append(doc.board)
     return refused
 
@@ -691,7 +808,12 @@ def _render_contest(client: redis.Redis, contest_id: int, now: datetime | None) 
     if contest is None:
         return False
     round_ids = [r.id for r in contest.rounds]
-    data = load_contest_data(contest_id, read_raw(client, round_ids))
+    raw = read_raw(client, round_ids)
+    if stale := [r for r in contest.rounds if _chosen_for_another_freeze(r, raw[r.id])]:
+        for round_ in stale:
+            store_round_entries(client, round_)
+        raw = read_raw(client, round_ids)
+    data = load_contest_data(contest_id, raw)
     if data is None:
         return False
     if contest.board_visibility is not BoardVisibility.PUBLIC:
@@ -702,7 +824,7 @@ def _render_contest(client: redis.Redis, contest_id: int, now: datetime | None) 
     upcoming = [
         r.freeze_at.timestamp()
         for r in data.rounds
-        if r.freeze_at is not None and r.freeze_at > now and r.revealed_at is None
+        if r.freeze_at is not None and r.freeze_at > now
     ]
     if upcoming:
         client.zadd(FREEZES, {str(contest_id): min(upcoming)})
@@ -773,17 +895,27 @@ def rebuild_contest(client: redis.Redis, contest_id: int, now: datetime | None =
     contest = db.session.get(Contest, contest_id)
     if contest is None:
         return 0
-    count = 0
-    for round_ in contest.rounds:
-        entries = counting_entries(round_)
-        pipe = client.pipeline()  # MULTI: readers see the old hash or the new one
-        pipe.delete(raw_key(round_.id))
-        if entries:
-            pipe.hset(raw_key(round_.id), mapping={str(u): e.to_json() for u, e in entries.items()})
-        pipe.execute()
-        count += len(entries)
+    count = sum(store_round_entries(client, round_) for round_ in contest.rounds)
     render_contest(client, contest_id, now)
     return count
+
+
+def store_round_entries(client: redis.Redis, round_: Round) -> int:
+    """Replace a round's raw entries with a recomputation from the database; returns how many."""
+    entries = counting_entries(round_)
+    pipe = client.pipeline()  # MULTI: readers see the old hash or the new one
+    pipe.delete(raw_key(round_.id))
+    if entries:
+        pipe.hset(raw_key(round_.id), mapping={str(u): e.to_json() for u, e in entries.items()})
+    pipe.execute()
+    return len(entries)
+
+
+def _chosen_for_another_freeze(round_: Round, entries: Iterable[RawEntry]) -> bool:
+    """True when stored entries were chosen for another freeze time than the round's (it was
+    set or moved since): the render recomputes the round's entries first."""
+    stamp = freeze_stamp(round_)
+    return any(e.freeze_us != stamp for e in entries)
 
 
 def contest_ids() -> list[int]:

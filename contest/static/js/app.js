@@ -25,9 +25,16 @@ window.NetSec.deviceId = (() => {
 })();
 
 document.addEventListener("DOMContentLoaded", () => {
+  // Forms that cannot be taken back ask first (data-confirm holds the question).
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
   // Disable a submitted form's buttons so a double tap does not post twice.
   for (const form of document.querySelectorAll("form")) {
-    form.addEventListener("submit", () => {
+    form.addEventListener("submit", (event) => {
+      if (event.defaultPrevented) return;
       for (const button of form.querySelectorAll("button[type=submit]")) {
         setTimeout(() => { button.disabled = true; }, 0);
       }

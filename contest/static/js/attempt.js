@@ -308,6 +308,12 @@
     show(current, false);
     tick();
     setInterval(tick, 500);
+    if (attempt.held_here === false) {
+      // Opened here (a bookmark, a new browser) while another device holds it: say so now,
+      // with the button that takes it over, rather than at the first answer's save.
+      replaced();
+      return;
+    }
     if (pendingCount()) flush();
     else showState("saved");
   }

@@ -154,6 +154,7 @@
       this.version = Number(element.dataset.version) || 0;
       this.etag = null;
       this.tbody = element.querySelector("[data-rows]");
+      this.frozen = Boolean(element.querySelector("[data-frozen-notice]:not([hidden])"));
     }
 
     apply(body) {
@@ -162,6 +163,9 @@
       this.element.dataset.version = String(body.version);
       const notice = this.element.querySelector("[data-frozen-notice]");
       if (notice) notice.hidden = !body.frozen;
+      const mode = this.element.querySelector("[data-mode-label]");
+      if (mode) setText(mode, "· " + (body.frozen ? mode.dataset.frozen : mode.dataset.live));
+      this.frozen = Boolean(body.frozen);
       for (const dd of this.element.querySelectorAll("[data-stat]")) {
         if (body.stats) setText(dd, number(body.stats[dd.dataset.stat]));
       }
@@ -220,7 +224,10 @@
   function showState() {
     if (boards.some((b) => b.gone)) setState("unavailable");
     else if (fallback.size) setState(navigator.onLine === false ? "offline" : "polling");
-    else if (streamed.length && live.size === streamed.length) setState("live");
+    else if (streamed.length && live.size === streamed.length) {
+      // Connected, but a frozen board does not move: "live" would promise what it will not do.
+      setState(boards.some((b) => b.frozen) ? "live_frozen" : "live");
+    }
     else if (streamed.length) setState("reconnecting");
     else setState("polling");
   }
