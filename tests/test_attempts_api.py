@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from contest.extensions import db
-from contest.models import Attempt, AttemptItem, AttemptStatus, Role, User
+from contest.models import Attempt, AttemptItem, AttemptStatus, IntegrityEvent, Role, User
 from contest.services import contests as contest_service
 from question_bank.models import Question, QuestionStatus
 from question_bank.papers import draw_paper
@@ -319,6 +320,31 @@ def test_focus_losses_count_after_grace_and_trigger_the_action(app: Flask) -> No
     with app.app_context():
         row = db.session.get(Attempt, attempt["id"])
         assert row is not None and row.flagged and row.submitted_by == "integrity"
+
+
+def test_a_repeated_hidden_report_neither_restarts_the_absence_nor_adds_rows(
+    app: Flask,
+) -> None:
+    with app.app_context():
+        round_id = paper_round(published_bank(), integrity_threshold=3, focus_grace_s=3).id
+    me = Player(app, "wei")
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    url = f"/api/v1/attempts/{attempt['id']}/integrity-events"
+    me.call("POST", url, {"kind": "hidden"})
+    with app.app_context():
+        row = db.session.get(Attempt, attempt["id"])
+        assert row is not None and row.focus_lost_at is not None
+        row.focus_lost_at -= timedelta(seconds=10)  # the page has been hidden for 10 s
+        db.session.commit()
+    for _ in range(5):  # a page (or a script) reporting again and again
+        me.call("POST", url, {"kind": "hidden"})
+    back = me.call("POST", url, {"kind": "visible"}).get_json()
+    assert back["counted"] is True and back["focus_losses"] == 1
+    with app.app_context():
+        kinds = db.session.scalars(
+            select(IntegrityEvent.kind).where(IntegrityEvent.attempt_id == attempt["id"])
+        ).all()
+    assert sorted(kinds) == ["hidden", "visible"]
 
 
 def test_abandoned_attempts_are_closed_and_scored(app: Flask, round_id: int) -> None:

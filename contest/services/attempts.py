@@ -671,6 +671,8 @@ def report_integrity_event(
     if attempt.status is not AttemptStatus.IN_PROGRESS or replaced:
         return result  # a closed attempt, or a device that no longer holds it
     if kind == "hidden":
+        if attempt.focus_lost_at is not None:
+            return result  # the absence is already running: a repeat neither restarts nor adds
         attempt.focus_lost_at = now
         db.session.add(IntegrityEvent(attempt_id=attempt.id, kind="hidden", occurred_at=now))
         db.session.commit()
