@@ -47,7 +47,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "LOGIN_LIMIT_ADDRESS", "2000 per 5 minutes", "login attempts allowed per client address"
     ),
-    Setting("INVITE_LIMIT_ACCOUNT", "10 per 5 minutes", "wrong invite codes allowed per account"),
+    Setting("INVITE_LIMIT_ACCOUNT", "10 per 5 minutes", "invite-code attempts allowed per account"),
     Setting(
         "RATELIMIT_ENABLED", "1", "0 disables the login and invite-code throttles (load tests only)"
     ),

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from rq import Queue
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from contest.extensions import db, redis_hub
 from contest.models import Attempt, BoardVisibility, Contest, Organization, Role, Round, User
@@ -379,6 +379,81 @@ def test_a_freeze_set_after_a_reveal_freezes_again_and_no_reveal_comes_early(
     frozen = board(app, f"/api/v1/rounds/{round_id}/leaderboard")
     assert frozen["frozen"] is True and frozen["total"] == 1
     assert frozen["entries"][0]["name"] == leaderboards.mask_name("first 名")
+
+
+def test_a_score_set_while_a_round_is_recomputed_is_not_overwritten(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with app.app_context():
+        round_id = paper_round(published_bank(), attempts_allowed=0, score_policy="best").id
+    sit(app, Player(app, "alpha"), round_id, right=6)
+    settle(app)
+    sit(app, Player(app, "beta"), round_id, right=9)  # submitted; its scoring waits in the queue
+    original = leaderboards.counting_entries
+    raced: list[bool] = []
+
+    def scored_meanwhile(round_: Any, *, user_ids: Any = None) -> Any:
+        """The recompute reads the round, then a worker commits beta's score and sets its entry
+        before the recompute writes."""
+        entries = original(round_, user_ids=user_ids)
+        if user_ids is None and not raced:
+            raced.append(True)
+            db.session.commit()  # end the read (SQLite would make the worker wait for it)
+            make_worker(app, [queues.SCORING]).work(burst=True)
+        return entries
+
+    monkeypatch.setattr(leaderboards, "counting_entries", scored_meanwhile)
+    with app.app_context():
+        client = redis_hub.client
+        assert leaderboards.store_round_entries(client, db.session.get_one(Round, round_id)) == 2
+        names = {e.name for e in leaderboards.read_raw(client, [round_id])[round_id]}
+    assert raced and names == {"alpha 名", "beta 名"}
+
+
+def test_entries_set_for_an_old_freeze_time_are_never_published(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scoring job that read the round before the organizers moved its freeze sets an entry
+    chosen for the old freeze time while the render recomputes: that entry's "before the
+    freeze" score may be from after the new one, and must not reach the public board."""
+    old_freeze = datetime.now(UTC) + timedelta(hours=1)
+    with app.app_context():
+        round_ = paper_round(published_bank(), attempts_allowed=0, score_policy="best")
+        round_.freeze_at = old_freeze
+        db.session.commit()
+        round_id, contest_id = round_.id, round_.contest_id
+    alpha = Player(app, "alpha")
+    sit(app, alpha, round_id, right=1)
+    settle(app)
+    first = alpha.expected  # type: ignore[attr-defined]
+    moved_to = datetime.now(UTC)
+    sit(app, alpha, round_id, right=10)  # after the freeze time the organizers now set
+    settle(app)
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.username == "alpha"))
+        assert user_id is not None
+        round_ = db.session.get_one(Round, round_id)
+        round_.freeze_at = moved_to
+        old = leaderboards.RoundRef(round_id, contest_id, round_.score_policy, old_freeze)
+        db.session.commit()  # (no render is asked for: this one is called below)
+    original = leaderboards.store_round_entries
+    late_writes = iter([True, True, True])
+
+    def stale_write_after(client: Any, round_: Any) -> int:
+        count = original(client, round_)
+        if next(late_writes, False):  # the job with the old freeze time sets alpha's entry
+            leaderboards.record_attempts(client, [(round_id, user_id)], {round_id: old})
+        return count
+
+    monkeypatch.setattr(leaderboards, "store_round_entries", stale_write_after)
+    with app.app_context():
+        client = redis_hub.client
+        assert leaderboards.render_contest(client, contest_id) is False  # three tries, all stale
+        assert client.sismember(leaderboards.DIRTY, contest_id)  # rendered again later
+        assert leaderboards.render_contest(client, contest_id) is True  # the writes stopped
+    public = board(app, f"/api/v1/rounds/{round_id}/leaderboard")
+    assert public["frozen"] is True
+    assert [e["score"] for e in public["entries"]] == [first]
 
 
 def test_reads_answer_from_redis_without_database_queries(app: Flask, round_id: int) -> None:

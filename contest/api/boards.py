@@ -9,8 +9,6 @@ never been rendered (a new contest, Redis emptied) does a read look at the datab
 
 from __future__ import annotations
 
-import threading
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -40,31 +38,23 @@ def _not_found() -> NotFound:
     return NotFound(_("There is no public leaderboard here."), code="board_not_found")
 
 
-# One render at a time per contest in this process: after Redis lost its data, every reader of a
-# popular board would otherwise render the same contest at once.
-_render_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
-
-
-def _render_missing(contest_id: int | None, board: str, offset: int, limit: int) -> None:
-    """A board never rendered: render it now if the contest exists and its boards are public
-    (unless another reader of this process rendered it meanwhile)."""
+def _render_missing(
+    contest_id: int | None, board: str, offset: int, limit: int
+) -> leaderboards.Snapshot | None:
+    """A board never rendered: render it now if the contest exists and its boards are public."""
     contest = db.session.get(Contest, contest_id) if contest_id is not None else None
     if contest is None or contest.board_visibility is not BoardVisibility.PUBLIC:
         raise _not_found()
-    with _render_locks[contest.id]:
-        if leaderboards.read_board(redis_hub.client, board, offset, limit) is None:
-            leaderboards.render_contest(redis_hub.client, contest.id)
+    return leaderboards.render_if_missing(redis_hub.client, contest.id, board, offset, limit)
 
 
 def _snapshot(
     board: str, contest_of: Callable[[], int | None], offset: int, limit: int
 ) -> leaderboards.Snapshot:
     """The stored page; ``contest_of`` (asked only when the board is missing) names its contest."""
-    client = redis_hub.client
     snapshot = hub_for(current_app._get_current_object()).read(board, offset, limit)  # type: ignore[attr-defined]
     if snapshot is None:
-        _render_missing(contest_of(), board, offset, limit)
-        snapshot = leaderboards.read_board(client, board, offset, limit)
+        snapshot = _render_missing(contest_of(), board, offset, limit)
         if snapshot is None:
             raise _not_found()
     return snapshot

@@ -116,9 +116,11 @@ def mark_failed() -> None:
         log.warning("login failure not counted: Redis is unreachable", exc_info=True)
 
 
-def invite_guesses_left(user_id: int) -> int | None:
-    """None while this account may try an invite code; otherwise the seconds until it may again
-    (its wrong codes used the ``INVITE_LIMIT_ACCOUNT`` window up). Without Redis: None."""
+def invite_attempt_refused(user_id: int) -> int | None:
+    """Count one invite-code attempt of this account; None while the ``INVITE_LIMIT_ACCOUNT``
+    window allows it, otherwise the seconds until it ends. Counted before the code is compared,
+    so requests sent at once cannot all pass a check made before any of them counted. Without
+    Redis: None."""
     config = current_app.config
     if not config["RATELIMIT_ENABLED"]:
         return None
@@ -126,26 +128,13 @@ def invite_guesses_left(user_id: int) -> int | None:
     key = _key("invite", str(user_id))
     try:
         pipe = redis_hub.client.pipeline()
-        pipe.get(key)
+        _count(pipe, key, limit)
         pipe.ttl(key)
-        failures, ttl = pipe.execute()
+        _, attempts, ttl = pipe.execute()
     except redis.RedisError:
         log.warning("invite throttle skipped: Redis is unreachable", exc_info=True)
         return None
-    return max(1, ttl) if int(failures or 0) >= limit.amount else None
-
-
-def mark_invite_failed(user_id: int) -> None:
-    """Count a wrong invite code against the account's window."""
-    config = current_app.config
-    if not config["RATELIMIT_ENABLED"]:
-        return
-    try:
-        pipe = redis_hub.client.pipeline()
-        _count(pipe, _key("invite", str(user_id)), Limit.parse(config["INVITE_LIMIT_ACCOUNT"]))
-        pipe.execute()
-    except redis.RedisError:
-        log.warning("wrong invite code not counted: Redis is unreachable", exc_info=True)
+    return max(1, ttl) if attempts > limit.amount else None
 
 
 def login_throttled(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -51,8 +51,7 @@ def read_body(board: str, contest_id: int, offset: int = 0, limit: int = PAGE) -
     client = redis_hub.client
     snapshot = leaderboards.read_board(client, board, offset, limit)
     if snapshot is None:
-        leaderboards.render_contest(client, contest_id)
-        snapshot = leaderboards.read_board(client, board, offset, limit)
+        snapshot = leaderboards.render_if_missing(client, contest_id, board, offset, limit)
     if snapshot is None:
         abort(404)
     body: dict[str, Any] = json.loads(snapshot.body)

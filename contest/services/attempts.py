@@ -746,13 +746,14 @@ def review_open_for(
     grace_s: int,
     now: datetime,
 ) -> bool:
-    """``after_close`` opens once no save can be taken any more: at the close plus the grace
-    period, the last moment an attempt still open at the close may save (a key shown at the
-    close itself could be passed on to a contestant still inside the grace)."""
+    """``after_close`` opens once the grace after the close is over: an attempt's deadline is
+    capped at the close when it starts, and a save is taken up to the deadline plus the grace,
+    so a key shown at the close itself could be passed on to a contestant still saving. (An
+    attempt started before the close was moved earlier keeps its later deadline.)"""
     if status not in (AttemptStatus.SUBMITTED, AttemptStatus.SCORED):
         return False
     if policy is ReviewPolicy.AFTER_SUBMIT:
         return True
     if policy is ReviewPolicy.AFTER_CLOSE:
-        return closes_at is not None and now >= closes_at + timedelta(seconds=grace_s)
+        return closes_at is not None and now > closes_at + timedelta(seconds=grace_s)
     return False

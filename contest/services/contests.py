@@ -342,7 +342,7 @@ def register(
     elif mode is RegistrationMode.OPEN:
         source = "open"
     elif mode is RegistrationMode.INVITE:
-        if (wait := throttle.invite_guesses_left(user_id)) is not None:
+        if (wait := throttle.invite_attempt_refused(user_id)) is not None:
             raise TooManyAttempts(
                 _("Too many wrong invite codes. Please wait a moment and try again."),
                 retry_after=wait,
@@ -351,7 +351,6 @@ def register(
         expected = (contest.invite_code or "").strip().casefold().encode()
         given = (invite_code or "").strip().casefold().encode()
         if not expected or not hmac.compare_digest(given, expected):
-            throttle.mark_invite_failed(user_id)
             raise Forbidden(_("The invite code is not right."), code="bad_invite_code")
         source = "invite"
     else:

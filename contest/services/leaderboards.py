@@ -35,6 +35,7 @@ import gc
 import hashlib
 import hmac
 import json
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -809,10 +810,19 @@ def _render_contest(client: redis.Redis, contest_id: int, now: datetime | None) 
         return False
     round_ids = [r.id for r in contest.rounds]
     raw = read_raw(client, round_ids)
-    if stale := [r for r in contest.rounds if _chosen_for_another_freeze(r, raw[r.id])]:
+    for _try in range(_RECOMPUTE_TRIES):
+        stale = [r for r in contest.rounds if _chosen_for_another_freeze(r, raw[r.id])]
+        if not stale:
+            break
         for round_ in stale:
             store_round_entries(client, round_)
         raw = read_raw(client, round_ids)
+    else:
+        # A scoring job that read the round before its freeze time moved keeps writing entries
+        # chosen for the old one: publishing them could show a score from after the freeze.
+        # Render nothing now; the job's own mark brings the contest back.
+        mark_dirty(client, contest_id)
+        return False
     data = load_contest_data(contest_id, raw)
     if data is None:
         return False
@@ -900,15 +910,48 @@ def rebuild_contest(client: redis.Redis, contest_id: int, now: datetime | None =
     return count
 
 
-def store_round_entries(client: redis.Redis, round_: Round) -> int:
-    """Replace a round's raw entries with a recomputation from the database; returns how many."""
-    entries = counting_entries(round_)
-    pipe = client.pipeline()  # MULTI: readers see the old hash or the new one
-    pipe.delete(raw_key(round_.id))
-    if entries:
-        pipe.hset(raw_key(round_.id), mapping={str(u): e.to_json() for u, e in entries.items()})
-    pipe.execute()
-    return len(entries)
+def store_round_entries(client: redis.Redis, round_: Round | RoundRef) -> int:
+    """Replace a round's raw entries with a recomputation from the database; returns how many.
+
+    The hash is watched from before the database is read: scoring commits an attempt and then
+    sets its entry, so an entry set after the read (from an attempt the read may have missed)
+    makes the replacement fail and start over, instead of being overwritten. (Each query sees
+    what was committed before it: PostgreSQL's READ COMMITTED, SQLite outside a write.)
+    """
+    key = raw_key(round_.id)
+
+    stored: list[int] = []
+
+    def replace(pipe: redis.client.Pipeline) -> None:  # run again when the watch fails
+        entries = counting_entries(round_)
+        pipe.multi()  # readers see the old hash or the new one
+        pipe.delete(key)
+        if entries:
+            pipe.hset(key, mapping={str(u): e.to_json() for u, e in entries.items()})
+        stored[:] = [len(entries)]
+
+    client.transaction(replace, key)
+    return stored[0]
+
+
+# Renders in a row that find entries chosen for another freeze time before giving up for now.
+_RECOMPUTE_TRIES = 3
+# One render of a missing board at a time per contest in this process (see render_if_missing).
+_missing_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
+
+
+def render_if_missing(
+    client: redis.Redis, contest_id: int, board: str, offset: int, limit: int
+) -> Snapshot | None:
+    """The page of a board that was never rendered (or was lost with Redis's data), rendering
+    the contest first. One reader of this process renders while the others wait and read:
+    otherwise every reader of a popular board would render the same contest at once."""
+    with _missing_locks[contest_id]:
+        snapshot = read_board(client, board, offset, limit)
+        if snapshot is None:
+            render_contest(client, contest_id)
+            snapshot = read_board(client, board, offset, limit)
+    return snapshot
 
 
 def _chosen_for_another_freeze(round_: Round, entries: Iterable[RawEntry]) -> bool:
