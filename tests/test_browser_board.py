@@ -23,6 +23,7 @@ from tests.browser_support import BROWSER_MARKS, DESKTOP, PHONE, new_page, path_
 from tests.test_board_pages import seed_board
 from tests.test_browser_play import answer, fits_the_screen, open_attempt, watch_errors
 from tests.test_browser_play import make_round as make_round  # the fixture
+from tests.test_leaderboards import freeze
 from workers import queues
 from workers.boards import render_pending
 from workers.runner import make_worker
@@ -104,13 +105,7 @@ def test_a_frozen_board_says_so_and_goes_live_when_revealed(
 ) -> None:
     round_id = make_round()
     seed_board(live_app, round_id, [("赵小一", "第一中学", 10, 300)])
-    with live_app.app_context():
-        round_ = db.session.get(Round, round_id)
-        assert round_ is not None
-        round_.freeze_at = datetime.now(UTC)
-        leaderboards.settings_changed(round_.contest_id)
-        db.session.commit()
-        render_pending(redis_hub.client, wait=False)
+    freeze(live_app, round_id, datetime.now(UTC))
     with new_page(browser, live_server, **DESKTOP) as page:
         errors = watch_errors(page)
         page.goto(f"/boards/rounds/{round_id}")

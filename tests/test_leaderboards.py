@@ -257,13 +257,7 @@ def test_mask_name() -> None:
 def test_frozen_boards_do_not_move_for_the_public_until_revealed(app: Flask, round_id: int) -> None:
     sit(app, Player(app, "early"), round_id, right=2)
     settle(app)
-    with app.app_context():
-        round_ = db.session.get(Round, round_id)
-        assert round_ is not None
-        round_.freeze_at = datetime.now(UTC)
-        leaderboards.settings_changed(round_.contest_id)
-        db.session.commit()
-        render_pending(redis_hub.client, wait=False)
+    freeze(app, round_id, datetime.now(UTC))
     url = f"/api/v1/rounds/{round_id}/leaderboard"
     frozen = board(app, url)
     assert frozen["frozen"] is True and frozen["total"] == 1
