@@ -271,6 +271,13 @@ def test_review_after_submit_shows_answers_and_explanations(app: Flask, bank_id:
     assert result.count('data-testid="review-item"') == 10
     shown = [text for text in explanations(app, bank_id) if text in result]
     assert len(shown) == 10  # every question of the paper with its explanation
+    # Choices are named by the letters the attempt page showed them with.
+    assert re.search(r'<span class="letter">[A-H]</span> ', result)
+    lists = re.findall(r'<ul class="choices">(.*?)</ul>', result)
+    assert lists  # multiple choice: one line per choice, in the order they were shown
+    for choices in lists:
+        shown = re.findall(r'<span class="letter">([A-H])</span>', choices)
+        assert shown and shown == sorted(shown), choices
 
 
 def test_the_result_page_says_when_the_score_is_pending(app: Flask, bank_id: int) -> None:

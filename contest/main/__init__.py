@@ -36,6 +36,8 @@ from contest.services import contests as contest_service
 from question_bank.domain import QuestionType
 from workers.deadlines import close_overdue_and_score, schedule_close
 
+OPTION_LETTERS = "ABCDEFGH"  # the attempt page's labels for choices (attempt.js: LETTERS)
+
 bp = Blueprint("main", __name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -372,9 +374,17 @@ def attempt_result(attempt_id: int) -> Any:
         return redirect(url_for("main.attempt_page", attempt_id=attempt.id))
     result = result_body(attempt, round_)
     options: dict[str, str] = {}
+    letters: dict[str, str] = {}  # as the attempt page labels choices: A, B, C … in shown order
     for item in result["items"]:
+        shown = {option["id"]: index for index, option in enumerate(item["options"])}
         for option in item["options"]:
+            index = shown[option["id"]]
             options[option["id"]] = option["html"]
+            letters[option["id"]] = OPTION_LETTERS[index] if index < len(OPTION_LETTERS) else ""
+        if item["type"] == QuestionType.MULTIPLE.value:  # A, C rather than C, A
+            for key in ("answer", "correct_answer"):
+                if isinstance(item.get(key), list):
+                    item[key] = sorted(item[key], key=lambda oid: shown.get(oid, len(shown)))
     return render_template(
         "play/result.html",
         result=result,
@@ -382,6 +392,7 @@ def attempt_result(attempt_id: int) -> Any:
         contest=round_.contest,
         submitted_by=attempt.submitted_by,
         options=options,
+        letters=letters,
         pending=result["score"] is None and result["status"] == "submitted",
         review_later=round_.review_policy is ReviewPolicy.AFTER_CLOSE and not result["review"],
         result_url=url_for("api.get_attempt_result", attempt_id=attempt.id),
