@@ -84,11 +84,10 @@ def join_url(contest: Contest, at: datetime) -> str:
     rounds. Under ``CONTEST_PUBLIC_URL`` when it is set, otherwise under the address the
     screen's browser used (the request's Host header)."""
     round_ = current_round(list(contest.rounds), at)
+    args: dict[str, Any] = {} if round_ is None else {"round_id": round_.id}
+    endpoint = "main.index" if round_ is None else "main.round_lobby"
     base = current_app.config.get("CONTEST_PUBLIC_URL")
-    if round_ is None:
-        return base + url_for("main.index") if base else url_for("main.index", _external=True)
-    path = url_for("main.round_lobby", round_id=round_.id)
-    return base + path if base else url_for("main.round_lobby", round_id=round_.id, _external=True)
+    return base + url_for(endpoint, **args) if base else url_for(endpoint, _external=True, **args)
 
 
 def qr_svg(url: str) -> Markup:

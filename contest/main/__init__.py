@@ -378,9 +378,8 @@ def attempt_result(attempt_id: int) -> Any:
     for item in result["items"]:
         shown = {option["id"]: index for index, option in enumerate(item["options"])}
         for option in item["options"]:
-            index = shown[option["id"]]
             options[option["id"]] = option["html"]
-            letters[option["id"]] = OPTION_LETTERS[index] if index < len(OPTION_LETTERS) else ""
+            letters[option["id"]] = OPTION_LETTERS[shown[option["id"]] :][:1]  # "" past H
         if item["type"] == QuestionType.MULTIPLE.value:  # A, C rather than C, A
             for key in ("answer", "correct_answer"):
                 if isinstance(item.get(key), list):

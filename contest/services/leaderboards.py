@@ -268,10 +268,9 @@ def counting_entries(
         if freeze_at is not None and entry.submitted_at < freeze_at:
             _choose(before, entry, last)
     if freeze_at is not None:
-        freeze_us = _us(freeze_at)
         for user_id, entry in chosen.items():
             earlier = before.get(user_id)
-            entry.freeze_us = freeze_us
+            entry.freeze_us = freeze_stamp(round_)
             if earlier is not None:
                 entry.before_freeze = (
                     earlier.score,
