@@ -235,6 +235,55 @@ def test_bad_answers_are_422(app: Flask, round_id: int) -> None:
     assert me.call("PUT", f"{url}/1", {"seq": 1}).status_code == 422
 
 
+def test_moving_the_close_moves_open_attempts_deadlines(app: Flask, round_id: int) -> None:
+    """The organizers move the close while attempts are open: earlier, and saves stop at the new
+    close plus grace (and ``after_close`` review waits for that, not the old close); later, and
+    the open attempts get the time their duration allows."""
+    me, other = Player(app, "zhou"), Player(app, "wu")
+    mine = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    theirs = other.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    other.call("POST", f"/api/v1/attempts/{theirs['id']}/submission")
+    make_worker(app, [queues.SCORING]).work(burst=True)
+    with app.app_context():
+        round_ = contest_service.get_round(round_id)
+        contest_id, duration_s = round_.contest_id, round_.duration_s
+        started = db.session.get_one(Attempt, mine["id"]).started_at
+        add_user("boss", Role.ORGANIZER)
+    boss = app.test_client()
+    assert api_login(boss, "boss").status_code == 200
+    token = csrf_token(boss)
+
+    def move_close(to: datetime) -> None:
+        response = boss.patch(
+            f"/api/v1/contests/{contest_id}/rounds/{round_id}",
+            json={"closes_at": to.isoformat(), "review_policy": "after_close"},
+            headers={"X-CSRFToken": token},
+        )
+        assert response.status_code == 200, response.get_json()
+
+    def deadline() -> datetime:
+        body = me.call("GET", f"/api/v1/attempts/{mine['id']}").get_json()
+        return datetime.fromisoformat(body["deadline_at"])
+
+    url = f"/api/v1/attempts/{mine['id']}/items/1"
+    earlier = datetime.now(UTC) - timedelta(seconds=5)  # inside the 10 s grace
+    move_close(earlier)
+    assert abs(deadline() - earlier) < timedelta(milliseconds=1)
+    assert me.call("PUT", url, {"answer": None, "seq": 1}).status_code == 200
+    review = other.call("GET", f"/api/v1/attempts/{theirs['id']}/result").get_json()
+    assert review["review"] is False  # a contestant still saves: no key yet
+
+    later = datetime.now(UTC) + timedelta(days=1)
+    move_close(later)  # reopened in time: the duration decides again
+    assert abs(deadline() - (started + timedelta(seconds=duration_s))) < timedelta(milliseconds=1)
+
+    move_close(datetime.now(UTC) - timedelta(seconds=11))  # past the grace: closed
+    refused = me.call("PUT", url, {"answer": None, "seq": 2})
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "attempt_closed"
+    review = other.call("GET", f"/api/v1/attempts/{theirs['id']}/result").get_json()
+    assert review["review"] is True
+
+
 def test_deadline_grace_and_client_times(app: Flask, round_id: int) -> None:
     me = Player(app, "zhou")
     attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()

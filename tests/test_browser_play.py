@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from contest.extensions import db
-from contest.models import Attempt, AttemptItem, AttemptStatus
+from contest.models import Attempt, AttemptItem, AttemptStatus, Round
 from contest.services import contests as contest_service
 from tests import browser_support
 from tests.browser_support import BROWSER_MARKS, CONTESTANT, PHONE, log_in, new_page, path_is
@@ -330,6 +330,32 @@ def test_the_deadline_submits_and_shows_the_result(
             )
         ).one()
         assert first.answer is not None  # the answer made before the deadline counts
+    assert not errors, errors
+
+
+def test_a_deadline_moved_later_keeps_the_attempt_going(
+    phone: Page, live_app: Flask, make_round: Callable[..., int]
+) -> None:
+    """The organizers lengthen the round while the page counts down from the old deadline: at
+    that deadline the page asks the server, finds the new one and counts on instead of
+    submitting."""
+    page = phone
+    errors = watch_errors(page)
+    round_id = make_round(duration_override=8)
+    attempt_id = open_attempt(page, round_id)
+    with live_app.app_context():
+        round_ = db.session.get_one(Round, round_id)
+        contest_service.save_round(round_.contest_id, round_id, duration_s=600)
+        db.session.commit()
+    expect(page.locator("#countdown")).to_have_text(
+        re.compile(r"^(9:[0-5]\d|10:00)$"), timeout=20_000
+    )
+    expect(page).to_have_url(ATTEMPT_URL)
+    answer(page)
+    expect_saved(page)
+    with live_app.app_context():
+        attempt = db.session.get_one(Attempt, attempt_id)
+        assert attempt.status is AttemptStatus.IN_PROGRESS
     assert not errors, errors
 
 

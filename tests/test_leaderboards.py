@@ -15,6 +15,7 @@ from sqlalchemy import event, select
 
 from contest.extensions import db, redis_hub
 from contest.models import Attempt, BoardVisibility, Contest, Organization, Role, Round, User
+from contest.services import contests as contest_service
 from contest.services import leaderboards
 from tests.conftest import PASSWORD, add_user, api_login, csrf_token, make_app
 from tests.contest_support import paper_round, published_bank
@@ -159,6 +160,30 @@ def test_best_and_last_attempt_policies(app: Flask) -> None:
     assert board(app, f"/api/v1/rounds/{best_id}/leaderboard")["entries"][0]["score"] == 20
     last_score = me.expected  # type: ignore[attr-defined]
     assert board(app, f"/api/v1/rounds/{last_id}/leaderboard")["entries"][0]["score"] == last_score
+
+
+def test_changing_best_or_last_recomputes_the_boards(app: Flask) -> None:
+    """The stored entries were chosen under the old policy: the render after the change
+    recomputes the round, so the boards and the organizers' live view follow the new one."""
+    with app.app_context():
+        round_ = paper_round(published_bank(), attempts_allowed=0, score_policy="best")
+        round_id, contest_id = round_.id, round_.contest_id
+    me = Player(app, "liu")
+    sit(app, me, round_id, right=10)
+    sit(app, me, round_id, right=0)
+    settle(app)
+    assert board(app, f"/api/v1/rounds/{round_id}/leaderboard")["entries"][0]["score"] == 20
+    for policy, score in (("last", 0), ("best", 20)):
+        with app.app_context():
+            contest_service.save_round(contest_id, round_id, score_policy=policy)
+            db.session.commit()
+            render_pending(redis_hub.client, wait=False)
+            assert leaderboards.check_contest(redis_hub.client, contest_id) == []
+            live = leaderboards.live_round_body(
+                redis_hub.client, db.session.get_one(Round, round_id), 0, 50
+            )
+        assert board(app, f"/api/v1/rounds/{round_id}/leaderboard")["entries"][0]["score"] == score
+        assert live["entries"][0]["score"] == score
 
 
 def test_contest_board_sums_rounds_and_organizations_are_summarised(app: Flask) -> None:

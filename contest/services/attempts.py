@@ -748,8 +748,8 @@ def review_open_for(
 ) -> bool:
     """``after_close`` opens once the grace after the close is over: an attempt's deadline is
     capped at the close when it starts, and a save is taken up to the deadline plus the grace,
-    so a key shown at the close itself could be passed on to a contestant still saving. (An
-    attempt started before the close was moved earlier keeps its later deadline.)"""
+    so a key shown at the close itself could be passed on to a contestant still saving. (Moving
+    the close moves the open attempts' deadlines with it: ``contests.retime_open_attempts``.)"""
     if status not in (AttemptStatus.SUBMITTED, AttemptStatus.SCORED):
         return False
     if policy is ReviewPolicy.AFTER_SUBMIT:

@@ -231,11 +231,39 @@ def save_round(contest_id: int, round_id: int | None = None, **fields: Any) -> R
         ) + 1
         round_ = Round(contest_id=contest.id, position=position)
         db.session.add(round_)
+    timing = (round_.closes_at, round_.duration_s) if round_.id is not None else None
     for key, value in merged.items():
         setattr(round_, key, value)
     db.session.flush()
+    if timing is not None and timing != (round_.closes_at, round_.duration_s):
+        retime_open_attempts(round_)
     settings_changed(contest.id)
     return round_
+
+
+def retime_open_attempts(round_: Round) -> int:
+    """Give the round's open attempts the deadline its new close or duration sets (not
+    committed); returns how many moved.
+
+    An attempt's deadline is min(start + duration, close), fixed when it starts. Without this, a
+    close moved earlier would leave attempts taking saves past it (and ``after_close`` review
+    open while they still do), and a close moved later would not give them the extra time. An
+    attempt whose new deadline has passed closes once its grace is over, like any other.
+    """
+    from contest.services.attempts import deadline_for  # (attempts imports this module)
+
+    moved = 0
+    for attempt in db.session.scalars(
+        select(Attempt).where(
+            Attempt.round_id == round_.id, Attempt.status == AttemptStatus.IN_PROGRESS
+        )
+    ):
+        deadline = deadline_for(round_, attempt.started_at)
+        if deadline != attempt.deadline_at:
+            attempt.deadline_at = deadline
+            moved += 1
+    db.session.flush()
+    return moved
 
 
 # Settings that must be one of an enum's values, and settings that must be whole numbers ≥ 0.

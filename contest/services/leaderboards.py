@@ -159,6 +159,9 @@ class RawEntry:
     # as a new score nor as a contestant dropping off the board.
     freeze_us: int | None = None
     before_freeze: tuple[Decimal, int, datetime, int] | None = None
+    # The policy this entry was chosen under: True for "last", False for "best". A render that
+    # finds entries chosen under another policy (the organizers changed it) recomputes the round.
+    last: bool = False
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
@@ -171,6 +174,8 @@ class RawEntry:
             "submitted_us": _us(self.submitted_at),
             "attempt_id": self.attempt_id,
         }
+        if self.last:
+            data["last"] = 1
         if self.freeze_us is not None:
             data["freeze_us"] = self.freeze_us
             before = self.before_freeze
@@ -193,6 +198,7 @@ class RawEntry:
             submitted_at=_from_us(data["submitted_us"]),
             attempt_id=int(data["attempt_id"]),
             freeze_us=data.get("freeze_us"),
+            last=bool(data.get("last")),
             before_freeze=None
             if before is None
             else (Decimal(before[0]), int(before[1]), _from_us(before[2]), int(before[3])),
@@ -263,6 +269,7 @@ def counting_entries(
             time_used_s=row.time_used_s or 0,
             submitted_at=row.submitted_at or row.started_at,
             attempt_id=row.id,
+            last=last,
         )
         _choose(chosen, entry, last)
         if freeze_at is not None and entry.submitted_at < freeze_at:
@@ -810,15 +817,16 @@ def _render_contest(client: redis.Redis, contest_id: int, now: datetime | None) 
     round_ids = [r.id for r in contest.rounds]
     raw = read_raw(client, round_ids)
     for _try in range(_RECOMPUTE_TRIES):
-        stale = [r for r in contest.rounds if _chosen_for_another_freeze(r, raw[r.id])]
+        stale = [r for r in contest.rounds if _chosen_otherwise(r, raw[r.id])]
         if not stale:
             break
         for round_ in stale:
             store_round_entries(client, round_)
         raw = read_raw(client, round_ids)
     else:
-        # A scoring job that read the round before its freeze time moved keeps writing entries
-        # chosen for the old one: publishing them could show a score from after the freeze.
+        # A scoring job that read the round before its freeze time (or policy) changed keeps
+        # writing entries chosen for the old one: publishing them could show a score from after
+        # the freeze.
         # Render nothing now; the job's own mark brings the contest back.
         mark_dirty(client, contest_id)
         return False
@@ -953,11 +961,13 @@ def render_if_missing(
     return snapshot
 
 
-def _chosen_for_another_freeze(round_: Round, entries: Iterable[RawEntry]) -> bool:
+def _chosen_otherwise(round_: Round, entries: Iterable[RawEntry]) -> bool:
     """True when stored entries were chosen for another freeze time than the round's (it was
-    set or moved since): the render recomputes the round's entries first."""
+    set or moved since) or under another best/last policy (it was changed): the render
+    recomputes the round's entries first."""
     stamp = freeze_stamp(round_)
-    return any(e.freeze_us != stamp for e in entries)
+    last = round_.score_policy is ScorePolicy.LAST
+    return any(e.freeze_us != stamp or e.last != last for e in entries)
 
 
 def contest_ids() -> list[int]:

@@ -622,9 +622,31 @@
     return pendingCount() === 0;
   }
 
+  // At the deadline this page knows: the organizers may have moved the round's close or its
+  // duration since it loaded. True (and the timer runs on) when the attempt has time left.
+  async function deadlineMoved() {
+    try {
+      const response = await api("GET", data.attemptUrl);
+      if (!response.ok) return false;
+      const attempt = await response.json();
+      const moved = Date.parse(attempt.deadline_at);
+      if (attempt.status !== "in_progress" || !(moved > Date.now() + offset)) return false;
+      deadline = moved;
+      warned.five = false;
+      warned.one = false;
+      return true;
+    } catch (error) {
+      return false; // offline: submit as planned (the server closes the attempt anyway)
+    }
+  }
+
   async function finish(atDeadline) {
     if (finishing || leaving) return;
     finishing = true;
+    if (atDeadline && await deadlineMoved()) {
+      finishing = false;
+      return;
+    }
     setControlsDisabled(true);
     showBanner(atDeadline ? T.time_up : T.submitting, false);
     if (!stopped) await flushWithin(atDeadline ? 8000 : 15000);
