@@ -12,6 +12,7 @@ class DomainError(Exception):
 
     status = 400
     code = "bad_request"
+    retry_after: int | None = None  # seconds, sent as Retry-After when set
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -48,6 +49,17 @@ class TooManyAttempts(DomainError):
 
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+class Unavailable(DomainError):
+    """Refused for now (a capacity limit); ``retry_after``: seconds until asking again helps."""
+
+    status = 503
+    code = "unavailable"
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: int) -> None:
+        super().__init__(message, code=code)
         self.retry_after = max(1, retry_after)
 
 

@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from contest.auth.throttle import LoginThrottled
-from contest.errors import DomainError, TooManyAttempts
+from contest.errors import DomainError
 from contest.security import is_api_request
 
 # Machine codes for plain HTTP errors; messages are looked up per request for the locale.
@@ -80,7 +80,7 @@ def _csrf_error(error: CSRFError) -> Any:
 
 def _domain_error(error: DomainError) -> Any:
     response = make_response(error_response(error.status, error.code, error.message))
-    if isinstance(error, TooManyAttempts):
+    if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 
 import redis
@@ -59,6 +60,8 @@ class BoardHub:
         self._start_lock = threading.Lock()
         self._stopping = threading.Event()
         self.subscribed = False  # True while the listener holds a live subscription
+        self._streams: Counter[str] = Counter()  # open streams per client address
+        self._streams_lock = threading.Lock()
 
     def start(self) -> None:
         with self._start_lock:
@@ -158,6 +161,26 @@ class BoardHub:
             self.changed.wait_for(lambda: self.generation != generation, timeout)
             return self.generation
 
+    def admit(self, address: str, per_process: int, per_address: int) -> Admitted | None:
+        """A stream for ``address`` if this process holds fewer than ``per_process`` streams and
+        fewer than ``per_address`` of that address (None: refuse; the page polls instead). Each
+        open stream holds a socket and a greenlet for as long as the spectator stays."""
+        with self._streams_lock:
+            if self._streams.total() >= per_process or self._streams[address] >= per_address:
+                return None
+            self._streams[address] += 1
+        return Admitted(self, address)
+
+    def _release(self, address: str) -> None:
+        with self._streams_lock:
+            self._streams[address] -= 1
+            if self._streams[address] <= 0:
+                del self._streams[address]
+
+    @property
+    def open_streams(self) -> int:
+        return self._streams.total()
+
     def stream(self, board: str, offset: int, limit: int) -> Iterator[bytes]:
         """Server-sent events: the board now, then each new version (batched), with keepalives."""
         self.start()
@@ -181,6 +204,35 @@ class BoardHub:
             if new_generation == generation:
                 yield b": keepalive\n\n"
             generation = new_generation
+
+
+class Admitted:
+    """A stream's place in its hub's count, given back when the response is closed (the server
+    closes it when the spectator leaves, or when it never started sending)."""
+
+    def __init__(self, hub: BoardHub, address: str) -> None:
+        self._hub: BoardHub | None = hub
+        self._address = address
+        self._events: Iterator[bytes] | None = None
+
+    def serve(self, events: Iterator[bytes]) -> Admitted:
+        self._events = events
+        return self
+
+    def __iter__(self) -> Iterator[bytes]:
+        assert self._events is not None
+        return self._events
+
+    def close(self) -> None:
+        hub, self._hub = self._hub, None
+        if hub is None:
+            return
+        try:
+            close = getattr(self._events, "close", None)
+            if close is not None:
+                close()
+        finally:
+            hub._release(self._address)
 
 
 _hubs_lock = threading.Lock()

@@ -13,6 +13,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from contest.extensions import db, redis_hub
+from contest.live import hub_for
 from contest.models import Round
 from tests.contest_support import paper_round, published_bank
 from tests.test_attempts_api import Player
@@ -122,3 +123,36 @@ def test_many_streams_share_one_read_per_change(app: Flask, served: tuple[str, i
     finally:
         for s in streams:
             s.close()
+
+
+def test_streams_are_capped_per_address_and_per_process(app: Flask) -> None:
+    """Each open stream holds a socket and a greenlet: past the caps the stream is refused with
+    503 and Retry-After (the page polls instead), and a closed stream gives its place back."""
+    with app.app_context():
+        round_id = paper_round(published_bank(), attempts_allowed=0).id
+    app.config.update(CONTEST_STREAMS_PER_ADDRESS=2, CONTEST_STREAMS_PER_PROCESS=3)
+    hub = hub_for(app)
+    url = f"/api/v1/rounds/{round_id}/leaderboard/stream"
+    client = app.test_client()
+
+    def open_from(address: str) -> Any:
+        return client.get(url, environ_base={"REMOTE_ADDR": address}, buffered=False)
+
+    first, second = open_from("10.0.0.1"), open_from("10.0.0.1")
+    assert first.status_code == second.status_code == 200
+    assert hub.open_streams == 2
+    refused = open_from("10.0.0.1")
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "60"
+    assert refused.get_json()["error"]["code"] == "too_many_streams"
+    other = open_from("10.0.0.2")  # another address still gets one: three in the process
+    assert other.status_code == 200
+    assert open_from("10.0.0.3").status_code == 503  # the process is full
+    first.close()  # the spectator left
+    assert hub.open_streams == 2
+    again = open_from("10.0.0.1")
+    assert again.status_code == 200
+    assert next(again.response).startswith(b"id: ")  # a real stream: the board at once
+    for response in (second, other, again):
+        response.close()
+    assert hub.open_streams == 0

@@ -26,12 +26,15 @@ from contest.api.schemas import (
     RoundBoardQuerySchema,
     RoundBoardSchema,
 )
-from contest.errors import Forbidden, NotFound
+from contest.errors import Forbidden, NotFound, Unavailable
 from contest.extensions import db, redis_hub
 from contest.live import hub_for
 from contest.models import BoardVisibility, Contest, Round
 from contest.security import organizer_required
 from contest.services import leaderboards
+
+# A refused stream's Retry-After: the page polls meanwhile and tries the stream again later.
+STREAM_RETRY_AFTER_S = 60
 
 
 def _not_found() -> NotFound:
@@ -122,12 +125,29 @@ def _live_round(round_id: int, offset: int, limit: int) -> Response:
 )
 @blp.arguments(BoardQuerySchema(), location="query", as_kwargs=True)
 @blp.alt_response(404, description="No such round, or its contest's boards are not public")
+@blp.alt_response(
+    503,
+    description="Too many streams open (per process or per client address): poll the board; "
+    "Retry-After says when to try the stream again",
+)
 def stream_round_leaderboard(round_id: int, offset: int, limit: int) -> Response:
     board = leaderboards.round_board(round_id)
     _snapshot(board, lambda: _round_contest(round_id), offset, limit)  # 404 before streaming
-    hub = hub_for(current_app._get_current_object())  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    hub = hub_for(app)
+    admitted = hub.admit(
+        request.remote_addr or "",
+        app.config["CONTEST_STREAMS_PER_PROCESS"],
+        app.config["CONTEST_STREAMS_PER_ADDRESS"],
+    )
+    if admitted is None:
+        raise Unavailable(
+            _("Too many live connections; the board refreshes by itself instead."),
+            code="too_many_streams",
+            retry_after=STREAM_RETRY_AFTER_S,
+        )
     return Response(
-        hub.stream(board, offset, limit),
+        admitted.serve(hub.stream(board, offset, limit)),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
