@@ -781,3 +781,30 @@ def test_invite_codes_cannot_be_guessed_without_limit(app: Flask) -> None:
     assert stopped.status_code == 429 and stopped.get_json()["error"]["code"] == "rate_limited"
     assert 0 < int(stopped.headers["Retry-After"]) <= 300
     assert other.call("POST", url, {"invite_code": "4821"}).status_code == 200  # per account
+
+
+def test_a_roster_only_contest_is_not_found_by_those_not_on_its_roster(app: Flask) -> None:
+    """The API answers as the pages do (404): a contestant cannot even learn that a
+    roster-only contest or its rounds exist; one on the roster takes part."""
+    with app.app_context():
+        round_ = paper_round(published_bank())
+        round_.contest.registration_mode = "roster"  # type: ignore[assignment]
+        db.session.commit()
+        round_id, contest_id = round_.id, round_.contest_id
+    outsider, listed = Player(app, "outsider"), Player(app, "listed")
+    with app.app_context():
+        listed_id = db.session.scalar(select(User.id).where(User.username == "listed"))
+        assert listed_id is not None
+        contest_service.register(contest_id, listed_id, now=datetime.now(UTC), by_organizer=True)
+        db.session.commit()
+    for url in (
+        f"/api/v1/contests/{contest_id}/registration",
+        f"/api/v1/rounds/{round_id}/attempts",
+    ):
+        refused = outsider.call("POST", url, {})
+        assert refused.status_code == 404, (url, refused.get_json())
+        assert refused.get_json()["error"]["code"] == "not_found"
+    listed_contests = listed.call("GET", "/api/v1/contests").get_json()["contests"]
+    assert [c["id"] for c in listed_contests] == [contest_id]
+    assert outsider.call("GET", "/api/v1/contests").get_json()["contests"] == []
+    assert listed.call("POST", f"/api/v1/rounds/{round_id}/attempts").status_code in (200, 201)

@@ -63,8 +63,7 @@ class Started:
 def start_attempt(round_id: int, user_id: int, *, now: datetime, device_id: str | None) -> Started:
     """Resume the open attempt (taking it over on this device) or draw a new paper (committed)."""
     round_ = contest_service.get_round(round_id)
-    contest = round_.contest
-    contest_service.ensure_can_take(contest, user_id, now)
+    contest_service.ensure_can_take(round_, user_id, now)
     contest_service.ensure_qualified(round_, user_id, now)
     current = db.session.scalar(
         select(Attempt).where(

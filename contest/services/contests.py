@@ -381,10 +381,8 @@ def register(
         if not expected or not hmac.compare_digest(given, expected):
             raise Forbidden(_("The invite code is not right."), code="bad_invite_code")
         source = "invite"
-    else:
-        raise Forbidden(
-            _("Only contestants on the organizers' roster take part."), code="roster_only"
-        )
+    else:  # roster-only: hidden from those not on the roster, as its pages are
+        raise NotFound(_("No contest %(id)s.", id=contest_id))
     registration = Registration(
         contest_id=contest_id, user_id=user_id, source=source, registered_at=now
     )
@@ -416,13 +414,17 @@ def contests_for(user: User) -> list[Contest]:
     return list(db.session.scalars(query))
 
 
-def ensure_can_take(contest: Contest, user_id: int, now: datetime) -> None:
-    """Open contests register on first use; others need a registration."""
+def ensure_can_take(round_: Round, user_id: int, now: datetime) -> None:
+    """Open contests register on first use; others need a registration. The rounds of a
+    roster-only contest do not exist for those not on its roster (404, as on its pages)."""
+    contest = round_.contest
     if is_registered(contest.id, user_id):
         return
     if contest.registration_mode is RegistrationMode.OPEN:
         register(contest.id, user_id, now=now)
         return
+    if contest.registration_mode is RegistrationMode.ROSTER:
+        raise NotFound(_("No round %(id)s.", id=round_.id))
     raise Forbidden(_("Register for this contest first."), code="not_registered")
 
 
