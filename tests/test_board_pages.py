@@ -251,3 +251,20 @@ def test_contestant_and_organizer_pages_link_to_the_public_board(app: Flask, rou
         contest.board_visibility = BoardVisibility.ORGANIZERS
         db.session.commit()
     assert "/boards/" not in player.client.get("/").get_data(as_text=True)
+
+
+def test_the_landing_page_lists_public_boards_only(app: Flask, client: FlaskClient) -> None:
+    """A spectator without a link finds the boards from the home page: contests with public
+    boards and a round, newest first; organizer-only boards are not listed."""
+    with app.app_context():
+        bank = published_bank()
+        shown = paper_round(bank, contest_title="公开赛").contest_id
+        newer = paper_round(bank, contest_title="新赛").contest_id
+        hidden = paper_round(bank, contest_title="内部赛").contest
+        hidden.board_visibility = BoardVisibility.ORGANIZERS
+        db.session.add(Contest(title="无场次赛"))
+        db.session.commit()
+    text = page(client, "/")
+    links = re.findall(r'href="/boards/contests/(\d+)">([^<]+)</a>', text)
+    assert links == [(str(newer), "新赛"), (str(shown), "公开赛")]
+    assert "内部赛" not in text and "无场次赛" not in text

@@ -25,6 +25,7 @@ from contest.extensions import db
 from contest.models import (
     Attempt,
     AttemptStatus,
+    BoardVisibility,
     Contest,
     IntegrityAction,
     RegistrationMode,
@@ -168,7 +169,26 @@ def index() -> Any:
             contest_body(c, current_user.id) for c in contest_service.contests_for(current_user)
         ]
         return render_template("main/home.html", contests=contests)
-    return render_template("main/landing.html")
+    return render_template("main/landing.html", boards=public_boards())
+
+
+# Contests on the landing page: the newest with public boards, for spectators without a link.
+LANDING_BOARDS = 10
+
+
+def public_boards() -> list[Contest]:
+    """The newest contests whose boards are public and that have a round."""
+    return list(
+        db.session.scalars(
+            select(Contest)
+            .where(
+                Contest.board_visibility == BoardVisibility.PUBLIC,
+                Contest.rounds.any(),
+            )
+            .order_by(Contest.created_at.desc(), Contest.id.desc())
+            .limit(LANDING_BOARDS)
+        )
+    )
 
 
 @bp.route("/contests/<int:contest_id>/registration", methods=["POST"])
