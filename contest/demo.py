@@ -173,6 +173,7 @@ def load_demo_contests(bank_id: int, now: datetime) -> list[str]:
     beijing = timedelta(hours=8)
     tomorrow_9am = (now + beijing).replace(hour=9, minute=0, second=0, microsecond=0)
     opens = tomorrow_9am + timedelta(days=1) - beijing
+    day = (opens + beijing).date()
     specs: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         (
             PRACTICE_CONTEST,
@@ -189,7 +190,8 @@ def load_demo_contests(bank_id: int, now: datetime) -> list[str]:
             PRELIMINARY_CONTEST,
             {
                 "description": "全市线上初赛：单选 30 题、多选 10 题、判断 10 题。",
-                "schedule": "初赛：明天 9:00–11:00（北京时间）",
+                # A date, not "tomorrow": the demo's data outlives the day it was made.
+                "schedule": f"初赛：{day.year}年{day.month}月{day.day}日 9:00–11:00（北京时间）",
             },
             {
                 "title": "初赛",

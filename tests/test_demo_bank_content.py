@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from sqlalchemy import select
 
+from contest.demo import load_demo_bank
+from contest.extensions import db
+from contest.models import Contest
 from question_bank.domain import (
     Difficulty,
     QuestionData,
@@ -138,3 +144,15 @@ def test_citations_hold_against_the_law_texts(bank: tuple[str, list[QuestionData
         assert q.citation is not None and q.citation.quote, q.stem
         problems = check_citation(q.citation, laws)
         assert not problems, (q.stem, [p.render() for p in problems])
+
+
+def test_the_demo_preliminary_names_its_date_not_tomorrow(app: Flask) -> None:
+    """The demo's data outlives the day it was made: the schedule text names the day its round
+    opens (Beijing time), which "tomorrow" would stop being."""
+    made = datetime(2026, 11, 30, 17, 30, tzinfo=UTC)  # 01:30 on 1 December in Beijing
+    with app.app_context():
+        load_demo_bank(made)
+        contest = db.session.scalars(select(Contest).where(Contest.schedule != "")).one()
+        opens = contest.rounds[0].opens_at
+    assert opens == datetime(2026, 12, 2, 1, 0, tzinfo=UTC)  # 9:00 on 2 December in Beijing
+    assert contest.schedule == "初赛：2026年12月2日 9:00–11:00（北京时间）"
