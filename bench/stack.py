@@ -163,6 +163,9 @@ class Stack:
             CONTEST_INSTANCE_PATH=str(self.workdir / "instance"),
             # All load comes from 127.0.0.1: the per-address login limit would stop it.
             CONTEST_LOGIN_LIMIT_ADDRESS=self.login_limit,
+            # and so do the spectators' streams (as a venue's Wi-Fi would): up to 1,000 of them
+            # may land on one web process.
+            CONTEST_STREAMS_PER_ADDRESS="1000",
             PYTHONUNBUFFERED="1",
         )
         env.update(self.extra_env)

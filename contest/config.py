@@ -53,13 +53,15 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "STREAMS_PER_PROCESS",
-        "2000",
-        "live board streams a web process holds open; past it the pages poll instead",
+        "1000",
+        "live board streams a web process holds open (half its gunicorn connections); past it"
+        " the pages poll instead",
     ),
     Setting(
         "STREAMS_PER_ADDRESS",
-        "1000",
-        "live board streams one client address holds open per web process",
+        "500",
+        "live board streams one client address holds open per web process (a venue's Wi-Fi is"
+        " one address; behind a proxy set PROXY_COUNT)",
     ),
     Setting("DEMO_WORKERS", "1", "RQ workers `contest demo` starts"),
     Setting(
@@ -138,8 +140,8 @@ def build_config(instance_path: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
         "INVITE_LIMIT_ACCOUNT": raw.get("INVITE_LIMIT_ACCOUNT") or "10 per 5 minutes",
         "RATELIMIT_ENABLED": _truthy(raw.get("RATELIMIT_ENABLED", "1")),
         "CONTEST_PROXY_COUNT": int(raw.get("PROXY_COUNT") or 0),
-        "CONTEST_STREAMS_PER_PROCESS": int(raw.get("STREAMS_PER_PROCESS") or 2000),
-        "CONTEST_STREAMS_PER_ADDRESS": int(raw.get("STREAMS_PER_ADDRESS") or 1000),
+        "CONTEST_STREAMS_PER_PROCESS": int(raw.get("STREAMS_PER_PROCESS") or 1000),
+        "CONTEST_STREAMS_PER_ADDRESS": int(raw.get("STREAMS_PER_ADDRESS") or 500),
         "CONTEST_PUBLIC_URL": (raw.get("PUBLIC_URL") or "").rstrip("/") or None,
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
         "API_TITLE": "NetSec Contest API",

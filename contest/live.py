@@ -61,6 +61,7 @@ class BoardHub:
         self._stopping = threading.Event()
         self.subscribed = False  # True while the listener holds a live subscription
         self._streams: Counter[str] = Counter()  # open streams per client address
+        self._open = 0  # open streams in all
         self._streams_lock = threading.Lock()
 
     def start(self) -> None:
@@ -166,20 +167,22 @@ class BoardHub:
         fewer than ``per_address`` of that address (None: refuse; the page polls instead). Each
         open stream holds a socket and a greenlet for as long as the spectator stays."""
         with self._streams_lock:
-            if self._streams.total() >= per_process or self._streams[address] >= per_address:
+            if self._open >= per_process or self._streams[address] >= per_address:
                 return None
             self._streams[address] += 1
+            self._open += 1
         return Admitted(self, address)
 
     def _release(self, address: str) -> None:
         with self._streams_lock:
+            self._open -= 1
             self._streams[address] -= 1
             if self._streams[address] <= 0:
                 del self._streams[address]
 
     @property
     def open_streams(self) -> int:
-        return self._streams.total()
+        return self._open
 
     def stream(self, board: str, offset: int, limit: int) -> Iterator[bytes]:
         """Server-sent events: the board now, then each new version (batched), with keepalives."""

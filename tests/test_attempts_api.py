@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from contest.extensions import db
 from contest.models import Attempt, AttemptItem, AttemptStatus, IntegrityEvent, Role, User
@@ -91,7 +92,11 @@ def test_a_full_attempt_scores_and_never_leaks_the_key_before_review(
             f"/api/v1/attempts/{attempt['id']}/items/{item['position']}",
             {"answer": answer_for(item, right), "seq": n + 1},
         )
-        assert saved.get_json() == {"saved": True, "seq": n + 1}
+        assert saved.get_json() == {
+            "saved": True,
+            "seq": n + 1,
+            "deadline_at": attempt["deadline_at"],
+        }
     me.call("GET", f"/api/v1/attempts/{attempt['id']}")
     submitted = me.call("POST", f"/api/v1/attempts/{attempt['id']}/submission")
     assert submitted.get_json()["status"] == "submitted"
@@ -210,9 +215,9 @@ def test_older_saves_never_overwrite_newer_ones(app: Flask, round_id: int) -> No
     item = attempt["items"][0]
     assert me.call("PUT", url, {"answer": answer_for(item), "seq": 5}).get_json()["saved"]
     late = me.call("PUT", url, {"answer": None, "seq": 3}).get_json()
-    assert late == {"saved": False, "seq": 5}
+    assert late == {"saved": False, "seq": 5, "deadline_at": attempt["deadline_at"]}
     again = me.call("PUT", url, {"answer": answer_for(item), "seq": 5}).get_json()
-    assert again == {"saved": False, "seq": 5}
+    assert again == {"saved": False, "seq": 5, "deadline_at": attempt["deadline_at"]}
     current = me.call("GET", f"/api/v1/attempts/{attempt['id']}").get_json()
     assert current["items"][0]["answer"] == answer_for(item)
 
@@ -269,7 +274,9 @@ def test_moving_the_close_moves_open_attempts_deadlines(app: Flask, round_id: in
     earlier = datetime.now(UTC) - timedelta(seconds=5)  # inside the 10 s grace
     move_close(earlier)
     assert abs(deadline() - earlier) < timedelta(milliseconds=1)
-    assert me.call("PUT", url, {"answer": None, "seq": 1}).status_code == 200
+    saved = me.call("PUT", url, {"answer": None, "seq": 1})
+    assert saved.status_code == 200  # and the page's timer learns the new deadline from it
+    assert datetime.fromisoformat(saved.get_json()["deadline_at"]) == deadline()
     review = other.call("GET", f"/api/v1/attempts/{theirs['id']}/result").get_json()
     assert review["review"] is False  # a contestant still saves: no key yet
 
@@ -808,3 +815,79 @@ def test_a_roster_only_contest_is_not_found_by_those_not_on_its_roster(app: Flas
     assert [c["id"] for c in listed_contests] == [contest_id]
     assert outsider.call("GET", "/api/v1/contests").get_json()["contests"] == []
     assert listed.call("POST", f"/api/v1/rounds/{round_id}/attempts").status_code in (200, 201)
+
+
+def test_moving_the_close_later_does_not_reopen_an_attempt_past_its_grace(
+    app: Flask, round_id: int
+) -> None:
+    """An attempt past its deadline plus grace that no sweep has closed yet is over: the answer
+    keys may be out (``after_close``), so a close moved later again does not reopen it."""
+    me = Player(app, "zhou")
+    mine = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    with app.app_context():
+        round_ = contest_service.get_round(round_id)
+        contest_service.save_round(
+            round_.contest_id,
+            round_id,
+            closes_at=datetime.now(UTC) - timedelta(seconds=60),
+            review_policy="after_close",
+        )
+        db.session.commit()
+        assert db.session.get_one(Attempt, mine["id"]).status is AttemptStatus.IN_PROGRESS
+        contest_service.save_round(
+            round_.contest_id, round_id, closes_at=datetime.now(UTC) + timedelta(days=1)
+        )
+        db.session.commit()
+    refused = me.call("PUT", f"/api/v1/attempts/{mine['id']}/items/1", {"answer": None, "seq": 1})
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "attempt_closed"
+
+
+def test_a_start_during_a_change_of_the_close_gets_the_new_deadline(
+    app: Flask, round_id: int
+) -> None:
+    """PostgreSQL runs them at once: the organizers' change has retimed the open attempts but
+    not committed when a contestant starts. The start waits for the round's row and takes the
+    new close, instead of committing an attempt with the old one that no retime will see.
+    (SQLite runs one writer at a time.)"""
+    import threading
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite serialises the two transactions")
+        contest_id = contest_service.get_round(round_id).contest_id
+    me = Player(app, "zhou")
+    new_close = datetime.now(UTC) + timedelta(minutes=2)  # before start + duration
+    retimed, release = threading.Event(), threading.Event()
+
+    def organizer() -> None:
+        with app.app_context():
+            contest_service.save_round(contest_id, round_id, closes_at=new_close)
+            retimed.set()
+            release.wait(20)
+            db.session.commit()
+
+    started: list[Any] = []
+    change = threading.Thread(target=organizer)
+    change.start()
+    assert retimed.wait(20)
+    start = threading.Thread(
+        target=lambda: started.append(me.call("POST", f"/api/v1/rounds/{round_id}/attempts"))
+    )
+    start.start()
+    with app.app_context():  # until the start waits for a lock, or is done without waiting
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        deadline = time.monotonic() + 20
+        while start.is_alive() and time.monotonic() < deadline:
+            if db.session.execute(waiting).scalar():
+                break
+            db.session.rollback()
+            time.sleep(0.02)
+    release.set()
+    change.join(20)
+    start.join(20)
+    assert started and started[0].status_code == 201
+    body = me.call("GET", f"/api/v1/attempts/{started[0].get_json()['id']}").get_json()
+    assert abs(datetime.fromisoformat(body["deadline_at"]) - new_close) < timedelta(milliseconds=1)

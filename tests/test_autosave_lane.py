@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from werkzeug.test import EnvironBuilder
 
 from contest.api.autosave_lane import AutosaveLane
 from contest.extensions import db
-from contest.models import AttemptItem
+from contest.models import Attempt, AttemptItem
 from contest.services import attempts as attempt_service
 from tests.contest_support import paper_round, published_bank
 from tests.test_attempts_api import Player, answer_for
@@ -88,6 +89,13 @@ def stored(app: Flask, url: str) -> tuple[int, Any]:
         return row.seq, row.answer
 
 
+def attempt_deadline(app: Flask, url: str) -> datetime:
+    with app.app_context():
+        attempt = db.session.get(Attempt, int(url.split("/")[4]))
+        assert attempt is not None
+        return attempt.deadline_at
+
+
 def test_the_lane_answers_byte_for_byte_as_flask(app: Flask, lane: Lane, round_id: int) -> None:
     me, url, item = started(app, round_id)
     answer = answer_for(item)
@@ -100,11 +108,13 @@ def test_the_lane_answers_byte_for_byte_as_flask(app: Flask, lane: Lane, round_i
     reference = lane.through_flask(Lane.environ(me, url, {"answer": answer, "seq": 3}))
     assert served[0] == reference[0] == "200 OK"
     assert served[1] == reference[1]  # the same headers, security headers included
-    assert served[2] == b'{"saved":true,"seq":2}\n' and reference[2] == b'{"saved":true,"seq":3}\n'
+    deadline = b'{"deadline_at":"%s",' % attempt_deadline(app, url).isoformat().encode()
+    assert served[2] == deadline + b'"saved":true,"seq":2}\n'
+    assert reference[2] == deadline + b'"saved":true,"seq":3}\n'
     stale = lane.through_lane(Lane.environ(me, url, {"answer": answer, "seq": 2}))
     stale_reference = lane.through_flask(Lane.environ(me, url, {"answer": answer, "seq": 2}))
     assert stale == stale_reference
-    assert stale[2] == b'{"saved":false,"seq":3}\n'
+    assert stale[2] == deadline + b'"saved":false,"seq":3}\n'
     assert stored(app, url)[0] == 3
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -338,7 +339,7 @@ def test_a_deadline_moved_later_keeps_the_attempt_going(
 ) -> None:
     """The organizers lengthen the round while the page counts down from the old deadline: at
     that deadline the page asks the server, finds the new one and counts on instead of
-    submitting."""
+    submitting. An answer made while it asks is saved like any other."""
     page = phone
     errors = watch_errors(page)
     round_id = make_round(duration_override=8)
@@ -347,15 +348,50 @@ def test_a_deadline_moved_later_keeps_the_attempt_going(
         round_ = db.session.get_one(Round, round_id)
         contest_service.save_round(round_.contest_id, round_id, duration_s=600)
         db.session.commit()
-    expect(page.locator("#countdown")).to_have_text(
-        re.compile(r"^(9:[0-5]\d|10:00)$"), timeout=20_000
-    )
-    expect(page).to_have_url(ATTEMPT_URL)
+    held: list[Any] = []  # the page's question at its deadline, answered when the test says
+
+    def hold_reads(route: Any) -> None:
+        if route.request.method == "GET":
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(f"**/api/v1/attempts/{attempt_id}", hold_reads)
+    countdown = page.locator("#countdown")
+    expect(countdown).to_have_text("0:00", timeout=20_000)  # the deadline: the page is asking
     answer(page)
     expect_saved(page)
+    assert len(held) == 1
+    held[0].continue_()
+    expect(countdown).to_have_text(re.compile(r"^(9:[0-5]\d|10:00)$"))
+    expect(page).to_have_url(ATTEMPT_URL)
     with live_app.app_context():
         attempt = db.session.get_one(Attempt, attempt_id)
         assert attempt.status is AttemptStatus.IN_PROGRESS
+    assert saved_answers(live_app, attempt_id)[1] is not None
+    assert not errors, errors
+
+
+def test_a_close_moved_earlier_reaches_the_timer_with_the_next_save(
+    phone: Page, live_app: Flask, make_round: Callable[..., int]
+) -> None:
+    """The organizers bring the close forward: the countdown still shows the old time until the
+    contestant's next answer, whose save answers with the new deadline."""
+    page = phone
+    errors = watch_errors(page)
+    round_id = make_round()
+    open_attempt(page, round_id)
+    countdown = page.locator("#countdown")
+    expect(countdown).to_have_text(re.compile(r"^(9:[0-5]\d|10:00)$"))
+    with live_app.app_context():
+        round_ = db.session.get_one(Round, round_id)
+        contest_service.save_round(
+            round_.contest_id, round_id, closes_at=datetime.now(UTC) + timedelta(seconds=90)
+        )
+        db.session.commit()
+    answer(page)
+    expect_saved(page)
+    expect(countdown).to_have_text(re.compile(r"^1:[0-3]\d$"))
     assert not errors, errors
 
 

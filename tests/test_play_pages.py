@@ -211,7 +211,11 @@ def full_attempt(app: Flask, me: Contestant, round_id: int) -> int:
             f"/api/v1/attempts/{attempt_id}/items/{item['position']}",
             {"answer": answer_for(item, seq % 2 == 0), "seq": seq, "flagged": seq == 3},
         )
-        assert saved.get_json() == {"saved": True, "seq": seq}
+        assert saved.get_json() == {
+            "saved": True,
+            "seq": seq,
+            "deadline_at": attempt["deadline_at"],
+        }
     me.page(f"/attempts/{attempt_id}")
     me.api("GET", f"/api/v1/attempts/{attempt_id}")
     assert me.api("POST", f"/api/v1/attempts/{attempt_id}/submission").status_code == 200

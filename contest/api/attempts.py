@@ -296,7 +296,7 @@ def save_answer(body: dict[str, Any], attempt_id: int, position: int) -> Any:
             device_id=device_id(),
         )
         if fast is not None:
-            return {"saved": fast.saved, "seq": fast.seq}
+            return fast
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     result = attempt_service.save_answer(
@@ -309,7 +309,7 @@ def save_answer(body: dict[str, Any], attempt_id: int, position: int) -> Any:
         now=now(),
         device_id=device_id(),
     )
-    return {"saved": result.saved, "seq": result.seq}
+    return result
 
 
 @blp.route("/attempts/<int:attempt_id>/submission", methods=["POST"])

@@ -163,8 +163,12 @@ class AutosaveLane:
         if result is None:  # refused or unusual: the view explains it without trying again
             environ[CHECKED] = True
             return None
-        # What Flask's JSON provider writes for {"saved": …, "seq": …}: sorted keys, compact, "\n".
-        return b'{"saved":%s,"seq":%d}\n' % (b"true" if result.saved else b"false", result.seq)
+        # What the schema and Flask's JSON provider write: sorted keys, compact, ISO times, "\n".
+        return b'{"deadline_at":"%s","saved":%s,"seq":%d}\n' % (
+            result.deadline_at.isoformat().encode(),
+            b"true" if result.saved else b"false",
+            result.seq,
+        )
 
     def _session(self, environ: dict[str, Any]) -> dict[str, Any] | None:
         """The session Flask would open from this request's cookie (None: none, or not valid)."""

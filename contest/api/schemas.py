@@ -205,6 +205,9 @@ class SaveAnswerSchema(ma.Schema):
 class SaveResultSchema(ma.Schema):
     saved = ma.fields.Boolean()
     seq = ma.fields.Integer()
+    deadline_at = ma.fields.AwareDateTime(
+        metadata={"description": "The attempt's deadline now (the organizers may move it)"}
+    )
 
 
 class IntegrityEventInSchema(ma.Schema):

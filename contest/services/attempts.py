@@ -62,7 +62,7 @@ class Started:
 
 def start_attempt(round_id: int, user_id: int, *, now: datetime, device_id: str | None) -> Started:
     """Resume the open attempt (taking it over on this device) or draw a new paper (committed)."""
-    round_ = contest_service.get_round(round_id)
+    round_ = contest_service.lock_round_for_start(round_id)
     contest_service.ensure_can_take(round_, user_id, now)
     contest_service.ensure_qualified(round_, user_id, now)
     current = db.session.scalar(
@@ -267,6 +267,8 @@ def encode_answer(kind: QuestionType, option_ids: Collection[str], answer: Any) 
 class SaveResult:
     saved: bool
     seq: int
+    # The attempt's deadline now: the page's timer follows it when the organizers move the close.
+    deadline_at: datetime
 
 
 def save_answer(
@@ -311,15 +313,16 @@ def save_answer(
         )
         .values(**values)
     )
+    deadline = attempt.deadline_at
     db.session.commit()
     if result.rowcount:  # type: ignore[attr-defined]
-        return SaveResult(True, seq)
+        return SaveResult(True, seq, deadline)
     current = db.session.scalar(
         select(AttemptItem.seq).where(
             AttemptItem.attempt_id == attempt_id, AttemptItem.position == position
         )
     )
-    return SaveResult(False, int(current or 0))
+    return SaveResult(False, int(current or 0), deadline)
 
 
 # The fast save in Core SQL on the tables (no ORM compile or synchronisation step: this is the
@@ -437,7 +440,12 @@ def _one_trip_save(with_device: bool, with_flag: bool) -> Update:
         .values(
             answer=bindparam("b_answer"), seq=bindparam("b_seq"), saved_at=bindparam("b_saved_at")
         )
-        .returning(_item.c.seq)
+        .returning(
+            _item.c.seq,
+            select(_attempt.c.deadline_at)
+            .where(_attempt.c.id == bindparam("b_attempt"))
+            .scalar_subquery(),
+        )
     )
     return statement.values(flagged=bindparam("b_flagged")) if with_flag else statement
 
@@ -488,8 +496,9 @@ def save_answer_fast(
         statement = _ONE_TRIP[(device_id is not None, flagged is not None)]
         with db.engine.connect() as connection:
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-            if connection.execute(statement, params).first() is not None:
-                return SaveResult(True, seq)
+            saved = connection.execute(statement, params).first()
+            if saved is not None:
+                return SaveResult(True, seq, saved[1])
     return _checked_save(attempt_id, user_id, position, answer, seq, flagged, now, device_id)
 
 
@@ -533,9 +542,9 @@ def _checked_save(
             _STORED_SEQ, {"attempt_id": attempt_id, "position": position}
         ).scalar()
         db.session.commit()
-        return SaveResult(False, int(current or 0))
+        return SaveResult(False, int(current or 0), deadline)
     db.session.commit()
-    return SaveResult(True, seq)
+    return SaveResult(True, seq, deadline)
 
 
 def submit_attempt(

@@ -6,13 +6,13 @@ import hmac
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from contest.auth import throttle
@@ -241,29 +241,52 @@ def save_round(contest_id: int, round_id: int | None = None, **fields: Any) -> R
     return round_
 
 
-def retime_open_attempts(round_: Round) -> int:
+def retime_open_attempts(round_: Round, now: datetime | None = None) -> int:
     """Give the round's open attempts the deadline its new close or duration sets (not
     committed); returns how many moved.
 
     An attempt's deadline is min(start + duration, close), fixed when it starts. Without this, a
     close moved earlier would leave attempts taking saves past it (and ``after_close`` review
     open while they still do), and a close moved later would not give them the extra time. An
-    attempt whose new deadline has passed closes once its grace is over, like any other.
+    attempt already past its deadline plus grace is over, closed or not yet (the sweep closes
+    it): it keeps its deadline, since the answer keys may be out. One whose new deadline has
+    passed closes once its grace is over, like any other.
+
+    The caller's UPDATE of the round holds its row, and a start reads the round with a share
+    lock (:func:`lock_round_for_start`): a start either commits before this reads the attempts,
+    or reads the new close after this commits.
     """
     from contest.services.attempts import deadline_for  # (attempts imports this module)
 
-    moved = 0
-    for attempt in db.session.scalars(
-        select(Attempt).where(
-            Attempt.round_id == round_.id, Attempt.status == AttemptStatus.IN_PROGRESS
+    now = now or datetime.now(UTC)
+    rows = db.session.execute(
+        select(Attempt.id, Attempt.started_at, Attempt.deadline_at).where(
+            Attempt.round_id == round_.id,
+            Attempt.status == AttemptStatus.IN_PROGRESS,
+            Attempt.deadline_at >= now - timedelta(seconds=round_.grace_s),
         )
-    ):
-        deadline = deadline_for(round_, attempt.started_at)
-        if deadline != attempt.deadline_at:
-            attempt.deadline_at = deadline
-            moved += 1
-    db.session.flush()
-    return moved
+    ).all()
+    moved = [
+        {"id": row.id, "deadline_at": deadline}
+        for row in rows
+        if (deadline := deadline_for(round_, row.started_at)) != row.deadline_at
+    ]
+    if moved:
+        db.session.execute(update(Attempt), moved)  # by primary key, in one executemany
+    return len(moved)
+
+
+def lock_round_for_start(round_id: int) -> Round:
+    """The round, read again with a share lock held to the commit (a start's first read).
+
+    Changing the round's close waits for starts under way and they wait for it, so an attempt
+    never starts with a deadline from the old close after the retime has passed it by
+    (:func:`retime_open_attempts`). SQLite serialises the two anyway.
+    """
+    round_ = db.session.get(Round, round_id, with_for_update={"read": True}, populate_existing=True)
+    if round_ is None:
+        raise NotFound(_("No round %(id)s.", id=round_id))
+    return round_
 
 
 # Settings that must be one of an enum's values, and settings that must be whole numbers ≥ 0.

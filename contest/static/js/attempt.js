@@ -182,6 +182,7 @@
       if (response.ok) {
         const body = await response.json();
         store.seq = Math.max(store.seq, body.seq);
+        followDeadline(Date.parse(body.deadline_at));
         done(position, save.seq);
         continue;
       }
@@ -606,7 +607,7 @@
       warned.one = true;
       $("announce").textContent = T.one_minute;
     }
-    if (left <= 0) finish(true);
+    if (left <= 0) deadlineReached();
   }
 
   // Submitting ------------------------------------------------------------------------------
@@ -622,31 +623,44 @@
     return pendingCount() === 0;
   }
 
+  // A save answers with the attempt's deadline: the organizers may have moved it.
+  function followDeadline(moved) {
+    if (!moved || moved === deadline) return;
+    const left = moved - (Date.now() + offset);
+    deadline = moved;
+    if (left > 300000) warned.five = false;
+    if (left > 60000) warned.one = false;
+    tick();
+  }
+
   // At the deadline this page knows: the organizers may have moved the round's close or its
-  // duration since it loaded. True (and the timer runs on) when the attempt has time left.
-  async function deadlineMoved() {
-    try {
-      const response = await api("GET", data.attemptUrl);
-      if (!response.ok) return false;
-      const attempt = await response.json();
-      const moved = Date.parse(attempt.deadline_at);
-      if (attempt.status !== "in_progress" || !(moved > Date.now() + offset)) return false;
-      deadline = moved;
-      warned.five = false;
-      warned.one = false;
-      return true;
-    } catch (error) {
-      return false; // offline: submit as planned (the server closes the attempt anyway)
+  // duration since it loaded. Saves go on meanwhile; when the attempt still has time the timer
+  // runs on, otherwise (or when the server cannot be asked twice) the page submits.
+  let checkingDeadline = false;
+
+  async function deadlineReached() {
+    if (checkingDeadline || finishing || leaving) return;
+    checkingDeadline = true;
+    let later = null;
+    for (let tries = 0; tries < 2 && later === null; tries += 1) {
+      try {
+        const response = await api("GET", data.attemptUrl);
+        if (response.status === 401) break;
+        if (response.ok) {
+          const attempt = await response.json();
+          const moved = Date.parse(attempt.deadline_at);
+          later = attempt.status === "in_progress" && moved > Date.now() + offset ? moved : 0;
+        }
+      } catch (error) { /* offline: try once more, then submit as planned */ }
     }
+    checkingDeadline = false;
+    if (later) followDeadline(later);
+    else finish(true);
   }
 
   async function finish(atDeadline) {
     if (finishing || leaving) return;
     finishing = true;
-    if (atDeadline && await deadlineMoved()) {
-      finishing = false;
-      return;
-    }
     setControlsDisabled(true);
     showBanner(atDeadline ? T.time_up : T.submitting, false);
     if (!stopped) await flushWithin(atDeadline ? 8000 : 15000);
