@@ -34,9 +34,15 @@ def round_id(app: Flask) -> int:
 class Player:
     """A contestant's phone: its own session, CSRF token, device id and every response seen."""
 
-    def __init__(self, app: Flask, username: str, device: str = "phone-1") -> None:
+    def __init__(
+        self,
+        app: Flask,
+        username: str,
+        device: str = "phone-1",
+        organization_id: int | None = None,
+    ) -> None:
         with app.app_context():
-            add_user(username, Role.CONTESTANT)
+            add_user(username, Role.CONTESTANT, organization_id)
         self.client = app.test_client()
         assert api_login(self.client, username, PASSWORD).status_code == 200
         self.device = device

@@ -17,8 +17,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from contest.boards import views
 from contest.extensions import db, redis_hub
-from contest.models import BoardVisibility, Contest, Organization, Round
+from contest.models import BoardVisibility, Contest, Organization, RegistrationMode, Round
 from contest.services import leaderboards
 from tests.contest_support import paper_round, published_bank
 from tests.test_attempts_api import Player
@@ -190,6 +191,32 @@ def test_the_join_link_follows_the_public_url_not_the_host_header(
     assert "evil.example" not in text
 
 
+def test_a_made_up_host_of_thousands_of_characters_gets_no_qr_code(
+    app: Flask, client: FlaskClient, round_id: int
+) -> None:
+    """Without CONTEST_PUBLIC_URL the code encodes the Host header: a huge made-up one would
+    cost a tenth of a second of CPU per request (or a 500 from segno), so it gets the link
+    only. Codes are drawn once per URL."""
+    url = f"/boards/contests/{contest_of(app, round_id)}/screen"
+    host = ".".join(["a" * 60] * 40) + ".example"  # 2,448 characters, every label valid
+    response = client.get(url, headers={"Host": host})
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert 'class="qr-code"' not in text and 'data-testid="join-url"' in text
+    views.qr_svg.cache_clear()
+    for _ in range(3):
+        assert 'class="qr-code"' in page(client, url)
+    assert views.qr_svg.cache_info().misses == 1
+
+
+def test_an_offset_past_the_end_of_anything_is_clamped(
+    app: Flask, client: FlaskClient, round_id: int
+) -> None:
+    text = page(client, f"/boards/rounds/{round_id}?offset=" + "9" * 200)
+    offsets = {int(o) for o in re.findall(r"/api/v1/[^\"]*offset=(\d+)", text)}
+    assert max(offsets) == 1_000_000  # what the board API (and its stream) accept
+
+
 def test_a_contest_without_rounds_joins_from_the_home_page(app: Flask, client: FlaskClient) -> None:
     with app.app_context():
         contest = Contest(title="空赛")
@@ -262,9 +289,11 @@ def test_the_landing_page_lists_public_boards_only(app: Flask, client: FlaskClie
         newer = paper_round(bank, contest_title="新赛").contest_id
         hidden = paper_round(bank, contest_title="内部赛").contest
         hidden.board_visibility = BoardVisibility.ORGANIZERS
+        roster = paper_round(bank, contest_title="名单赛").contest  # its link still works
+        roster.registration_mode = RegistrationMode.ROSTER
         db.session.add(Contest(title="无场次赛"))
         db.session.commit()
     text = page(client, "/")
     links = re.findall(r'href="/boards/contests/(\d+)">([^<]+)</a>', text)
     assert links == [(str(newer), "新赛"), (str(shown), "公开赛")]
-    assert "内部赛" not in text and "无场次赛" not in text
+    assert "内部赛" not in text and "无场次赛" not in text and "名单赛" not in text

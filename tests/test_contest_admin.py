@@ -561,3 +561,15 @@ def test_cli_creates_a_contest_and_its_rounds(app: Flask, tmp_path: Path) -> Non
     assert refused.exit_code == 1 and "99" in refused.output
     listed = runner.invoke(args=["contests", "list"])
     assert "命令行竞赛" in listed.output and "初赛" in listed.output and "复赛" not in listed.output
+
+
+def test_organizer_pages_are_never_kept_by_a_shared_cache(
+    app: Flask, organizer_client: FlaskClient
+) -> None:
+    """Live standings carry full names; the organizer pages say no cache may keep them."""
+    with app.app_context():
+        round_id = paper_round(published_bank()).id
+    for url in ("/admin/", f"/admin/rounds/{round_id}/standings"):
+        response = organizer_client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Cache-Control"] == "private, no-store", url

@@ -342,7 +342,11 @@ def test_an_attempt_after_the_freeze_changes_nothing_the_public_sees(
 ) -> None:
     with app.app_context():
         round_id = paper_round(published_bank(), attempts_allowed=0, score_policy=policy).id
-    alpha, beta = Player(app, "alpha"), Player(app, "beta")
+        east, west = Organization(name="东区"), Organization(name="西区")
+        db.session.add_all([east, west])
+        db.session.commit()
+        east_id, west_id = east.id, west.id
+    alpha, beta = Player(app, "alpha", organization_id=east_id), Player(app, "beta")
     sit(app, alpha, round_id, right=6)
     first = alpha.expected  # type: ignore[attr-defined]
     sit(app, beta, round_id, right=2)
@@ -357,7 +361,11 @@ def test_an_attempt_after_the_freeze_changes_nothing_the_public_sees(
     sit(app, alpha, round_id, right=again)  # a better score (best), a worse one (last)
     second = alpha.expected  # type: ignore[attr-defined]
     assert (second > first) if policy == "best" else (second < beta.expected)  # type: ignore[attr-defined]
-    Player(app, "gamma").call("POST", f"/api/v1/rounds/{round_id}/attempts")  # only starts
+    # Newcomers register as they start (an open contest): one of each organization, neither
+    # counted by the organization board while the round is frozen.
+    gamma = Player(app, "gamma", organization_id=west_id)
+    gamma.call("POST", f"/api/v1/rounds/{round_id}/attempts")  # only starts
+    sit(app, Player(app, "delta", organization_id=east_id), round_id, right=10)
     settle(app)
     # The public boards hold still: alpha keeps the pre-freeze entry, the figures and the
     # version do not move (a moving ETag would tell that something happened).
@@ -372,7 +380,12 @@ def test_an_attempt_after_the_freeze_changes_nothing_the_public_sees(
         assert round_ is not None
         live = leaderboards.live_round_body(redis_hub.client, round_, 0, 10)
     scores = {e["name"]: e["score"] for e in live["entries"]}
-    assert scores == {"alpha 名": second, "beta 名": beta.expected}  # type: ignore[attr-defined]
+    assert scores == {"alpha 名": second, "beta 名": beta.expected, "delta 名": 20}  # type: ignore[attr-defined]
+    with app.app_context():
+        leaderboards.reveal(round_id, datetime.now(UTC))
+        render_pending(redis_hub.client, wait=False)
+    organizations = public(app, round_id)["organizations"]["organizations"]
+    assert {o["name"]: o["registered"] for o in organizations} == {"东区": 2, "西区": 1}
 
 
 def test_a_freeze_set_after_a_reveal_freezes_again_and_no_reveal_comes_early(

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request
 from sqlalchemy import func, select
 
 from contest.extensions import db
@@ -18,6 +18,15 @@ PAGE_SIZE = 50
 @organizer_required
 def _organizers_only() -> None:
     """Guard for every route of the blueprint, so no new page can forget it."""
+
+
+@bp.after_request
+def _kept_private(response: Response) -> Response:
+    """Organizer pages hold live standings with full names, contacts and answer keys: no
+    shared cache keeps them, and no browser cache keeps them past the session (downloads that
+    set their own policy keep it)."""
+    response.headers.setdefault("Cache-Control", "private, no-store")
+    return response
 
 
 @bp.route("/")

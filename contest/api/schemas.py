@@ -335,8 +335,13 @@ class AttemptAdminListSchema(ma.Schema):
 # Leaderboards ----------------------------------------------------------------------------------
 
 
+MAX_BOARD_OFFSET = 1_000_000
+
+
 class BoardQuerySchema(ma.Schema):
-    offset = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=1_000_000))
+    offset = ma.fields.Integer(
+        load_default=0, validate=ma.validate.Range(min=0, max=MAX_BOARD_OFFSET)
+    )
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=100))
 
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import segno
@@ -18,6 +19,7 @@ from flask import Blueprint, abort, current_app, render_template, request, url_f
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from contest.api.schemas import MAX_BOARD_OFFSET as MAX_OFFSET
 from contest.extensions import db, redis_hub
 from contest.models import BoardVisibility, Contest, Round
 from contest.services import contests as contest_service
@@ -90,6 +92,18 @@ def join_url(contest: Contest, at: datetime) -> str:
     return base + url_for(endpoint, **args) if base else url_for(endpoint, _external=True, **args)
 
 
+# A longer join URL gets no QR code: no real address is this long, while a made-up Host header of
+# thousands of characters would cost a tenth of a second of CPU per code (and segno refuses past
+# about 2,300 characters).
+QR_MAX_URL = 300
+
+
+def join_qr(url: str) -> Markup | None:
+    """The join URL's QR code, or None for a URL too long to be a real address."""
+    return qr_svg(url) if len(url) <= QR_MAX_URL else None
+
+
+@lru_cache(maxsize=64)  # one or two URLs in practice; a screen reloads every few minutes
 def qr_svg(url: str) -> Markup:
     """The URL as an inline SVG QR code (no namespace, no size: CSS sizes it)."""
     code = segno.make(url, error="m", micro=False)
@@ -228,7 +242,8 @@ def board_helpers() -> dict[str, Any]:
 
 
 def requested_offset() -> int:
-    offset = max(0, request.args.get("offset", 0, type=int) or 0)
+    """The page's first place, within what the board API takes (it refuses beyond)."""
+    offset = min(max(0, request.args.get("offset", 0, type=int) or 0), MAX_OFFSET)
     return offset - offset % PAGE
 
 
@@ -271,7 +286,7 @@ def screen(contest_id: int) -> Any:
         top=SCREEN_TOP,
         rotate=min(max(rotate, ROTATE_RANGE[0]), ROTATE_RANGE[1]),
         join_url=url,
-        qr=qr_svg(url),
+        qr=join_qr(url),
         strings=board_strings(),
     )
     # The link follows the request's Host header (without CONTEST_PUBLIC_URL): no shared cache

@@ -177,12 +177,14 @@ LANDING_BOARDS = 10
 
 
 def public_boards() -> list[Contest]:
-    """The newest contests whose boards are public and that have a round."""
+    """The newest contests whose boards are public and that have a round. Roster-only contests
+    are left out: their boards stay reachable by the link the organizers hand out."""
     return list(
         db.session.scalars(
             select(Contest)
             .where(
                 Contest.board_visibility == BoardVisibility.PUBLIC,
+                Contest.registration_mode != RegistrationMode.ROSTER,
                 Contest.rounds.any(),
             )
             .order_by(Contest.created_at.desc(), Contest.id.desc())

@@ -504,6 +504,10 @@ class ContestData:
     started: dict[int, int]  # round id → contestants who started
     started_before_freeze: dict[int, int]  # frozen round id → who started before its freeze
     registered: dict[int, int]  # organization id → registered contestants
+    # The same, counting only registrations before the earliest freeze not yet revealed: what
+    # the organization board shows while a round is frozen (an open contest registers its
+    # contestants as they start, so the full count would show who came after the freeze).
+    registered_before_freeze: dict[int, int]
     organization_names: dict[int, str]
     salt: bytes = b""  # keys the entries' opaque ids (see row_id)
 
@@ -521,16 +525,25 @@ def load_contest_data(contest_id: int, entries: dict[int, list[RawEntry]]) -> Co
             .group_by(Attempt.round_id)
         ).all()
     )
-    registered = {
-        org: count
-        for org, count in db.session.execute(
-            select(User.organization_id, func.count())
-            .join(Registration, Registration.user_id == User.id)
-            .where(Registration.contest_id == contest_id, User.organization_id.is_not(None))
-            .group_by(User.organization_id)
-        )
-        if org is not None
-    }
+    registrations = (
+        select(User.organization_id, func.count())
+        .join(Registration, Registration.user_id == User.id)
+        .where(Registration.contest_id == contest_id, User.organization_id.is_not(None))
+        .group_by(User.organization_id)
+    )
+
+    def per_organization(query: Any) -> dict[int, int]:
+        return {org: count for org, count in db.session.execute(query) if org is not None}
+
+    registered = per_organization(registrations)
+    cutoff = min(
+        (r.freeze_at for r in rounds if r.freeze_at is not None and not revealed(r)), default=None
+    )
+    registered_before_freeze = (
+        registered
+        if cutoff is None
+        else per_organization(registrations.where(Registration.registered_at < cutoff))
+    )
     before_freeze: dict[int, int] = {}
     if any(r.freeze_at is not None for r in rounds):
         before_freeze = dict(
@@ -550,6 +563,7 @@ def load_contest_data(contest_id: int, entries: dict[int, list[RawEntry]]) -> Co
         started,
         before_freeze,
         registered,
+        registered_before_freeze,
         names,
         salt,
     )
@@ -591,7 +605,11 @@ def documents(data: ContestData, now: datetime) -> list[BoardDocument]:
         BoardDocument(
             organization_board(contest_id),
             {"contest_id": contest_id, "frozen": any_frozen},
-            organization_rows(standings, data.registered, data.organization_names),
+            organization_rows(
+                standings,
+                data.registered_before_freeze if any_frozen else data.registered,
+                data.organization_names,
+            ),
             paged=False,
         )
     )
