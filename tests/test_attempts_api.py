@@ -897,3 +897,22 @@ def test_a_start_during_a_change_of_the_close_gets_the_new_deadline(
     assert started and started[0].status_code == 201
     body = me.call("GET", f"/api/v1/attempts/{started[0].get_json()['id']}").get_json()
     assert abs(datetime.fromisoformat(body["deadline_at"]) - new_close) < timedelta(milliseconds=1)
+
+
+def test_the_clock_tells_an_attempt_its_deadline_and_nobody_else(app: Flask, round_id: int) -> None:
+    me, other = Player(app, "zhou"), Player(app, "wu")
+    mine = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    url = f"/api/v1/attempts/{mine['id']}/clock"
+    clock = me.call("GET", url).get_json()
+    assert clock["status"] == "in_progress" and clock["deadline_at"] == mine["deadline_at"]
+    assert abs(datetime.fromisoformat(clock["server_now"]) - datetime.now(UTC)) < timedelta(
+        seconds=5
+    )
+    assert set(clock) == {"status", "deadline_at", "server_now"}  # no paper, no key
+    assert other.call("GET", url).status_code == 404
+    assert app.test_client().get(url).status_code == 401
+    with app.app_context():
+        row = db.session.get_one(Attempt, mine["id"])
+        row.deadline_at = datetime.now(UTC) - timedelta(seconds=11)  # past the 10 s grace
+        db.session.commit()
+    assert me.call("GET", url).get_json()["status"] == "submitted"  # asking closes it

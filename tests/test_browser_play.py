@@ -356,7 +356,7 @@ def test_a_deadline_moved_later_keeps_the_attempt_going(
         else:
             route.continue_()
 
-    page.route(f"**/api/v1/attempts/{attempt_id}", hold_reads)
+    page.route(f"**/api/v1/attempts/{attempt_id}/clock", hold_reads)
     countdown = page.locator("#countdown")
     expect(countdown).to_have_text("0:00", timeout=20_000)  # the deadline: the page is asking
     answer(page)
@@ -392,6 +392,32 @@ def test_a_close_moved_earlier_reaches_the_timer_with_the_next_save(
     answer(page)
     expect_saved(page)
     expect(countdown).to_have_text(re.compile(r"^1:[0-3]\d$"))
+    expect(page.get_by_test_id("banner")).to_contain_text("组织者调整了截止时间")
+    assert not errors, errors
+
+
+def test_an_idle_page_learns_of_a_moved_close_when_it_comes_back_into_view(
+    phone: Page, live_app: Flask, make_round: Callable[..., int]
+) -> None:
+    """A phone put away while the organizers bring the close forward asks the server's clock
+    when it is looked at again, instead of counting down to a close that has moved."""
+    page = phone
+    errors = watch_errors(page)
+    round_id = make_round()
+    open_attempt(page, round_id)
+    page.evaluate(FAKE_VISIBILITY)
+    countdown = page.locator("#countdown")
+    expect(countdown).to_have_text(re.compile(r"^(9:[0-5]\d|10:00)$"))
+    page.evaluate(SWITCH, "hidden")
+    with live_app.app_context():
+        round_ = db.session.get_one(Round, round_id)
+        contest_service.save_round(
+            round_.contest_id, round_id, closes_at=datetime.now(UTC) + timedelta(seconds=90)
+        )
+        db.session.commit()
+    page.evaluate(SWITCH, "visible")
+    expect(countdown).to_have_text(re.compile(r"^1:[0-3]\d$"))
+    expect(page.get_by_test_id("banner")).to_contain_text("组织者调整了截止时间")
     assert not errors, errors
 
 

@@ -573,3 +573,70 @@ def test_organizer_pages_are_never_kept_by_a_shared_cache(
         response = organizer_client.get(url)
         assert response.status_code == 200, url
         assert response.headers["Cache-Control"] == "private, no-store", url
+
+
+def test_row_limits_speak_chinese_and_a_freeze_after_the_close_is_refused(
+    app: Flask, organizer_client: FlaskClient
+) -> None:
+    with app.app_context():
+        bank_id = published_bank()
+        contest_id = contest_service.create_contest("表单测试").id
+        db.session.commit()
+    client = organizer_client  # Chinese, the default
+    url = f"/admin/contests/{contest_id}/rounds/new"
+    too_many = client.post(
+        url,
+        data=round_form(
+            csrf_token(client), bank_id, [{"type": "single", "count": "0", "points": "1000"}]
+        ),
+    )
+    assert too_many.status_code == 422
+    page = too_many.get_data(as_text=True)
+    assert "数值大小必须介于 1 到 500 之间" in page and "数值大小必须介于 1 到 100 之间" in page
+    assert "Number must be" not in page
+    late_freeze = client.post(
+        url,
+        data=round_form(
+            csrf_token(client),
+            bank_id,
+            [{"type": "single", "count": "2", "points": "2"}],
+            opens_at="2026-12-01T09:00",
+            closes_at="2026-12-01T11:00",
+            freeze_at="2026-12-01T11:30",
+        ),
+    )
+    assert late_freeze.status_code == 422
+    assert "封榜时间须早于轮次关闭时间" in late_freeze.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Round)) == 0
+
+
+def test_a_new_close_says_how_many_attempts_in_progress_it_moved(
+    app: Flask, organizer_client: FlaskClient
+) -> None:
+    with app.app_context():
+        round_ = paper_round(published_bank())
+        round_id, bank_id = round_.id, round_.bank_id
+        blueprint = [{k: str(v or "") for k, v in row.items()} for row in round_.blueprint]
+    Player(app, "zhou").call("POST", f"/api/v1/rounds/{round_id}/attempts")
+    client = organizer_client
+    page = client.get(f"/admin/rounds/{round_id}/edit").get_data(as_text=True)
+    assert "新的关闭时间或答题时长也会调整进行中答题的截止时间" in page
+    soon = (datetime.now(UTC) + timedelta(hours=8, minutes=5)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(
+        f"/admin/rounds/{round_id}/edit",
+        data=round_form(
+            csrf_token(client),
+            bank_id,
+            blueprint,
+            duration_min="10",
+            opens_at="",
+            closes_at=soon,  # Beijing time: five minutes from now
+            review_policy="after_close",
+        ),
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    assert "1 个进行中答题的截止时间已按新的关闭时间或答题时长调整" in response.get_data(
+        as_text=True
+    )

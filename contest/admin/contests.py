@@ -22,6 +22,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import translations as wtf_translations
 from sqlalchemy import func, or_, select
 from wtforms import (
     BooleanField,
@@ -111,6 +112,12 @@ def _row_difficulty_choices() -> list[tuple[str, str]]:
 
 class BlueprintRowForm(Form):
     """One blueprint row; a row without type, count and points is ignored."""
+
+    class Meta:
+        # A plain Form (rows carry no CSRF token of their own) speaking the page's language
+        # as FlaskForm does: WTForms' own messages ("Number must be between…") in Chinese.
+        def get_translations(self, form: Any) -> Any:
+            return wtf_translations
 
     # Choices of the category are the bank's paths, set by the view; "" is every category.
     category = SelectField(
@@ -457,6 +464,16 @@ def _round_view(contest: Contest, round_: Round | None, form: RoundForm) -> Any:
                 errors = [exc.message]
             else:
                 flash(_("Round %(title)s saved.", title=saved.title), "info")
+                retimed = db.session.info.pop(contest_service.RETIMED, 0)
+                if retimed:
+                    flash(
+                        _(
+                            "The deadlines of %(n)d attempt(s) in progress follow the new "
+                            "closing time or duration.",
+                            n=retimed,
+                        ),
+                        "info",
+                    )
                 return redirect(url_for("admin.contest", contest_id=contest.id))
     while len(form.blueprint) < max(BLUEPRINT_ROWS, _filled_rows(form) + 2):
         form.blueprint.append_entry()

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from contest.api.autosave_lane import CHECKED, device_id_in, user_id_in
 from contest.api.blueprint import blp
 from contest.api.schemas import (
+    AttemptClockSchema,
     AttemptResultSchema,
     AttemptSchema,
     ContestListSchema,
@@ -270,6 +271,22 @@ def get_attempt(attempt_id: int) -> dict[str, Any]:
     attempt = attempt_service.get_own_attempt(attempt_id, current_user.id)
     close_overdue_and_score(attempt, now())
     return attempt_body(attempt, contest_service.get_round(attempt.round_id))
+
+
+@blp.route("/attempts/<int:attempt_id>/clock", methods=["GET"])
+@blp.doc(
+    operationId="getAttemptClock",
+    summary="An attempt's status and deadline with the server's time (the page's timer)",
+    description="What the attempt page asks when it has not heard from the server for a while, "
+    "when it comes back into view and at its deadline: the organizers may have moved the "
+    "round's close or duration. Much lighter than getAttempt (no paper).",
+)
+@login_required
+@blp.response(200, AttemptClockSchema)
+def get_attempt_clock(attempt_id: int) -> dict[str, Any]:
+    attempt = attempt_service.get_own_attempt(attempt_id, current_user.id)
+    close_overdue_and_score(attempt, now())
+    return {"status": attempt.status.value, "deadline_at": attempt.deadline_at, "server_now": now()}
 
 
 @blp.route("/attempts/<int:attempt_id>/items/<int:position>", methods=["PUT"])

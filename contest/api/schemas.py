@@ -175,6 +175,12 @@ class AttemptItemSchema(ma.Schema):
     seq = ma.fields.Integer()
 
 
+class AttemptClockSchema(ma.Schema):
+    status = ma.fields.String(metadata={"enum": ["in_progress", "submitted", "scored", "void"]})
+    deadline_at = ma.fields.AwareDateTime()
+    server_now = ma.fields.AwareDateTime()
+
+
 class AttemptSchema(ma.Schema):
     id = ma.fields.Integer()
     round_id = ma.fields.Integer()

@@ -314,6 +314,7 @@ def attempt_page(attempt_id: int) -> Any:
         return redirect(url_for("main.attempt_result", attempt_id=attempt.id))
     urls = {
         "attempt": url_for("api.get_attempt", attempt_id=attempt.id),
+        "clock": url_for("api.get_attempt_clock", attempt_id=attempt.id),
         "save": url_for("api.save_answer", attempt_id=attempt.id, position=0)[:-1],
         "submit": url_for("api.submit_attempt", attempt_id=attempt.id),
         "integrity": url_for("api.report_integrity_event", attempt_id=attempt.id),
@@ -373,6 +374,7 @@ def attempt_strings() -> dict[str, str]:
         "time_left": _("Time left"),
         "five_minutes": _("5 minutes left."),
         "one_minute": _("1 minute left."),
+        "deadline_moved": _("The organizers changed the closing time: {left} left."),
         "time_up": _("Time is up. Submitting your answers…"),
         "submitting": _("Submitting…"),
         "confirm_unanswered": _("Questions not answered: {list}."),

@@ -219,6 +219,10 @@ def save_round(contest_id: int, round_id: int | None = None, **fields: Any) -> R
     opens, closes = merged.get("opens_at"), merged.get("closes_at")
     if opens and closes and closes <= opens:
         raise InvalidInput(_("The round must close after it opens."))
+    freeze = merged.get("freeze_at")
+    if freeze and closes and freeze >= closes:
+        # A freeze from the close on would hide nothing of the round, only its final board.
+        raise InvalidInput(_("The board must freeze before the round closes."))
     problems = check_blueprint(int(merged["bank_id"]), rows)
     if problems:
         raise BlueprintShortfall(problems)
@@ -239,6 +243,9 @@ def save_round(contest_id: int, round_id: int | None = None, **fields: Any) -> R
         retime_open_attempts(round_)
     settings_changed(contest.id)
     return round_
+
+
+RETIMED = "contest.retimed_attempts"
 
 
 def retime_open_attempts(round_: Round, now: datetime | None = None) -> int:
@@ -273,6 +280,8 @@ def retime_open_attempts(round_: Round, now: datetime | None = None) -> int:
     ]
     if moved:
         db.session.execute(update(Attempt), moved)  # by primary key, in one executemany
+    # For the organizer's page to say so (RETIMED: read and cleared by whoever reports it).
+    db.session.info[RETIMED] = db.session.info.get(RETIMED, 0) + len(moved)
     return len(moved)
 
 

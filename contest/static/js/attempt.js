@@ -623,38 +623,71 @@
     return pendingCount() === 0;
   }
 
-  // A save answers with the attempt's deadline: the organizers may have moved it.
+  // The organizers may move the round's close or duration while the page counts down. Every
+  // save answers with the attempt's deadline; a page that has not heard from the server for a
+  // minute, comes back into view or reaches its deadline asks getAttemptClock.
+  const CLOCK_IDLE_MS = 60000;
+  let lastHeard = Date.now();
+
   function followDeadline(moved) {
-    if (!moved || moved === deadline) return;
+    lastHeard = Date.now();
+    if (!moved || !deadline || moved === deadline) return;
     const left = moved - (Date.now() + offset);
     deadline = moved;
-    if (left > 300000) warned.five = false;
-    if (left > 60000) warned.one = false;
+    // Say it once, with the time now left (the 5- and 1-minute notices follow from here).
+    warned.five = left <= 300000;
+    warned.one = left <= 60000;
+    const text = fill(T.deadline_moved, { left: clock(left) });
+    $("announce").textContent = text;
+    if (left > 0) {
+      showBanner(text, false);
+      setTimeout(() => { if ($("banner-text").textContent === text) $("banner").hidden = true; }, 15000);
+    }
     tick();
   }
 
-  // At the deadline this page knows: the organizers may have moved the round's close or its
-  // duration since it loaded. Saves go on meanwhile; when the attempt still has time the timer
-  // runs on, otherwise (or when the server cannot be asked twice) the page submits.
+  // The attempt's clock from the server: {status, deadline_at}, or null when it cannot be had.
+  async function askClock() {
+    try {
+      const response = await api("GET", data.clockUrl);
+      if (!response.ok) return null;
+      return await response.json();
+    } catch (error) {
+      return null; // offline
+    }
+  }
+
+  let asking = false;
+  async function syncClock() {
+    if (asking || finishing || leaving || stopped || !deadline) return;
+    asking = true;
+    const now = await askClock();
+    asking = false;
+    if (!now) return;
+    if (now.status !== "in_progress") {
+      goToResult();
+      return;
+    }
+    followDeadline(Date.parse(now.deadline_at));
+  }
+
+  setInterval(() => { if (Date.now() - lastHeard > CLOCK_IDLE_MS) syncClock(); }, 5000);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") syncClock();
+  });
+
+  // At the deadline this page knows: saves go on while it asks; when the attempt still has time
+  // the timer runs on, otherwise (or when the server cannot be asked twice) the page submits.
   let checkingDeadline = false;
 
   async function deadlineReached() {
     if (checkingDeadline || finishing || leaving) return;
     checkingDeadline = true;
-    let later = null;
-    for (let tries = 0; tries < 2 && later === null; tries += 1) {
-      try {
-        const response = await api("GET", data.attemptUrl);
-        if (response.status === 401) break;
-        if (response.ok) {
-          const attempt = await response.json();
-          const moved = Date.parse(attempt.deadline_at);
-          later = attempt.status === "in_progress" && moved > Date.now() + offset ? moved : 0;
-        }
-      } catch (error) { /* offline: try once more, then submit as planned */ }
-    }
+    let now = null;
+    for (let tries = 0; tries < 2 && now === null; tries += 1) now = await askClock();
     checkingDeadline = false;
-    if (later) followDeadline(later);
+    const moved = now ? Date.parse(now.deadline_at) : 0;
+    if (now && now.status === "in_progress" && moved > Date.now() + offset) followDeadline(moved);
     else finish(true);
   }
 
