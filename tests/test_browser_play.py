@@ -86,9 +86,19 @@ def open_attempt(page: Page, round_id: int, screenshots: str = "") -> int:
     if screenshots:
         fits_the_screen(page)
         page.screenshot(path=f"/tmp/play-lobby{screenshots}.png", full_page=True)
+    dialogs: list[str] = []
+
+    def accept(dialog: Any) -> None:  # the only attempt of a round: the page asks first
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
     page.get_by_test_id("start").click()
     expect(page).to_have_url(ATTEMPT_URL)
     expect(page.get_by_test_id("question")).to_have_attribute("aria-busy", "false")
+    page.remove_listener("dialog", accept)
+    if dialogs:
+        assert "本轮只能作答一次" in dialogs[0]
     match = ATTEMPT_URL.match(page.url)
     assert match
     return int(match.group(1))

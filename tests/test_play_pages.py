@@ -7,6 +7,7 @@ the pages and the API and scan every response for anything that gives the key aw
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -303,3 +304,25 @@ def test_round_summaries_match_the_api(app: Flask, bank_id: int) -> None:
     html = me.page(f"/rounds/{round_id}").get_data(as_text=True)
     assert f'data-testid="question-count">{listed["question_count"]}<' in html
     assert f'data-testid="max-score">{listed["max_score"]}<' in html
+
+
+def test_the_lobby_asks_before_the_only_attempt_and_says_when_the_close_cuts_it_short(
+    app: Flask, bank_id: int
+) -> None:
+    soon = datetime.now(UTC) + timedelta(minutes=3)  # a 10-minute paper
+    once = make_round(app, bank_id, attempts_allowed=1, closes_at=soon)
+    again = make_round(app, bank_id, attempts_allowed=0)
+    me = Contestant(app, "li")
+    html = me.page(f"/rounds/{once}").get_data(as_text=True)
+    assert "本轮只能作答一次" in html and "data-confirm=" in html
+    left = re.search(r'data-testid="time-left">([^<]*)<', html)
+    assert left and re.search(r"[23] 分钟", left.group(1)), left
+    html = me.page(f"/rounds/{again}").get_data(as_text=True)
+    assert "data-confirm=" not in html and 'data-testid="time-left"' not in html
+    attempt_id = me.start(once)
+    html = me.page(f"/rounds/{once}").get_data(as_text=True)  # continuing asks nothing
+    assert "data-confirm=" not in html and 'data-testid="time-left"' not in html
+    # The attempt page keeps log-out and language buttons away from the timer.
+    html = me.page(f"/attempts/{attempt_id}").get_data(as_text=True)
+    assert "退出登录" not in html and 'data-testid="lang-en"' not in html
+    assert "退出登录" in me.page("/").get_data(as_text=True)

@@ -9,7 +9,7 @@ before the round's review policy allows.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -249,6 +249,17 @@ def round_lobby(round_id: int) -> Any:
         and (body["registered"] or contest.registration_mode is RegistrationMode.OPEN)
         and (summary["open_attempt_id"] or not allowed or summary["attempts_used"] < allowed)
     )
+    # Starting now, the close cuts the attempt short: say how long it really has.
+    at, closes = now(), round_.closes_at
+    time_left = ""
+    if (
+        closes is not None
+        and can_start
+        and not summary["open_attempt_id"]
+        and closes < at + timedelta(seconds=round_.duration_s)
+    ):
+        seconds = max(0, int((closes - at).total_seconds()))
+        time_left = duration_text(seconds - seconds % 60 if seconds >= 60 else seconds)
     blueprint = [
         {
             "type": type_text(str(row.get("type"))),
@@ -266,6 +277,7 @@ def round_lobby(round_id: int) -> Any:
         blueprint=blueprint,
         attempts=attempts,
         can_start=can_start,
+        time_left=time_left,
         needs_invite=(
             contest.registration_mode is RegistrationMode.INVITE and not body["registered"]
         ),
