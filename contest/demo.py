@@ -265,6 +265,9 @@ def _stop(processes: list[subprocess.Popen[bytes]], timeout: float = 15.0) -> No
 def run_demo(base_app: Flask) -> None:
     """Run the stack until Ctrl-C or SIGTERM; see the module docstring."""
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    # A shell without job control starts `make demo &` with SIGINT ignored, which Python keeps:
+    # the demo stops on it all the same.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     config = base_app.config
     password = config["CONTEST_DEMO_PASSWORD"] or secrets.token_urlsafe(9)
     instance = Path(base_app.instance_path)

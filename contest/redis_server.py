@@ -149,6 +149,10 @@ class EmbeddedRedis:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                     preexec_fn=_die_with_parent,
+                    # Out of the terminal's process group: Ctrl-C (or a signal to the group)
+                    # stops the web server and workers first, and the owner stops this server
+                    # after them, instead of leaving them to log a vanished Redis meanwhile.
+                    start_new_session=True,
                 )
             except BaseException as exc:
                 failure.append(exc)

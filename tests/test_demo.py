@@ -28,10 +28,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def ignore_sigint() -> None:  # runs in the child before exec
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Demo:
     """One `contest demo` process in a session of its own, with its log captured."""
 
-    def __init__(self, instance: Path) -> None:
+    def __init__(self, instance: Path, *, sigint_ignored: bool = False) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONTEST_")}
@@ -48,6 +52,8 @@ class Demo:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # As `make demo &` from a script: a shell without job control ignores SIGINT.
+            preexec_fn=ignore_sigint if sigint_ignored else None,
         )
 
     def output(self) -> str:
@@ -187,3 +193,19 @@ def test_killing_the_demo_outright_takes_its_children_along(instance: Path) -> N
     finally:
         alive = demo.stop(signal.SIGKILL, whole_group=False)
     assert alive == [], f"outlived a kill -9 of the demo: {alive}"
+
+
+def test_ctrl_c_stops_a_demo_started_in_the_background_and_redis_goes_last(
+    instance: Path,
+) -> None:
+    """Started with SIGINT ignored, the demo still stops on it; its Redis, outside the process
+    group, stops after the web server and workers, so none of them logs a lost Redis."""
+    demo = Demo(instance, sigint_ignored=True)
+    try:
+        demo.wait_until_serving()
+    finally:
+        alive = demo.stop(signal.SIGINT, whole_group=True)
+    assert alive == [], f"left running after Ctrl-C: {alive}"
+    output = demo.output()
+    assert "Stopped: web server, workers and Redis." in output
+    assert "unavailable" not in output and "Error 111" not in output, output[-2000:]

@@ -839,3 +839,14 @@ def test_bad_board_queries_are_422(app: Flask, round_id: int) -> None:
         assert response.status_code == 422, query
         assert response.get_json()["error"]["code"]
     assert client.get(f"/api/v1/rounds/{round_id}/leaderboard/stream?limit=500").status_code == 422
+
+
+def test_a_start_alone_brings_the_contestant_count_up_to_date(app: Flask, round_id: int) -> None:
+    sit(app, Player(app, "alpha"), round_id, right=2)
+    settle(app)
+    url = f"/api/v1/rounds/{round_id}/leaderboard"
+    assert board(app, url)["stats"]["contestants"] == 1
+    Player(app, "beta").call("POST", f"/api/v1/rounds/{round_id}/attempts")  # starts, no more
+    with app.app_context():
+        assert render_pending(redis_hub.client, wait=False) == 1
+    assert board(app, url)["stats"]["contestants"] == 2

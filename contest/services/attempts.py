@@ -40,6 +40,7 @@ from contest.models import (
     User,
 )
 from contest.services import contests as contest_service
+from contest.services import leaderboards
 from question_bank.domain import QuestionType
 from question_bank.models import QuestionVersion
 from question_bank.papers import draw_paper
@@ -95,6 +96,7 @@ def start_attempt(round_id: int, user_id: int, *, now: datetime, device_id: str 
         )
     try:
         attempt = _new_attempt(round_, user_id, used + 1, now, device_id)
+        leaderboards.render_after_commit(round_.contest_id)  # the boards count who started
         db.session.commit()
     except IntegrityError:
         # Two starts at once (a double tap, two phones): the unique (round, user, number) lets one

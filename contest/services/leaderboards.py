@@ -646,8 +646,14 @@ def settings_changed(contest_id: int, *, hide: Sequence[str] = ()) -> None:
     """Render the contest's boards once the session commits (its settings or rounds changed);
     ``hide`` names boards removed at the commit (they became organizer-only), without waiting
     for a renderer."""
-    db.session.info.setdefault("contests_changed", set()).add(contest_id)
+    render_after_commit(contest_id)
     db.session.info.setdefault("boards_hidden", set()).update(hide)
+
+
+def render_after_commit(contest_id: int) -> None:
+    """Render the contest's boards once the session commits (what they show changed: a round's
+    settings, or who started, which the boards count)."""
+    db.session.info.setdefault("contests_changed", set()).add(contest_id)
 
 
 @event.listens_for(Session, "after_commit")
