@@ -297,3 +297,17 @@ def test_the_landing_page_lists_public_boards_only(app: Flask, client: FlaskClie
     links = re.findall(r'href="/boards/contests/(\d+)">([^<]+)</a>', text)
     assert links == [(str(newer), "新赛"), (str(shown), "公开赛")]
     assert "内部赛" not in text and "无场次赛" not in text and "名单赛" not in text
+
+
+def test_a_finished_contest_shows_final_standings_and_no_join_code(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        round_ = paper_round(published_bank(), closes_at=datetime.now(UTC) - timedelta(minutes=1))
+        round_id, contest_id = round_.id, round_.contest_id
+    board_page = page(client, f"/boards/rounds/{round_id}")
+    assert re.search(r'class="tab-status"[^>]*>已结束<', board_page)
+    assert "· 最终结果" in board_page
+    screen = page(client, f"/boards/contests/{contest_id}/screen")
+    assert 'data-testid="contest-over"' in screen and "本场竞赛已结束" in screen
+    assert 'class="qr-code"' not in screen and 'data-testid="join-url"' not in screen

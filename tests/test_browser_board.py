@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
@@ -217,3 +217,25 @@ def no_scrolling(page: Page) -> None:
         "window.innerHeight, window.innerWidth]; }"
     )
     assert sizes[0] <= sizes[2] and sizes[1] <= sizes[3], f"the screen scrolls: {sizes}"
+
+
+def test_round_labels_follow_the_close_without_a_reload(
+    browser: Browser, live_app: Flask, live_server: str, make_round: Callable[..., int]
+) -> None:
+    """At the close the tab's "in progress" becomes "ended" and the round board's "live" becomes
+    "final"; spectators do not reload a projected page."""
+    round_id = make_round(closes_at=datetime.now(UTC) + timedelta(seconds=4))
+    seed_board(live_app, round_id, [("赵小一", "第一中学", 10, 300)])
+    with new_page(browser, live_server, **DESKTOP) as page:
+        errors = watch_errors(page)
+        page.goto(f"/boards/rounds/{round_id}")
+        tab = page.locator(".board-tabs [aria-current=page] .tab-status")
+        title = page.locator("#round-title [data-mode-label]")
+        expect(tab).to_have_text("进行中")
+        expect(title).to_have_text("· 实时")
+        expect(tab).to_have_text("已结束", timeout=15_000)
+        expect(title).to_have_text("· 最终结果")
+        page.reload()  # the server says the same
+        expect(tab).to_have_text("已结束")
+        expect(title).to_have_text("· 最终结果")
+        assert not errors, errors

@@ -176,6 +176,9 @@ def board_strings() -> dict[str, str]:
         "took_part_open": _("{n} took part"),
         "shown": _("Places {first}–{last} of {total}"),
         "none": _("No results yet."),
+        "scheduled": status_text("scheduled"),
+        "open": status_text("open"),
+        "closed": status_text("closed"),
     }
 
 
@@ -185,10 +188,19 @@ def page_context(contest: Contest, selected: Round | None, offset: int) -> dict[
     return {
         "contest": contest,
         "rounds": [
-            {"id": r.id, "title": r.title, "status": contest_service.round_status(r, at)}
+            {
+                "id": r.id,
+                "title": r.title,
+                "status": contest_service.round_status(r, at),
+                # board.js moves the label on at these times without a reload
+                "opens_at": r.opens_at.isoformat() if r.opens_at else "",
+                "closes_at": r.closes_at.isoformat() if r.closes_at else "",
+            }
             for r in rounds
         ],
         "selected": selected,
+        "selected_closed": selected is not None
+        and contest_service.round_status(selected, at) == "closed",
         "round_board": round_view(selected, offset, PAGE) if selected else None,
         "contest_board": contest_view(contest, PAGE),
         "organizations_board": organizations_view(contest),
@@ -287,6 +299,8 @@ def screen(contest_id: int) -> Any:
         rotate=min(max(rotate, ROTATE_RANGE[0]), ROTATE_RANGE[1]),
         join_url=url,
         qr=join_qr(url),
+        # Nothing left to join once every round has closed: no QR code leading to a closed lobby.
+        joinable=not rounds or any(contest_service.round_status(r, at) != "closed" for r in rounds),
         strings=board_strings(),
     )
     # The link follows the request's Host header (without CONTEST_PUBLIC_URL): no shared cache

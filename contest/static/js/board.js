@@ -12,6 +12,37 @@
   const root = document.getElementById("boards");
   if (!root) return;
   const T = JSON.parse(document.getElementById("board-i18n").textContent);
+
+  // Round labels follow the clock: a tab's "In progress" becomes "Ended" at the close, and the
+  // round board's "live" becomes "final" (or says "frozen" while the freeze holds).
+  const passed = (iso) => Boolean(iso) && Date.parse(iso) <= Date.now();
+
+  function modeLabel(element) {
+    const mode = element.querySelector("[data-mode-label]");
+    if (!mode) return;
+    const notice = element.querySelector("[data-frozen-notice]");
+    const frozen = Boolean(notice && !notice.hidden);
+    const word = frozen ? mode.dataset.frozen
+      : passed(mode.dataset.closes) ? mode.dataset.ended : mode.dataset.live;
+    if (mode.textContent !== "· " + word) mode.textContent = "· " + word;
+  }
+
+  function roundLabels() {
+    for (const tab of document.querySelectorAll(".tab-status[data-opens]")) {
+      const state = passed(tab.dataset.closes) ? "closed"
+        : !tab.dataset.opens || passed(tab.dataset.opens) ? "open" : "scheduled";
+      if (tab.textContent !== T[state]) tab.textContent = T[state];
+    }
+    for (const element of document.querySelectorAll("[data-board]")) modeLabel(element);
+    // Again just after the next opening or close on the page (and at least once a minute).
+    const times = [...document.querySelectorAll("[data-opens], [data-closes]")]
+      .flatMap((el) => [el.dataset.opens, el.dataset.closes])
+      .map((iso) => (iso ? Date.parse(iso) : NaN))
+      .filter((t) => t > Date.now());
+    const next = times.length ? Math.min(...times) - Date.now() + 250 : 60000;
+    setTimeout(roundLabels, Math.min(next, 60000));
+  }
+  roundLabels();
   const fill = (text, vars) => text.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
   const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
   const stateBox = document.getElementById("live-state");
@@ -163,9 +194,8 @@
       this.element.dataset.version = String(body.version);
       const notice = this.element.querySelector("[data-frozen-notice]");
       if (notice) notice.hidden = !body.frozen;
-      const mode = this.element.querySelector("[data-mode-label]");
-      if (mode) setText(mode, "· " + (body.frozen ? mode.dataset.frozen : mode.dataset.live));
       this.frozen = Boolean(body.frozen);
+      modeLabel(this.element);
       for (const dd of this.element.querySelectorAll("[data-stat]")) {
         if (body.stats) setText(dd, number(body.stats[dd.dataset.stat]));
       }
