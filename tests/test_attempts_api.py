@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 
 from contest.extensions import db
 from contest.models import Attempt, AttemptItem, AttemptStatus, IntegrityEvent, Role, User
+from contest.services import attempts as attempt_service
 from contest.services import contests as contest_service
 from question_bank.models import Question, QuestionStatus
 from question_bank.papers import draw_paper
@@ -916,3 +917,61 @@ def test_the_clock_tells_an_attempt_its_deadline_and_nobody_else(app: Flask, rou
         row.deadline_at = datetime.now(UTC) - timedelta(seconds=11)  # past the 10 s grace
         db.session.commit()
     assert me.call("GET", url).get_json()["status"] == "submitted"  # asking closes it
+
+
+def test_a_start_that_first_closes_an_overdue_attempt_still_waits_for_a_change_of_the_close(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closing the contestant's overdue attempt commits, which lets go of the round's timing
+    lock: the start takes it again before drawing, so the organizers' change still waits for it
+    and then retimes the new attempt. (PostgreSQL; SQLite runs one writer at a time.)"""
+    import threading
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite serialises the two transactions")
+        round_ = paper_round(published_bank(), attempts_allowed=0)
+        round_id, contest_id = round_.id, round_.contest_id
+    me = Player(app, "zhou")
+    first = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    with app.app_context():  # open past its deadline plus grace, not swept yet
+        db.session.get_one(Attempt, first["id"]).deadline_at = datetime.now(UTC) - timedelta(
+            seconds=60
+        )
+        db.session.commit()
+    drawing, changed = threading.Event(), threading.Event()
+    draw = attempt_service._new_attempt
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+
+    def draw_once_the_change_waits(*args: Any, **kwargs: Any) -> Any:
+        drawing.set()
+        give_up = time.monotonic() + 20
+        with db.engine.connect() as connection:  # until the change waits, or is done (no lock)
+            while not changed.is_set() and time.monotonic() < give_up:
+                if connection.execute(waiting).scalar():
+                    break
+                connection.rollback()
+                time.sleep(0.02)
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(attempt_service, "_new_attempt", draw_once_the_change_waits)
+    new_close = datetime.now(UTC) + timedelta(minutes=2)  # before start + duration
+
+    def organizer() -> None:
+        assert drawing.wait(20)
+        with app.app_context():
+            contest_service.save_round(contest_id, round_id, closes_at=new_close)
+            db.session.commit()
+        changed.set()
+
+    change = threading.Thread(target=organizer)
+    change.start()
+    second = me.call("POST", f"/api/v1/rounds/{round_id}/attempts")
+    change.join(20)
+    assert second.status_code == 201, second.get_json()
+    with app.app_context():
+        stored = db.session.get_one(Attempt, second.get_json()["id"]).deadline_at
+    assert abs(stored - new_close) < timedelta(milliseconds=1)

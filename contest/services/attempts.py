@@ -77,6 +77,8 @@ def start_attempt(round_id: int, user_id: int, *, now: datetime, device_id: str 
         current.device_id = device_id or current.device_id
         db.session.commit()
         return Started(current, False)
+    if current is not None:  # closed just now: that commit let go of the round's timing lock
+        round_ = contest_service.lock_round_for_start(round_id)
     status = contest_service.round_status(round_, now)
     if status == "scheduled":
         raise Conflict(_("This round has not opened yet."), code="round_not_open")

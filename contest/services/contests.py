@@ -236,10 +236,13 @@ def save_round(contest_id: int, round_id: int | None = None, **fields: Any) -> R
         round_ = Round(contest_id=contest.id, position=position)
         db.session.add(round_)
     timing = (round_.closes_at, round_.duration_s) if round_.id is not None else None
+    retime = timing is not None and timing != (merged.get("closes_at"), merged.get("duration_s"))
+    if retime:
+        _lock_round_timing(round_.id, shared=False)  # before the attempts are read
     for key, value in merged.items():
         setattr(round_, key, value)
     db.session.flush()
-    if timing is not None and timing != (round_.closes_at, round_.duration_s):
+    if retime:
         retime_open_attempts(round_)
     settings_changed(contest.id)
     return round_
@@ -259,9 +262,9 @@ def retime_open_attempts(round_: Round, now: datetime | None = None) -> int:
     it): it keeps its deadline, since the answer keys may be out. One whose new deadline has
     passed closes once its grace is over, like any other.
 
-    The caller's UPDATE of the round holds its row, and a start reads the round with a share
-    lock (:func:`lock_round_for_start`): a start either commits before this reads the attempts,
-    or reads the new close after this commits.
+    The caller holds the round's timing lock and starts take it shared
+    (:func:`lock_round_for_start`): a start either commits before this reads the attempts, or
+    reads the new close after this commits.
     """
     from contest.services.attempts import deadline_for  # (attempts imports this module)
 
@@ -285,14 +288,34 @@ def retime_open_attempts(round_: Round, now: datetime | None = None) -> int:
     return len(moved)
 
 
-def lock_round_for_start(round_id: int) -> Round:
-    """The round, read again with a share lock held to the commit (a start's first read).
+# PostgreSQL advisory locks on a round's timing (the first key says what the second one names).
+_ROUND_TIMING_LOCK = 0x726E6474  # "rndt"
 
-    Changing the round's close waits for starts under way and they wait for it, so an attempt
-    never starts with a deadline from the old close after the retime has passed it by
-    (:func:`retime_open_attempts`). SQLite serialises the two anyway.
+
+def _lock_round_timing(round_id: int, *, shared: bool) -> None:
+    """Hold the round's timing lock to the commit: shared by starts, exclusive by a change of
+    its close or duration (PostgreSQL; SQLite runs one writer at a time anyway).
+
+    An advisory lock rather than the round's row: waiting requests are queued in order, so a
+    change waits only for the starts under way, where a row lock's share holders keep joining
+    each other and a busy start can hold an organizer's UPDATE off for minutes.
     """
-    round_ = db.session.get(Round, round_id, with_for_update={"read": True}, populate_existing=True)
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    db.session.execute(select(getattr(func, function)(_ROUND_TIMING_LOCK, round_id)))
+
+
+def lock_round_for_start(round_id: int) -> Round:
+    """The round, read after taking its timing lock shared, held to the commit (a start's
+    first step, and again after a commit in between).
+
+    A change of the round's close waits for the starts under way and later starts wait for it,
+    so an attempt never starts with a deadline from the old close after the retime has passed
+    it by (:func:`retime_open_attempts`).
+    """
+    _lock_round_timing(round_id, shared=True)
+    round_ = db.session.get(Round, round_id, populate_existing=True)
     if round_ is None:
         raise NotFound(_("No round %(id)s.", id=round_id))
     return round_

@@ -77,6 +77,7 @@
       return fetch(url, {
         method, headers, cache: "no-store", credentials: "same-origin",
         keepalive: Boolean(options.keepalive),
+        signal: options.signal,
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     };
@@ -631,7 +632,7 @@
 
   function followDeadline(moved) {
     lastHeard = Date.now();
-    if (!moved || !deadline || moved === deadline) return;
+    if (!moved || !deadline || moved === deadline || finishing) return;
     const left = moved - (Date.now() + offset);
     deadline = moved;
     // Say it once, with the time now left (the 5- and 1-minute notices follow from here).
@@ -639,7 +640,7 @@
     warned.one = left <= 60000;
     const text = fill(T.deadline_moved, { left: clock(left) });
     $("announce").textContent = text;
-    if (left > 0) {
+    if (left > 0 && !stopped) { // (a take-over banner stays as it is)
       showBanner(text, false);
       setTimeout(() => { if ($("banner-text").textContent === text) $("banner").hidden = true; }, 15000);
     }
@@ -648,12 +649,16 @@
 
   // The attempt's clock from the server: {status, deadline_at}, or null when it cannot be had.
   async function askClock() {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), 10000); // a hung request must not stop asking
     try {
-      const response = await api("GET", data.clockUrl);
+      const response = await api("GET", data.clockUrl, undefined, { signal: abort.signal });
       if (!response.ok) return null;
       return await response.json();
     } catch (error) {
-      return null; // offline
+      return null; // offline, or no answer in time
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -661,6 +666,7 @@
   async function syncClock() {
     if (asking || finishing || leaving || stopped || !deadline) return;
     asking = true;
+    lastHeard = Date.now(); // asked: a failing server is asked again in a minute, not at once
     const now = await askClock();
     asking = false;
     if (!now) return;
