@@ -185,13 +185,14 @@ def board_strings() -> dict[str, str]:
 def page_context(contest: Contest, selected: Round | None, offset: int) -> dict[str, Any]:
     rounds = list(contest.rounds)
     at = now()
+    status = {r.id: contest_service.round_status(r, at) for r in rounds}
     return {
         "contest": contest,
         "rounds": [
             {
                 "id": r.id,
                 "title": r.title,
-                "status": contest_service.round_status(r, at),
+                "status": status[r.id],
                 # board.js moves the label on at these times without a reload
                 "opens_at": r.opens_at.isoformat() if r.opens_at else "",
                 "closes_at": r.closes_at.isoformat() if r.closes_at else "",
@@ -199,8 +200,7 @@ def page_context(contest: Contest, selected: Round | None, offset: int) -> dict[
             for r in rounds
         ],
         "selected": selected,
-        "selected_closed": selected is not None
-        and contest_service.round_status(selected, at) == "closed",
+        "selected_closed": selected is not None and status[selected.id] == "closed",
         "round_board": round_view(selected, offset, PAGE) if selected else None,
         "contest_board": contest_view(contest, PAGE),
         "organizations_board": organizations_view(contest),

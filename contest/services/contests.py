@@ -235,10 +235,10 @@ def save_round(contest_id: int, round_id: int | None = None, **fields: Any) -> R
         ) + 1
         round_ = Round(contest_id=contest.id, position=position)
         db.session.add(round_)
-    timing = (round_.closes_at, round_.duration_s) if round_.id is not None else None
-    retime = timing is not None and timing != (merged.get("closes_at"), merged.get("duration_s"))
-    if retime:
-        _lock_round_timing(round_.id, shared=False)  # before the attempts are read
+    retime = round_.id is not None and (round_.closes_at, round_.duration_s) != (
+        merged.get("closes_at"),
+        merged.get("duration_s"),
+    )
     for key, value in merged.items():
         setattr(round_, key, value)
     db.session.flush()
@@ -262,12 +262,13 @@ def retime_open_attempts(round_: Round, now: datetime | None = None) -> int:
     it): it keeps its deadline, since the answer keys may be out. One whose new deadline has
     passed closes once its grace is over, like any other.
 
-    The caller holds the round's timing lock and starts take it shared
+    This takes the round's timing lock, held to the commit, and starts take it shared
     (:func:`lock_round_for_start`): a start either commits before this reads the attempts, or
     reads the new close after this commits.
     """
     from contest.services.attempts import deadline_for  # (attempts imports this module)
 
+    _lock_round_timing(round_.id, shared=False)  # before the attempts are read
     now = now or datetime.now(UTC)
     rows = db.session.execute(
         select(Attempt.id, Attempt.started_at, Attempt.deadline_at).where(
