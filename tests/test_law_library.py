@@ -15,12 +15,14 @@ from contest.extensions import db
 from contest.services import bank as bank_service
 from contest.services.laws import import_laws
 from question_bank.domain import Citation, QuestionData, QuestionType
-from question_bank.models import Law, LawArticle, Question, QuestionStatus
+from question_bank.models import Law, LawArticle, LawVersion, Question, QuestionStatus
 from tests.conftest import SHARED, needs_shared
 
 pytestmark = needs_shared
 
 LAWS = SHARED / "laws"
+CYBER_2016 = LAWS / "网络安全法(2016-11-07).md"
+CYBER_2025 = LAWS / "网络安全法(2025-10-28).md"
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 CITED = QuestionData(
     QuestionType.TRUE_FALSE,
@@ -35,16 +37,27 @@ def library(app: Flask) -> Flask:
     result = app.test_cli_runner().invoke(args=["laws", "import", str(LAWS)])
     assert result.exit_code == 0, result.output
     assert "网络安全法 (2016-11-07): 79 articles" in result.output
-    assert "skipped" in result.output  # the template and the README have no articles
+    assert "网络安全法 (2025-10-28): 81 articles" in result.output
+    assert "skipped" in result.output  # the template, the README and the amending decision
+    return app
+
+
+@pytest.fixture
+def original_only(app: Flask) -> Flask:
+    """A library that holds the 2016 网络安全法 alone, as deployments did before the amendment."""
+    result = app.test_cli_runner().invoke(args=["laws", "import", str(CYBER_2016)])
+    assert result.exit_code == 0, result.output
     return app
 
 
 def test_import_stores_every_law_and_is_idempotent(library: Flask) -> None:
     with library.app_context():
+        # 网络安全法 is one law with two versions
         assert db.session.scalar(select(func.count()).select_from(Law)) == 9
-        assert db.session.scalar(select(func.count()).select_from(LawArticle)) == 508
+        assert db.session.scalar(select(func.count()).select_from(LawVersion)) == 10
+        assert db.session.scalar(select(func.count()).select_from(LawArticle)) == 508 + 81
         again = import_laws(LAWS)
-        assert again.imported == [] and len(again.unchanged) == 9
+        assert again.imported == [] and len(again.unchanged) == 10
 
 
 def test_citations_are_checked_against_the_library(library: Flask) -> None:
@@ -71,8 +84,9 @@ def test_citations_are_checked_against_the_library(library: Flask) -> None:
 
 
 def test_a_newer_version_flags_citing_questions_but_keeps_them_live(
-    library: Flask, tmp_path: Path
+    original_only: Flask,
 ) -> None:
+    library = original_only
     with library.app_context():
         bank = bank_service.create_bank("法规题库")
         question = bank_service.add_question(
@@ -80,9 +94,8 @@ def test_a_newer_version_flags_citing_questions_but_keeps_them_live(
         )
         db.session.commit()
         question_id = question.id
-    newer = tmp_path / "网络安全法(2025-10-28).md"
-    shutil.copy(LAWS / "网络安全法(2016-11-07).md", newer)
-    result = library.test_cli_runner().invoke(args=["laws", "import", str(newer)])
+    result = library.test_cli_runner().invoke(args=["laws", "import", str(CYBER_2025)])
+    assert "网络安全法 (2025-10-28): 81 articles" in result.output
     assert "1 question(s) cite an older version" in result.output
     with library.app_context():
         question = db.session.get(Question, question_id)
@@ -91,8 +104,9 @@ def test_a_newer_version_flags_citing_questions_but_keeps_them_live(
 
 
 def test_organizers_clear_the_review_flag(
-    library: Flask, organizer_client: FlaskClient, tmp_path: Path
+    original_only: Flask, organizer_client: FlaskClient, tmp_path: Path
 ) -> None:
+    library = original_only
     with library.app_context():
         bank = bank_service.create_bank("法规题库")
         question = bank_service.add_question(bank.id, CITED, actor_id=None, now=NOW)

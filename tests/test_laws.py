@@ -24,17 +24,21 @@ from tests.conftest import SHARED, needs_shared
 pytestmark = needs_shared
 LAWS_DIR = SHARED / "laws"
 
+# Keyed by file stem: 网络安全法 is there twice, the 2016 original and the 2025 amended text.
 ARTICLE_COUNTS = {
-    "网络安全法": 79,
-    "数据安全法": 55,
-    "个人信息保护法": 74,
-    "反电信网络诈骗法": 50,
-    "未成年人网络保护条例": 60,
-    "关键信息基础设施安全保护条例": 51,
-    "网络数据安全管理条例": 64,
-    "密码法": 44,
-    "计算机信息系统安全保护条例": 31,
+    "网络安全法(2016-11-07)": 79,
+    "网络安全法(2025-10-28)": 81,
+    "数据安全法(2021-06-10)": 55,
+    "个人信息保护法(2021-08-20)": 74,
+    "反电信网络诈骗法(2022-09-02)": 50,
+    "未成年人网络保护条例(2023-10-16)": 60,
+    "关键信息基础设施安全保护条例(2021-07-30)": 51,
+    "网络数据安全管理条例(2024-09-24)": 64,
+    "密码法(2019-10-26)": 44,
+    "计算机信息系统安全保护条例(2011-01-08)": 31,
 }
+CYBER_2016 = "网络安全法(2016-11-07)"
+CYBER_2025 = "网络安全法(2025-10-28)"
 
 
 @pytest.fixture(scope="module")
@@ -44,33 +48,37 @@ def library() -> tuple[list[LawText], list[Problem]]:
 
 @pytest.fixture(scope="module")
 def laws(library: tuple[list[LawText], list[Problem]]) -> dict[str, LawText]:
-    return {law.short_title: law for law in library[0]}
+    """Each law text by its file stem, e.g. ``网络安全法(2016-11-07)``."""
+    return {f"{law.short_title}({law.version})": law for law in library[0]}
 
 
 def law_file(name: str) -> Path:
-    [path] = LAWS_DIR.glob(f"{name}(*).md")
+    path = LAWS_DIR / f"{name}.md"
+    assert path.is_file(), path
     return path
 
 
 # --- the real files -------------------------------------------------------------------------
 
 
-def test_the_folder_has_eleven_files_nine_laws_and_two_reported(
+def test_the_folder_has_thirteen_files_ten_law_texts_and_three_reported(
     library: tuple[list[LawText], list[Problem]],
 ) -> None:
-    assert len(list(LAWS_DIR.glob("*.md"))) == 11
+    assert len(list(LAWS_DIR.glob("*.md"))) == 13
     parsed, problems = library
-    assert len(parsed) == 9
+    assert len(parsed) == 10
     reported = {p.params["file"]: p.message for p in problems}
-    assert reported.keys() == {"README.md", "法律法规模版.md"}
+    # the amending decision numbers its changes 一、二、…, not 第N条: it is no law text
+    assert reported.keys() == {"README.md", "法律法规模版.md", "网络安全法修改决定(2025-10-28).md"}
     assert reported["README.md"] == "%(file)s has no articles; skipped."
+    assert reported["网络安全法修改决定(2025-10-28).md"] == "%(file)s has no articles; skipped."
     assert "version date" in reported["法律法规模版.md"]
 
 
 def test_article_counts_equal_the_readme_table(laws: dict[str, LawText]) -> None:
     table = dict(
         re.findall(
-            r"^\| (\S+?)\(\d{4}-\d\d-\d\d\)\.md \| (\d+) \|$",
+            r"^\| (\S+?\(\d{4}-\d\d-\d\d\))\.md \| (\d+) \|$",
             (LAWS_DIR / "README.md").read_text(encoding="utf-8"),
             re.MULTILINE,
         )
@@ -89,21 +97,22 @@ def test_article_numbers_are_exactly_one_to_n(laws: dict[str, LawText]) -> None:
 def test_titles_and_versions_come_from_the_heading_and_the_file_name(
     laws: dict[str, LawText],
 ) -> None:
-    cyber = laws["网络安全法"]
-    assert (cyber.title, cyber.short_title, cyber.version) == (
-        "中华人民共和国网络安全法",
-        "网络安全法",
-        "2016-11-07",
-    )
-    cii = laws["关键信息基础设施安全保护条例"]
+    for key, version in ((CYBER_2016, "2016-11-07"), (CYBER_2025, "2025-10-28")):
+        cyber = laws[key]
+        assert (cyber.title, cyber.short_title, cyber.version) == (
+            "中华人民共和国网络安全法",
+            "网络安全法",
+            version,
+        )
+    cii = laws["关键信息基础设施安全保护条例(2021-07-30)"]
     assert cii.title == cii.short_title == "关键信息基础设施安全保护条例"
     assert cii.version == "2021-07-30"
-    for law in laws.values():
-        assert law_file(law.short_title).name == f"{law.short_title}({law.version}).md"
+    for key, law in laws.items():
+        assert law_file(key).name == f"{law.short_title}({law.version}).md"
 
 
 def test_the_label_and_its_space_are_not_part_of_the_text(laws: dict[str, LawText]) -> None:
-    first = laws["网络安全法"].articles[1].text
+    first = laws[CYBER_2016].articles[1].text
     assert first.startswith("为了保障网络安全，维护网络空间主权")
     assert first.endswith("制定本法。")
     for law in laws.values():
@@ -114,8 +123,12 @@ def test_the_label_and_its_space_are_not_part_of_the_text(laws: dict[str, LawTex
             )
 
 
-def test_a_multi_paragraph_article_has_all_its_paragraphs(laws: dict[str, LawText]) -> None:
-    article = laws["网络安全法"].articles[21]
+@pytest.mark.parametrize(("key", "number"), [(CYBER_2016, 21), (CYBER_2025, 23)])
+def test_a_multi_paragraph_article_has_all_its_paragraphs(
+    laws: dict[str, LawText], key: str, number: int
+) -> None:
+    """The 等级保护 article: 21 in the 2016 text, 23 once the amendment added articles 3 and 20."""
+    article = laws[key].articles[number]
     paragraphs = article.text.split("\n")
     assert len(paragraphs) == 6
     assert paragraphs[0].startswith("国家实行网络安全等级保护制度。")
@@ -125,29 +138,38 @@ def test_a_multi_paragraph_article_has_all_its_paragraphs(laws: dict[str, LawTex
     )
     assert paragraphs[5] == "（五）法律、行政法规规定的其他义务。"
     # the next article is not swallowed
-    assert laws["网络安全法"].articles[22].text.startswith("网络产品、服务应当符合相关国家标准")
-    # an article whose second paragraph is a plain sentence
-    article8 = laws["网络安全法"].articles[8].text.split("\n")
+    assert laws[key].articles[number + 1].text.startswith("网络产品、服务应当符合相关国家标准")
+
+
+def test_a_plain_sentence_paragraph_stays_in_its_article(laws: dict[str, LawText]) -> None:
+    article8 = laws[CYBER_2016].articles[8].text.split("\n")
     assert article8[1] == (
         "县级以上地方人民政府有关部门的网络安全保护和监督管理职责，按照国家有关规定确定。"
     )
 
 
 def test_chapters_come_from_the_headings(laws: dict[str, LawText]) -> None:
-    cyber = laws["网络安全法"]
+    cyber = laws[CYBER_2016]
     assert cyber.chapters[0] == "第一章 总则"
     assert len(cyber.chapters) == 7
     assert cyber.articles[1].chapter == "第一章 总则"
     assert cyber.articles[21].chapter == "第三章 网络运行安全"  # 节 headings are not chapters
     assert cyber.articles[79].chapter == "第七章 附则"
+    amended = laws[CYBER_2025]
+    assert amended.chapters == cyber.chapters
+    assert amended.articles[22].chapter == "第二章 网络安全支持与促进"
+    assert amended.articles[23].chapter == "第三章 网络运行安全"
+    assert amended.articles[81].chapter == "第七章 附则"
     # 关键信息基础设施安全保护条例 separates label and title by a full-width space
-    assert laws["关键信息基础设施安全保护条例"].chapters[1] == "第二章 关键信息基础设施认定"
-    assert laws["数据安全法"].chapters[0] == "第一章 总则"  # typographic spaces dropped
+    cii = laws["关键信息基础设施安全保护条例(2021-07-30)"]
+    assert cii.chapters[1] == "第二章 关键信息基础设施认定"
+    # typographic spaces dropped
+    assert laws["数据安全法(2021-06-10)"].chapters[0] == "第一章 总则"
 
 
 def test_bare_chapter_titles_are_chapters_not_article_text(laws: dict[str, LawText]) -> None:
     """未成年人网络保护条例 marks chapters 2–7 by a bare title after a zero-width-space line."""
-    minors = laws["未成年人网络保护条例"]
+    minors = laws["未成年人网络保护条例(2023-10-16)"]
     assert minors.chapters == [
         "第一章 总则",
         "第二章 网络素养促进",
@@ -172,7 +194,7 @@ def test_a_paragraph_starting_with_di_that_is_no_label_stays_in_its_article(
     # 网络数据安全管理条例 has a paragraph beginning "第三方产品和服务提供者…"
     matches = [
         a
-        for a in laws["网络数据安全管理条例"].articles.values()
+        for a in laws["网络数据安全管理条例(2024-09-24)"].articles.values()
         if "\n第三方产品和服务提供者违反法律" in a.text
     ]
     assert len(matches) == 1
@@ -276,7 +298,7 @@ def test_the_template_is_reported() -> None:
 
 
 def test_law_names_match_with_or_without_the_prc_prefix(laws: dict[str, LawText]) -> None:
-    cyber = laws["网络安全法"]
+    cyber = laws[CYBER_2016]
     for name in (
         "网络安全法",
         "中华人民共和国网络安全法",
@@ -288,7 +310,7 @@ def test_law_names_match_with_or_without_the_prc_prefix(laws: dict[str, LawText]
     assert not matches_law(cyber, "数据安全法")
     assert not matches_law(cyber, "安全法")
     assert not matches_law(cyber, "")
-    cii = laws["关键信息基础设施安全保护条例"]
+    cii = laws["关键信息基础设施安全保护条例(2021-07-30)"]
     assert matches_law(cii, "关键信息基础设施安全保护条例")
     assert matches_law(cii, "中华人民共和国关键信息基础设施安全保护条例")
 
@@ -306,8 +328,9 @@ def test_a_true_citation_is_accepted(library: tuple[list[LawText], list[Problem]
     laws = library[0]
     assert check_citation(cite(), laws) == []
     assert check_citation(cite(law="中华人民共和国网络安全法"), laws) == []
-    assert check_citation(cite(version=None), laws) == []  # the newest version
     assert check_citation(cite(quote=None), laws) == []
+    # the same duty in the amended text, where it is article 23
+    assert check_citation(cite(article=23, version="2025-10-28"), laws) == []
 
 
 def test_quotes_are_compared_modulo_whitespace_and_width(
@@ -350,19 +373,24 @@ def test_an_unknown_law_is_refused(library: tuple[list[LawText], list[Problem]])
 def test_an_unknown_version_names_the_known_ones(
     library: tuple[list[LawText], list[Problem]],
 ) -> None:
-    [problem] = check_citation(cite(version="2025-10-28"), library[0])
-    assert problem.params["known"] == "2016-11-07"
-    assert "known versions: 2016-11-07" in problem.render()
+    [problem] = check_citation(cite(version="2017-06-01"), library[0])
+    assert problem.params["known"] == "2016-11-07, 2025-10-28"
+    assert "known versions: 2016-11-07, 2025-10-28" in problem.render()
 
 
-def test_without_a_version_the_newest_is_used(laws: dict[str, LawText]) -> None:
-    old = laws["网络安全法"]
-    amended_text = "# 中华人民共和国网络安全法\n\n<!-- INFO END -->\n\n第一条 修改后的条文。\n"
-    new = parse_law("网络安全法(2025-10-28).md", amended_text)
-    assert isinstance(new, LawText)
-    both = [new, old]
-    assert find_law("网络安全法", None, both) is new
-    assert find_law("网络安全法", "2016-11-07", both) is old
-    assert check_citation(cite(version=None), both)  # article 21 is not in the newest
-    assert check_citation(cite(), both) == []
-    assert check_citation(cite(article=1, version=None, quote="修改后的条文"), both) == []
+def test_without_a_version_the_newest_is_used(
+    library: tuple[list[LawText], list[Problem]], laws: dict[str, LawText]
+) -> None:
+    old, new = laws[CYBER_2016], laws[CYBER_2025]
+    every = library[0]
+    assert find_law("网络安全法", None, every) is new
+    assert find_law("网络安全法", None, [old]) is old
+    assert find_law("网络安全法", "2016-11-07", every) is old
+    # the log-retention duty is article 21 of 2016 and 23 of the text in force
+    assert check_citation(cite(version=None), every)
+    assert check_citation(cite(article=23, version=None), every) == []
+    assert check_citation(cite(), every) == []
+    # the amended text has 81 articles, the original 79
+    assert check_citation(cite(article=81, version=None, quote=None), every) == []
+    assert check_citation(cite(article=80, version=None, quote=None), every) == []
+    assert check_citation(cite(article=80, quote=None), every)
