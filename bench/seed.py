@@ -350,7 +350,7 @@ def mint_sessions(app: Flask, user_ids: Sequence[int]) -> dict[int, tuple[str, s
         with app.test_request_context(
             "/api/v1/session", environ_base=environ, headers={"User-Agent": USER_AGENT}
         ):
-            login_user(User(id=uid, active=True))
+            login_user(User(id=uid, active=True, session_generation=0))
             # Flask-WTF caches the token in ``g``, which lives as long as the app context: an
             # outer context would hand every user the first user's token.
             g.pop("csrf_token", None)

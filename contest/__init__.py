@@ -35,6 +35,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config_module.build_config(instance_path, raw))
     app.config.update(overrides)
     _init_extensions(app)
+    from contest import input_checks
+
+    input_checks.init_app(app)  # before the routes: their ids take its converter
+    from contest import http_limits
+
+    http_limits.init_app(app)
     _register_blueprints(app)
     from contest.api import autosave_lane
 

@@ -174,14 +174,16 @@ def users_import(file: Path, passwords_out: Path | None) -> None:
 
     Columns: 单位/organization, 用户名/username, 姓名/display_name, 密码/password (optional).
     """
-    from contest.services.roster import RosterError, import_roster
+    from contest.services.roster import RosterError, import_roster, more_problems
 
     try:
         result = import_roster(file.name, file.read_bytes())
     except RosterError as exc:
-        click.echo(f"{file}: nothing imported; {len(exc.problems)} problem(s):", err=True)
+        click.echo(f"{file}: nothing imported; {exc.total} problem(s):", err=True)
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
+        if exc.hidden:
+            click.echo(f"  {more_problems(exc.hidden)}", err=True)
         sys.exit(1)
     click.echo(f"imported {result.created} account(s) into {result.organizations} organization(s)")
     if result.generated:
@@ -206,6 +208,62 @@ def users_create_organizer(username: str, display_name: str | None, password: st
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"organizer {username} created")
+
+
+def _user_id(username: str) -> int:
+    from contest.models import User
+    from contest.services.accounts import normalize_username
+
+    user_id = db.session.scalar(
+        db.select(User.id).where(User.username == normalize_username(username))
+    )
+    if user_id is None:
+        raise click.ClickException(f"no account {username}")
+    return int(user_id)
+
+
+@users.command("reset-password")
+@click.argument("username")
+@with_appcontext
+def users_reset_password(username: str) -> None:
+    """Give USERNAME a new generated password (printed once) and end its sessions."""
+    from contest.services.accounts import reset_password
+
+    password = reset_password(_user_id(username))
+    click.echo(f"{username}: new password {password} (every earlier session has ended)")
+
+
+@users.command("unlock")
+@click.argument("username")
+@with_appcontext
+def users_unlock(username: str) -> None:
+    """Forget the failed logins counted against USERNAME, from every address and device."""
+    from contest.auth.throttle import unlock_account
+
+    removed = unlock_account(username)
+    click.echo(f"{username}: unlocked ({removed} login counter(s) cleared)")
+
+
+@users.command("deactivate")
+@click.argument("username")
+@with_appcontext
+def users_deactivate(username: str) -> None:
+    """Deactivate USERNAME: it cannot log in, and its sessions end at once."""
+    from contest.services.accounts import set_active
+
+    set_active(_user_id(username), False)
+    click.echo(f"{username}: deactivated")
+
+
+@users.command("activate")
+@click.argument("username")
+@with_appcontext
+def users_activate(username: str) -> None:
+    """Reactivate USERNAME (sessions from before its deactivation stay ended)."""
+    from contest.services.accounts import set_active
+
+    set_active(_user_id(username), True)
+    click.echo(f"{username}: active")
 
 
 @click.group()
@@ -314,16 +372,23 @@ def _print_import_report(report: dict[str, Any], filename: str) -> None:
             for item in report.get(key, [])
         ]
 
+    def count(key: str, total: str) -> int:
+        return int(report.get(total, len(report.get(key, []))))
+
     if report.get("problems"):
-        click.echo(f"nothing imported; {len(report['problems'])} problem(s):", err=True)
+        problems = count("problems", "problem_count")
+        click.echo(f"nothing imported; {problems} problem(s):", err=True)
         click.echo("\n".join(lines("problems")), err=True)
+        if problems > len(report["problems"]):
+            hidden = problems - len(report["problems"])
+            click.echo("  " + gettext("%(n)d more problem(s) not shown.", n=hidden), err=True)
     else:
         click.echo(
             f"created {report['created']}, updated {report['updated']}, "
-            f"unchanged {report['unchanged']}, duplicates {len(report['duplicates'])}"
+            f"unchanged {report['unchanged']}, duplicates {count('duplicates', 'duplicate_count')}"
         )
     if report.get("skipped"):
-        click.echo(f"skipped {len(report['skipped'])} unsupported item(s):", err=True)
+        click.echo(f"skipped {count('skipped', 'skipped_count')} unsupported item(s):", err=True)
         click.echo("\n".join(lines("skipped")), err=True)
 
 

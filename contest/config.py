@@ -43,9 +43,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DEFAULT_LOCALE", "zh_CN", "interface language when the user has not chosen one"),
     Setting("TIMEZONE", "Asia/Shanghai", "time zone pages show times in (stored times are UTC)"),
     Setting("SECURE_COOKIES", "0", "1 to mark cookies Secure (serve over HTTPS)"),
-    Setting("LOGIN_LIMIT_ACCOUNT", "10 per 5 minutes", "failed logins allowed per account"),
     Setting(
-        "LOGIN_LIMIT_ADDRESS", "2000 per 5 minutes", "login attempts allowed per client address"
+        "LOGIN_LIMIT_ACCOUNT",
+        "10 per 5 minutes",
+        "failed logins allowed per account from one client address (and per known device)",
+    ),
+    Setting(
+        "LOGIN_LIMIT_ACCOUNT_TOTAL",
+        "100 per 5 minutes",
+        "failed logins allowed per account from all addresses together; past it only the"
+        " account's known devices log in",
+    ),
+    Setting(
+        "LOGIN_LIMIT_ADDRESS",
+        "2000 per 5 minutes",
+        "failed logins allowed per client address; past it the address gets one try per account",
     ),
     Setting("INVITE_LIMIT_ACCOUNT", "10 per 5 minutes", "invite-code attempts allowed per account"),
     Setting(
@@ -136,6 +148,7 @@ def build_config(instance_path: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "WTF_CSRF_HEADERS": ["X-CSRFToken"],
         "LOGIN_LIMIT_ACCOUNT": raw.get("LOGIN_LIMIT_ACCOUNT") or "10 per 5 minutes",
+        "LOGIN_LIMIT_ACCOUNT_TOTAL": raw.get("LOGIN_LIMIT_ACCOUNT_TOTAL") or "100 per 5 minutes",
         "LOGIN_LIMIT_ADDRESS": raw.get("LOGIN_LIMIT_ADDRESS") or "2000 per 5 minutes",
         "INVITE_LIMIT_ACCOUNT": raw.get("INVITE_LIMIT_ACCOUNT") or "10 per 5 minutes",
         "RATELIMIT_ENABLED": _truthy(raw.get("RATELIMIT_ENABLED", "1")),

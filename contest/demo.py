@@ -83,9 +83,10 @@ def seed_demo_data(password: str) -> dict[str, int]:
                 password_hash=password_hash,
             )
             created += 1
-        else:
+        else:  # a password reset: sessions signed in with the old password end
             user.password_hash = password_hash
             user.active = True
+            user.session_generation += 1
     db.session.commit()
     return {"created": created, "reused": len(accounts) - created}
 
@@ -184,6 +185,7 @@ def load_demo_contests(bank_id: int, now: datetime) -> list[str]:
                 "attempts_allowed": 0,
                 "blueprint": PRACTICE_BLUEPRINT,
                 "review_policy": "after_submit",
+                "score_visibility": "after_submit",  # practice: the score at once
             },
         ),
         (

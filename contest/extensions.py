@@ -5,11 +5,14 @@ from __future__ import annotations
 import atexit
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import redis
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -130,8 +133,9 @@ def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
     pysqlite starts transactions lazily and SQLite refuses to upgrade a read lock to a write lock
     while another connection writes ("database is locked" at once, no waiting). Beginning every
-    transaction with BEGIN IMMEDIATE makes concurrent writers queue on the busy timeout instead:
-    two phones starting the same attempt at once then simply take turns.
+    transaction that may write with BEGIN IMMEDIATE makes concurrent writers queue on the busy
+    timeout instead: two phones starting the same attempt at once then simply take turns. Reads
+    begin DEFERRED (see :func:`_sqlite_begin`).
     """
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
@@ -142,17 +146,77 @@ def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_reading: ContextVar[bool] = ContextVar("sqlite_reading", default=False)
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Declare that the transactions begun inside only read (on SQLite they then begin DEFERRED).
+
+    For a unit of work that never writes — a job's lookups before a long computation, a report
+    page. End the transaction inside the block (commit, rollback or ``session.close()``): one
+    that outlives it keeps its DEFERRED begin and must not write.
+    """
+    token = _reading.set(True)
+    try:
+        yield
+    finally:
+        _reading.reset(token)
+
+
+def reads_only(view: V) -> V:
+    """Mark a view that never writes: its requests with a safe method (GET, HEAD, OPTIONS) begin
+    their transactions DEFERRED, from the first query on — the user's load included.
+
+    The mark travels through ``functools.wraps``, so it may sit anywhere in the decorator stack.
+    """
+    view.reads_only = True  # type: ignore[attr-defined]
+    return view
+
+
+def begins_read_only() -> bool:
+    """Whether a transaction begun now only reads: inside :func:`reading`, or in a safe-method
+    request to a view marked :func:`reads_only`."""
+    if _reading.get():
+        return True
+    if not has_request_context() or request.method not in SAFE_METHODS or not request.endpoint:
+        return False
+    view = current_app.view_functions.get(request.endpoint)
+    return bool(getattr(view, "reads_only", False))
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection: Any) -> None:
+    """Begin DEFERRED for reads and IMMEDIATE for everything else (SQLite only).
+
+    The choice is made when the transaction begins, because it cannot be made later: in WAL mode
+    a transaction that has read holds a snapshot, and SQLite refuses to upgrade it to a writer
+    while another connection writes or once another has committed — at once, without waiting on
+    the busy timeout. Beginning IMMEDIATE when a flush is about to happen would therefore fail
+    exactly in the read-then-write units that must take turns (two phones starting the same
+    attempt read "no attempt yet", then insert). So a transaction that may write takes the write
+    lock up front and queues on the busy timeout, as before; a transaction declared read-only
+    (:func:`reading`, :func:`reads_only`) begins DEFERRED: it reads a snapshot, never waits for a
+    writer and never makes a writer wait.
+
+    Reading is declared, not inferred from the HTTP method: some GET requests write (getAttempt
+    and the attempt clock submit an attempt found past its deadline), and such a request begun
+    DEFERRED would fail with "database is locked" at the close of a round, when its snapshot is
+    almost always stale. Measured (``tests/test_import_bounds.py``): with another connection
+    holding the write lock, a marked GET answers at once, where an IMMEDIATE one waits out the
+    15 s busy timeout and fails.
+    """
     # An AUTOCOMMIT connection (the one-statement save) commits each statement by itself.
     autocommit = connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
     if connection.dialect.name == "sqlite" and not autocommit:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if begins_read_only() else "BEGIN IMMEDIATE")
 
 
 @event.listens_for(Pool, "checkin")
 def _sqlite_checkin(dbapi_connection: Any, connection_record: Any) -> None:
     """An AUTOCOMMIT connection given back resets pysqlite's own transaction handling: take it
-    off again, so every transaction keeps starting with our BEGIN IMMEDIATE."""
+    off again, so every transaction keeps starting with our BEGIN."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.isolation_level = None

@@ -10,8 +10,9 @@ workers served about 1.5× the autosaves and trivial reads of threaded workers, 
 workers ran out of threads with hundreds of open live boards.
 
 ``WEB_CONCURRENCY`` sets the number of processes (default: one per core), ``GUNICORN_CONNECTIONS``
-the connections each accepts at once (default 2000) and ``GUNICORN_BIND`` the address. Flags given
-on the command line or in ``GUNICORN_CMD_ARGS`` override these values.
+the connections each accepts at once (default 2000; when all are taken, the oldest idle keep-alive
+connection makes way for a new client) and ``GUNICORN_BIND`` the address. Flags given on the
+command line or in ``GUNICORN_CMD_ARGS`` override these values.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ keepalive = 5  # seconds an idle keep-alive connection is kept (the worker class
 # A stream stays open: the timeout is for a stuck worker; streams write a keepalive every 15 s.
 timeout = 60
 graceful_timeout = 20
+# gunicorn's control socket (for `gunicornc`) defaults to one path per user: a second instance on
+# the machine (a second port, the load harness, a test) takes it over and removes it on exit.
+# Nothing here uses it.
+control_socket_disable = True
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, jsonify, make_response, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from contest.auth.throttle import LoginThrottled
 from contest.errors import DomainError
@@ -61,7 +61,12 @@ def _http_exception(error: HTTPException) -> Any:
     data = getattr(error, "data", None) or {}
     message = data.get("message") or _messages().get(status) or error.description or ""
     extra = {"fields": data["messages"]} if "messages" in data else {}
-    return error_response(status, _CODES.get(status, "error"), str(message), **extra)
+    response = make_response(
+        error_response(status, _CODES.get(status, "error"), str(message), **extra)
+    )
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)  # RFC 9110: a 405 says which
+    return response
 
 
 def _rate_limited(error: LoginThrottled) -> Any:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -89,6 +90,27 @@ class Organization(db.Model):  # type: ignore[name-defined]
     members: Mapped[list[User]] = relationship(back_populates="organization")
 
 
+class SessionUser(NamedTuple):
+    """Who a signed session names: the account and the session generation it was signed in."""
+
+    id: int
+    generation: int
+
+
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def parse_session_user(raw: object) -> SessionUser | None:
+    """``"42:3"`` (what :meth:`User.get_id` writes) as a :class:`SessionUser`. None: anything
+    else, a bare ``"42"`` from before generations existed included (those sessions end)."""
+    if not isinstance(raw, str):
+        return None
+    user_id, colon, generation = raw.partition(":")
+    if not colon or not _DIGITS.fullmatch(user_id) or not _DIGITS.fullmatch(generation):
+        return None
+    return SessionUser(int(user_id), int(generation))
+
+
 class User(UserMixin, db.Model):  # type: ignore[name-defined]
     """An organizer or a contestant. Spectators need no account."""
 
@@ -105,6 +127,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     phone: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(default=True)
+    # Raised by logout, a password change or reset and deactivation: a session cookie remembers
+    # the generation it was signed in, so every earlier session of the account stops working.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     organization: Mapped[Organization | None] = relationship(back_populates="members")
@@ -112,6 +137,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     @property
     def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        """What a session keeps (Flask-Login): the id and the session generation, ``"42:3"``."""
+        return f"{self.id}:{self.session_generation}"
 
     @property
     def is_organizer(self) -> bool:
@@ -190,6 +219,14 @@ class ReviewPolicy(enum.StrEnum):
     NEVER = "never"
 
 
+class ScoreVisibility(enum.StrEnum):
+    """When a contestant sees an attempt's score: with unlimited attempts, a score shown at once
+    lets a contestant change one answer per attempt and read off whether it was right."""
+
+    AFTER_SUBMIT = "after_submit"
+    AFTER_CLOSE = "after_close"
+
+
 class IntegrityAction(enum.StrEnum):
     WARN = "warn"
     SUBMIT = "submit"
@@ -222,6 +259,9 @@ class Round(db.Model):  # type: ignore[name-defined]
     # After the round closes by default: early finishers must not be able to pass the key on.
     review_policy: Mapped[ReviewPolicy] = mapped_column(
         str_enum(ReviewPolicy), default=ReviewPolicy.AFTER_CLOSE
+    )
+    score_visibility: Mapped[ScoreVisibility] = mapped_column(
+        str_enum(ScoreVisibility), default=ScoreVisibility.AFTER_SUBMIT
     )
     integrity_threshold: Mapped[int] = mapped_column(Integer, default=0)  # 0: not enforced
     integrity_action: Mapped[IntegrityAction] = mapped_column(

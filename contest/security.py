@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -12,7 +12,7 @@ from flask_login import current_user
 from itsdangerous import URLSafeTimedSerializer
 
 from contest.extensions import db, login_manager
-from contest.models import User
+from contest.models import SessionUser, User, parse_session_user
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,14 +41,21 @@ def organizer_required(view: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
+def session_user(session: Mapping[str, Any]) -> SessionUser | None:
+    """The user a session names, without loading it (anonymous, or not a user id: None)."""
+    return parse_session_user(session.get("_user_id"))
+
+
 def _load_user(user_id: str) -> User | None:
-    """The session's user, if the account still exists and is active (a deactivated account's
-    sessions stop working at once)."""
-    try:
-        user = db.session.get(User, int(user_id))
-    except ValueError:
+    """The session's user, if the account still exists, is active and has not ended its sessions
+    since this one was signed in (logout, password change or reset, deactivation)."""
+    who = parse_session_user(user_id)
+    if who is None:
         return None
-    return user if user is not None and user.active else None
+    user = db.session.get(User, who.id)
+    if user is None or not user.active or user.session_generation != who.generation:
+        return None
+    return user
 
 
 def _unauthorized() -> Any:

@@ -614,6 +614,50 @@ def test_reconciler_rebuilds_after_redis_lost_its_data_and_rescores(
         assert leaderboards.check_contest(redis_hub.client, contest_id) == []
 
 
+class Killed(BaseException):
+    """A worker process dying (SIGKILL) at a chosen point: no handler runs."""
+
+
+def test_a_worker_killed_between_its_commit_and_its_board_write_is_caught_up(
+    app: Flask, round_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attempt is scored in the database but its entry never reached Redis: the reconciler
+    sets it from the database once the note is old enough."""
+    attempt_id = sit(app, Player(app, "killed"), round_id, right=5)
+    contest_id = contest_of(app, round_id)
+    with app.app_context():
+        client = redis_hub.client
+        Queue(queues.SCORING, connection=client).empty()
+        client.delete(scoring.PENDING)
+
+        def die(*args: Any, **kwargs: Any) -> None:
+            raise Killed
+
+        with monkeypatch.context() as patch:
+            patch.setattr(leaderboards, "record_attempts", die)
+            with pytest.raises(Killed):
+                scoring.score_attempts([attempt_id])
+        db.session.rollback()
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt is not None and attempt.status.value == "scored"  # committed …
+        assert client.hlen(leaderboards.raw_key(round_id)) == 0  # … but not on the board
+        assert reconcile(client)["recorded"] == 0  # the job may still be on its way
+        later = datetime.now(UTC) + timedelta(seconds=31)
+        assert reconcile(client, later)["recorded"] == 1
+        assert reconcile(client, later)["recorded"] == 0
+        render_pending(client, wait=False)
+        assert leaderboards.check_contest(client, contest_id) == []
+        assert client.zcard(leaderboards.RECORDING) == 0
+
+
+def test_a_scoring_job_leaves_no_note_behind(app: Flask, round_id: int) -> None:
+    sit(app, Player(app, "noted"), round_id, right=2)
+    settle(app)
+    with app.app_context():
+        assert redis_hub.client.zcard(leaderboards.RECORDING) == 0
+        assert redis_hub.client.hlen(leaderboards.raw_key(round_id)) == 1
+
+
 def scoring_jobs(app: Flask) -> list[str]:
     with app.app_context():
         return Queue(queues.SCORING, connection=redis_hub.client).get_job_ids()

@@ -1,14 +1,17 @@
-"""Login throttling through the real Redis: tight per account, loose per address."""
+"""Login throttling through the real Redis: guessing is slowed per account and address, per
+account and per address, while the owner's known devices, the owner elsewhere and the rest of a
+venue behind one address still log in."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from contest.auth.throttle import Limit
+from contest.auth.throttle import Counter, Limit, _take_back
 from contest.extensions import db, redis_hub
 from contest.models import Role, User
 from tests.conftest import CHEAP_HASH, PASSWORD, add_user, api_login, csrf_token, make_app
@@ -73,10 +76,140 @@ def test_a_whole_venue_behind_one_address_can_log_in(app: Flask) -> None:
     assert statuses == [200] * 300
 
 
-def test_the_address_limit_applies_across_accounts(app: Flask, client: FlaskClient) -> None:
-    app.config["LOGIN_LIMIT_ADDRESS"] = "5 per 5 minutes"
-    statuses = [api_login(client, f"someone{n}", "whatever-pass").status_code for n in range(6)]
-    assert statuses == [401] * 5 + [429]
+def from_address(app: Flask, address: str) -> FlaskClient:
+    """A browser of its own (no cookies) at client address ``address``."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def guess(client: FlaskClient, username: str, times: int) -> list[int]:
+    return [api_login(client, username, "wrong-guess").status_code for _ in range(times)]
+
+
+def test_guesses_from_one_address_do_not_keep_the_owner_out_elsewhere(
+    app: Flask, contestant: User
+) -> None:
+    limit = int(app.config["LOGIN_LIMIT_ACCOUNT"].split()[0])
+    attacker = from_address(app, "203.0.113.7")
+    assert guess(attacker, "alice", limit + 3) == [401] * limit + [429] * 3
+    assert api_login(attacker, "alice", PASSWORD).status_code == 429
+    # the owner, on a phone that never logged in before, from another address
+    assert api_login(from_address(app, "198.51.100.20"), "alice").status_code == 200
+
+
+def test_the_owners_known_device_logs_in_from_the_attackers_address(
+    app: Flask, contestant: User
+) -> None:
+    """A venue: the attacker and the owner share one address; the owner's phone logged in before."""
+    phone = from_address(app, "192.0.2.1")
+    assert api_login(phone, "alice").status_code == 200
+    assert phone.get_cookie("contest_device") is not None
+    phone.delete("/api/v1/session", headers={"X-CSRFToken": csrf_token(phone)})
+    limit = int(app.config["LOGIN_LIMIT_ACCOUNT"].split()[0])
+    attacker = from_address(app, "192.0.2.1")
+    assert guess(attacker, "alice", limit + 1)[-1] == 429
+    assert api_login(phone, "alice").status_code == 200
+    # the login page reads the same cookie
+    phone.delete("/api/v1/session", headers={"X-CSRFToken": csrf_token(phone)})
+    form = {"username": "alice", "password": PASSWORD, "csrf_token": csrf_token(phone)}
+    assert phone.post("/login", data=form).status_code == 302
+
+
+def test_a_known_devices_own_guesses_are_throttled(app: Flask, contestant: User) -> None:
+    phone = from_address(app, "192.0.2.1")
+    assert api_login(phone, "alice").status_code == 200
+    phone.delete("/api/v1/session", headers={"X-CSRFToken": csrf_token(phone)})
+    limit = int(app.config["LOGIN_LIMIT_ACCOUNT"].split()[0])
+    assert guess(phone, "alice", limit + 1) == [401] * limit + [429]
+    # the device's failures are its own: the same address without that cookie still gets in
+    assert api_login(from_address(app, "192.0.2.1"), "alice").status_code == 200
+
+
+def test_a_device_cookie_for_another_account_does_not_make_a_known_device(
+    app: Flask, contestant: User
+) -> None:
+    with app.app_context():
+        add_user("mallory")
+    attacker = from_address(app, "203.0.113.7")
+    assert api_login(attacker, "mallory").status_code == 200  # their own account
+    limit = int(app.config["LOGIN_LIMIT_ACCOUNT"].split()[0])
+    assert guess(attacker, "alice", limit + 1)[-1] == 429
+    attacker.set_cookie("contest_device", "forged.value.signature")
+    assert api_login(attacker, "alice", PASSWORD).status_code == 429
+
+
+def test_guesses_spread_over_addresses_stop_at_the_accounts_total(
+    app: Flask, contestant: User
+) -> None:
+    app.config["LOGIN_LIMIT_ACCOUNT_TOTAL"] = "6 per 5 minutes"
+    phone = from_address(app, "192.0.2.1")
+    assert api_login(phone, "alice").status_code == 200
+    statuses = [guess(from_address(app, f"203.0.113.{n}"), "alice", 1)[0] for n in range(8)]
+    assert statuses == [401] * 6 + [429] * 2
+    assert api_login(from_address(app, "198.51.100.20"), "alice").status_code == 429
+    assert api_login(phone, "alice").status_code == 200  # known devices still get in
+
+
+def test_refused_attempts_do_not_use_up_the_accounts_total(app: Flask, contestant: User) -> None:
+    """An attacker hammering on after the throttle from one address must not reach the total
+    that would keep the owner out everywhere."""
+    app.config["LOGIN_LIMIT_ACCOUNT_TOTAL"] = "15 per 5 minutes"
+    limit = int(app.config["LOGIN_LIMIT_ACCOUNT"].split()[0])
+    attacker = from_address(app, "203.0.113.7")
+    assert guess(attacker, "alice", 40).count(401) == limit
+    assert api_login(from_address(app, "198.51.100.20"), "alice").status_code == 200
+
+
+def test_one_client_flooding_a_venues_address_leaves_the_room_able_to_log_in(
+    app: Flask,
+) -> None:
+    """The attacker's reproduction, scaled down: junk logins past the address limit from the
+    venue's one address, then the room logs in, each from a phone that never did before."""
+    app.config["LOGIN_LIMIT_ADDRESS"] = "20 per 5 minutes"
+    with app.app_context():
+        db.session.add_all(
+            User(
+                username=f"room{n:02d}",
+                display_name=f"选手{n}",
+                password_hash=CHEAP_HASH,
+                role=Role.CONTESTANT,
+            )
+            for n in range(30)
+        )
+        db.session.commit()
+    flooder = from_address(app, "192.0.2.1")
+    junk = [guess(flooder, f"junk{n}", 1)[0] for n in range(25)]
+    assert junk == [401] * 25
+    assert [
+        api_login(from_address(app, "192.0.2.1"), f"room{n:02d}").status_code for n in range(30)
+    ] == [200] * 30
+    # past the address limit, the flooder gets one try per account and window
+    assert guess(flooder, "junk0", 1) == [429]
+    assert guess(flooder, "room00", 2) == [401, 429]
+
+
+def test_simultaneous_guesses_cannot_all_pass_the_check(app: Flask, contestant: User) -> None:
+    """Each attempt is counted before its password is checked."""
+    limit = int(app.config["LOGIN_LIMIT_ACCOUNT"].split()[0])
+    clients = [from_address(app, "203.0.113.7") for _ in range(3 * limit)]
+    for client in clients:
+        csrf_token(client)  # each has its session first
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        statuses = list(
+            pool.map(
+                lambda c: (
+                    c.post(
+                        "/api/v1/session",
+                        json={"username": "alice", "password": "wrong-guess"},
+                        headers={"X-CSRFToken": c.get("/api/v1/session").get_json()["csrf_token"]},
+                    ).status_code
+                ),
+                clients,
+            )
+        )
+    assert statuses.count(401) <= limit
+    assert statuses.count(401) + statuses.count(429) == len(clients)
 
 
 def test_logins_go_ahead_unthrottled_when_redis_is_unreachable(
@@ -94,7 +227,6 @@ def test_logins_go_ahead_unthrottled_when_redis_is_unreachable(
             assert api_login(client, "alice", "wrong-guess").status_code == 401
             assert api_login(client, "alice", PASSWORD).status_code == 200
         assert "login throttle skipped: Redis is unreachable" in caplog.text
-        assert "login failure not counted" in caplog.text
     finally:
         with down.app_context():
             redis_hub.close(down)
@@ -107,3 +239,79 @@ def test_limits_are_read_as_written_in_the_settings() -> None:
     assert Limit.parse("5/second") == Limit(5, 1)
     with pytest.raises(ValueError, match="10 per 5 minutes"):
         Limit.parse("ten a minute")
+
+
+def test_a_count_taken_back_after_its_window_ended_leaves_no_key_behind(
+    app: Flask, contestant: User
+) -> None:
+    """A success whose window ended between the count and the take-back must not leave a
+    counter without an expiry (it would never reset)."""
+    with app.test_request_context():
+        key = "throttle:login:account:alice"
+        _take_back([Counter(key, Limit(10, 300))])
+        assert redis_hub.client.exists(key) == 0
+        redis_hub.client.set(key, 3, ex=300)
+        _take_back([Counter(key, Limit(10, 300))])
+        assert int(redis_hub.client.get(key) or 0) == 2
+        assert 0 < redis_hub.client.ttl(key) <= 300
+
+
+def test_the_login_page_takes_a_form_only_so_a_json_list_cannot_dodge_the_count(
+    app: Flask, contestant: User
+) -> None:
+    """``{"username": ["alice", "n"]}`` once reached the password check under a key of its own."""
+    limit = int(app.config["LOGIN_LIMIT_ACCOUNT"].split()[0])
+    attacker = from_address(app, "203.0.113.7")
+    assert guess(attacker, "alice", limit + 1)[-1] == 429
+    for n in range(3):
+        token = csrf_token(attacker)
+        page = attacker.post(
+            "/login",
+            json={"username": ["alice", str(n)], "password": PASSWORD, "csrf_token": token},
+            headers={"X-CSRFToken": token},
+        )
+        assert page.status_code == 200  # the empty form again: nothing was checked
+        assert attacker.get("/api/v1/session").get_json()["user"] is None
+
+
+def test_only_attempts_that_check_a_password_count(app: Flask, contestant: User) -> None:
+    limit = int(app.config["LOGIN_LIMIT_ACCOUNT"].split()[0])
+    rival = from_address(app, "192.0.2.1")
+    for _ in range(limit + 5):
+        assert rival.open("/login", method="HEAD", data={"username": "alice"}).status_code == 200
+        incomplete = {"username": "alice", "csrf_token": csrf_token(rival)}
+        assert rival.post("/login", data=incomplete).status_code == 200
+        assert rival.post("/login", data={"username": "alice", "password": "x"}).status_code == 403
+    assert api_login(from_address(app, "192.0.2.1"), "alice").status_code == 200
+
+
+def test_an_ipv6_client_counts_by_its_64_network(app: Flask, contestant: User) -> None:
+    limit = int(app.config["LOGIN_LIMIT_ACCOUNT"].split()[0])
+    statuses = [
+        guess(from_address(app, f"2001:db8:1:2::{n:x}"), "alice", 1)[0] for n in range(limit + 1)
+    ]
+    assert statuses == [401] * limit + [429]
+    assert api_login(from_address(app, "2001:db8:1:3::1"), "alice").status_code == 200
+
+
+def test_an_organizer_unlocks_a_throttled_account(app: Flask, contestant: User) -> None:
+    limit = int(app.config["LOGIN_LIMIT_ACCOUNT"].split()[0])
+    attacker = from_address(app, "192.0.2.1")
+    assert guess(attacker, "alice", limit + 1)[-1] == 429
+    result = app.test_cli_runner().invoke(args=["users", "unlock", "Alice"])
+    assert result.exit_code == 0 and "2 login counter(s) cleared" in result.output
+    assert api_login(from_address(app, "192.0.2.1"), "alice").status_code == 200
+
+
+def test_one_accounts_guesses_keep_no_other_account_out_of_a_shared_browser(
+    app: Flask, contestant: User
+) -> None:
+    with app.app_context():
+        add_user("bob")
+    shared = from_address(app, "192.0.2.1")  # a computer at the venue both used before
+    for name in ("alice", "bob"):
+        assert api_login(shared, name).status_code == 200
+        shared.delete("/api/v1/session", headers={"X-CSRFToken": csrf_token(shared)})
+    limit = int(app.config["LOGIN_LIMIT_ACCOUNT"].split()[0])
+    assert guess(shared, "alice", limit + 1)[-1] == 429
+    assert api_login(shared, "bob").status_code == 200

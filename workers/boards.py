@@ -13,6 +13,8 @@ The reconciler runs every :data:`RECONCILE_EVERY_S` in one worker at a time (a R
   voided attempts that have no score after :data:`UNSCORED_AFTER_S` (a worker killed mid-job, a
   lost queue);
 - it queues a scoring drain when attempt ids wait with none running (a drain killed with -9);
+- it sets the board entries a scoring job committed but never set (killed between its commit and
+  its Redis write; ``lb:recording`` notes them before each commit) from the database;
 - it renders contests whose freeze time (封榜) has come, so their public boards show the freeze.
 """
 
@@ -37,6 +39,7 @@ MIN_INTERVAL_S = 0.25
 RENDER_SHARE = 4.0
 RECONCILE_EVERY_S = 10.0
 UNSCORED_AFTER_S = 30.0
+UNRECORDED_AFTER_S = 30.0  # a scoring job takes well under this between its note and its write
 LOCK_MS = 30_000
 
 
@@ -94,9 +97,12 @@ def reconcile(client: redis.Redis, now: datetime | None = None) -> dict[str, int
     from workers.scoring import ensure_draining
 
     now = now or datetime.now(UTC)
-    done = {"rebuilt": 0, "closed": 0, "drain": int(ensure_draining())}
+    done = {"rebuilt": 0, "closed": 0, "drain": int(ensure_draining()), "recorded": 0}
     if not client.exists(leaderboards.EPOCH):
         done["rebuilt"] = len(leaderboards.rebuild_all(client, now))
+    else:
+        begun_before = now.timestamp() - UNRECORDED_AFTER_S
+        done["recorded"] = leaderboards.record_unfinished(client, begun_before)
     done["closed"] = close_overdue_attempts(
         now, unscored_before=now - timedelta(seconds=UNSCORED_AFTER_S)
     )

@@ -201,13 +201,14 @@ def score_attempts(attempt_ids: Sequence[int]) -> dict[int, str]:
                 }
             )
         connection.execute(_WRITE_ATTEMPT, writes)
-    db.session.commit()
     finished = {AttemptStatus.SCORED, AttemptStatus.VOID}
-    leaderboards.record_attempts(
-        redis_hub.client,
-        [(row.round_id, row.user_id) for row in attempts if statuses[row.id] in finished],
-        refs,
-    )
+    contestants = [(row.round_id, row.user_id) for row in attempts if statuses[row.id] in finished]
+    graded = [(row.round_id, row.user_id) for row in to_grade.values()]
+    client = redis_hub.client
+    leaderboards.begin_recording(client, graded)  # a death after the commit leaves these noted
+    db.session.commit()
+    leaderboards.record_attempts(client, contestants, refs)
+    leaderboards.end_recording(client, graded)
     return {attempt_id: status.value for attempt_id, status in statuses.items()}
 
 

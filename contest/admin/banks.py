@@ -25,7 +25,8 @@ from contest.admin import bp
 from contest.admin.forms import BankForm, ImportForm, QuestionForm
 from contest.auth.views import safe_next
 from contest.errors import DomainError
-from contest.extensions import db
+from contest.extensions import db, reads_only
+from contest.http_limits import takes_upload
 from contest.labels import difficulty_label, status_label, type_label
 from contest.models import User
 from contest.services import bank as bank_service
@@ -398,6 +399,7 @@ def preview() -> Any:
 
 
 @bp.route("/banks/<int:bank_id>/import", methods=["GET", "POST"])
+@takes_upload
 def import_page(bank_id: int) -> Any:
     bank = db.get_or_404(Bank, bank_id)
     form = ImportForm()
@@ -425,6 +427,7 @@ def import_page(bank_id: int) -> Any:
 
 
 @bp.route("/imports/<int:import_id>")
+@reads_only
 def import_status(import_id: int) -> Any:
     from contest.api.banks import import_body
 
@@ -446,7 +449,7 @@ def import_template(bank_id: int, kind: str) -> Any:
     fmt = get_format(kind)
     return Response(
         template(kind),
-        mimetype=fmt.media_type,
+        content_type=fmt.media_type,  # the media type carries its own charset
         headers={"Content-Disposition": f'attachment; filename="question-template.{kind}"'},
     )
 
@@ -459,7 +462,7 @@ def export(bank_id: int, fmt: str) -> Any:
     info = get_format(fmt)
     return Response(
         bank_service.export_bank(bank.id, fmt),
-        mimetype=info.media_type,
+        content_type=info.media_type,  # the media type carries its own charset
         headers={
             "Content-Disposition": f'attachment; filename="bank-{bank.id}{info.extensions[0]}"'
         },

@@ -58,6 +58,7 @@ from contest.models import (
     ReviewPolicy,
     Round,
     ScorePolicy,
+    ScoreVisibility,
     User,
 )
 from contest.services import contests as contest_service
@@ -147,6 +148,10 @@ def _review_choices() -> list[tuple[str, str]]:
     return [(p.value, review_policy_label(p)) for p in ReviewPolicy]
 
 
+def _score_visibility_choices() -> list[tuple[str, str]]:
+    return [(v.value, score_visibility_label(v)) for v in ScoreVisibility]
+
+
 def _integrity_action_choices() -> list[tuple[str, str]]:
     return [(a.value, integrity_action_label(a)) for a in IntegrityAction]
 
@@ -189,6 +194,9 @@ class RoundForm(FlaskForm):
     shuffle_options = BooleanField(_l("Shuffle options"), default=True)
     multiple_rule = SelectField(_l("Multiple-choice scoring"), choices=_multiple_rule_choices)
     review_policy = SelectField(_l("Review opens"), choices=_review_choices, default="after_close")
+    score_visibility = SelectField(
+        _l("Score shown"), choices=_score_visibility_choices, default="after_submit"
+    )
     integrity_threshold = IntegerField(
         _l("Focus losses allowed (0: not enforced)"),
         validators=[InputRequired(), NumberRange(min=0, max=1000)],
@@ -579,6 +587,7 @@ def _round_values(form: RoundForm) -> tuple[dict[str, Any], list[int], list[str]
         "shuffle_options": bool(form.shuffle_options.data),
         "multiple_rule": form.multiple_rule.data,
         "review_policy": ReviewPolicy(form.review_policy.data),
+        "score_visibility": ScoreVisibility(form.score_visibility.data),
         "integrity_threshold": form.integrity_threshold.data,
         "integrity_action": IntegrityAction(form.integrity_action.data),
         "focus_grace_s": form.focus_grace_s.data,
@@ -641,6 +650,7 @@ def _round_data(round_: Round) -> dict[str, Any]:
         "shuffle_options": round_.shuffle_options,
         "multiple_rule": round_.multiple_rule,
         "review_policy": round_.review_policy.value,
+        "score_visibility": round_.score_visibility.value,
         "integrity_threshold": round_.integrity_threshold,
         "integrity_action": round_.integrity_action.value,
         "focus_grace_s": round_.focus_grace_s,
@@ -808,6 +818,13 @@ def review_policy_label(policy: ReviewPolicy) -> str:
     }[ReviewPolicy(policy)]
 
 
+def score_visibility_label(visibility: ScoreVisibility) -> str:
+    return {
+        ScoreVisibility.AFTER_SUBMIT: _("After the attempt is submitted"),
+        ScoreVisibility.AFTER_CLOSE: _("After the round closes"),
+    }[ScoreVisibility(visibility)]
+
+
 def integrity_action_label(action: IntegrityAction) -> str:
     return {
         IntegrityAction.WARN: _("Warn and flag"),
@@ -874,6 +891,7 @@ def contest_labels() -> dict[str, Any]:
         "round_status_label": round_status_label,
         "registration_mode_label": registration_mode_label,
         "review_policy_label": review_policy_label,
+        "score_visibility_label": score_visibility_label,
         "integrity_action_label": integrity_action_label,
         "multiple_rule_label": multiple_rule_label,
         "qualification_text": qualification_text,

@@ -14,7 +14,7 @@ from flask import request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from contest.api.autosave_lane import CHECKED, device_id_in, user_id_in
+from contest.api.autosave_lane import CHECKED, device_id_in
 from contest.api.blueprint import blp
 from contest.api.schemas import (
     AttemptClockSchema,
@@ -29,7 +29,8 @@ from contest.api.schemas import (
 )
 from contest.errors import Forbidden
 from contest.extensions import db, login_manager
-from contest.models import Attempt, AttemptItem, AttemptStatus, Contest, Round
+from contest.models import Attempt, AttemptItem, AttemptStatus, Contest, Round, SessionUser
+from contest.security import session_user
 from contest.services import attempts as attempt_service
 from contest.services import contests as contest_service
 from question_bank import markdown
@@ -47,9 +48,10 @@ def device_id() -> str | None:
     return device_id_in(request.environ)
 
 
-def session_user_id() -> int | None:
-    """The signed session's user (:func:`user_id_in`); None: callers take ``current_user``."""
-    return user_id_in(session)
+def signed_session_user() -> SessionUser | None:
+    """The signed session's user and generation, not loaded; None: callers take
+    ``current_user``."""
+    return session_user(session)
 
 
 def contestant_only() -> None:
@@ -148,12 +150,13 @@ def _result_head(
 def result_body(attempt: Attempt, round_: Round, *, items: bool = True) -> dict[str, Any]:
     """getAttemptResult's body; ``items`` False leaves the reviewed items out (submitAttempt
     answers with the status only: the result page asks for the review)."""
-    review = attempt_service.review_open(attempt, round_, now())
+    at = now()
+    review = attempt_service.review_open(attempt, round_, at)
     body = _result_head(
         attempt.id,
         attempt.round_id,
         attempt.status,
-        attempt.score,
+        attempt.score if attempt_service.score_shown(round_, at) else None,
         attempt.max_score,
         attempt.time_used_s,
         review,
@@ -300,11 +303,11 @@ def save_answer(body: dict[str, Any], attempt_id: int, position: int) -> Any:
     # The hot path of a contest: the signed session names the user, and the one query of the
     # fast path checks the account is active and owns the attempt, so no user is loaded. (Most
     # saves never get here: the autosave lane serves them; CHECKED: it ran this query already.)
-    user_id = session_user_id()
-    if user_id is not None and not request.environ.get(CHECKED):
+    user = signed_session_user()
+    if user is not None and not request.environ.get(CHECKED):
         fast = attempt_service.save_answer_fast(
             attempt_id,
-            user_id,
+            user,
             position,
             answer=body["answer"],
             seq=body["seq"],
@@ -334,10 +337,10 @@ def save_answer(body: dict[str, Any], attempt_id: int, position: int) -> Any:
 @blp.response(200, AttemptResultSchema)
 def submit_attempt(attempt_id: int) -> dict[str, Any]:
     # Like saveAnswer: the fast path serves the ordinary submission without loading the user.
-    user_id = session_user_id()
-    if user_id is not None:
+    user = signed_session_user()
+    if user is not None:
         fast = attempt_service.submit_attempt_fast(
-            attempt_id, user_id, now=now(), device_id=device_id()
+            attempt_id, user, now=now(), device_id=device_id()
         )
         if fast is not None:
             request_scoring([attempt_id])

@@ -8,13 +8,15 @@ the same save with the same checks for less (bench/README.md has the figures).
 The lane **only accepts**. It answers a request itself when every check of the full path passes:
 
 - ``PUT /api/v1/attempts/<id>/items/<position>`` with a JSON body of at most 64 KiB;
-- the signed session cookie (Flask's serializer and lifetime) names a user;
+- the signed session cookie (Flask's serializer and lifetime) names a user and the session
+  generation it was signed in;
 - CSRF as Flask-WTF checks it: the ``WTF_CSRF_HEADERS`` token matches the session's, and over
   HTTPS the referrer has the same origin;
 - the body is an object the schema would take unchanged (``SaveAnswerSchema``: an ``answer``, an
   integer ``seq`` from 1 to 2^62, ``flagged`` true, false or null; other fields are ignored);
 - :func:`contest.services.attempts.save_answer_fast` saves it, in one statement that also checks
-  the account is active and owns the open, in-time attempt on this device.
+  the account is active, has not ended its sessions since this one was signed in (logout,
+  password change, deactivation) and owns the open, in-time attempt on this device.
 
 Anything else — a refusal, an unusual but valid body, an error — goes to the full Flask path with
 the body put back, and that path answers as it always did (when the lane already ran the save's
@@ -41,7 +43,8 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.http import parse_cookie
 from werkzeug.wsgi import get_content_length, get_host
 
-from contest.security import SECURITY_HEADERS
+from contest.errors import DomainError
+from contest.security import SECURITY_HEADERS, session_user
 from contest.services import attempts as attempt_service
 
 log = logging.getLogger(__name__)
@@ -55,16 +58,6 @@ CHECKED = "contest.autosave_checked"
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-
-
-def user_id_in(session: Mapping[str, Any]) -> int | None:
-    """The user id Flask-Login keeps in a session, without loading the user; None: nobody
-    (anonymous, or a remember-me cookie not yet turned into a session)."""
-    raw = session.get("_user_id")
-    try:
-        return int(raw) if raw is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 def device_id_in(environ: Mapping[str, Any]) -> str | None:
@@ -99,6 +92,10 @@ class AutosaveLane:
             return None
         try:
             return self._save(environ, body, int(match[1]), int(match[2]))
+        except DomainError as exc:  # a refusal (an invalid answer): the full path explains it
+            log.info("autosave lane: handing over a refused save (%s)", exc.code)
+            environ[CHECKED] = True
+            return None
         except Exception:  # the full path answers (a 500 with the API's error body)
             log.warning("autosave lane: handing over after an error", exc_info=True)
             environ[CHECKED] = True
@@ -133,14 +130,14 @@ class AutosaveLane:
         session = self._session(environ)
         if session is None:
             return None
-        user_id = user_id_in(session)
-        if user_id is None:
+        user = session_user(session)
+        if user is None:
             return None
         if not self._csrf_passes(environ, session):
             return None
         try:  # as webargs reads it: strict UTF-8 (no BOM, no UTF-16), then JSON
             payload = json.loads(body.decode("utf-8"))
-        except ValueError:  # UnicodeDecodeError included
+        except (ValueError, RecursionError):  # UnicodeDecodeError included; too deep to parse
             return None
         if type(payload) is not dict or "answer" not in payload:
             return None
@@ -152,7 +149,7 @@ class AutosaveLane:
         with app.app_context():
             result = attempt_service.save_answer_fast(
                 attempt_id,
-                user_id,
+                user,
                 position,
                 answer=payload["answer"],
                 seq=seq,

@@ -20,7 +20,8 @@ from contest.api.schemas import (
     ImportSchema,
     ImportUploadSchema,
 )
-from contest.extensions import db
+from contest.extensions import db, reads_only
+from contest.http_limits import takes_upload
 from contest.security import organizer_required
 from contest.services import bank as bank_service
 from contest.services.imports import create_import, get_import
@@ -28,6 +29,8 @@ from question_bank.domain import Problem
 from question_bank.formats import get_format
 from question_bank.models import Bank, ImportJob, ImportStatus, QuestionStatus
 from workers.imports import enqueue_import, read_progress
+
+COUNTS = {"problems": "problem_count", "skipped": "skipped_count", "duplicates": "duplicate_count"}
 
 
 def import_body(job: ImportJob) -> dict[str, Any]:
@@ -46,6 +49,9 @@ def import_body(job: ImportJob) -> dict[str, Any]:
                 }
                 for item in job.report.get(key, [])
             ]
+        # The report keeps the first REPORT_LIMIT items of each list and the total counts.
+        for key, count in COUNTS.items():
+            report.setdefault(count, len(report.get(key, [])))
     return {
         "id": job.id,
         "bank_id": job.bank_id,
@@ -83,6 +89,7 @@ def list_banks() -> dict[str, Any]:
     summary="Upload a question file; it is validated and imported by a worker",
 )
 @organizer_required
+@takes_upload
 @blp.arguments(ImportUploadSchema(), location="files")
 @blp.response(202, ImportSchema)
 def import_questions(files: dict[str, Any], bank_id: int) -> Any:
@@ -110,6 +117,7 @@ def import_questions(files: dict[str, Any], bank_id: int) -> Any:
 @blp.doc(operationId="getImport", summary="An import's status, progress and report")
 @organizer_required
 @blp.response(200, ImportSchema)
+@reads_only
 def get_import_view(import_id: int) -> dict[str, Any]:
     return import_body(get_import(import_id))
 
@@ -127,6 +135,6 @@ def export_questions(query: dict[str, Any], bank_id: int) -> Response:
     filename = f"bank-{bank.id}{fmt.extensions[0]}"
     return Response(
         content,
-        mimetype=fmt.media_type,
+        content_type=fmt.media_type,  # the media type carries its own charset
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

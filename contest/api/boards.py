@@ -119,7 +119,23 @@ def _live_round(round_id: int, offset: int, limit: int) -> Response:
     responses={
         "200": {
             "description": "An event stream",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            # OpenAPI before 3.2: the schema of a text/event-stream describes each event.
+            "content": {
+                "text/event-stream": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["event", "id", "data"],
+                        "properties": {
+                            "event": {"type": "string", "enum": ["board"]},
+                            "id": {"type": "string", "description": "the board's version"},
+                            "data": {
+                                "type": "string",
+                                "description": "getRoundLeaderboard's body, as JSON",
+                            },
+                        },
+                    }
+                }
+            },
         }
     },
 )

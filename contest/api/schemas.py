@@ -3,10 +3,22 @@
 import marshmallow as ma
 from flask_smorest.fields import Upload
 
+from contest.input_checks import MAX_ID
+
 
 class ErrorSchema(ma.Schema):
     code = ma.fields.String(required=True, metadata={"description": "machine-readable code"})
     message = ma.fields.String(required=True, metadata={"description": "human-readable text"})
+    fields_ = ma.fields.Dict(  # "fields" names the schema's own field table in marshmallow
+        data_key="fields",
+        keys=ma.fields.String(),
+        values=ma.fields.Raw(),
+        metadata={
+            "description": "422 for input the schema refuses: the messages per location "
+            "(json, query, form, files …), then per field, e.g. "
+            '{"json": {"seq": ["Missing data for required field."]}}'
+        },
+    )
 
 
 class ErrorEnvelopeSchema(ma.Schema):
@@ -92,9 +104,17 @@ class ReportItemSchema(ma.Schema):
 
 
 class ImportReportSchema(ma.Schema):
-    problems = ma.fields.List(ma.fields.Nested(ReportItemSchema))
-    skipped = ma.fields.List(ma.fields.Nested(ReportItemSchema))
-    duplicates = ma.fields.List(ma.fields.Dict())
+    problems = ma.fields.List(
+        ma.fields.Nested(ReportItemSchema),
+        metadata={"description": "the first 1,000 problems (problem_count: all of them)"},
+    )
+    problem_count = ma.fields.Integer(metadata={"description": "how many problems in all"})
+    skipped = ma.fields.List(
+        ma.fields.Nested(ReportItemSchema), metadata={"description": "the first 1,000"}
+    )
+    skipped_count = ma.fields.Integer()
+    duplicates = ma.fields.List(ma.fields.Dict(), metadata={"description": "the first 1,000"})
+    duplicate_count = ma.fields.Integer()
     created = ma.fields.Integer()
     updated = ma.fields.Integer()
     unchanged = ma.fields.Integer()
@@ -245,7 +265,13 @@ class AttemptResultSchema(ma.Schema):
     id = ma.fields.Integer()
     round_id = ma.fields.Integer()
     status = ma.fields.String()
-    score = ma.fields.Float(allow_none=True, metadata={"description": "null while scoring"})
+    score = ma.fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "null while scoring, and while the round keeps the score until "
+            "its close (score_visibility after_close; status is then scored)"
+        },
+    )
     max_score = ma.fields.Float()
     time_used_s = ma.fields.Integer(allow_none=True)
     review = ma.fields.Boolean(metadata={"description": "whether items carry the key"})
@@ -283,7 +309,7 @@ class ContestInSchema(ma.Schema):
 
 class RoundInSchema(ma.Schema):
     title = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
-    bank_id = ma.fields.Integer()
+    bank_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID))
     opens_at = ma.fields.AwareDateTime(allow_none=True)
     closes_at = ma.fields.AwareDateTime(allow_none=True)
     freeze_at = ma.fields.AwareDateTime(
@@ -301,6 +327,14 @@ class RoundInSchema(ma.Schema):
     )
     review_policy = ma.fields.String(
         validate=ma.validate.OneOf(["after_submit", "after_close", "never"])
+    )
+    score_visibility = ma.fields.String(
+        validate=ma.validate.OneOf(["after_submit", "after_close"]),
+        metadata={
+            "description": "When contestants see their score: after_close needs closes_at and "
+            "answers not shown after submit (unlimited attempts would otherwise tell, one "
+            "changed answer at a time, which answers are right)"
+        },
     )
     integrity_threshold = ma.fields.Integer(validate=ma.validate.Range(min=0, max=1000))
     integrity_action = ma.fields.String(validate=ma.validate.OneOf(["warn", "submit", "void"]))

@@ -10,9 +10,8 @@ from flask_wtf.csrf import generate_csrf
 
 from contest.api.blueprint import blp
 from contest.api.schemas import LoginSchema, PingSchema, SessionSchema
-from contest.auth.throttle import login_throttled, mark_failed
-from contest.errors import AuthenticationFailed
-from contest.services.accounts import authenticate
+from contest.auth.throttle import check_login_allowed, login_succeeded
+from contest.services.accounts import authenticate, end_sessions
 
 
 def _forget_csrf_token() -> None:
@@ -39,22 +38,21 @@ def get_session() -> dict[str, Any]:
 @blp.response(200, SessionSchema)
 @blp.alt_response(401, description="Wrong username or password")
 @blp.alt_response(429, description="Too many attempts")
-@login_throttled
 def login(credentials: dict[str, str]) -> dict[str, Any]:
-    try:
-        user = authenticate(credentials["username"], credentials["password"])
-    except AuthenticationFailed:
-        mark_failed()
-        raise
+    check_login_allowed(credentials["username"])
+    user = authenticate(credentials["username"], credentials["password"])
+    login_succeeded(user.username)
     login_user(user)
     _forget_csrf_token()  # a fresh token for the new session
     return _session_body()
 
 
 @blp.route("/session", methods=["DELETE"])
-@blp.doc(operationId="logout", summary="Log out")
+@blp.doc(operationId="logout", summary="Log out; every session of the account ends")
 @blp.response(200, SessionSchema)
 def logout() -> dict[str, Any]:
+    if current_user.is_authenticated:
+        end_sessions(current_user.id)
     logout_user()
     _forget_csrf_token()
     return _session_body()

@@ -1,34 +1,62 @@
 """Login throttling, shared by the login page and the ``login`` API operation, and the
 invite-code throttle of registration.
 
-Two fixed-window counters in Redis: a loose one per client address that counts every attempt (a
-whole venue can sit behind one NAT address, so hundreds of different accounts must get through),
-and a tight one per account that counts only failed attempts (guessing one account's password).
+Guessing must stay slow, but neither an outsider who knows a username nor one client at a venue
+(where a whole room shares one NAT address) may keep the owner or the room out. The scheme follows
+OWASP's "slow down online guessing attacks with device cookies":
 
-Only the login views are throttled, so the check lives in their decorator rather than in a hook
-that every request would pay for (Flask-Limiter's hooks were a third of a trivial request's CPU).
+- A **known device** is a client holding a device cookie, signed by the app, that names the account:
+  every successful login sets it (one cookie per browser, naming up to
+  :data:`DEVICE_ACCOUNTS` accounts). Its failures count against that cookie alone
+  (``LOGIN_LIMIT_ACCOUNT``); no other counter refuses it, so guesses made elsewhere never lock the
+  owner's own phone out.
+- Any other client is **untrusted**. Its failures count per account and client address
+  (``LOGIN_LIMIT_ACCOUNT``: guessing from one place), per account from everywhere
+  (``LOGIN_LIMIT_ACCOUNT_TOTAL``: guessing spread over many addresses; past it only known devices
+  log in to that account) and per address (``LOGIN_LIMIT_ADDRESS``: one address trying many
+  accounts; past it the address still gets one try per account and window, so a client flooding
+  a venue's address with junk leaves the rest of the room able to log in).
+
+The login views call :func:`check_login_allowed` with the very username they pass to
+``authenticate``, just before it: only attempts whose password is about to be checked count (not a
+HEAD, an incomplete form or a request without a valid CSRF token). Every such attempt is counted
+*before* its password is checked, so requests sent at once cannot all pass a check made before any
+of them counted; a refused attempt takes its counts back (an attacker hammering from one address
+must not use up the owner's total), and so does a successful one (only failures count). Counters
+are fixed windows in Redis (the window's number is part of the key, so a count taken back is
+taken from the window it was made in), shared by every web process. An IPv6 client counts by its
+/64 network, which one subscriber usually holds whole.
+
 When Redis cannot be reached the login goes ahead unthrottled and the failure is logged: during a
 round, contestants who cannot log in are worse than a few minutes without brute-force throttling.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
-from collections.abc import Callable
+import secrets
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import wraps
-from typing import Any
 
 import redis
-from flask import current_app, request
+from flask import Response, after_this_request, current_app, g, request
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from contest.extensions import redis_hub
+from contest.services.accounts import normalize_username
 
 log = logging.getLogger(__name__)
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _LIMIT = re.compile(r"^\s*(\d+)\s*(?:per|/)\s*(\d+)?\s*(second|minute|hour|day)s?\s*$")
+
+DEVICE_COOKIE = "contest_device"
+DEVICE_MAX_AGE_S = 180 * 86400
+DEVICE_ACCOUNTS = 8  # accounts one browser is known for (a shared computer at a venue)
+_DEVICE_SALT = "contest-device"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,65 +83,187 @@ class LoginThrottled(Exception):
         self.retry_after = max(1, retry_after)
 
 
-def _key(scope: str, who: str) -> str:
-    return f"throttle:{scope}:{who}"
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """One fixed-window count of failed logins, after this attempt was counted in it."""
+
+    key: str  # names the window too
+    limit: Limit
+    count: int = 0
+    retry_after: int = 0  # seconds until the window ends
+
+    @property
+    def over(self) -> bool:
+        return self.count > self.limit.amount
 
 
-def _count(pipe: Any, key: str, limit: Limit) -> None:
-    """Queue one more in ``key``'s window (the window starts with its first count)."""
-    pipe.set(key, 0, ex=limit.window_s, nx=True)
-    pipe.incr(key)
+def window_counter(name: str, limit: Limit, now: float) -> Counter:
+    """The counter ``name`` in the window of ``limit`` that ``now`` (epoch seconds) falls in."""
+    window = int(now) // limit.window_s
+    return Counter(f"{name}:{window}", limit, retry_after=(window + 1) * limit.window_s - int(now))
 
 
-def _attempted_username() -> str:
-    payload = request.get_json(silent=True) if request.is_json else None
-    name = payload.get("username") if isinstance(payload, dict) else request.form.get("username")
-    return str(name or "").strip().lower()[:64]
+def client_network(address: str) -> str:
+    """The unit a client address counts as: an IPv4 address, or an IPv6 address's /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
-def _limits() -> tuple[Limit, Limit] | None:
-    config = current_app.config
-    if not config["RATELIMIT_ENABLED"]:
+def refusal(counters: Sequence[Counter], *, known_device: bool) -> Counter | None:
+    """The counter that refuses this attempt, or None to let it through.
+
+    A known device has its own counter alone. An untrusted client is refused when its account and
+    address, or its account, is over its limit; an address over its limit keeps one try per
+    account and window (the counters are ``[account+address, account, address]``).
+    """
+    if known_device:
+        [device] = counters
+        return device if device.over else None
+    account_address, account, address = counters
+    if account_address.over:
+        return account_address
+    if account.over:
+        return account
+    if address.over and account_address.count > 1:
+        return account_address
+    return None
+
+
+def _config_limit(name: str) -> Limit:
+    return Limit.parse(current_app.config[name])
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=_DEVICE_SALT)  # type: ignore[arg-type]
+
+
+def read_device_cookie() -> tuple[str, list[str]] | None:
+    """This browser's device cookie: its id and the accounts it logged in to (None: none or not
+    valid)."""
+    value = request.cookies.get(DEVICE_COOKIE)
+    if not value:
         return None
-    return Limit.parse(config["LOGIN_LIMIT_ADDRESS"]), Limit.parse(config["LOGIN_LIMIT_ACCOUNT"])
+    try:
+        data = _device_serializer().loads(value, max_age=DEVICE_MAX_AGE_S)
+    except BadData:
+        return None
+    if not isinstance(data, dict):
+        return None
+    device, accounts = data.get("d"), data.get("a")
+    if not isinstance(device, str) or not isinstance(accounts, list):
+        return None
+    return device, [a for a in accounts if isinstance(a, str)]
 
 
-def check_login_allowed() -> None:
-    """Count this attempt against the address and refuse it (:class:`LoginThrottled`) when the
-    address or the account has used its window up."""
-    limits = _limits()
-    if limits is None:
+def _counters(username: str, now: float) -> tuple[list[Counter], bool]:
+    """The counters this attempt counts in, and whether it comes from a known device."""
+    per_account = _config_limit("LOGIN_LIMIT_ACCOUNT")
+    cookie = read_device_cookie()
+    if cookie is not None and username and username in cookie[1]:
+        # per device and account: one account's guesses on a shared computer keep no other out
+        return [
+            window_counter(f"throttle:login:device:{cookie[0]}:{username}", per_account, now)
+        ], True
+    network = client_network(request.remote_addr or "")
+    return [
+        window_counter(f"throttle:login:account-address:{username}:{network}", per_account, now),
+        window_counter(
+            f"throttle:login:account:{username}", _config_limit("LOGIN_LIMIT_ACCOUNT_TOTAL"), now
+        ),
+        window_counter(
+            f"throttle:login:address:{network}", _config_limit("LOGIN_LIMIT_ADDRESS"), now
+        ),
+    ], False
+
+
+# Decrement only counters that still exist: one whose window ended meanwhile must not come back
+# as a key without an expiry (it would never reset).
+_TAKE_BACK = """
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then redis.call('DECR', key) end
+end
+"""
+
+
+def _take_back(counters: Sequence[Counter]) -> None:
+    redis_hub.client.eval(_TAKE_BACK, len(counters), *(c.key for c in counters))
+
+
+def check_login_allowed(username: str) -> None:
+    """Count this attempt at ``username`` (exactly what the view passes to ``authenticate``, just
+    before it) as a failure in its counters, and refuse it (:class:`LoginThrottled`, counts taken
+    back) when :func:`refusal` says so. :func:`login_succeeded` takes the counts back once the
+    password proves right."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
         return
-    by_address, by_account = limits
-    address_key = _key("address", request.remote_addr or "")
-    account_key = _key("account", _attempted_username())
+    counters, known_device = _counters(normalize_username(username)[:64], time.time())
     try:
         pipe = redis_hub.client.pipeline()
-        _count(pipe, address_key, by_address)
-        pipe.ttl(address_key)
-        pipe.get(account_key)
-        pipe.ttl(account_key)
-        _, attempts, address_ttl, failures, account_ttl = pipe.execute()
+        for counter in counters:
+            pipe.set(counter.key, 0, ex=counter.limit.window_s, nx=True)
+            pipe.incr(counter.key)
+        results = pipe.execute()
+        counted = [
+            Counter(c.key, c.limit, int(results[2 * i + 1]), c.retry_after)
+            for i, c in enumerate(counters)
+        ]
+        refused = refusal(counted, known_device=known_device)
+        if refused is not None:
+            _take_back(counted)
+            raise LoginThrottled(refused.retry_after)
     except redis.RedisError:
         log.warning("login throttle skipped: Redis is unreachable", exc_info=True)
         return
-    if attempts > by_address.amount:
-        raise LoginThrottled(address_ttl)
-    if int(failures or 0) >= by_account.amount:
-        raise LoginThrottled(account_ttl)
+    g.login_counted = counted
 
 
-def mark_failed() -> None:
-    """Called by a login view when the credentials were wrong: the account's window counts it."""
-    limits = _limits()
-    if limits is None:
-        return
-    try:
-        pipe = redis_hub.client.pipeline()
-        _count(pipe, _key("account", _attempted_username()), limits[1])
-        pipe.execute()
-    except redis.RedisError:
-        log.warning("login failure not counted: Redis is unreachable", exc_info=True)
+def login_succeeded(username: str) -> None:
+    """Called by a login view once the credentials proved right: the attempt's counts are taken
+    back, and the response sets the device cookie that makes this browser a known device of the
+    account."""
+    counted: list[Counter] | None = g.pop("login_counted", None)
+    if counted:
+        try:
+            _take_back(counted)
+        except redis.RedisError:
+            log.warning("login success not uncounted: Redis is unreachable", exc_info=True)
+    cookie = read_device_cookie()
+    device = cookie[0] if cookie else secrets.token_urlsafe(16)
+    accounts = [username] + [a for a in (cookie[1] if cookie else []) if a != username]
+    value = _device_serializer().dumps({"d": device, "a": accounts[:DEVICE_ACCOUNTS]})
+
+    @after_this_request
+    def set_device_cookie(response: Response) -> Response:
+        config = current_app.config
+        response.set_cookie(
+            DEVICE_COOKIE,
+            value,
+            max_age=DEVICE_MAX_AGE_S,
+            httponly=True,
+            secure=config["SESSION_COOKIE_SECURE"],
+            samesite="Lax",
+        )
+        return response
+
+
+def unlock_account(username: str) -> int:
+    """Forget the failed logins counted against ``username`` in the current windows, from every
+    address and device (an organizer's ``contest users unlock``); how many counters went."""
+    name = normalize_username(username)
+    client = redis_hub.client
+    keys = [
+        *client.scan_iter(match=f"throttle:login:account:{name}:*", count=1000),
+        *client.scan_iter(match=f"throttle:login:account-address:{name}:*", count=1000),
+        *client.scan_iter(match=f"throttle:login:device:*:{name}:*", count=1000),
+    ]
+    return int(client.delete(*keys)) if keys else 0
 
 
 def invite_attempt_refused(user_id: int) -> int | None:
@@ -125,26 +275,14 @@ def invite_attempt_refused(user_id: int) -> int | None:
     if not config["RATELIMIT_ENABLED"]:
         return None
     limit = Limit.parse(config["INVITE_LIMIT_ACCOUNT"])
-    key = _key("invite", str(user_id))
+    key = f"throttle:invite:{user_id}"
     try:
         pipe = redis_hub.client.pipeline()
-        _count(pipe, key, limit)
+        pipe.set(key, 0, ex=limit.window_s, nx=True)
+        pipe.incr(key)
         pipe.ttl(key)
         _, attempts, ttl = pipe.execute()
     except redis.RedisError:
         log.warning("invite throttle skipped: Redis is unreachable", exc_info=True)
         return None
     return max(1, ttl) if attempts > limit.amount else None
-
-
-def login_throttled(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Check both login limits before ``view`` (GET requests, which only show a form, are
-    exempt)."""
-
-    @wraps(view)
-    def throttled(*args: Any, **kwargs: Any) -> Any:
-        if request.method != "GET":
-            check_login_allowed()
-        return view(*args, **kwargs)
-
-    return throttled

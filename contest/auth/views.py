@@ -9,11 +9,11 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from contest.auth import bp
 from contest.auth.forms import LoginForm
-from contest.auth.throttle import login_throttled, mark_failed
+from contest.auth.throttle import check_login_allowed, login_succeeded
 from contest.errors import AuthenticationFailed
 from contest.i18n import COOKIE, LOCALES
 from contest.models import User
-from contest.services.accounts import authenticate
+from contest.services.accounts import authenticate, end_sessions
 
 
 def home_url(user: User) -> str:
@@ -31,20 +31,21 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@login_throttled
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
-    form = LoginForm()
+    form = LoginForm(formdata=request.form)  # a form post only: JSON goes to the login operation
     status = 200
     if form.validate_on_submit():
+        username = form.username.data or ""
+        check_login_allowed(username)
         try:
-            user = authenticate(form.username.data or "", form.password.data or "")
+            user = authenticate(username, form.password.data or "")
         except AuthenticationFailed as exc:
-            mark_failed()
             form.password.errors = [exc.message]
             status = 401
         else:
+            login_succeeded(user.username)
             login_user(user)
             return redirect(safe_next(request.args.get("next")) or home_url(user))
     return render_template("auth/login.html", form=form), status
@@ -53,6 +54,7 @@ def login() -> Any:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Any:
+    end_sessions(current_user.id)
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))

@@ -282,6 +282,7 @@ def round_lobby(round_id: int) -> Any:
             contest.registration_mode is RegistrationMode.INVITE and not body["registered"]
         ),
         review=review_text(round_.review_policy),
+        score_shown=attempt_service.score_shown(round_, now()),
         multiple_rule=multiple_rule_text(round_.multiple_rule),
         has_multiple=any(row.get("type") == "multiple" for row in round_.blueprint or []),
         integrity=integrity_text(round_),
@@ -409,6 +410,7 @@ def attempt_result(attempt_id: int) -> Any:
     if attempt.status is AttemptStatus.IN_PROGRESS:
         return redirect(url_for("main.attempt_page", attempt_id=attempt.id))
     result = result_body(attempt, round_)
+    score_shown = attempt_service.score_shown(round_, now())
     options: dict[str, str] = {}
     letters: dict[str, str] = {}  # as the attempt page labels choices: A, B, C … in shown order
     for item in result["items"]:
@@ -428,7 +430,8 @@ def attempt_result(attempt_id: int) -> Any:
         submitted_by=attempt.submitted_by,
         options=options,
         letters=letters,
-        pending=result["score"] is None and result["status"] == "submitted",
+        score_later=not score_shown,
+        pending=score_shown and result["score"] is None and result["status"] == "submitted",
         review_later=round_.review_policy is ReviewPolicy.AFTER_CLOSE and not result["review"],
         result_url=url_for("api.get_attempt_result", attempt_id=attempt.id),
     )

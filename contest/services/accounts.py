@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import sys
 from collections.abc import Callable
 from functools import cache
@@ -12,10 +13,10 @@ from typing import Any, TypeVar, cast
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash
 
-from contest.errors import AuthenticationFailed, Conflict, InvalidInput
+from contest.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from contest.extensions import db
 from contest.models import Organization, OrganizationKind, Role, User
 
@@ -161,3 +162,68 @@ def authenticate(username: str, password: str) -> User:
         user.password_hash = hash_password(password)
         db.session.commit()
     return user
+
+
+# Sessions and passwords ------------------------------------------------------------------------
+# A session remembers the account's session generation it was signed in (``User.get_id``); the
+# full request path compares it when it loads the user, and the save and submit statements in
+# their WHERE clause, so raising it ends every earlier session without a read per request.
+
+
+def end_sessions(user_id: int) -> None:
+    """End every session of the account signed in so far (committed): logout, a password change
+    or reset and deactivation call it."""
+    db.session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(session_generation=User.session_generation + 1)
+        .execution_options(synchronize_session="fetch")
+    )
+    db.session.commit()
+
+
+def _get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_("No account %(id)s.", id=user_id))
+    return user
+
+
+def change_password(user_id: int, current: str, new: str) -> None:
+    """The owner's change of their own password: ``current`` must be right, ``new`` acceptable.
+    Every session of the account ends (the caller signs the current one in again)."""
+    user = _get_user(user_id)
+    if not verify_password(user.password_hash, current):
+        raise AuthenticationFailed(_("The current password is wrong."))
+    problem = check_password(new)
+    if problem:
+        raise InvalidInput(problem)
+    user.password_hash = hash_password(new)
+    end_sessions(user_id)
+
+
+def reset_password(user_id: int) -> str:
+    """An organizer's reset: a new generated password, returned once and kept only as a hash.
+    Every session of the account ends."""
+    user = _get_user(user_id)
+    password = generate_password()
+    user.password_hash = hash_password(password)
+    end_sessions(user_id)
+    return password
+
+
+def set_active(user_id: int, active: bool) -> None:
+    """Deactivate or reactivate an account (committed). Deactivating ends its sessions, so a
+    later reactivation does not bring them back."""
+    user = _get_user(user_id)
+    user.active = active
+    if active:
+        db.session.commit()
+    else:
+        end_sessions(user_id)
+
+
+def generate_password() -> str:
+    """A password to hand out on paper: 12 characters without look-alikes (0/O, 1/l/I)."""
+    alphabet = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY346789"
+    return "".join(secrets.choice(alphabet) for _ in range(12))

@@ -24,7 +24,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Update, bindparam, func, insert, or_, select, update
+from sqlalchemy import Update, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from contest.errors import Conflict, InvalidInput, NotFound
@@ -37,6 +37,8 @@ from contest.models import (
     IntegrityEvent,
     ReviewPolicy,
     Round,
+    ScoreVisibility,
+    SessionUser,
     User,
 )
 from contest.services import contests as contest_service
@@ -260,7 +262,9 @@ def encode_answer(kind: QuestionType, option_ids: Collection[str], answer: Any) 
         fits = kind is not QuestionType.FILL_BLANK or (
             isinstance(answer, list)
             and len(answer) <= 20
-            and all(isinstance(a, str) and len(a) <= MAX_ANSWER_TEXT for a in answer)
+            and all(
+                isinstance(a, str) and len(a) <= MAX_ANSWER_TEXT and "\x00" not in a for a in answer
+            )
         )
     if not fits:  # the message is translated only when it is needed (saves are the hot path)
         raise InvalidInput(_("The answer does not fit this question."), code="invalid_answer")
@@ -332,6 +336,15 @@ def save_answer(
 # The fast save in Core SQL on the tables (no ORM compile or synchronisation step: this is the
 # request a contest sends most).
 _attempt, _item = Attempt.__table__, AttemptItem.__table__
+
+
+def _session_holds(generation: Any) -> Any:
+    """The account of the attempt is active and the request's session is of its current
+    generation (see :func:`contest.services.accounts.end_sessions`): SQL for the fast paths."""
+    users = User.__table__.c
+    return and_(users.active.is_(True), users.session_generation == generation)
+
+
 _FAST_CHECK = (
     select(
         _attempt.c.status,
@@ -355,7 +368,7 @@ _FAST_CHECK = (
     .where(
         _attempt.c.id == bindparam("attempt_id"),
         _attempt.c.user_id == bindparam("user_id"),
-        User.__table__.c.active.is_(True),
+        _session_holds(bindparam("generation")),
     )
     .with_for_update(read=True, of=_attempt)
 )  # one row per item: the whole paper's shape comes with the check
@@ -423,7 +436,7 @@ def _one_trip_save(with_device: bool, with_flag: bool) -> Update:
         .where(
             _attempt.c.id == bindparam("b_attempt"),
             _attempt.c.user_id == bindparam("b_user"),
-            User.__table__.c.active.is_(True),
+            _session_holds(bindparam("b_generation")),
             _attempt.c.status == AttemptStatus.IN_PROGRESS,
             _attempt.c.deadline_at >= bindparam("b_cutoff"),
         )
@@ -459,7 +472,7 @@ _ONE_TRIP = {(d, f): _one_trip_save(d, f) for d in (False, True) for f in (False
 
 def save_answer_fast(
     attempt_id: int,
-    user_id: int,
+    user: SessionUser,
     position: int,
     *,
     answer: Any,
@@ -468,8 +481,9 @@ def save_answer_fast(
     now: datetime,
     device_id: str | None,
 ) -> SaveResult | None:
-    """The save of an open, in-time attempt on its device by an active account; None: take the
-    general way (:func:`save_answer`), which also explains refusals.
+    """The save of an open, in-time attempt on its device by an active account, from a session
+    of its current generation; None: take the general way (:func:`save_answer`), which also
+    explains refusals.
 
     An item saved before in this process is saved in one statement; otherwise, or when that
     statement changes nothing (an old seq, a closed attempt …), a checking read comes first.
@@ -483,12 +497,11 @@ def save_answer_fast(
         try:
             stored = encode_answer(item[0], item[1], answer)
         except InvalidInput:  # explained after the checks: others' attempts stay 404
-            return _checked_save(
-                attempt_id, user_id, position, answer, seq, flagged, now, device_id
-            )
+            return _checked_save(attempt_id, user, position, answer, seq, flagged, now, device_id)
         params = {
             "b_attempt": attempt_id,
-            "b_user": user_id,
+            "b_user": user.id,
+            "b_generation": user.generation,
             "b_cutoff": now - timedelta(seconds=grace[0]),
             "b_device": device_id,
             "b_position": position,
@@ -503,12 +516,12 @@ def save_answer_fast(
             saved = connection.execute(statement, params).first()
             if saved is not None:
                 return SaveResult(True, seq, saved[1])
-    return _checked_save(attempt_id, user_id, position, answer, seq, flagged, now, device_id)
+    return _checked_save(attempt_id, user, position, answer, seq, flagged, now, device_id)
 
 
 def _checked_save(
     attempt_id: int,
-    user_id: int,
+    user: SessionUser,
     position: int,
     answer: Any,
     seq: int,
@@ -517,7 +530,9 @@ def _checked_save(
     device_id: str | None,
 ) -> SaveResult | None:
     connection = db.session.connection()
-    rows = connection.execute(_FAST_CHECK, {"attempt_id": attempt_id, "user_id": user_id}).all()
+    rows = connection.execute(
+        _FAST_CHECK, {"attempt_id": attempt_id, "user_id": user.id, "generation": user.generation}
+    ).all()
     row = next((r for r in rows if r.position == position), None)
     if row is None:
         db.session.rollback()
@@ -602,7 +617,7 @@ _FAST_SUBMIT_CHECK = (
     .where(
         _attempt.c.id == bindparam("attempt_id"),
         _attempt.c.user_id == bindparam("user_id"),
-        User.__table__.c.active.is_(True),
+        _session_holds(bindparam("generation")),
     )
     .with_for_update(of=_attempt)
 )
@@ -619,14 +634,16 @@ _FAST_SUBMIT = (
 
 
 def submit_attempt_fast(
-    attempt_id: int, user_id: int, *, now: datetime, device_id: str | None
+    attempt_id: int, user: SessionUser, *, now: datetime, device_id: str | None
 ) -> FastSubmitted | None:
     """The contestant's own submission of an open attempt, in time, on its device, by an active
-    account (committed), in Core SQL; None: take the general way (:func:`submit_attempt`), which
-    also answers a second submission and a late one."""
+    account from a session of its current generation (committed), in Core SQL; None: take the
+    general way (:func:`submit_attempt`), which also answers a second submission and a late
+    one."""
     connection = db.session.connection()
     row = connection.execute(
-        _FAST_SUBMIT_CHECK, {"attempt_id": attempt_id, "user_id": user_id}
+        _FAST_SUBMIT_CHECK,
+        {"attempt_id": attempt_id, "user_id": user.id, "generation": user.generation},
     ).first()
     if row is None or not _open_here(
         row.status, row.deadline_at, row.grace_s, row.device_id, device_id, now
@@ -749,6 +766,15 @@ def review_open(attempt: Attempt, round_: Round, now: datetime) -> bool:
     return review_open_for(
         attempt.status, round_.review_policy, round_.closes_at, round_.grace_s, now
     )
+
+
+def score_shown(round_: Round, now: datetime) -> bool:
+    """Whether the contestant may see an attempt's score now: at once, or for ``after_close``
+    once the grace after the close is over (as :func:`review_open_for`)."""
+    if round_.score_visibility is not ScoreVisibility.AFTER_CLOSE:
+        return True
+    closes_at = round_.closes_at
+    return closes_at is not None and now > closes_at + timedelta(seconds=round_.grace_s)
 
 
 def review_open_for(

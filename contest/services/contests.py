@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from contest.auth import throttle
 from contest.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
 from contest.extensions import db
+from contest.input_checks import MAX_ID
 from contest.labels import blueprint_row_label
 from contest.models import (
     Attempt,
@@ -32,6 +33,7 @@ from contest.models import (
     Role,
     Round,
     ScorePolicy,
+    ScoreVisibility,
     User,
 )
 from contest.services.leaderboards import boards_of, counting_entries, settings_changed
@@ -191,6 +193,7 @@ ROUND_FIELDS = {
     "shuffle_options",
     "multiple_rule",
     "review_policy",
+    "score_visibility",
     "integrity_threshold",
     "integrity_action",
     "focus_grace_s",
@@ -223,6 +226,7 @@ def save_round(contest_id: int, round_id: int | None = None, **fields: Any) -> R
     if freeze and closes and freeze >= closes:
         # A freeze from the close on would hide nothing of the round, only its final board.
         raise InvalidInput(_("The board must freeze before the round closes."))
+    _check_board_keeps_the_score(contest, merged)
     problems = check_blueprint(int(merged["bank_id"]), rows)
     if problems:
         raise BlueprintShortfall(problems)
@@ -315,6 +319,8 @@ def lock_round_for_start(round_id: int) -> Round:
     so an attempt never starts with a deadline from the old close after the retime has passed
     it by (:func:`retime_open_attempts`).
     """
+    if not 0 < round_id <= MAX_ID:  # no such round; the lock's key would not take it either
+        raise NotFound(_("No round %(id)s.", id=round_id))
     _lock_round_timing(round_id, shared=True)
     round_ = db.session.get(Round, round_id, populate_existing=True)
     if round_ is None:
@@ -327,6 +333,7 @@ _ROUND_ENUMS: dict[str, type[StrEnum]] = {
     "score_policy": ScorePolicy,
     "multiple_rule": MultipleRule,
     "review_policy": ReviewPolicy,
+    "score_visibility": ScoreVisibility,
     "integrity_action": IntegrityAction,
 }
 _ROUND_COUNTS = ("attempts_allowed", "integrity_threshold", "focus_grace_s", "grace_s")
@@ -361,6 +368,7 @@ def _check_round_settings(values: dict[str, Any]) -> None:
         raise InvalidInput(
             _("Answers can be shown after the round closes only if it has a closing time.")
         )
+    _check_score_visibility(values)
     rule = values.get("qualification")
     if rule:
         value = rule.get("value") if isinstance(rule, dict) else None
@@ -372,6 +380,44 @@ def _check_round_settings(values: dict[str, Any]) -> None:
             or value < 0
         ):
             raise InvalidInput(_("The qualification rule is not complete."))
+
+
+def _check_score_visibility(values: dict[str, Any]) -> None:
+    """A score kept until the close needs a close, and answers shown after each submission
+    would tell the score (item by item) before it."""
+    if values.get("score_visibility") != ScoreVisibility.AFTER_CLOSE:
+        return
+    if not values.get("closes_at"):
+        raise InvalidInput(
+            _("The score can be shown after the round closes only if it has a closing time.")
+        )
+    if values.get("review_policy") == ReviewPolicy.AFTER_SUBMIT:
+        raise InvalidInput(
+            _("Answers shown after each submission tell the score: show them after the close.")
+        )
+
+
+def _check_board_keeps_the_score(contest: Contest, values: dict[str, Any]) -> None:
+    """A score kept until the close must not show on a public board meanwhile: with several
+    attempts, the board moving after each one would tell which changed answer was right. Such a
+    round's public board is frozen (封榜) from its opening, or the contest's boards are not
+    public."""
+    if values.get("score_visibility") != ScoreVisibility.AFTER_CLOSE:
+        return
+    if values.get("attempts_allowed") == 1:
+        return
+    if contest.board_visibility is not BoardVisibility.PUBLIC:
+        return
+    freeze, opens = values.get("freeze_at"), values.get("opens_at")
+    if freeze is None or opens is None or freeze > opens:
+        raise InvalidInput(
+            _(
+                "With several attempts and a public board, the board would tell the score before"
+                " the close: freeze the board from the round's opening, or keep the contest's"
+                " boards for organizers."
+            ),
+            code="board_tells_score",
+        )
 
 
 def _round_values(round_: Round | None) -> dict[str, Any]:
@@ -542,6 +588,8 @@ def update_contest(contest: Contest, values: dict[str, Any]) -> None:
         raise InvalidInput(_("An invite-only contest needs an invite code."))
     for key, value in {**values, "title": title}.items():
         setattr(contest, key, value)
+    for round_ in contest.rounds:
+        _check_board_keeps_the_score(contest, _round_values(round_))
     db.session.flush()
     hidden = contest.board_visibility is not BoardVisibility.PUBLIC
     settings_changed(contest.id, hide=boards_of(contest) if hidden else ())

@@ -72,6 +72,9 @@ DIRTY = "lb:dirty"  # contest ids whose boards need rendering
 WAKE = "lb:wake"  # a list the renderer blocks on
 FREEZES = "lb:freezes"  # contest id scored by the next freeze time (epoch seconds)
 EPOCH = "lb:epoch"  # absent after Redis lost its data: the reconciler rebuilds everything
+# "round:user" entries a scoring job is about to set after its commit, scored by when it began:
+# a job killed between its commit and :func:`record_attempts` leaves them for the reconciler.
+RECORDING = "lb:recording"
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -744,6 +747,34 @@ def record_attempts(
         contests.add(round_.contest_id)
     _mark_dirty(pipe, contests)
     pipe.execute()
+
+
+def begin_recording(client: redis.Redis, contestants: Iterable[tuple[int, int]]) -> None:
+    """Note, before a scoring commit, the entries it will set (:data:`RECORDING`)."""
+    members = {f"{round_id}:{user_id}": time.time() for round_id, user_id in contestants}
+    if members:
+        client.zadd(RECORDING, members)
+
+
+def end_recording(client: redis.Redis, contestants: Iterable[tuple[int, int]]) -> None:
+    """The entries of :func:`begin_recording` are set: forget them."""
+    members = [f"{round_id}:{user_id}" for round_id, user_id in contestants]
+    if members:
+        client.zrem(RECORDING, *members)
+
+
+def record_unfinished(client: redis.Redis, begun_before: float) -> int:
+    """Set the entries that a scoring job noted before ``begun_before`` (epoch seconds) and
+    never set — it died between its commit and :func:`record_attempts` — from the database, as
+    that function does (idempotent); how many."""
+    raw = client.zrangebyscore(RECORDING, "-inf", begun_before)
+    if not raw:
+        return 0
+    members = [m.decode() if isinstance(m, bytes) else str(m) for m in raw]
+    contestants = [(int(r), int(u)) for r, _, u in (m.partition(":") for m in members)]
+    record_attempts(client, contestants)
+    client.zrem(RECORDING, *members)
+    return len(members)
 
 
 # Parsed raw entries of the rounds this process rendered last, by their stored bytes: a render

@@ -46,16 +46,32 @@ HEADERS = {
 }
 REQUIRED = ("organization", "username", "display_name")
 MAX_ROWS = 50_000
+MAX_CELLS = 1_000_000  # counting the empty cells a stray far-right cell pads a row with
+REPORT_LIMIT = 1_000  # problems kept; :attr:`RosterError.total` counts them all
 
 
 class RosterError(InvalidInput):
-    """The roster was refused; :attr:`problems` lists every reason, with row numbers."""
+    """The roster was refused: :attr:`problems` holds the first :data:`REPORT_LIMIT` reasons,
+    with row numbers, and :attr:`total` how many there are."""
 
     code = "invalid_roster"
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems[:20]))
-        self.problems = problems
+        shown = problems[:20]
+        if len(problems) > len(shown):
+            shown.append(more_problems(len(problems) - len(shown)))
+        super().__init__("; ".join(shown))
+        self.problems = problems[:REPORT_LIMIT]
+        self.total = len(problems)
+
+    @property
+    def hidden(self) -> int:
+        """How many problems :attr:`problems` leaves out."""
+        return self.total - len(self.problems)
+
+
+def more_problems(count: int) -> str:
+    return _("%(n)d more problem(s) not shown.", n=count)
 
 
 @dataclass
@@ -107,18 +123,34 @@ def _decode(content: bytes) -> str:
 
 
 def _read_xlsx(content: bytes) -> list[list[str]]:
+    """The first sheet's rows; reading stops one row past :data:`MAX_ROWS` (enough to refuse
+    the file), and a zip bomb or a sheet over :data:`MAX_CELLS` is refused."""
     from openpyxl import load_workbook
 
+    from question_bank.formats.spreadsheet import check_archive
+
+    problem = check_archive(content)
+    if problem is not None:
+        raise RosterError([problem.render(_)])
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:
         raise RosterError([_("The file is not a readable XLSX workbook.")]) from None
     try:
         sheet = workbook.worksheets[0]
-        return [
-            ["" if cell is None else str(cell) for cell in row]
-            for row in sheet.iter_rows(values_only=True)
-        ]
+        sheet.reset_dimensions()  # trust the rows, not a possibly wrong <dimension>
+        table: list[list[str]] = []
+        cells = 0
+        for row in sheet.iter_rows(values_only=True):
+            cells += len(row)
+            if cells > MAX_CELLS:
+                raise RosterError(
+                    [_("The sheet has more than %(n)d cells; delete unused columns.", n=MAX_CELLS)]
+                )
+            table.append(["" if cell is None else str(cell) for cell in row])
+            if len(table) > MAX_ROWS + 1:  # the header and one row too many
+                break
+        return table
     finally:
         workbook.close()
 
@@ -208,27 +240,35 @@ def _existing_usernames(rows: list[RosterRow]) -> list[str]:
 def import_roster(
     filename: str, content: bytes, progress: Callable[[int, int], None] | None = None
 ) -> RosterResult:
-    """Validate and import a roster in one transaction; :class:`RosterError` on any problem."""
+    """Validate and import a roster in one transaction; :class:`RosterError` on any problem.
+
+    The passwords are hashed (about 27 ms each) with no transaction open, so that the write
+    transaction holds the database's write lock (SQLite) only for the inserts.
+    """
     rows = parse_roster(read_table(filename, content))
+    db.session.commit()  # ends the read of the taken usernames
     result = RosterResult()
+    hashes = []
+    for done, row in enumerate(rows, start=1):
+        password = row.password or secrets.token_urlsafe(8)
+        if not row.password:
+            result.generated.append((row.username, password))
+        hashes.append(hash_password(password))
+        if progress:
+            progress(done, len(rows))
     organizations = {}
     try:
-        for done, row in enumerate(rows, start=1):
+        for row, password_hash in zip(rows, hashes, strict=True):
             if row.organization not in organizations:
                 organizations[row.organization] = get_or_create_organization(row.organization)
-            password = row.password or secrets.token_urlsafe(8)
-            if not row.password:
-                result.generated.append((row.username, password))
             create_user(
                 row.username,
-                password,
+                "",
                 role=Role.CONTESTANT,
                 display_name=row.display_name,
                 organization=organizations[row.organization],
-                password_hash=hash_password(password),
+                password_hash=password_hash,
             )
-            if progress:
-                progress(done, len(rows))
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from question_bank.domain import Problem, QuestionData, QuestionType
+from question_bank.domain import N_, Problem, QuestionData, QuestionType
 
 
 @dataclass(frozen=True)
@@ -35,14 +35,51 @@ class ParseReport:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What reading one file may cost; over any of them the file is refused, naming the bound.
+
+    ``rows`` counts every row a spreadsheet yields (empty ones too, the header included) and every
+    question item of the other formats; ``cells`` counts spreadsheet cells, the empty ones a
+    stray far-right cell pads a row with included; ``seconds`` is the wall time a spreadsheet's
+    rows may take to read. The README's import section gives what a file at the limits costs.
+    """
+
+    rows: int = 20_000
+    cells: int = 1_000_000
+    seconds: float = 60.0
+
+
+LIMITS = Limits()
+
+
+@dataclass(frozen=True)
 class Format:
     name: str
     extensions: tuple[str, ...]
-    parse: Callable[[bytes], ParseReport]
+    parse: Callable[..., ParseReport]  # (content: bytes[, limits=Limits]) -> ParseReport
     export: Callable[[Sequence[QuestionData]], bytes]
     types: frozenset[QuestionType]
     fields: frozenset[str]  # the QuestionData fields the format carries besides type/stem/answer
     media_type: str
+    takes_limits: bool = False  # parse() takes ``limits``: the format can unpack to far more
+
+    def read(self, content: bytes, limits: Limits = LIMITS) -> ParseReport:
+        """Parse ``content`` within ``limits`` (rows and cells and seconds for spreadsheets,
+        question items for every format)."""
+        report = self.parse(content, limits=limits) if self.takes_limits else self.parse(content)
+        items = len(report.questions) + len(report.skipped)
+        if items > limits.rows:
+            report.questions = []
+            report.problems.insert(0, too_many_rows(limits))
+        return report
+
+
+def too_many_rows(limits: Limits) -> Problem:
+    return Problem(
+        0,
+        N_("The file has more than %(limit)d rows or questions; split it into smaller files."),
+        {"limit": limits.rows},
+    )
 
 
 _REGISTRY: dict[str, Format] = {}

@@ -30,6 +30,7 @@ import csv
 import datetime
 import io
 import re
+import time
 import unicodedata
 import warnings
 import zipfile
@@ -53,7 +54,15 @@ from question_bank.domain import (
     count_blanks,
     validate,
 )
-from question_bank.formats import Format, ParsedQuestion, ParseReport, register
+from question_bank.formats import (
+    LIMITS,
+    Format,
+    Limits,
+    ParsedQuestion,
+    ParseReport,
+    register,
+    too_many_rows,
+)
 from question_bank.formats.text import decode
 from question_bank.numerals import chinese_to_int, int_to_chinese
 
@@ -62,7 +71,8 @@ HEADER = ("题型", "题干", *OPTION_COLUMNS, "答案", "解析", "难度", "�
 REQUIRED = ("题型", "题干", "答案")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
-MAX_UNPACKED_BYTES = 256 * 1024 * 1024  # a 10,000-question workbook unpacks to about 10 MB
+# A 10,000-question workbook unpacks to about 10 MB; openpyxl holds the shared strings in memory.
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 
 TYPE_NAMES = {
     **dict.fromkeys(("单选", "单选题"), QuestionType.SINGLE),
@@ -118,10 +128,12 @@ Add = Callable[..., None]  # reports a problem: add(message, **params)
 # Parsing
 
 
-def parse_xlsx(content: bytes) -> ParseReport:
-    """The questions on the first worksheet of an XLSX workbook (see the module docstring)."""
+def parse_xlsx(content: bytes, limits: Limits = LIMITS) -> ParseReport:
+    """The questions on the first worksheet of an XLSX workbook (see the module docstring);
+    a sheet over ``limits`` is refused as soon as the bound is crossed."""
     report = ParseReport()
-    problem = _check_archive(content)
+    budget = _Budget(limits)  # the clock runs from here: opening reads every shared string
+    problem = check_archive(content)
     if problem is not None:
         report.problems.append(problem)
         return report
@@ -145,15 +157,18 @@ def parse_xlsx(content: bytes) -> ParseReport:
                 ((n, [_cell_text(v) for v in values]) for n, values in enumerate(rows, 1)),
                 report,
                 unescape=False,
+                budget=budget,
             )
         finally:
             workbook.close()
     return report
 
 
-def parse_csv(content: bytes) -> ParseReport:
-    """The questions in a CSV file: UTF-8 with or without BOM, or GBK; comma- or tab-separated."""
+def parse_csv(content: bytes, limits: Limits = LIMITS) -> ParseReport:
+    """The questions in a CSV file: UTF-8 with or without BOM, or GBK; comma- or tab-separated;
+    within ``limits`` as :func:`parse_xlsx`."""
     report = ParseReport()
+    budget = _Budget(limits)
     text, problem = decode(content)
     if problem is not None or text is None:
         report.problems.append(problem or Problem(0, N_("The file cannot be read.")))
@@ -166,11 +181,12 @@ def parse_csv(content: bytes) -> ParseReport:
         ((n, [_clean(cell) for cell in cells]) for n, cells in enumerate(reader, 1)),
         report,
         unescape=True,
+        budget=budget,
     )
     return report
 
 
-def _check_archive(content: bytes) -> Problem | None:
+def check_archive(content: bytes) -> Problem | None:
     """Refuse what is not a zip archive, and zip bombs, before openpyxl opens it."""
     if content.startswith(_OLE_MAGIC):
         return Problem(
@@ -237,11 +253,14 @@ def _clean(text: str) -> str:
     return text.strip()
 
 
-def _read_rows(rows: Iterable[Row], report: ParseReport, *, unescape: bool) -> None:
+def _read_rows(
+    rows: Iterable[Row], report: ParseReport, *, unescape: bool, budget: _Budget
+) -> None:
     """Header, then one question per non-empty row; every problem goes into ``report``.
 
     Only reading ``rows`` is guarded: a source that fails midway (a truncated workbook) adds a
-    problem at row 0, while a bug here still raises.
+    problem at row 0, while a bug here still raises. Crossing a bound of ``budget`` stops the
+    reading: the file is refused with that bound as its first problem.
     """
     iterator = iter(rows)
     header: _Header | None = None
@@ -258,6 +277,11 @@ def _read_rows(rows: Iterable[Row], report: ParseReport, *, unescape: bool) -> N
         except Exception as exc:  # a damaged workbook fails while its rows are streamed
             report.problems.append(_unreadable(exc))
             return
+        bound = budget.spend(len(cells))
+        if bound is not None:
+            report.questions = []
+            report.problems.insert(0, bound)
+            return
         if not any(cells):
             continue
         if unescape:
@@ -270,6 +294,43 @@ def _read_rows(rows: Iterable[Row], report: ParseReport, *, unescape: bool) -> N
         _read_row(header, number, cells, report)
     if header is None:
         report.problems.append(Problem(0, N_("The file is empty: it has no header row.")))
+
+
+class _Budget:
+    """Rows, cells and seconds left for reading one file."""
+
+    __slots__ = ("cells", "deadline", "limits", "rows")
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.rows = self.cells = 0
+        self.deadline = time.monotonic() + limits.seconds
+
+    def spend(self, cells: int) -> Problem | None:
+        """Count one more row of ``cells`` cells; the problem naming the bound it crosses."""
+        self.rows += 1
+        self.cells += cells
+        if self.rows > self.limits.rows:
+            return too_many_rows(self.limits)
+        if self.cells > self.limits.cells:
+            return Problem(
+                0,
+                N_(
+                    "The sheet has more than %(limit)d cells (rows × columns, empty cells "
+                    "included); delete unused columns and rows or split it into smaller files."
+                ),
+                {"limit": self.limits.cells},
+            )
+        if time.monotonic() >= self.deadline:
+            return Problem(
+                0,
+                N_(
+                    "Reading the file took more than %(limit)d seconds; split it into smaller "
+                    "files."
+                ),
+                {"limit": int(self.limits.seconds)},
+            )
+        return None
 
 
 class _Header:
@@ -802,6 +863,7 @@ register(
         types=frozenset(QuestionType),
         fields=_FIELDS,
         media_type=XLSX_MEDIA_TYPE,
+        takes_limits=True,
     )
 )
 register(
@@ -813,5 +875,6 @@ register(
         types=frozenset(QuestionType),
         fields=_FIELDS,
         media_type=CSV_MEDIA_TYPE,
+        takes_limits=True,
     )
 )
