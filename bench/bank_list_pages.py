@@ -1,4 +1,4 @@
-"""Measure the organizer's question list over a large bank (issue 3: paging for 10,000+).
+"""Measure the organizer's question list over a large bank (paging for 10,000+ questions).
 
 Imports N questions (bench/import_xlsx.py's generator), logs in as an organizer and times the
 list page with several filters, five requests each, through the test client.

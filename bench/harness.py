@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/harness.py --profile smoke|standard|full [--faults] [--keep]
 
-Phases (DESIGN.md §5, issue 5 §6-7): trivial reads, board reads idle, autosaves at 64 concurrent
+Phases: trivial reads, board reads idle, autosaves at 64 concurrent
 contestants, board reads under 100 submissions/s + 500 saves/s, submit→visible for M spectators,
 a full round with real logins and the close-of-round spike, then verification (every
 acknowledged answer stored, every score regraded, boards equal a rebuild), and with --faults (and
@@ -58,7 +58,7 @@ from stack import Stack, StackError, checkpoints  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 PHASES = ("trivial", "board_idle", "saves", "board_loaded", "visible", "full_round")
 SAVERS = 64
-SAVE_TARGET_RATE = 1000  # saves/s the DESIGN §5 latency target is stated at
+SAVE_TARGET_RATE = 1000  # saves/s the latency target is stated at
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Measure importing a large XLSX question file (issue: 10,000 questions in under 30 s).
+"""Measure importing a large XLSX question file (target: 10,000 questions in under 30 s).
 
 Generates N questions of all five types, exports them with the project's own XLSX exporter,
 then runs the import exactly as the RQ job does (parse, validate, check duplicates, write in one

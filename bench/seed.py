@@ -320,7 +320,7 @@ def seed_open_attempts(
 
 
 def random_answer(kind: str, option_ids: Sequence[str], blanks: int, rng: random.Random) -> Any:
-    """A valid answer in the API's encoding (DESIGN §6), right or wrong at random."""
+    """A valid answer in the API's encoding, right or wrong at random."""
     if kind == "single":
         return rng.choice(list(option_ids))
     if kind == "multiple":

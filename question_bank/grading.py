@@ -7,7 +7,7 @@ contestant's opaque option ids to indexes before grading):
 * fill-in-the-blank: a list of strings, one per blank; ordering: the list of indexes in order;
 * ``None``: unanswered (always 0 points).
 
-Rules (DESIGN.md §6): multiple choice is all-or-nothing by default, or half points for a correct
+Rules: multiple choice is all-or-nothing by default, or half points for a correct
 proper subset (少选得半分), or proportional credit for a correct subset — any wrong option gives 0
 under every rule. Fill-in-the-blank earns points in proportion to correct blanks. Ordering is
 all-or-nothing. Malformed responses earn 0, never raise.

@@ -1,4 +1,4 @@
-"""The session operations and the API's error conventions (DESIGN.md §6)."""
+"""The session operations and the API's error conventions."""
 
 from __future__ import annotations
 

@@ -134,7 +134,7 @@ def readme_commands(markdown: str) -> list[list[str]]:
     """``contest <word> …`` shown in code: the subcommand words (lower-case words only, so that
     placeholders such as FILE, USERNAME or ``roster.xlsx`` end the command).
 
-    Paragraphs starting with "Planned" (commands DESIGN.md promises but the code lacks) are
+    Paragraphs starting with "Planned" (planned commands the code lacks) are
     skipped.
     """
     current = "\n\n".join(

@@ -1,4 +1,4 @@
-"""Grading is pure: properties per question type (hypothesis), and the rules of DESIGN.md §6."""
+"""Grading is pure: properties per question type (hypothesis), and the grading rules."""
 
 from __future__ import annotations
 

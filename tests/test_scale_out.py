@@ -1,4 +1,4 @@
-"""Two web and two worker processes on one Redis and one PostgreSQL (DESIGN.md §8, stage 2–3).
+"""Two web and two worker processes on one Redis and one PostgreSQL.
 
 Two gunicorn instances (``contest.wsgi:app`` with contest/gunicorn_conf.py, one gevent process
 each) on two ports and two ``contest worker`` processes share the database, Redis and

@@ -1,6 +1,6 @@
 """Attempts: the server-authoritative timer, papers, autosave, submission and integrity.
 
-Rules (DESIGN.md §2, §6):
+Rules:
 
 * deadline = min(start + duration, round close); saves are accepted until deadline + grace;
 * a save carries a per-attempt, strictly increasing ``seq``: one that is not above the stored one

@@ -1,4 +1,4 @@
-"""Leaderboards: views derived from the database and kept in Redis (DESIGN.md §3).
+"""Leaderboards: views derived from the database and kept in Redis.
 
 Three boards per contest, each rendered from the contestants' *counting* attempts (the best or the
 last scored attempt of a round, per the round's policy):

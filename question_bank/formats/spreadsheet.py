@@ -1,4 +1,4 @@
-"""The Chinese spreadsheet template, as XLSX and as CSV (DESIGN.md §6).
+"""The Chinese spreadsheet template, as XLSX and as CSV.
 
 One row per question under a header row; columns in any order, unknown columns ignored, 题型,
 题干 and 答案 required::
