@@ -252,9 +252,13 @@ class AutosaveLane:
 def init_app(app: Flask) -> None:
     """Put the lane in front of the app's WSGI callable (inside any proxy middleware).
 
-    The lane runs no ``before_request`` / ``after_request`` hook: today none applies to a save
-    (the embedded Redis starter; the security headers, which the lane sends itself). A new
-    API-wide hook (a rate limit, a maintenance switch) must be mirrored here or the lane turned
-    off for it.
+    The lane runs no ``before_request`` / ``after_request`` hook; it holds what the app-wide
+    ones ask of a save itself: the security headers (it sends them), the body limit
+    (``contest.http_limits``: 64 KiB for JSON, which :data:`MAX_BODY` is; a missing or doubled
+    Host is refused by the gunicorn worker before either path), and no NUL in strings
+    (``contest.input_checks``: an answer's strings are checked by ``encode_answer``, and a NUL in
+    an option id matches no option). The embedded Redis starter has nothing to do for a save. A
+    new API-wide hook (a rate limit, a maintenance switch) must be mirrored here or the lane
+    turned off for it.
     """
     app.wsgi_app = AutosaveLane(app, app.wsgi_app)  # type: ignore[method-assign]
