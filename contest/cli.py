@@ -244,15 +244,19 @@ def users_unlock(username: str) -> None:
     click.echo(f"{username}: unlocked ({removed} login counter(s) cleared)")
 
 
+def _set_active(username: str, active: bool) -> None:
+    from contest.services.accounts import set_active
+
+    set_active(_user_id(username), active)
+    click.echo(f"{username}: {'active' if active else 'deactivated'}")
+
+
 @users.command("deactivate")
 @click.argument("username")
 @with_appcontext
 def users_deactivate(username: str) -> None:
     """Deactivate USERNAME: it cannot log in, and its sessions end at once."""
-    from contest.services.accounts import set_active
-
-    set_active(_user_id(username), False)
-    click.echo(f"{username}: deactivated")
+    _set_active(username, False)
 
 
 @users.command("activate")
@@ -260,10 +264,7 @@ def users_deactivate(username: str) -> None:
 @with_appcontext
 def users_activate(username: str) -> None:
     """Reactivate USERNAME (sessions from before its deactivation stay ended)."""
-    from contest.services.accounts import set_active
-
-    set_active(_user_id(username), True)
-    click.echo(f"{username}: active")
+    _set_active(username, True)
 
 
 @click.group()

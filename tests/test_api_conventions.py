@@ -62,14 +62,19 @@ def test_csv_exports_carry_one_charset(app: Flask, organizer_client: FlaskClient
     assert gift.headers["Content-Type"] == "text/plain; charset=utf-8"
 
 
+def first_item(app: Flask, username: str) -> tuple[Player, str]:
+    """A contestant with a started attempt, and the save URL of its first item."""
+    with app.app_context():
+        round_id = paper_round(published_bank()).id
+    me = Player(app, username)
+    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    return me, f"/api/v1/attempts/{attempt['id']}/items/1"
+
+
 def test_an_invalid_answer_through_the_autosave_lane_logs_one_line(
     app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with app.app_context():
-        round_id = paper_round(published_bank()).id
-    me = Player(app, "lane")
-    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
-    url = f"/api/v1/attempts/{attempt['id']}/items/1"
+    me, url = first_item(app, "lane")
     with caplog.at_level(logging.DEBUG, logger="contest.api.autosave_lane"):
         for seq in (1, 2, 3):
             refused = me.call("PUT", url, {"answer": {"not": "an answer"}, "seq": seq})
@@ -84,11 +89,7 @@ def test_an_invalid_answer_through_the_autosave_lane_logs_one_line(
 def test_json_too_deep_to_parse_is_handed_over_without_a_traceback(
     app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with app.app_context():
-        round_id = paper_round(published_bank()).id
-    me = Player(app, "deep")
-    attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
-    url = f"/api/v1/attempts/{attempt['id']}/items/1"
+    me, url = first_item(app, "deep")
     body = '{"seq": 1, "answer": ' + "[" * 30_000 + "]" * 30_000 + "}"
     with caplog.at_level(logging.DEBUG, logger="contest.api.autosave_lane"):
         refused = me.client.put(

@@ -56,19 +56,24 @@ def test_successful_logins_do_not_use_up_the_account_limit(
         client.delete("/api/v1/session", headers={"X-CSRFToken": csrf_token(client)})
 
 
-def test_a_whole_venue_behind_one_address_can_log_in(app: Flask) -> None:
-    """300 different accounts from one address within minutes must all get in."""
+def seed_contestants(app: Flask, usernames: list[str]) -> None:
+    """Contestants with a cheap hash of PASSWORD (hundreds of logins stay quick)."""
     with app.app_context():
         db.session.add_all(
             User(
-                username=f"venue{n:03d}",
-                display_name=f"选手{n}",
+                username=name,
+                display_name=f"选手{name}",
                 password_hash=CHEAP_HASH,
                 role=Role.CONTESTANT,
             )
-            for n in range(300)
+            for name in usernames
         )
         db.session.commit()
+
+
+def test_a_whole_venue_behind_one_address_can_log_in(app: Flask) -> None:
+    """300 different accounts from one address within minutes must all get in."""
+    seed_contestants(app, [f"venue{n:03d}" for n in range(300)])
     statuses = []
     for n in range(300):
         client = app.test_client()  # a separate phone each
@@ -80,6 +85,15 @@ def from_address(app: Flask, address: str) -> FlaskClient:
     """A browser of its own (no cookies) at client address ``address``."""
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def known_device(app: Flask, address: str, *usernames: str) -> FlaskClient:
+    """A browser at ``address`` where each of ``usernames`` logged in (and out) before."""
+    client = from_address(app, address)
+    for name in usernames:
+        assert api_login(client, name).status_code == 200
+        client.delete("/api/v1/session", headers={"X-CSRFToken": csrf_token(client)})
     return client
 
 
@@ -102,10 +116,8 @@ def test_the_owners_known_device_logs_in_from_the_attackers_address(
     app: Flask, contestant: User
 ) -> None:
     """A venue: the attacker and the owner share one address; the owner's phone logged in before."""
-    phone = from_address(app, "192.0.2.1")
-    assert api_login(phone, "alice").status_code == 200
+    phone = known_device(app, "192.0.2.1", "alice")
     assert phone.get_cookie("contest_device") is not None
-    phone.delete("/api/v1/session", headers={"X-CSRFToken": csrf_token(phone)})
     limit = int(app.config["LOGIN_LIMIT_ACCOUNT"].split()[0])
     attacker = from_address(app, "192.0.2.1")
     assert guess(attacker, "alice", limit + 1)[-1] == 429
@@ -117,9 +129,7 @@ def test_the_owners_known_device_logs_in_from_the_attackers_address(
 
 
 def test_a_known_devices_own_guesses_are_throttled(app: Flask, contestant: User) -> None:
-    phone = from_address(app, "192.0.2.1")
-    assert api_login(phone, "alice").status_code == 200
-    phone.delete("/api/v1/session", headers={"X-CSRFToken": csrf_token(phone)})
+    phone = known_device(app, "192.0.2.1", "alice")
     limit = int(app.config["LOGIN_LIMIT_ACCOUNT"].split()[0])
     assert guess(phone, "alice", limit + 1) == [401] * limit + [429]
     # the device's failures are its own: the same address without that cookie still gets in
@@ -167,17 +177,7 @@ def test_one_client_flooding_a_venues_address_leaves_the_room_able_to_log_in(
     """The attacker's reproduction, scaled down: junk logins past the address limit from the
     venue's one address, then the room logs in, each from a phone that never did before."""
     app.config["LOGIN_LIMIT_ADDRESS"] = "20 per 5 minutes"
-    with app.app_context():
-        db.session.add_all(
-            User(
-                username=f"room{n:02d}",
-                display_name=f"选手{n}",
-                password_hash=CHEAP_HASH,
-                role=Role.CONTESTANT,
-            )
-            for n in range(30)
-        )
-        db.session.commit()
+    seed_contestants(app, [f"room{n:02d}" for n in range(30)])
     flooder = from_address(app, "192.0.2.1")
     junk = [guess(flooder, f"junk{n}", 1)[0] for n in range(25)]
     assert junk == [401] * 25
@@ -308,10 +308,7 @@ def test_one_accounts_guesses_keep_no_other_account_out_of_a_shared_browser(
 ) -> None:
     with app.app_context():
         add_user("bob")
-    shared = from_address(app, "192.0.2.1")  # a computer at the venue both used before
-    for name in ("alice", "bob"):
-        assert api_login(shared, name).status_code == 200
-        shared.delete("/api/v1/session", headers={"X-CSRFToken": csrf_token(shared)})
+    shared = known_device(app, "192.0.2.1", "alice", "bob")  # a venue computer both used
     limit = int(app.config["LOGIN_LIMIT_ACCOUNT"].split()[0])
     assert guess(shared, "alice", limit + 1)[-1] == 429
     assert api_login(shared, "bob").status_code == 200
