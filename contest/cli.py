@@ -195,19 +195,28 @@ def users_import(file: Path, passwords_out: Path | None) -> None:
 @users.command("create-organizer")
 @click.argument("username")
 @click.option("--display-name", default=None)
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "organizer"]),
+    default="admin",
+    show_default=True,
+    help="admin: everything, accounts included; organizer: contests and banks only.",
+)
 @click.password_option()
 @with_appcontext
-def users_create_organizer(username: str, display_name: str | None, password: str) -> None:
+def users_create_organizer(
+    username: str, display_name: str | None, role: str, password: str
+) -> None:
     """Create an organizer account (prompts for the password)."""
     from contest.models import Role
     from contest.services.accounts import create_user
 
     try:
-        create_user(username, password, role=Role.ORGANIZER, display_name=display_name)
+        create_user(username, password, role=Role(role), display_name=display_name)
         db.session.commit()
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
-    click.echo(f"organizer {username} created")
+    click.echo(f"{role} {username} created")
 
 
 def _user_id(username: str) -> int:

@@ -62,7 +62,7 @@ def seed_demo_data(password: str) -> dict[str, int]:
     password_hash = hash_password(password)
     orgs = [get_or_create_organization(name, kind) for name, kind in ORGANIZATIONS]
     created = 0
-    accounts = [(ORGANIZER, Role.ORGANIZER, "赛事组织者", None)] + [
+    accounts = [(ORGANIZER, Role.ADMIN, "赛事组织者", None)] + [
         (
             name,
             Role.CONTESTANT,

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -65,8 +66,15 @@ def str_enum(enum_class: type[enum.StrEnum]) -> Enum:
 
 
 class Role(enum.StrEnum):
+    """``admin``: everything, accounts included. ``organizer``: contests and banks, no account
+    administration (a district's own organizer). ``contestant``: takes part."""
+
+    ADMIN = "admin"
     ORGANIZER = "organizer"
     CONTESTANT = "contestant"
+
+
+ORGANIZER_ROLES = (Role.ADMIN, Role.ORGANIZER)
 
 
 class OrganizationKind(enum.StrEnum):
@@ -84,6 +92,10 @@ class Organization(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(120), unique=True)
     kind: Mapped[OrganizationKind] = mapped_column(
         str_enum(OrganizationKind), default=OrganizationKind.UNIT
+    )
+    # A tree where the organizers made one: a unit under its district (区县 → 单位).
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organization.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -144,7 +156,13 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
 
     @property
     def is_organizer(self) -> bool:
-        return self.role is Role.ORGANIZER
+        """An admin or an organizer: contests and banks."""
+        return self.role in ORGANIZER_ROLES
+
+    @property
+    def is_admin(self) -> bool:
+        """Account administration too."""
+        return self.role is Role.ADMIN
 
 
 # Contests and rounds ----------------------------------------------------------------------------
@@ -154,6 +172,15 @@ class RegistrationMode(enum.StrEnum):
     OPEN = "open"  # any contestant account may take part
     INVITE = "invite"  # contestants join with the contest's invite code
     ROSTER = "roster"  # only contestants the organizers enrolled
+
+
+class ContestStatus(enum.StrEnum):
+    """Draft → published → finished → archived. A draft is seen by organizers only."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    FINISHED = "finished"
+    ARCHIVED = "archived"
 
 
 class BoardVisibility(enum.StrEnum):
@@ -176,6 +203,17 @@ class Contest(db.Model):  # type: ignore[name-defined]
         str_enum(BoardVisibility), default=BoardVisibility.PUBLIC
     )
     mask_names: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[ContestStatus] = mapped_column(
+        str_enum(ContestStatus), default=ContestStatus.DRAFT
+    )
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Public sign-up (注册) for an open contest: whether it is taking sign-ups, the extra fields
+    # it asks for ([{"key", "label", "required"}]) and the rules and privacy notice consented to.
+    signup_open: Mapped[bool] = mapped_column(default=False)
+    signup_fields: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    signup_notice: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     rounds: Mapped[list[Round]] = relationship(back_populates="contest", order_by="Round.position")
@@ -204,8 +242,13 @@ class Registration(db.Model):  # type: ignore[name-defined]
     user_id: Mapped[int] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), index=True
     )
-    source: Mapped[str] = mapped_column(String(20))  # open, invite, roster
+    source: Mapped[str] = mapped_column(String(20))  # open, invite, roster, signup
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Sign-up only: the unit typed under "其他" (until an organizer maps it to an organization)
+    # and the answers to the contest's extra fields. Never on a public page or response.
+    unit_other: Mapped[str | None] = mapped_column(String(120))
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ScorePolicy(enum.StrEnum):
@@ -319,6 +362,10 @@ class Attempt(db.Model):  # type: ignore[name-defined]
     max_score: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=0)
     time_used_s: Mapped[int | None] = mapped_column(Integer)
     scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Organizer actions: seconds the deadline was moved by hand, and the status a voided attempt
+    # had (restoring it brings that back).
+    extended_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    voided_from: Mapped[str | None] = mapped_column(String(20))
 
     items: Mapped[list[AttemptItem]] = relationship(order_by="AttemptItem.position")
 
@@ -358,3 +405,62 @@ class IntegrityEvent(db.Model):  # type: ignore[name-defined]
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     detail: Mapped[str] = mapped_column(String(200), default="")
+
+
+# Organizer records -------------------------------------------------------------------------------
+
+
+class AuditEvent(db.Model):  # type: ignore[name-defined]
+    """Append-only record of an organizer's action: who, what, on what, when, before and after,
+    and the reason given. Written in the same transaction as the change it records. The actor's
+    name and the contest id are copied, so the record outlives both."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_target", "target_type", "target_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    actor_name: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(40), index=True)  # e.g. attempt.extend
+    target_type: Mapped[str] = mapped_column(String(20))  # user, contest, round, attempt, site …
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    contest_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class SiteSetting(db.Model):  # type: ignore[name-defined]
+    """A site-wide text the organizers set (e.g. whom to ask for a forgotten password)."""
+
+    __tablename__ = "site_setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RosterImport(db.Model):  # type: ignore[name-defined]
+    """One roster upload, run on the ``imports`` queue. ``content`` is dropped once processed;
+    the generated passwords are kept only sealed (encrypted) in ``passwords_sealed`` until their
+    one download or ``passwords_expire_at``, then dropped."""
+
+    __tablename__ = "roster_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued/running/…
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    passwords_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    passwords_expire_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -41,6 +41,21 @@ def organizer_required(view: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
+def admin_required(view: F) -> F:
+    """Let admins through (account administration); other organizers and contestants get 403,
+    anonymous users go to login (401 for the API)."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
 def session_user(session: Mapping[str, Any]) -> SessionUser | None:
     """The user a session names, without loading it (anonymous, or not a user id: None)."""
     return parse_session_user(session.get("_user_id"))

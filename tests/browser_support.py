@@ -82,7 +82,7 @@ def live_app(tmp_path: Path, redis_url: str) -> Iterator[Flask]:
         db.session.add(org)
         db.session.commit()
         add_user(CONTESTANT, Role.CONTESTANT, org.id)
-        add_user(ORGANIZER, Role.ORGANIZER)
+        add_user(ORGANIZER, Role.ADMIN)
         db.session.remove()
     try:
         yield app

@@ -148,8 +148,16 @@ def contestant(app: Flask, organization: Organization) -> User:
 
 @pytest.fixture
 def organizer(app: Flask) -> User:
+    """The site's admin: every organizer power, accounts included."""
     with app.app_context():
-        return add_user("boss", Role.ORGANIZER)
+        return add_user("boss", Role.ADMIN)
+
+
+@pytest.fixture
+def district_organizer(app: Flask) -> User:
+    """An organizer without account administration (a district's own account)."""
+    with app.app_context():
+        return add_user("district", Role.ORGANIZER)
 
 
 def csrf_token(client: FlaskClient) -> str:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contest.extensions import db
-from contest.models import Round
+from contest.models import ContestStatus, Round
 from contest.services import bank as bank_service
 from contest.services import contests as contest_service
 from question_bank.domain import QuestionData, QuestionType
@@ -80,7 +80,10 @@ BLUEPRINT = [
 
 def paper_round(bank_id: int, **settings: Any) -> Round:
     """A contest with one open paper round over ``bank_id`` (app context; committed)."""
-    contest = contest_service.create_contest(settings.pop("contest_title", "网络安全知识竞赛"))
+    contest = contest_service.create_contest(
+        settings.pop("contest_title", "网络安全知识竞赛"),
+        status=settings.pop("contest_status", ContestStatus.PUBLISHED),
+    )
     values: dict[str, Any] = {
         "title": "初赛",
         "bank_id": bank_id,

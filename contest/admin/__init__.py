@@ -36,7 +36,7 @@ def index() -> Any:
     return render_template(
         "admin/index.html",
         contestants=counts.get(Role.CONTESTANT, 0),
-        organizers=counts.get(Role.ORGANIZER, 0),
+        organizers=counts.get(Role.ADMIN, 0) + counts.get(Role.ORGANIZER, 0),
         organizations=organizations,
     )
 

@@ -34,7 +34,7 @@ class UserSchema(ma.Schema):
     id = ma.fields.Integer()
     username = ma.fields.String()
     display_name = ma.fields.String()
-    role = ma.fields.String(metadata={"enum": ["organizer", "contestant"]})
+    role = ma.fields.String(metadata={"enum": ["admin", "organizer", "contestant"]})
     organization = ma.fields.Nested(OrganizationSchema, allow_none=True)
 
 
