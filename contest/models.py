@@ -420,9 +420,7 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    actor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user_account.id", ondelete="SET NULL")
-    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     actor_name: Mapped[str] = mapped_column(String(64), default="")
     action: Mapped[str] = mapped_column(String(40), index=True)  # e.g. attempt.extend
     target_type: Mapped[str] = mapped_column(String(20))  # user, contest, round, attempt, site …
