@@ -27,6 +27,7 @@ from contest.models import (
     Attempt,
     AttemptItem,
     AttemptStatus,
+    ContestStatus,
     Organization,
     OrganizationKind,
     Registration,
@@ -158,7 +159,7 @@ def create_round(
     closes_in: timedelta = timedelta(days=1),
 ) -> tuple[int, int]:
     """A contest (open registration, public board) with one open paper round; (contest, round)."""
-    contest = contest_service.create_contest(title)
+    contest = contest_service.create_contest(title, status=ContestStatus.PUBLISHED)
     round_ = contest_service.save_round(
         contest.id,
         title="初赛",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -166,7 +167,8 @@ def users() -> None:
     "--passwords-out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where to write generated passwords (CSV); default FILE.passwords.csv",
+    help="Where to write generated passwords: CSV, or XLSX (one sheet per unit, to print) when "
+    "the name ends in .xlsx; default FILE.passwords.csv",
 )
 @with_appcontext
 def users_import(file: Path, passwords_out: Path | None) -> None:
@@ -188,7 +190,12 @@ def users_import(file: Path, passwords_out: Path | None) -> None:
     click.echo(f"imported {result.created} account(s) into {result.organizations} organization(s)")
     if result.generated:
         out = passwords_out or file.with_name(file.name + ".passwords.csv")
-        result.write_passwords(out)
+        if out.suffix.lower() == ".xlsx":
+            from contest.services.roster_jobs import passwords_workbook
+
+            result.write_passwords(out, passwords_workbook(result.issued))
+        else:
+            result.write_passwords(out)
         click.echo(f"generated passwords for {len(result.generated)} account(s): {out}")
 
 
@@ -481,7 +488,7 @@ def contests_list() -> None:
         click.echo("no contests yet")
     now = _now()
     for item in items:
-        click.echo(f"{item.id}\t{item.title}\t{item.registration_mode.value}")
+        click.echo(f"{item.id}\t{item.title}\t{item.registration_mode.value}\t{item.status.value}")
         for round_ in item.rounds:
             window = (
                 f"{local_time(round_.opens_at) or 'always'} – "
@@ -576,7 +583,61 @@ def contests_create(
         db.session.commit()
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
-    click.echo(f"created contest {contest.id}: {contest.title}")
+    click.echo(
+        f"created contest {contest.id}: {contest.title} (a draft: add its rounds, then "
+        "`contest contests publish`)"
+    )
+
+
+@contests.command("publish")
+@click.argument("contest_ref", metavar="CONTEST")
+@with_appcontext
+def contests_publish(contest_ref: str) -> None:
+    """Publish the draft CONTEST (id or title), or list every problem that stops it."""
+    from contest.services import lifecycle
+
+    target = _find_contest(contest_ref)
+    try:
+        contest = lifecycle.publish(target.id, now=_now())
+        db.session.commit()
+    except lifecycle.PublishRefused as exc:
+        db.session.rollback()
+        raise click.ClickException("cannot publish yet:\n  " + "\n  ".join(exc.problems)) from exc
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"published contest {contest.id}: {contest.title}")
+
+
+@contests.command("finish")
+@click.argument("contest_ref", metavar="CONTEST")
+@with_appcontext
+def contests_finish(contest_ref: str) -> None:
+    """Finish the published CONTEST: readable, no new attempts or registrations."""
+    from contest.services import lifecycle
+
+    _transition(contest_ref, lifecycle.finish, "finished")
+
+
+@contests.command("archive")
+@click.argument("contest_ref", metavar="CONTEST")
+@with_appcontext
+def contests_archive(contest_ref: str) -> None:
+    """Archive the finished CONTEST: off every list, every record kept."""
+    from contest.services import lifecycle
+
+    _transition(contest_ref, lifecycle.archive, "archived")
+
+
+def _transition(contest_ref: str, move: Callable[..., Any], done: str) -> None:
+    target = _find_contest(contest_ref)
+    try:
+        move(target.id, now=_now())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"{done} contest {target.id}: {target.title}")
 
 
 @contests.command("round")

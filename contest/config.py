@@ -61,7 +61,21 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("INVITE_LIMIT_ACCOUNT", "10 per 5 minutes", "invite-code attempts allowed per account"),
     Setting(
-        "RATELIMIT_ENABLED", "1", "0 disables the login and invite-code throttles (load tests only)"
+        "SIGNUP_CHALLENGE_AFTER",
+        "20 per 10 minutes",
+        "public sign-ups from one client address before each further one must answer the"
+        " server's arithmetic question",
+    ),
+    Setting(
+        "SIGNUP_LIMIT_ADDRESS",
+        "600 per minute",
+        "public sign-up submissions per client address, answered or not (a venue's Wi-Fi is one"
+        " address)",
+    ),
+    Setting(
+        "RATELIMIT_ENABLED",
+        "1",
+        "0 disables the login, invite-code and sign-up throttles (load tests only)",
     ),
     Setting(
         "STREAMS_PER_PROCESS",
@@ -151,6 +165,8 @@ def build_config(instance_path: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
         "LOGIN_LIMIT_ACCOUNT_TOTAL": raw.get("LOGIN_LIMIT_ACCOUNT_TOTAL") or "100 per 5 minutes",
         "LOGIN_LIMIT_ADDRESS": raw.get("LOGIN_LIMIT_ADDRESS") or "2000 per 5 minutes",
         "INVITE_LIMIT_ACCOUNT": raw.get("INVITE_LIMIT_ACCOUNT") or "10 per 5 minutes",
+        "SIGNUP_CHALLENGE_AFTER": raw.get("SIGNUP_CHALLENGE_AFTER") or "20 per 10 minutes",
+        "SIGNUP_LIMIT_ADDRESS": raw.get("SIGNUP_LIMIT_ADDRESS") or "600 per minute",
         "RATELIMIT_ENABLED": _truthy(raw.get("RATELIMIT_ENABLED", "1")),
         "CONTEST_PROXY_COUNT": int(raw.get("PROXY_COUNT") or 0),
         "CONTEST_STREAMS_PER_PROCESS": int(raw.get("STREAMS_PER_PROCESS") or 1000),

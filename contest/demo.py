@@ -31,7 +31,7 @@ from werkzeug.serving import make_server
 
 from contest import create_app
 from contest.extensions import db, redis_hub
-from contest.models import Contest, OrganizationKind, Role, User
+from contest.models import Contest, ContestStatus, OrganizationKind, Role, User
 from contest.redis_server import EmbeddedRedis, _die_with_parent
 from contest.services import leaderboards
 from contest.services.accounts import create_user, get_or_create_organization, hash_password
@@ -121,6 +121,7 @@ def load_demo_bank(now: datetime) -> dict[str, int]:
         created += job.report["created"]
         skipped += len(job.report["duplicates"])
     contests = load_demo_contests(bank.id, now)
+    open_demo_signup()
     return {
         "questions_created": created,
         "questions_reused": skipped,
@@ -211,11 +212,40 @@ def load_demo_contests(bank_id: int, now: datetime) -> list[str]:
     for title, contest_fields, round_fields in specs:
         if db.session.scalar(select(Contest.id).where(Contest.title == title)) is not None:
             continue
-        contest = contest_service.create_contest(title, **contest_fields)
+        # Published at once: the demo's contests are for trying, not for preparing.
+        contest = contest_service.create_contest(
+            title, status=ContestStatus.PUBLISHED, published_at=now, **contest_fields
+        )
         contest_service.save_round(contest.id, bank_id=bank_id, **round_fields)
         created.append(title)
     db.session.commit()
     return created
+
+
+DEMO_UNIT_TREE = {"第一中学": "高新区", "信息工程学院": "滨海区"}  # unit → its district
+DEMO_SIGNUP_FIELDS = [{"key": "school", "label": "学校/班级", "required": False}]
+DEMO_SIGNUP_NOTICE = (
+    "竞赛规则：独立作答，不得求助他人或使用搜索工具；每次作答限时 10 分钟。\n"
+    "隐私说明：手机号仅作为登录账号和组织者联系之用，不做短信验证，不在排行榜等公开页面显示；"
+    "排行榜只显示隐去部分的姓名和单位。"
+)
+
+
+def open_demo_signup() -> None:
+    """Let the practice contest take public sign-ups (注册), its units a 区县 → 单位 tree.
+    Only the first run sets the sign-up settings; later runs keep an organizer's changes."""
+    from contest.models import Organization
+
+    orgs = {o.name: o for o in db.session.scalars(select(Organization))}
+    for unit, district in DEMO_UNIT_TREE.items():
+        if unit in orgs and district in orgs and orgs[unit].parent_id is None:
+            orgs[unit].parent_id = orgs[district].id
+    contest = db.session.scalar(select(Contest).where(Contest.title == PRACTICE_CONTEST))
+    if contest is not None and not contest.signup_notice:
+        contest.signup_open = True
+        contest.signup_fields = DEMO_SIGNUP_FIELDS
+        contest.signup_notice = DEMO_SIGNUP_NOTICE
+    db.session.commit()
 
 
 def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -321,6 +351,7 @@ def _banner(app: Flask, password: str, counts: dict[str, int], practice_id: int 
     if practice_id is not None:
         click.echo(f"  Board:     {url}boards/contests/{practice_id}  (no login)")
         click.echo(f"  Screen:    {url}boards/contests/{practice_id}/screen  (1920×1080 projector)")
+        click.echo(f"  Sign-up:   {url}contests/{practice_id}/signup  (注册, no account needed)")
     click.echo(
         f"  Bank:      {DEMO_BANK} ({counts['questions_created']} questions created, "
         f"{counts['questions_reused']} already there)"

@@ -13,8 +13,11 @@ browser context.
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -107,6 +110,48 @@ def live_server(live_app: Flask) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def start_worker(
+    live_app: Flask, redis_url: str, tmp_path: Path
+) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+    """Start ``contest worker --queue imports`` on the live app's database and Redis.
+
+    Started on demand, so that a test can look at an import that is still queued first. Stopped
+    (SIGTERM: RQ's warm shutdown) before the live app drops its tables.
+    """
+    env = {
+        "CONTEST_DATABASE_URL": live_app.config["SQLALCHEMY_DATABASE_URI"],
+        "CONTEST_REDIS_URL": redis_url,
+        "CONTEST_INSTANCE_PATH": live_app.instance_path,
+        "CONTEST_SECRET_KEY": "test-secret",
+        "PATH": "/usr/bin:/bin",
+    }
+    log = tmp_path / "worker.log"
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "contest", "worker", "--queue", "imports", "--no-boards"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for process in started:  # stopped by SIGTERM before RQ handles it when a test fails early
+        assert process.returncode in (0, -signal.SIGTERM), log.read_text(errors="replace")
 
 
 @contextmanager

@@ -19,7 +19,14 @@ from flask.testing import FlaskClient
 
 from contest.boards import views
 from contest.extensions import db, redis_hub
-from contest.models import BoardVisibility, Contest, Organization, RegistrationMode, Round
+from contest.models import (
+    BoardVisibility,
+    Contest,
+    ContestStatus,
+    Organization,
+    RegistrationMode,
+    Round,
+)
 from contest.services import leaderboards
 from tests.contest_support import paper_round, published_bank
 from tests.test_attempts_api import Player
@@ -219,7 +226,7 @@ def test_an_offset_past_the_end_of_anything_is_clamped(
 
 def test_a_contest_without_rounds_joins_from_the_home_page(app: Flask, client: FlaskClient) -> None:
     with app.app_context():
-        contest = Contest(title="空赛")
+        contest = Contest(title="空赛", status=ContestStatus.PUBLISHED)
         db.session.add(contest)
         db.session.commit()
         contest_id = contest.id
@@ -291,7 +298,7 @@ def test_the_landing_page_lists_public_boards_only(app: Flask, client: FlaskClie
         hidden.board_visibility = BoardVisibility.ORGANIZERS
         roster = paper_round(bank, contest_title="名单赛").contest  # its link still works
         roster.registration_mode = RegistrationMode.ROSTER
-        db.session.add(Contest(title="无场次赛"))
+        db.session.add(Contest(title="无场次赛", status=ContestStatus.PUBLISHED))
         db.session.commit()
     text = page(client, "/")
     links = re.findall(r'href="/boards/contests/(\d+)">([^<]+)</a>', text)

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import io
 import re
-import signal
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -35,6 +31,7 @@ from tests.browser_support import BROWSER_MARKS, ORGANIZER, log_in, path_is
 browser = browser_support.browser
 live_app = browser_support.live_app
 live_server = browser_support.live_server
+start_worker = browser_support.start_worker
 desktop = browser_support.desktop
 
 pytestmark = BROWSER_MARKS
@@ -54,48 +51,6 @@ def bank_id(live_app: Flask) -> int:
         bank = bank_service.create_bank("网络安全题库")
         db.session.commit()
         return bank.id
-
-
-@pytest.fixture
-def start_worker(
-    live_app: Flask, redis_url: str, tmp_path: Path
-) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
-    """Start ``contest worker --queue imports`` on the live app's database and Redis.
-
-    Started on demand, so that a test can look at an import that is still queued first. Stopped
-    (SIGTERM: RQ's warm shutdown) before the live app drops its tables.
-    """
-    env = {
-        "CONTEST_DATABASE_URL": live_app.config["SQLALCHEMY_DATABASE_URI"],
-        "CONTEST_REDIS_URL": redis_url,
-        "CONTEST_INSTANCE_PATH": live_app.instance_path,
-        "CONTEST_SECRET_KEY": "test-secret",
-        "PATH": "/usr/bin:/bin",
-    }
-    log = tmp_path / "worker.log"
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start() -> subprocess.Popen[bytes]:
-        with log.open("ab") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "contest", "worker", "--queue", "imports"],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    for process in started:  # stopped by SIGTERM before RQ handles it when a test fails early
-        assert process.returncode in (0, -signal.SIGTERM), log.read_text(errors="replace")
 
 
 def question_count(app: Flask, bank_id: int) -> int:

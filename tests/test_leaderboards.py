@@ -231,6 +231,9 @@ def test_contest_board_sums_rounds_and_organizations_are_summarised(app: Flask) 
     assert by_name["东区"] == {
         "rank": 1,
         "name": "东区",
+        "enrolled": 2,
+        "started": 2,
+        "submitted": 2,
         "participants": 2,
         "registered": 2,
         "participation_rate": 1.0,

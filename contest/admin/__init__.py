@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template
 from sqlalchemy import func, select
 
 from contest.extensions import db
@@ -41,13 +41,16 @@ def index() -> Any:
     )
 
 
-@bp.route("/users")
-def users() -> Any:
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    query = select(User).order_by(User.username)
-    pagination = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
-    return render_template("admin/users.html", pagination=pagination)
-
-
-# Registers the bank pages, and the contest, round and integrity pages.
-from contest.admin import banks, contests  # noqa: E402,F401
+# Registers the bank pages, the contest and round pages, a round's attempts (monitoring, flags,
+# one contestant's paper and the actions on it), the contest's life
+# (publish, finish, archive, copy, delete, preview), the account pages (admins only), the
+# audit log page and its exports, and the contest's sign-up settings and list.
+from contest.admin import (  # noqa: E402,F401
+    attempts,
+    audit,
+    banks,
+    contests,
+    lifecycle,
+    signup,
+    users,
+)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -50,8 +49,8 @@ from contest.models import (
     AttemptStatus,
     BoardVisibility,
     Contest,
+    ContestStatus,
     IntegrityAction,
-    IntegrityEvent,
     Organization,
     Registration,
     RegistrationMode,
@@ -59,10 +58,9 @@ from contest.models import (
     Round,
     ScorePolicy,
     ScoreVisibility,
-    User,
 )
 from contest.services import contests as contest_service
-from contest.services import leaderboards
+from contest.services import leaderboards, lifecycle
 from question_bank.domain import Problem
 from question_bank.grading import MultipleRule
 from question_bank.models import Bank, Category
@@ -230,16 +228,44 @@ class EnrolForm(FlaskForm):
 # Contests ----------------------------------------------------------------------------------------
 
 
+# The contest list's filters: every contest but the archived ones by default ("" = 全部).
+STATUS_FILTERS = ("", *(s.value for s in ContestStatus))
+
+
 @bp.route("/contests")
 def contests() -> Any:
+    shown = request.args.get("status", "")
+    if shown not in STATUS_FILTERS:
+        shown = ""
     registrations = dict(
         db.session.execute(
             select(Registration.contest_id, func.count()).group_by(Registration.contest_id)
         ).all()
     )
-    rows = db.session.scalars(select(Contest).order_by(Contest.id.desc())).all()
+    counts = dict(
+        db.session.execute(select(Contest.status, func.count()).group_by(Contest.status)).all()
+    )
+    query = select(Contest).order_by(Contest.id.desc())
+    if shown:
+        query = query.where(Contest.status == ContestStatus(shown))
+    else:
+        query = query.where(Contest.status != ContestStatus.ARCHIVED)
     return render_template(
-        "admin/contests/index.html", contests=rows, registrations=registrations, now=_now()
+        "admin/contests/index.html",
+        contests=db.session.scalars(query).all(),
+        registrations=registrations,
+        now=_now(),
+        shown=shown,
+        filters=[
+            (
+                value,
+                contest_status_label(value) if value else _("All"),
+                counts.get(ContestStatus(value), 0)
+                if value
+                else sum(n for k, n in counts.items() if k is not ContestStatus.ARCHIVED),
+            )
+            for value in STATUS_FILTERS
+        ],
     )
 
 
@@ -348,7 +374,23 @@ def contest(contest_id: int) -> Any:
     return _contest_page(contest, enrol_form)
 
 
-def _contest_page(contest: Contest, enrol_form: EnrolForm, status: int = 200) -> Any:
+def contest_page(contest: Contest, *, problems: list[str], status: int) -> Any:
+    """The contest page with its enrolment form as on a first visit (publishContest's refusal
+    shows it with every problem)."""
+    enrol_form = EnrolForm(formdata=None)
+    _organization_choices(enrol_form.organizations)
+    enrol_form.organizations.data = [o.id for o in contest.organizations]
+    return _contest_page(contest, enrol_form, status, problems=problems)
+
+
+def _contest_page(
+    contest: Contest,
+    enrol_form: EnrolForm,
+    status: int = 200,
+    problems: list[str] | None = None,
+) -> Any:
+    if problems is None and contest.status is ContestStatus.DRAFT:
+        problems = lifecycle.publish_problems(contest, _now())
     round_ids = [r.id for r in contest.rounds]
     flagged = dict(
         db.session.execute(
@@ -383,6 +425,8 @@ def _contest_page(contest: Contest, enrol_form: EnrolForm, status: int = 200) ->
         banks=banks,
         enrol_form=enrol_form,
         now=_now(),
+        problems=problems or [],
+        lifecycle_form=FlaskForm(formdata=None),
     ), status
 
 
@@ -660,43 +704,11 @@ def _round_data(round_: Round) -> dict[str, Any]:
     }
 
 
-# Integrity flags ---------------------------------------------------------------------------------
+# Integrity flags (their pages: contest/admin/attempts.py) -----------------------------------------
 
 
 def _flagged_clause() -> Any:
     return or_(Attempt.flagged.is_(True), Attempt.status == AttemptStatus.VOID)
-
-
-@bp.route("/rounds/<int:round_id>/flagged")
-def flagged_attempts(round_id: int) -> Any:
-    round_ = db.get_or_404(Round, round_id)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    query = (
-        select(Attempt, User, Organization)
-        .join(User, User.id == Attempt.user_id)
-        .outerjoin(Organization, Organization.id == User.organization_id)
-        .where(Attempt.round_id == round_.id, _flagged_clause())
-        .order_by(Attempt.focus_losses.desc(), Attempt.id)
-    )
-    total = (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Attempt)
-            .where(Attempt.round_id == round_.id, _flagged_clause())
-        )
-        or 0
-    )
-    rows = db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    pages = max(1, -(-total // PAGE_SIZE))
-    return render_template(
-        "admin/contests/flagged.html",
-        round=round_,
-        contest=round_.contest,
-        rows=rows,
-        total=total,
-        page=page,
-        pages=pages,
-    )
 
 
 @bp.route("/rounds/<int:round_id>/standings")
@@ -735,56 +747,6 @@ def reveal_round(round_id: int) -> Any:
     return redirect(url_for("admin.round_standings", round_id=round_id))
 
 
-@dataclass
-class TimelineEntry:
-    at: datetime
-    kind: str
-    label: str
-    counted: bool | None = None
-    duration_ms: int | None = None
-    detail: str = ""
-
-
-@bp.route("/attempts/<int:attempt_id>")
-def attempt_timeline(attempt_id: int) -> Any:
-    attempt = db.session.get(Attempt, attempt_id)
-    if attempt is None:
-        abort(404)
-    round_ = db.get_or_404(Round, attempt.round_id)
-    user = db.session.get(User, attempt.user_id)
-    events = db.session.scalars(
-        select(IntegrityEvent)
-        .where(IntegrityEvent.attempt_id == attempt.id)
-        .order_by(IntegrityEvent.occurred_at, IntegrityEvent.id)
-    ).all()
-    entries = [TimelineEntry(attempt.started_at, "started", _("Attempt started"))]
-    entries += [
-        TimelineEntry(
-            e.occurred_at, e.kind, event_label(e.kind), e.counted, e.duration_ms, e.detail
-        )
-        for e in events
-    ]
-    if attempt.submitted_at is not None:
-        entries.append(
-            TimelineEntry(
-                attempt.submitted_at,
-                "submitted",
-                _("Submitted (%(by)s)", by=submitted_by_label(attempt.submitted_by)),
-            )
-        )
-    # Stable: at equal times the start stays first and the submission last.
-    entries.sort(key=lambda e: e.at)
-    return render_template(
-        "admin/contests/timeline.html",
-        attempt=attempt,
-        round=round_,
-        contest=round_.contest,
-        user=user,
-        entries=entries,
-        event_count=len(events),
-    )
-
-
 # Helpers and labels ------------------------------------------------------------------------------
 
 
@@ -794,6 +756,15 @@ def registration_mode_label(mode: RegistrationMode) -> str:
         RegistrationMode.INVITE: _("With the invite code"),
         RegistrationMode.ROSTER: _("Roster only (organizers enrol)"),
     }[RegistrationMode(mode)]
+
+
+def contest_status_label(status: str) -> str:
+    return {
+        ContestStatus.DRAFT: _("Draft"),
+        ContestStatus.PUBLISHED: _("Published"),
+        ContestStatus.FINISHED: _("Finished"),
+        ContestStatus.ARCHIVED: _("Archived"),
+    }.get(ContestStatus(status), status)
 
 
 def round_status_label(status: str) -> str:
@@ -872,16 +843,6 @@ def submitted_by_label(by: str | None) -> str:
     }.get(by, by or "")
 
 
-def event_label(kind: str) -> str:
-    return {
-        "hidden": _("Page hidden (left the page)"),
-        "visible": _("Page shown again"),
-        "action_warn": _("Integrity rule: warned"),
-        "action_submit": _("Integrity rule: attempt submitted"),
-        "action_void": _("Integrity rule: attempt voided for review"),
-    }.get(kind, kind)
-
-
 @bp.app_context_processor
 def contest_labels() -> dict[str, Any]:
     return {
@@ -889,6 +850,7 @@ def contest_labels() -> dict[str, Any]:
         "duration_text": duration_text,
         "round_status": contest_service.round_status,
         "round_status_label": round_status_label,
+        "contest_status_label": contest_status_label,
         "registration_mode_label": registration_mode_label,
         "review_policy_label": review_policy_label,
         "score_visibility_label": score_visibility_label,

@@ -27,11 +27,16 @@ api = Api()
 def init_api(app: Flask) -> None:
     from contest.api import (  # noqa: F401  (each module registers its routes)
         attempts,
+        audit,
         banks,
         boards,
         contests,
+        lifecycle,
+        monitoring,
         organizations,
         session,
+        signup,
+        users,
     )
 
     api.init_app(app)

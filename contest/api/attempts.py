@@ -29,7 +29,15 @@ from contest.api.schemas import (
 )
 from contest.errors import Forbidden
 from contest.extensions import db, login_manager
-from contest.models import Attempt, AttemptItem, AttemptStatus, Contest, Round, SessionUser
+from contest.models import (
+    Attempt,
+    AttemptItem,
+    AttemptStatus,
+    Contest,
+    ContestStatus,
+    Round,
+    SessionUser,
+)
 from contest.security import session_user
 from contest.services import attempts as attempt_service
 from contest.services import contests as contest_service
@@ -175,7 +183,10 @@ def result_body(attempt: Attempt, round_: Round, *, items: bool = True) -> dict[
 
 
 def contest_body(contest: Contest, user_id: int) -> dict[str, Any]:
+    """The contest as a contestant sees it; the rounds of a finished (or archived) contest are
+    closed, whatever their windows say (it takes no new attempts)."""
     at = now()
+    taking = contest.status is ContestStatus.PUBLISHED
     rounds = []
     for round_ in contest.rounds:
         used = db.session.scalar(
@@ -196,7 +207,7 @@ def contest_body(contest: Contest, user_id: int) -> dict[str, Any]:
                 "id": round_.id,
                 "title": round_.title,
                 "mode": round_.mode,
-                "status": contest_service.round_status(round_, at),
+                "status": contest_service.round_status(round_, at) if taking else "closed",
                 "opens_at": round_.opens_at,
                 "closes_at": round_.closes_at,
                 "duration_s": round_.duration_s,

@@ -29,7 +29,7 @@ from contest.api.schemas import (
 from contest.errors import Forbidden, NotFound, Unavailable
 from contest.extensions import db, redis_hub
 from contest.live import hub_for
-from contest.models import BoardVisibility, Contest, Round
+from contest.models import Contest, Round
 from contest.security import organizer_required
 from contest.services import leaderboards
 
@@ -44,9 +44,10 @@ def _not_found() -> NotFound:
 def _render_missing(
     contest_id: int | None, board: str, offset: int, limit: int
 ) -> leaderboards.Snapshot | None:
-    """A board never rendered: render it now if the contest exists and its boards are public."""
+    """A board never rendered: render it now if the contest exists and its boards are public
+    (a draft's are not: the renderer keeps none)."""
     contest = db.session.get(Contest, contest_id) if contest_id is not None else None
-    if contest is None or contest.board_visibility is not BoardVisibility.PUBLIC:
+    if contest is None or not leaderboards.boards_public(contest):
         raise _not_found()
     return leaderboards.render_if_missing(redis_hub.client, contest.id, board, offset, limit)
 
@@ -186,7 +187,7 @@ def get_contest_leaderboard(contest_id: int, offset: int, limit: int) -> Respons
 @blp.route("/contests/<int:contest_id>/organizations/leaderboard", methods=["GET"])
 @blp.doc(
     operationId="getOrganizationLeaderboard",
-    summary="Standings of the contest's organizations: participants, rate, mean and top score",
+    summary="Standings of the contest's units: enrolled, started, submitted, rate, mean and top",
 )
 @blp.alt_response(200, schema=OrganizationBoardSchema, description="Every organization")
 @blp.alt_response(304, description="Unchanged since the ETag sent in If-None-Match")

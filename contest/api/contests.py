@@ -1,16 +1,13 @@
 """Organizer operations on contests and rounds: createContest, getContest, createRound,
-updateRound, listRoundAttempts. A blueprint the bank cannot fill is refused with 422 and the
-list of every short row."""
+updateRound (a round's attempts: :mod:`contest.api.monitoring`). A blueprint the bank cannot
+fill is refused with 422 and the list of every short row."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from contest.api.blueprint import blp
 from contest.api.schemas import (
-    AttemptAdminListSchema,
     ContestInSchema,
     ContestOutSchema,
     RoundInSchema,
@@ -18,7 +15,7 @@ from contest.api.schemas import (
 )
 from contest.errors import DomainError
 from contest.extensions import db
-from contest.models import Attempt, Organization, Round, User
+from contest.models import Contest, Round
 from contest.security import organizer_required
 from contest.services import contests as contest_service
 
@@ -52,7 +49,7 @@ def _save(contest_id: int, round_id: int | None, fields: dict[str, Any]) -> Roun
 def create_contest(body: dict[str, Any]) -> Any:
     contest = contest_service.create_contest(body.pop("title"), **body)
     db.session.commit()
-    return {**body, "title": contest.title, "id": contest.id, "rounds": []}, 201
+    return contest_out(contest), 201
 
 
 @blp.route("/contests/<int:contest_id>", methods=["GET"])
@@ -60,7 +57,11 @@ def create_contest(body: dict[str, Any]) -> Any:
 @organizer_required
 @blp.response(200, ContestOutSchema)
 def get_contest(contest_id: int) -> dict[str, Any]:
-    contest = contest_service.get_contest(contest_id)
+    return contest_out(contest_service.get_contest(contest_id))
+
+
+def contest_out(contest: Contest) -> dict[str, Any]:
+    """A contest as organizers see it: settings, status (draft, published …) and rounds."""
     return {
         "id": contest.id,
         "title": contest.title,
@@ -70,6 +71,10 @@ def get_contest(contest_id: int) -> dict[str, Any]:
         "invite_code": contest.invite_code,
         "board_visibility": contest.board_visibility.value,
         "mask_names": contest.mask_names,
+        "status": contest.status.value,
+        "published_at": contest.published_at,
+        "finished_at": contest.finished_at,
+        "archived_at": contest.archived_at,
         "rounds": [round_body(r) for r in contest.rounds],
     }
 
@@ -93,39 +98,3 @@ def create_round(body: dict[str, Any], contest_id: int) -> Any:
 @blp.response(200, RoundOutSchema)
 def update_round(body: dict[str, Any], contest_id: int, round_id: int) -> dict[str, Any]:
     return round_body(_save(contest_id, round_id, body))
-
-
-@blp.route("/rounds/<int:round_id>/attempts", methods=["GET"])
-@blp.doc(
-    operationId="listRoundAttempts",
-    summary="Every attempt of a round with integrity figures (organizers)",
-)
-@organizer_required
-@blp.response(200, AttemptAdminListSchema)
-def list_round_attempts(round_id: int) -> dict[str, Any]:
-    contest_service.get_round(round_id)
-    rows = db.session.execute(
-        select(Attempt, User, Organization.name)
-        .join(User, User.id == Attempt.user_id)
-        .outerjoin(Organization, Organization.id == User.organization_id)
-        .where(Attempt.round_id == round_id)
-        .order_by(Attempt.id)
-    ).all()
-    return {
-        "attempts": [
-            {
-                "id": a.id,
-                "username": u.username,
-                "display_name": u.display_name,
-                "organization": org,
-                "number": a.number,
-                "status": a.status.value,
-                "score": float(a.score) if a.score is not None else None,
-                "time_used_s": a.time_used_s,
-                "focus_losses": a.focus_losses,
-                "flagged": a.flagged,
-                "submitted_by": a.submitted_by,
-            }
-            for a, u, org in rows
-        ]
-    }

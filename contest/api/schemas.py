@@ -19,6 +19,12 @@ class ErrorSchema(ma.Schema):
             '{"json": {"seq": ["Missing data for required field."]}}'
         },
     )
+    problems = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "publishContest's 422: every reason the contest cannot be published yet"
+        },
+    )
 
 
 class ErrorEnvelopeSchema(ma.Schema):
@@ -351,25 +357,11 @@ class RoundOutSchema(RoundInSchema):
 
 class ContestOutSchema(ContestInSchema):
     id = ma.fields.Integer()
+    status = ma.fields.String(metadata={"enum": ["draft", "published", "finished", "archived"]})
+    published_at = ma.fields.AwareDateTime(allow_none=True)
+    finished_at = ma.fields.AwareDateTime(allow_none=True)
+    archived_at = ma.fields.AwareDateTime(allow_none=True)
     rounds = ma.fields.List(ma.fields.Nested(RoundOutSchema))
-
-
-class AttemptAdminSchema(ma.Schema):
-    id = ma.fields.Integer()
-    username = ma.fields.String()
-    display_name = ma.fields.String()
-    organization = ma.fields.String(allow_none=True)
-    number = ma.fields.Integer()
-    status = ma.fields.String()
-    score = ma.fields.Float(allow_none=True)
-    time_used_s = ma.fields.Integer(allow_none=True)
-    focus_losses = ma.fields.Integer()
-    flagged = ma.fields.Boolean()
-    submitted_by = ma.fields.String(allow_none=True)
-
-
-class AttemptAdminListSchema(ma.Schema):
-    attempts = ma.fields.List(ma.fields.Nested(AttemptAdminSchema))
 
 
 # Leaderboards ----------------------------------------------------------------------------------
@@ -436,9 +428,14 @@ class ContestBoardSchema(ma.Schema):
 class OrganizationStandingSchema(ma.Schema):
     rank = ma.fields.Integer()
     name = ma.fields.String()
-    participants = ma.fields.Integer()
-    registered = ma.fields.Integer()
-    participation_rate = ma.fields.Float(allow_none=True)
+    enrolled = ma.fields.Integer(metadata={"description": "members enrolled in the contest"})
+    started = ma.fields.Integer(metadata={"description": "members who started"})
+    submitted = ma.fields.Integer(metadata={"description": "members ranked (submitted, scored)"})
+    participants = ma.fields.Integer(metadata={"description": "the same as submitted"})
+    registered = ma.fields.Integer(metadata={"description": "the same as enrolled"})
+    participation_rate = ma.fields.Float(
+        allow_none=True, metadata={"description": "submitted / enrolled"}
+    )
     mean_score = ma.fields.Float(allow_none=True)
     top_score = ma.fields.Float(allow_none=True)
 

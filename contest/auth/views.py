@@ -8,12 +8,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from contest.auth import bp
-from contest.auth.forms import LoginForm
+from contest.auth.forms import ChangePasswordForm, LoginForm
 from contest.auth.throttle import check_login_allowed, login_succeeded
-from contest.errors import AuthenticationFailed
+from contest.errors import AuthenticationFailed, DomainError
 from contest.i18n import COOKIE, LOCALES
 from contest.models import User
-from contest.services.accounts import authenticate, end_sessions
+from contest.services.accounts import authenticate, end_sessions, password_help
 
 
 def home_url(user: User) -> str:
@@ -48,7 +48,7 @@ def login() -> Any:
             login_succeeded(user.username)
             login_user(user)
             return redirect(safe_next(request.args.get("next")) or home_url(user))
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form, password_help=password_help()), status
 
 
 @bp.route("/logout", methods=["POST"])
@@ -58,6 +58,32 @@ def logout() -> Any:
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Any:
+    """Any signed-in account changes its own password: every other session ends, this one is
+    signed in again."""
+    from contest.api.users import change_own
+
+    form = ChangePasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            change_own(form.current.data or "", form.new.data or "")
+        except AuthenticationFailed as exc:
+            form.current.errors = [exc.message]
+            status = 422
+        except DomainError as exc:
+            form.new.errors = [exc.message]
+            status = 422
+        else:
+            flash(_("Your password is changed; your other sessions have ended."), "info")
+            return redirect(home_url(current_user))
+    elif form.errors:
+        status = 422
+    return render_template("auth/password.html", form=form), status
 
 
 @bp.route("/lang", methods=["POST"])

@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from contest.api.schemas import MAX_BOARD_OFFSET as MAX_OFFSET
 from contest.extensions import db, redis_hub
-from contest.models import BoardVisibility, Contest, Round
+from contest.models import Contest, ContestStatus, Round
 from contest.services import contests as contest_service
 from contest.services import leaderboards
 
@@ -41,9 +41,10 @@ def now() -> datetime:
 
 
 def public_contest(contest_id: int) -> Contest:
-    """The contest if its boards are public; 404 otherwise (unknown, or organizers only)."""
+    """The contest if its boards are public; 404 otherwise (unknown, a draft, or organizers
+    only)."""
     contest = db.session.get(Contest, contest_id)
-    if contest is None or contest.board_visibility is not BoardVisibility.PUBLIC:
+    if contest is None or not leaderboards.boards_public(contest):
         abort(404)
     return contest
 
@@ -172,8 +173,8 @@ def board_strings() -> dict[str, str]:
         "polling": _("Refreshing every few seconds"),
         "offline": _("No connection, retrying…"),
         "unavailable": _("This board is no longer public."),
-        "took_part": _("{n} of {registered} took part"),
-        "took_part_open": _("{n} took part"),
+        "unit_submitted": _("{n} of {enrolled} submitted ({rate})"),
+        "unit_started": _("{n} started"),
         "shown": _("Places {first}–{last} of {total}"),
         "none": _("No results yet."),
         "scheduled": status_text("scheduled"),
@@ -185,7 +186,10 @@ def board_strings() -> dict[str, str]:
 def page_context(contest: Contest, selected: Round | None, offset: int) -> dict[str, Any]:
     rounds = list(contest.rounds)
     at = now()
-    status = {r.id: contest_service.round_status(r, at) for r in rounds}
+    # A finished contest's rounds are over, those without a closing time included: they ended
+    # with the contest.
+    ended = (contest.finished_at or at) if contest.status is not ContestStatus.PUBLISHED else None
+    status = {r.id: "closed" if ended else contest_service.round_status(r, at) for r in rounds}
     return {
         "contest": contest,
         "rounds": [
@@ -195,7 +199,7 @@ def page_context(contest: Contest, selected: Round | None, offset: int) -> dict[
                 "status": status[r.id],
                 # board.js moves the label on at these times without a reload
                 "opens_at": r.opens_at.isoformat() if r.opens_at else "",
-                "closes_at": r.closes_at.isoformat() if r.closes_at else "",
+                "closes_at": closes.isoformat() if (closes := r.closes_at or ended) else "",
             }
             for r in rounds
         ],
@@ -237,7 +241,7 @@ def percent_text(rate: Any) -> str:
 def board_is_public(contest_id: int) -> bool:
     """For links elsewhere: whether this contest's boards are public."""
     contest = db.session.get(Contest, contest_id)
-    return contest is not None and contest.board_visibility is BoardVisibility.PUBLIC
+    return contest is not None and leaderboards.boards_public(contest)
 
 
 @bp.context_processor
@@ -299,8 +303,10 @@ def screen(contest_id: int) -> Any:
         rotate=min(max(rotate, ROTATE_RANGE[0]), ROTATE_RANGE[1]),
         join_url=url,
         qr=join_qr(url),
-        # Nothing left to join once every round has closed: no QR code leading to a closed lobby.
-        joinable=not rounds or any(contest_service.round_status(r, at) != "closed" for r in rounds),
+        # Nothing left to join once every round has closed or the contest has finished: no QR
+        # code leading to a closed lobby.
+        joinable=contest.status is ContestStatus.PUBLISHED
+        and (not rounds or any(contest_service.round_status(r, at) != "closed" for r in rounds)),
         strings=board_strings(),
     )
     # The link follows the request's Host header (without CONTEST_PUBLIC_URL): no shared cache

@@ -27,6 +27,7 @@ from contest.models import (
     AttemptStatus,
     BoardVisibility,
     Contest,
+    ContestStatus,
     IntegrityAction,
     RegistrationMode,
     ReviewPolicy,
@@ -177,12 +178,14 @@ LANDING_BOARDS = 10
 
 
 def public_boards() -> list[Contest]:
-    """The newest contests whose boards are public and that have a round. Roster-only contests
-    are left out: their boards stay reachable by the link the organizers hand out."""
+    """The newest published or finished contests whose boards are public and that have a
+    round. Roster-only contests are left out: their boards stay reachable by the link the
+    organizers hand out (as do an archived contest's)."""
     return list(
         db.session.scalars(
             select(Contest)
             .where(
+                Contest.status.in_(contest_service.LISTED_STATUSES),
                 Contest.board_visibility == BoardVisibility.PUBLIC,
                 Contest.registration_mode != RegistrationMode.ROSTER,
                 Contest.rounds.any(),
@@ -218,8 +221,9 @@ def register(contest_id: int) -> Any:
 
 
 def _visible_contest(contest_id: int) -> Contest:
-    """The contest if this contestant may see it (as listContests does); 404 otherwise."""
-    contest = contest_service.get_contest(contest_id)
+    """The contest if this contestant may see it (as listContests does, archived contests
+    too by their links); 404 otherwise (a draft, or a roster they are not on)."""
+    contest = contest_service.visible_contest(contest_id)
     if contest.registration_mode is RegistrationMode.ROSTER and not (
         contest_service.is_registered(contest.id, current_user.id)
     ):
@@ -279,7 +283,9 @@ def round_lobby(round_id: int) -> Any:
         can_start=can_start,
         time_left=time_left,
         needs_invite=(
-            contest.registration_mode is RegistrationMode.INVITE and not body["registered"]
+            contest.registration_mode is RegistrationMode.INVITE
+            and not body["registered"]
+            and contest.status is ContestStatus.PUBLISHED
         ),
         review=review_text(round_.review_policy),
         score_shown=attempt_service.score_shown(round_, now()),
@@ -435,3 +441,7 @@ def attempt_result(attempt_id: int) -> Any:
         review_later=round_.review_policy is ReviewPolicy.AFTER_CLOSE and not result["review"],
         result_url=url_for("api.get_attempt_result", attempt_id=attempt.id),
     )
+
+
+# Registers the public sign-up page.
+from contest.main import signup  # noqa: E402,F401

@@ -7,18 +7,23 @@ import re
 import secrets
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
+from types import EllipsisType
 from typing import Any, TypeVar, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash
 
 from contest.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from contest.extensions import db
-from contest.models import Organization, OrganizationKind, Role, User
+from contest.models import Organization, OrganizationKind, Role, SiteSetting, User
+from contest.services import audit
 
 T = TypeVar("T")
 
@@ -202,20 +207,38 @@ def change_password(user_id: int, current: str, new: str) -> None:
     end_sessions(user_id)
 
 
-def reset_password(user_id: int) -> str:
+def reset_password(user_id: int, *, actor_id: int | None = None) -> str:
     """An organizer's reset: a new generated password, returned once and kept only as a hash.
-    Every session of the account ends."""
+    Every session of the account ends; recorded as ``user.reset_password`` (without the
+    password). ``actor_id``: the admin resetting, who must use the change of their own password
+    for their own account."""
     user = _get_user(user_id)
+    if actor_id is not None and actor_id == user_id:
+        raise Conflict(
+            _("Change your own password on your account page instead."), code="own_account"
+        )
     password = generate_password()
     user.password_hash = hash_password(password)
+    audit.record("user.reset_password", target_type="user", target_id=user_id)
     end_sessions(user_id)
     return password
 
 
-def set_active(user_id: int, active: bool) -> None:
+def set_active(user_id: int, active: bool, *, actor_id: int | None = None) -> None:
     """Deactivate or reactivate an account (committed). Deactivating ends its sessions, so a
-    later reactivation does not bring them back."""
+    later reactivation does not bring them back. Recorded as ``user.deactivate`` or
+    ``user.reactivate``; an admin (``actor_id``) cannot deactivate their own account."""
     user = _get_user(user_id)
+    if not active and actor_id is not None and actor_id == user_id:
+        raise Conflict(_("You cannot deactivate your own account."), code="own_account")
+    if user.active != active:
+        audit.record(
+            "user.reactivate" if active else "user.deactivate",
+            target_type="user",
+            target_id=user_id,
+            before={"active": user.active},
+            after={"active": active},
+        )
     user.active = active
     if active:
         db.session.commit()
@@ -227,3 +250,198 @@ def generate_password() -> str:
     """A password to hand out on paper: 12 characters without look-alikes (0/O, 1/l/I)."""
     alphabet = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY346789"
     return "".join(secrets.choice(alphabet) for _ in range(12))
+
+
+# Account administration ------------------------------------------------------------------------
+
+# The SiteSetting key of the text saying whom to ask for a forgotten password.
+PASSWORD_HELP = "password_help"  # noqa: S105
+PASSWORD_HELP_MAX = 2000
+
+
+def _organization_id(organization_id: int | None) -> int | None:
+    if organization_id is not None and db.session.get(Organization, organization_id) is None:
+        raise InvalidInput(_("No organization %(id)s.", id=organization_id), code="no_organization")
+    return organization_id
+
+
+def _account_fields(user: User) -> dict[str, Any]:
+    return {
+        "display_name": user.display_name,
+        "role": user.role.value,
+        "organization_id": user.organization_id,
+        "active": user.active,
+    }
+
+
+def create_account(
+    username: str,
+    display_name: str,
+    *,
+    role: Role,
+    organization_id: int | None,
+    password: str | None = None,
+) -> tuple[User, str | None]:
+    """An admin's new account (committed) and its generated password (None when ``password``
+    was given). Recorded as ``user.create`` (without the password)."""
+    generated = None if password else generate_password()
+    user = create_user(
+        username,
+        password or cast(str, generated),
+        role=role,
+        display_name=display_name.strip() or None,
+        organization=db.session.get(Organization, _organization_id(organization_id))
+        if organization_id is not None
+        else None,
+    )
+    db.session.flush()
+    audit.record(
+        "user.create",
+        target_type="user",
+        target_id=user.id,
+        after={"username": user.username, **_account_fields(user)},
+    )
+    db.session.commit()
+    return user, generated
+
+
+def update_account(
+    user_id: int,
+    *,
+    actor_id: int | None,
+    display_name: str | None = None,
+    organization_id: int | EllipsisType | None = ...,
+    role: Role | None = None,
+) -> User:
+    """Change an account's name, organization or role (committed; what is not given stays).
+    Recorded as ``user.update`` with the fields before and after. An admin cannot change their
+    own role (no one is left without an admin by mistake)."""
+    user = _get_user(user_id)
+    before = _account_fields(user)
+    if display_name is not None:
+        if not display_name.strip():
+            raise InvalidInput(_("The name is empty."), code="empty_name")
+        user.display_name = display_name.strip()[:120]
+    if organization_id is not ...:
+        user.organization_id = _organization_id(organization_id)
+    if role is not None and role is not user.role:
+        if actor_id is not None and actor_id == user_id:
+            raise Conflict(_("You cannot change your own role."), code="own_account")
+        user.role = role
+    after = _account_fields(user)
+    if after != before:
+        changed = [key for key in after if after[key] != before[key]]
+        audit.record(
+            "user.update",
+            target_type="user",
+            target_id=user_id,
+            before={key: before[key] for key in changed},
+            after={key: after[key] for key in changed},
+        )
+    db.session.commit()
+    return user
+
+
+@dataclass(frozen=True)
+class AccountQuery:
+    """The accounts list's filters: ``q`` matches the start of a username, or a part of a name
+    or of an organization's name."""
+
+    q: str = ""
+    role: Role | None = None
+    organization_id: int | None = None
+    active: bool | None = None
+    page: int = 1
+    per_page: int = 50
+
+
+@dataclass(frozen=True)
+class AccountPage:
+    items: list[User]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_accounts(query: AccountQuery) -> AccountPage:
+    """One page of accounts in username order, and how many match: two queries on the account
+    table (its username index orders them) and one for the page's organizations."""
+    conditions = []
+    q = query.q.strip()
+    if q:
+        pattern = _like(q.lower())
+        units = select(Organization.id).where(Organization.name.like(f"%{_like(q)}%", escape="\\"))
+        conditions.append(
+            or_(
+                User.username.like(f"{pattern}%", escape="\\"),
+                User.display_name.like(f"%{_like(q)}%", escape="\\"),
+                User.organization_id.in_(units),
+            )
+        )
+    if query.role is not None:
+        conditions.append(User.role == query.role)
+    if query.organization_id is not None:
+        conditions.append(User.organization_id == query.organization_id)
+    if query.active is not None:
+        conditions.append(User.active.is_(query.active))
+    total = db.session.scalar(select(func.count(User.id)).where(*conditions)) or 0
+    per_page = max(1, min(query.per_page, 200))
+    page = max(1, query.page)
+    items = db.session.scalars(
+        select(User)
+        .where(*conditions)
+        .options(selectinload(User.organization))
+        .order_by(User.username)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return AccountPage(list(items), total, page, per_page)
+
+
+def get_account(user_id: int) -> User:
+    """The account ``user_id`` or :class:`NotFound`."""
+    return _get_user(user_id)
+
+
+def password_help() -> str:
+    """The site's text on whom to ask for a forgotten password ("" when none is set)."""
+    setting = db.session.get(SiteSetting, PASSWORD_HELP)
+    return setting.value if setting is not None else ""
+
+
+def set_password_help(text: str, *, now: datetime) -> None:
+    """Set (or clear, with "") the forgotten-password text (committed; ``site.update``)."""
+    text = text.strip()
+    if len(text) > PASSWORD_HELP_MAX:
+        raise InvalidInput(_("At most %(n)d characters.", n=PASSWORD_HELP_MAX))
+    setting = db.session.get(SiteSetting, PASSWORD_HELP)
+    before = setting.value if setting is not None else ""
+    if before == text:
+        return
+    if setting is None:
+        setting = SiteSetting(key=PASSWORD_HELP, value=text, updated_at=now)
+        db.session.add(setting)
+    setting.value, setting.updated_at = text, now
+    audit.record(
+        "site.update",
+        target_type="site",
+        before={PASSWORD_HELP: before},
+        after={PASSWORD_HELP: text},
+    )
+    db.session.commit()

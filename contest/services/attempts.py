@@ -2,7 +2,9 @@
 
 Rules:
 
-* deadline = min(start + duration, round close); saves are accepted until deadline + grace;
+* deadline = min(start + duration, round close), plus any extension the organizers gave (the
+  close still bounds it unless they gave time beyond the close); saves are accepted until
+  deadline + grace;
 * a save carries a per-attempt, strictly increasing ``seq``: one that is not above the stored one
   changes nothing (a late, older save never overwrites a newer one);
 * one active device per attempt: resuming on another device takes the attempt over, and saves
@@ -48,12 +50,21 @@ from question_bank.models import QuestionVersion
 from question_bank.papers import draw_paper
 
 MAX_ANSWER_TEXT = 500
+DEVICE_CHANGED = "device_changed"  # integrity event: the attempt continued on another device
 
 
-def deadline_for(round_: Round, started: datetime) -> datetime:
+def deadline_for(
+    round_: Round, started: datetime, extended_s: int = 0, *, beyond_close: bool = False
+) -> datetime:
+    """min(start + duration, round close), then the organizers' extension added; the close
+    still bounds the extended deadline unless they gave time ``beyond_close``."""
     deadline = started + timedelta(seconds=round_.duration_s)
     if round_.closes_at is not None:
         deadline = min(deadline, round_.closes_at)
+    if extended_s:
+        deadline += timedelta(seconds=extended_s)
+        if round_.closes_at is not None and not beyond_close:
+            deadline = min(deadline, round_.closes_at)
     return deadline
 
 
@@ -76,6 +87,11 @@ def start_attempt(round_id: int, user_id: int, *, now: datetime, device_id: str 
         )
     )
     if current is not None and not close_if_overdue(current, now):
+        if device_id and current.device_id and device_id != current.device_id:
+            # Taken over on another device: the organizers' list counts these.
+            db.session.add(
+                IntegrityEvent(attempt_id=current.id, kind=DEVICE_CHANGED, occurred_at=now)
+            )
         current.device_id = device_id or current.device_id
         db.session.commit()
         return Started(current, False)

@@ -25,6 +25,7 @@ from contest.models import (
     AttemptStatus,
     BoardVisibility,
     Contest,
+    ContestStatus,
     IntegrityAction,
     Organization,
     Registration,
@@ -36,7 +37,12 @@ from contest.models import (
     ScoreVisibility,
     User,
 )
-from contest.services.leaderboards import boards_of, counting_entries, settings_changed
+from contest.services.leaderboards import (
+    boards_of,
+    counting_entries,
+    render_after_commit,
+    settings_changed,
+)
 from question_bank.domain import N_, Difficulty, Problem, QuestionType
 from question_bank.grading import MultipleRule
 from question_bank.models import Category, Question, QuestionStatus, QuestionVersion
@@ -72,6 +78,43 @@ def get_round(round_id: int) -> Round:
     if round_ is None:
         raise NotFound(_("No round %(id)s.", id=round_id))
     return round_
+
+
+# Contests contestants and spectators can reach (a draft is the organizers' alone: 404 for
+# everyone else), and those listed for them (an archived contest keeps its pages, off the lists).
+VISIBLE_STATUSES = (ContestStatus.PUBLISHED, ContestStatus.FINISHED, ContestStatus.ARCHIVED)
+LISTED_STATUSES = (ContestStatus.PUBLISHED, ContestStatus.FINISHED)
+
+
+def is_visible(contest: Contest) -> bool:
+    """Whether contestants and spectators can reach the contest (it is not a draft)."""
+    return contest.status in VISIBLE_STATUSES
+
+
+def visible_contest(contest_id: int) -> Contest:
+    """The contest as contestants and spectators reach it: 404 for a draft, as for no contest."""
+    contest = db.session.get(Contest, contest_id)
+    if contest is None or not is_visible(contest):
+        raise NotFound(_("No contest %(id)s.", id=contest_id))
+    return contest
+
+
+def ensure_takes_entries(status: ContestStatus, contest_id: int) -> None:
+    """Registrations and new attempts need a published contest: a draft does not exist for
+    contestants (404), a finished or archived contest takes no more (409)."""
+    if status not in VISIBLE_STATUSES:
+        raise NotFound(_("No contest %(id)s.", id=contest_id))
+    if status is not ContestStatus.PUBLISHED:
+        raise Conflict(
+            _("This contest has ended: it takes no new entries or attempts."),
+            code="contest_finished",
+        )
+
+
+def fresh_status(contest_id: int) -> ContestStatus | None:
+    """The contest's status as committed now (not the session's copy, which may predate a
+    transition that committed since)."""
+    return db.session.scalar(select(Contest.status).where(Contest.id == contest_id))
 
 
 def create_contest(title: str, **fields: Any) -> Contest:
@@ -243,11 +286,12 @@ def save_round(contest_id: int, round_id: int | None = None, **fields: Any) -> R
         merged.get("closes_at"),
         merged.get("duration_s"),
     )
+    previous_close = round_.closes_at
     for key, value in merged.items():
         setattr(round_, key, value)
     db.session.flush()
     if retime:
-        retime_open_attempts(round_)
+        retime_open_attempts(round_, previous_close=previous_close)
     settings_changed(contest.id)
     return round_
 
@@ -255,9 +299,15 @@ def save_round(contest_id: int, round_id: int | None = None, **fields: Any) -> R
 RETIMED = "contest.retimed_attempts"
 
 
-def retime_open_attempts(round_: Round, now: datetime | None = None) -> int:
+def retime_open_attempts(
+    round_: Round, now: datetime | None = None, *, previous_close: datetime | None = None
+) -> int:
     """Give the round's open attempts the deadline its new close or duration sets (not
     committed); returns how many moved.
+
+    An attempt the organizers extended keeps its extension (``extended_s``) on top; one whose
+    deadline lay past ``previous_close`` (the close before this change) was given time beyond
+    the close, and stays unbounded by the new one.
 
     An attempt's deadline is min(start + duration, close), fixed when it starts. Without this, a
     close moved earlier would leave attempts taking saves past it (and ``after_close`` review
@@ -275,7 +325,7 @@ def retime_open_attempts(round_: Round, now: datetime | None = None) -> int:
     _lock_round_timing(round_.id, shared=False)  # before the attempts are read
     now = now or datetime.now(UTC)
     rows = db.session.execute(
-        select(Attempt.id, Attempt.started_at, Attempt.deadline_at).where(
+        select(Attempt.id, Attempt.started_at, Attempt.deadline_at, Attempt.extended_s).where(
             Attempt.round_id == round_.id,
             Attempt.status == AttemptStatus.IN_PROGRESS,
             Attempt.deadline_at >= now - timedelta(seconds=round_.grace_s),
@@ -284,7 +334,17 @@ def retime_open_attempts(round_: Round, now: datetime | None = None) -> int:
     moved = [
         {"id": row.id, "deadline_at": deadline}
         for row in rows
-        if (deadline := deadline_for(round_, row.started_at)) != row.deadline_at
+        if (
+            deadline := deadline_for(
+                round_,
+                row.started_at,
+                row.extended_s or 0,
+                beyond_close=bool(
+                    row.extended_s and previous_close and row.deadline_at > previous_close
+                ),
+            )
+        )
+        != row.deadline_at
     ]
     if moved:
         db.session.execute(update(Attempt), moved)  # by primary key, in one executemany
@@ -309,6 +369,12 @@ def _lock_round_timing(round_id: int, *, shared: bool) -> None:
         return
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     db.session.execute(select(getattr(func, function)(_ROUND_TIMING_LOCK, round_id)))
+
+
+def lock_round_timing(round_id: int) -> None:
+    """Hold the round's timing lock exclusively to the commit: starts under way commit first,
+    later ones wait and see what this transaction changed (a contest's finish)."""
+    _lock_round_timing(round_id, shared=False)
 
 
 def lock_round_for_start(round_id: int) -> Round:
@@ -420,6 +486,12 @@ def _check_board_keeps_the_score(contest: Contest, values: dict[str, Any]) -> No
         )
 
 
+def check_board_keeps_the_score(contest: Contest, round_: Round) -> None:
+    """:class:`InvalidInput` when the round's public board would tell a score kept until the
+    close (the contest's board settings may have changed since the round was saved)."""
+    _check_board_keeps_the_score(contest, _round_values(round_))
+
+
 def _round_values(round_: Round | None) -> dict[str, Any]:
     if round_ is None:
         return {}
@@ -454,8 +526,11 @@ def register(
     invite_code: str | None = None,
     by_organizer: bool = False,
 ) -> Registration:
-    """Register a contestant (idempotent); the contest's mode decides who may join."""
+    """Register a contestant (idempotent); the contest's mode decides who may join, and only a
+    published contest takes contestants' own registrations (organizers enrol at any stage)."""
     contest = get_contest(contest_id)
+    if not by_organizer and not is_visible(contest):
+        raise NotFound(_("No contest %(id)s.", id=contest_id))
     existing = db.session.scalar(
         select(Registration).where(
             Registration.contest_id == contest_id, Registration.user_id == user_id
@@ -463,6 +538,8 @@ def register(
     )
     if existing is not None:
         return existing
+    if not by_organizer and contest.registration_mode is not RegistrationMode.ROSTER:
+        ensure_takes_entries(contest.status, contest.id)  # (a roster's stays hidden: 404 below)
     user = db.session.get(User, user_id)
     if user is None or user.role is not Role.CONTESTANT:
         raise InvalidInput(_("Only contestant accounts take part in contests."))
@@ -500,16 +577,19 @@ def register(
         if winner is None:
             raise
         return winner
+    render_after_commit(contest_id)  # the organization board counts who is enrolled
     return registration
 
 
 def contests_for(user: User) -> list[Contest]:
-    """The contests a contestant can see: open ones and those they are registered for."""
+    """The contests listed for a contestant: published or finished (not drafts, not archived),
+    open ones and those they are registered for."""
     registered = select(Registration.contest_id).where(Registration.user_id == user.id)
     query = (
         select(Contest)
         .where(
-            or_(Contest.registration_mode != RegistrationMode.ROSTER, Contest.id.in_(registered))
+            Contest.status.in_(LISTED_STATUSES),
+            or_(Contest.registration_mode != RegistrationMode.ROSTER, Contest.id.in_(registered)),
         )
         .order_by(Contest.id)
     )
@@ -518,15 +598,23 @@ def contests_for(user: User) -> list[Contest]:
 
 def ensure_can_take(round_: Round, user_id: int, now: datetime) -> None:
     """Open contests register on first use; others need a registration. The rounds of a
-    roster-only contest do not exist for those not on its roster (404, as on its pages)."""
+    roster-only contest do not exist for those not on its roster (404, as on its pages), nor
+    do a draft's; a finished contest takes no new attempts (read fresh: a start waits for a
+    finish under way on the round's timing lock, then sees it)."""
     contest = round_.contest
-    if is_registered(contest.id, user_id):
+    status = fresh_status(contest.id)
+    registered = is_registered(contest.id, user_id)
+    if status not in VISIBLE_STATUSES or (
+        not registered and contest.registration_mode is RegistrationMode.ROSTER
+    ):
+        raise NotFound(_("No round %(id)s.", id=round_.id))
+    assert status is not None
+    ensure_takes_entries(status, contest.id)
+    if registered:
         return
     if contest.registration_mode is RegistrationMode.OPEN:
         register(contest.id, user_id, now=now)
         return
-    if contest.registration_mode is RegistrationMode.ROSTER:
-        raise NotFound(_("No round %(id)s.", id=round_.id))
     raise Forbidden(_("Register for this contest first."), code="not_registered")
 
 

@@ -5,7 +5,8 @@ last scored attempt of a round, per the round's policy):
 
 - per round (``r<id>``): ranked entries with the round's live figures;
 - per contest (``c<id>``): the sum over its rounds;
-- per organization (``o<id>``): participants, participation rate, mean and top score.
+- per organization (``o<id>``): per unit, members enrolled, started and submitted, the
+  participation rate (submitted of enrolled), mean and top score.
 
 How the data moves:
 
@@ -47,7 +48,7 @@ from typing import Any
 import redis
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import event, func, select
+from sqlalchemy import case, event, func, select, true
 from sqlalchemy.orm import Session
 
 from contest.errors import Conflict, NotFound
@@ -57,8 +58,11 @@ from contest.models import (
     AttemptStatus,
     BoardVisibility,
     Contest,
+    ContestStatus,
     Organization,
     Registration,
+    RegistrationMode,
+    Role,
     Round,
     ScorePolicy,
     User,
@@ -417,10 +421,31 @@ def entry_rows(
     ]
 
 
+@dataclass(frozen=True)
+class UnitCounts:
+    """Per unit (organization id): who is enrolled in the contest and who started it.
+
+    Enrolled: the contest's registrations in the unit (roster enrolment, open or invite
+    registration, sign-up into the unit chosen) and, unless the contest takes its roster alone,
+    the active contestant members of the organizations taking part. ``listed`` are the
+    organizations taking part: on the board even with nobody enrolled.
+    """
+
+    enrolled: Mapping[int, int]
+    started: Mapping[int, int]
+    listed: frozenset[int] = frozenset()
+
+
 def organization_rows(
-    standings: Sequence[Standing | RawEntry], registered: dict[int, int], names: dict[int, str]
+    standings: Sequence[Standing | RawEntry], units: UnitCounts, names: Mapping[int, str]
 ) -> list[dict[str, Any]]:
-    """Per organization: participants, registered, participation rate, mean and top score.
+    """Per unit: members enrolled, started and submitted (ranked on the board), participation
+    rate (submitted of enrolled), mean and top score; units where nobody took part yet are
+    listed too (0 of N). ``participants`` and ``registered`` repeat ``submitted`` and
+    ``enrolled`` under their older names.
+
+    The counts come from separate reads (a board entry keeps the unit its contestant had when
+    scored), so a unit never shows more submitted than enrolled or started.
 
     Ordered by mean score (higher first), then participation rate, then name; equal mean scores
     share a rank.
@@ -430,16 +455,21 @@ def organization_rows(
         if s.organization_id is not None:
             groups[s.organization_id].append(s)
     keyed: list[tuple[Decimal, dict[str, Any]]] = []
-    for org_id in set(registered) | set(groups):
+    for org_id in set(units.enrolled) | set(units.listed) | set(groups):
         members = groups.get(org_id, [])
         scores = [m.score for m in members]
-        count = registered.get(org_id, 0)
+        submitted = len(members)
+        enrolled = max(units.enrolled.get(org_id, 0), submitted)
         mean = (sum(scores, Decimal(0)) / len(scores)).quantize(Decimal("0.01")) if scores else None
+        rate = round(submitted / enrolled, 4) if enrolled else None
         row = {
             "name": names.get(org_id, ""),
-            "participants": len(members),
-            "registered": count,
-            "participation_rate": round(len(members) / count, 4) if count else None,
+            "enrolled": enrolled,
+            "started": max(units.started.get(org_id, 0), submitted),
+            "submitted": submitted,
+            "participants": submitted,
+            "registered": enrolled,
+            "participation_rate": rate,
             "mean_score": _number(mean) if mean is not None else None,
             "top_score": _number(max(scores)) if scores else None,
         }
@@ -506,11 +536,11 @@ class ContestData:
     entries: dict[int, list[RawEntry]]  # round id → counting entries (all of them)
     started: dict[int, int]  # round id → contestants who started
     started_before_freeze: dict[int, int]  # frozen round id → who started before its freeze
-    registered: dict[int, int]  # organization id → registered contestants
-    # The same, counting only registrations before the earliest freeze not yet revealed: what
-    # the organization board shows while a round is frozen (an open contest registers its
-    # contestants as they start, so the full count would show who came after the freeze).
-    registered_before_freeze: dict[int, int]
+    units: UnitCounts  # per unit: enrolled and started
+    # The same as of the earliest freeze not yet revealed: what the organization board shows
+    # while a round is frozen (an open contest registers its contestants as they start, so the
+    # full count would show who came after the freeze).
+    units_before_freeze: UnitCounts
     organization_names: dict[int, str]
     salt: bytes = b""  # keys the entries' opaque ids (see row_id)
 
@@ -528,25 +558,10 @@ def load_contest_data(contest_id: int, entries: dict[int, list[RawEntry]]) -> Co
             .group_by(Attempt.round_id)
         ).all()
     )
-    registrations = (
-        select(User.organization_id, func.count())
-        .join(Registration, Registration.user_id == User.id)
-        .where(Registration.contest_id == contest_id, User.organization_id.is_not(None))
-        .group_by(User.organization_id)
-    )
-
-    def per_organization(query: Any) -> dict[int, int]:
-        return {org: count for org, count in db.session.execute(query) if org is not None}
-
-    registered = per_organization(registrations)
     cutoff = min(
         (r.freeze_at for r in rounds if r.freeze_at is not None and not revealed(r)), default=None
     )
-    registered_before_freeze = (
-        registered
-        if cutoff is None
-        else per_organization(registrations.where(Registration.registered_at < cutoff))
-    )
+    units, units_before_freeze = unit_counts(contest, cutoff)
     before_freeze: dict[int, int] = {}
     if any(r.freeze_at is not None for r in rounds):
         before_freeze = dict(
@@ -565,11 +580,91 @@ def load_contest_data(contest_id: int, entries: dict[int, list[RawEntry]]) -> Co
         {r.id: entries.get(r.id, []) for r in rounds},
         started,
         before_freeze,
-        registered,
-        registered_before_freeze,
+        units,
+        units_before_freeze,
         names,
         salt,
     )
+
+
+def unit_counts(contest: Contest, cutoff: datetime | None) -> tuple[UnitCounts, UnitCounts]:
+    """Enrolled and started per unit (see :class:`UnitCounts`), now and as of ``cutoff`` (the
+    earliest unrevealed freeze; None: the same counts). A few grouped queries, whatever the
+    number of units."""
+    listed = frozenset(o.id for o in contest.organizations)
+    with_members = bool(listed) and contest.registration_mode is not RegistrationMode.ROSTER
+    enrolled, enrolled_before = _enrolled(contest.id, listed if with_members else (), cutoff)
+    started, started_before = _started(contest.id, cutoff)
+    return (
+        UnitCounts(enrolled, started, listed),
+        UnitCounts(enrolled_before, started_before, listed),
+    )
+
+
+def _enrolled(
+    contest_id: int, member_units: Collection[int], cutoff: datetime | None
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Per unit, now and as of ``cutoff``: the contest's registrations, plus the active
+    contestant members of ``member_units`` not registered (yet)."""
+    unit, active = User.organization_id, User.active.is_(True)
+    registered_at = Registration.registered_at
+    # Per unit: registrations, and of them the active members (who are counted again below).
+    registrations = db.session.execute(
+        select(
+            unit,
+            func.count(),
+            _count_if(registered_at, cutoff),
+            func.count(case((active, 1))),
+            _count_if(registered_at, cutoff, active & _before(User.created_at, cutoff)),
+        )
+        .join(Registration, Registration.user_id == User.id)
+        .where(Registration.contest_id == contest_id, unit.is_not(None))
+        .group_by(unit)
+    ).all()
+    now = {row[0]: row[1] for row in registrations}
+    before = {row[0]: row[2] for row in registrations}
+    if member_units:
+        members = db.session.execute(
+            select(unit, func.count(), _count_if(User.created_at, cutoff))
+            .where(unit.in_(member_units), User.role == Role.CONTESTANT, active)
+            .group_by(unit)
+        ).all()
+        again = {row[0]: (row[3], row[4]) for row in registrations}
+        for org_id, count, count_before in members:
+            registered, registered_before = again.get(org_id, (0, 0))
+            now[org_id] = now.get(org_id, 0) + count - registered
+            before[org_id] = before.get(org_id, 0) + count_before - registered_before
+    return _nonzero(now), _nonzero(before)
+
+
+def _started(contest_id: int, cutoff: datetime | None) -> tuple[dict[int, int], dict[int, int]]:
+    """Per unit, now and as of ``cutoff``: contestants with an attempt in the contest."""
+    everyone = func.count(func.distinct(Attempt.user_id))
+    early = case((_before(Attempt.started_at, cutoff), Attempt.user_id))
+    rows = db.session.execute(
+        select(User.organization_id, everyone, func.count(func.distinct(early)))
+        .join(User, User.id == Attempt.user_id)
+        .join(Round, Round.id == Attempt.round_id)
+        .where(Round.contest_id == contest_id, User.organization_id.is_not(None))
+        .group_by(User.organization_id)
+    ).all()
+    return _nonzero({r[0]: r[1] for r in rows}), _nonzero({r[0]: r[2] for r in rows})
+
+
+def _before(moment: Any, cutoff: datetime | None) -> Any:
+    """``moment`` before ``cutoff``; always true without a cutoff."""
+    return true() if cutoff is None else moment < cutoff
+
+
+def _count_if(moment: Any, cutoff: datetime | None, also: Any = None) -> Any:
+    """Count the rows whose ``moment`` is before ``cutoff`` (every row without one) and that
+    meet ``also``."""
+    condition = _before(moment, cutoff) if also is None else _before(moment, cutoff) & also
+    return func.count(case((condition, 1)))
+
+
+def _nonzero(counts: Mapping[Any, int]) -> dict[int, int]:
+    return {int(unit): count for unit, count in counts.items() if unit is not None and count > 0}
 
 
 def documents(data: ContestData, now: datetime) -> list[BoardDocument]:
@@ -610,7 +705,7 @@ def documents(data: ContestData, now: datetime) -> list[BoardDocument]:
             {"contest_id": contest_id, "frozen": any_frozen},
             organization_rows(
                 standings,
-                data.registered_before_freeze if any_frozen else data.registered,
+                data.units_before_freeze if any_frozen else data.units,
                 data.organization_names,
             ),
             paged=False,
@@ -635,6 +730,14 @@ redis.call('HSET', KEYS[1], 'digest', ARGV[3], unpack(ARGV, 4))
 redis.call('PUBLISH', KEYS[2], ARGV[2] .. ' ' .. ARGV[1])
 return 0
 """
+
+
+def boards_public(contest: Contest) -> bool:
+    """Whether the contest's boards are for everyone: public ones, once it is no draft."""
+    return (
+        contest.board_visibility is BoardVisibility.PUBLIC
+        and contest.status is not ContestStatus.DRAFT
+    )
 
 
 def boards_of(contest: Contest) -> list[str]:
@@ -888,7 +991,7 @@ def _render_contest(client: redis.Redis, contest_id: int, now: datetime | None) 
     data = load_contest_data(contest_id, raw)
     if data is None:
         return False
-    if contest.board_visibility is not BoardVisibility.PUBLIC:
+    if not boards_public(contest):
         delete_boards(client, boards_of(contest))
         return True
     if write_documents(client, documents(data, now)):
@@ -1070,7 +1173,7 @@ def check_contest(client: redis.Redis, contest_id: int, now: datetime | None = N
             )
     data = load_contest_data(contest_id, {k: list(v.values()) for k, v in expected_raw.items()})
     assert data is not None
-    if contest.board_visibility is not BoardVisibility.PUBLIC:
+    if not boards_public(contest):
         return problems
     for doc in documents(data, now):
         expected = doc.body(0, 0, len(doc.rows))

@@ -11,21 +11,23 @@ from __future__ import annotations
 import csv
 import io
 import os
-import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from contest.errors import InvalidInput
 from contest.extensions import db
-from contest.models import Role, User
+from contest.models import ContestOrganization, Organization, Role, User, utcnow
+from contest.services import audit, leaderboards
 from contest.services.accounts import (
     check_password,
     check_username,
-    create_user,
+    generate_password,
     get_or_create_organization,
     hash_password,
 )
@@ -83,16 +85,35 @@ class RosterRow:
     password: str
 
 
+class Issued(NamedTuple):
+    """A generated password and whom it was generated for (the passwords sheet's row)."""
+
+    organization: str
+    username: str
+    display_name: str
+    password: str
+
+
 @dataclass
 class RosterResult:
     created: int = 0
     organizations: int = 0
-    generated: list[tuple[str, str]] = field(default_factory=list)
+    issued: list[Issued] = field(default_factory=list)
 
-    def write_passwords(self, path: Path) -> None:
-        """Write the generated passwords as CSV (username, password), readable by the owner only."""
+    @property
+    def generated(self) -> list[tuple[str, str]]:
+        """(username, password) of every generated password."""
+        return [(item.username, item.password) for item in self.issued]
+
+    def write_passwords(self, path: Path, content: bytes | None = None) -> None:
+        """Write the generated passwords, readable by the owner only: ``content`` (a workbook)
+        when given, else CSV (username, password)."""
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(fd, 0o600)  # an existing file keeps its mode on open: tighten it
+        if content is not None:
+            with open(fd, "wb") as out:
+                out.write(content)
+            return
         with open(fd, "w", newline="", encoding="utf-8-sig") as fh:
             writer = csv.writer(fh)
             writer.writerow(["用户名", "密码"])
@@ -112,6 +133,8 @@ def read_table(filename: str, content: bytes) -> list[list[str]]:
 
 
 def _decode(content: bytes) -> str:
+    if b"\x00" in content:  # no CSV text holds a NUL byte (a binary file renamed .csv does)
+        raise RosterError([_("The file is not CSV text.")])
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -203,7 +226,7 @@ def _row_problems(row: RosterRow, seen: dict[str, int]) -> list[str]:
         problems.append(_("the name is empty"))
     problem = check_username(row.username)
     if problem:
-        problems.append(problem)
+        problems.append(_("username “%(name)s”: %(problem)s", name=row.username, problem=problem))
     elif row.username.lower() in seen:
         problems.append(
             _(
@@ -237,42 +260,158 @@ def _existing_usernames(rows: list[RosterRow]) -> list[str]:
     ]
 
 
+def check_roster(filename: str, content: bytes) -> list[RosterRow]:
+    """Read and validate a roster file: its rows, or :class:`RosterError` with every problem."""
+    return parse_roster(read_table(filename, content))
+
+
+@dataclass
+class RosterPreview:
+    """What a checked roster would do: its first rows and the counts an organizer confirms."""
+
+    rows: int
+    organizations: int
+    new_organizations: list[str]
+    generated: int
+    first: list[dict[str, str]]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "rows": self.rows,
+            "organizations": self.organizations,
+            "new_organizations": self.new_organizations[:PREVIEW_ROWS],
+            "new_organization_count": len(self.new_organizations),
+            "existing_organization_count": self.organizations - len(self.new_organizations),
+            "generated": self.generated,
+            "first": self.first,
+        }
+
+
+PREVIEW_ROWS = 10
+
+
+def preview(rows: Sequence[RosterRow]) -> RosterPreview:
+    """The counts and first rows of checked ``rows`` (one read of the organizations)."""
+    names = sorted({row.organization for row in rows})
+    existing: set[str] = set()
+    for start in range(0, len(names), 1000):
+        existing.update(
+            db.session.scalars(
+                select(Organization.name).where(Organization.name.in_(names[start : start + 1000]))
+            )
+        )
+    return RosterPreview(
+        rows=len(rows),
+        organizations=len(names),
+        new_organizations=[name for name in names if name not in existing],
+        generated=sum(1 for row in rows if not row.password),
+        first=[
+            {
+                "row": str(row.line),
+                "organization": row.organization,
+                "username": row.username,
+                "display_name": row.display_name,
+                "password": "" if not row.password else "••••••",
+            }
+            for row in rows[:PREVIEW_ROWS]
+        ],
+    )
+
+
+def hash_rows(
+    rows: Sequence[RosterRow], progress: Callable[[int, int], None] | None = None
+) -> tuple[list[Issued], list[str]]:
+    """The generated passwords and every row's hash, computed with no transaction open.
+
+    Argon2id costs about 27 ms a hash and releases the GIL, so the hashes are spread over the
+    machine's cores: 50,000 rows take minutes, not the better part of half an hour.
+    """
+    passwords = [row.password or generate_password() for row in rows]
+    issued = [
+        Issued(row.organization, row.username, row.display_name, password)
+        for row, password in zip(rows, passwords, strict=True)
+        if not row.password
+    ]
+    hashes: list[str] = []
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        for done, password_hash in enumerate(pool.map(hash_password, passwords), start=1):
+            hashes.append(password_hash)
+            if progress and (done % 100 == 0 or done == len(rows)):
+                progress(done, len(rows))
+    return issued, hashes
+
+
+def write_rows(
+    rows: Sequence[RosterRow],
+    hashes: Sequence[str],
+    *,
+    filename: str,
+    actor: User | None = None,
+) -> int:
+    """Add the accounts and their new organizations (not committed); how many organizations.
+
+    The usernames are checked again inside the write transaction, so that an account created
+    since the file was checked refuses the whole file (:class:`RosterError`) rather than half of
+    it. Records ``roster.import`` in the audit log (no password, no name in it).
+    """
+    taken = _existing_usernames(list(rows))
+    if taken:
+        raise RosterError(taken)
+    organizations: dict[str, int] = {}
+    for name in sorted({row.organization for row in rows}):
+        organizations[name] = get_or_create_organization(name).id
+    now = utcnow()
+    values = [
+        {
+            "username": row.username,
+            "display_name": row.display_name,
+            "password_hash": password_hash,
+            "role": Role.CONTESTANT,
+            "organization_id": organizations[row.organization],
+            "active": True,
+            "session_generation": 0,
+            "created_at": now,
+        }
+        for row, password_hash in zip(rows, hashes, strict=True)
+    ]
+    for chunk in _chunks(values, 1000):
+        db.session.execute(insert(User), chunk)
+    # Contests these units take part in count their members as enrolled: their boards re-render.
+    for contest_id in db.session.scalars(
+        select(ContestOrganization.contest_id)
+        .where(ContestOrganization.organization_id.in_(organizations.values()))
+        .distinct()
+    ):
+        leaderboards.render_after_commit(contest_id)
+    audit.record(
+        "roster.import",
+        target_type="roster",
+        after={"filename": filename, "created": len(rows), "organizations": len(organizations)},
+        actor=actor,
+    )
+    return len(organizations)
+
+
+def _chunks(items: list[dict[str, object]], size: int) -> Iterator[list[dict[str, object]]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def import_roster(
     filename: str, content: bytes, progress: Callable[[int, int], None] | None = None
 ) -> RosterResult:
     """Validate and import a roster in one transaction; :class:`RosterError` on any problem.
 
-    The passwords are hashed (about 27 ms each) with no transaction open, so that the write
+    The passwords are hashed with no transaction open (:func:`hash_rows`), so that the write
     transaction holds the database's write lock (SQLite) only for the inserts.
     """
-    rows = parse_roster(read_table(filename, content))
+    rows = check_roster(filename, content)
     db.session.commit()  # ends the read of the taken usernames
-    result = RosterResult()
-    hashes = []
-    for done, row in enumerate(rows, start=1):
-        password = row.password or secrets.token_urlsafe(8)
-        if not row.password:
-            result.generated.append((row.username, password))
-        hashes.append(hash_password(password))
-        if progress:
-            progress(done, len(rows))
-    organizations = {}
+    issued, hashes = hash_rows(rows, progress)
     try:
-        for row, password_hash in zip(rows, hashes, strict=True):
-            if row.organization not in organizations:
-                organizations[row.organization] = get_or_create_organization(row.organization)
-            create_user(
-                row.username,
-                "",
-                role=Role.CONTESTANT,
-                display_name=row.display_name,
-                organization=organizations[row.organization],
-                password_hash=password_hash,
-            )
+        organizations = write_rows(rows, hashes, filename=filename)
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
-    result.created = len(rows)
-    result.organizations = len(organizations)
-    return result
+    return RosterResult(created=len(rows), organizations=organizations, issued=issued)

@@ -127,9 +127,14 @@
     tr.classList.toggle("podium", row.rank <= 3);
     setText(tr.querySelector(".rank-mark"), String(row.rank));
     setText(tr.querySelector(".name"), row.name || "");
-    const took = row.registered
-      ? `${fill(T.took_part, { n: row.participants, registered: row.registered })} · ${percent(row.participation_rate)}`
-      : fill(T.took_part_open, { n: row.participants });
+    // "3 of 10 submitted (30%) · 5 started", as templates/boards/_macros.html writes it.
+    const enrolled = row.enrolled ?? row.registered ?? 0;
+    let took = fill(T.unit_submitted, {
+      n: row.submitted ?? row.participants ?? 0,
+      enrolled,
+      rate: percent(row.participation_rate),
+    });
+    if (row.started !== undefined) took += ` · ${fill(T.unit_started, { n: row.started })}`;
     setText(tr.querySelector(".org"), took);
     setText(tr.cells[2], number(row.mean_score));
     setText(tr.cells[3], number(row.top_score));

@@ -1,0 +1,612 @@
+"""Organizers and one round's attempts: the monitoring list, one contestant's paper, and the
+actions on one attempt (extend, void, restore, rescore).
+
+Every action needs a reason and writes an audit event (``attempt.extend``, ``attempt.void``,
+``attempt.restore``, ``attempt.rescore``) with the state before and after, in the same
+transaction. :func:`act` runs one, commits, then calls :func:`after_change`, which lets the
+boards and the workers follow (commit, then enqueue): an extension reschedules the attempt's
+close, a void or restore sets the contestant's board entries from the database, a rescore
+queues the scoring job.
+
+Extensions: ``Attempt.extended_s`` holds the seconds given by hand (at most a day in all); the
+deadline is :func:`contest.services.attempts.deadline_for` with them, so the round's close still
+bounds it unless the organizer gives time beyond the close. Only an attempt in progress (within
+its deadline plus grace) can be extended: one the deadline already submitted is restored with
+its answers as they were, not reopened.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import String, and_, cast, func, or_, select
+
+from contest.errors import Conflict, InvalidInput, NotFound
+from contest.extensions import db, redis_hub
+from contest.models import (
+    Attempt,
+    AttemptItem,
+    AttemptStatus,
+    IntegrityEvent,
+    Organization,
+    Round,
+    User,
+)
+from contest.services import audit, leaderboards
+from contest.services import contests as contest_service
+from contest.services.attempts import DEVICE_CHANGED, deadline_for
+from question_bank.domain import OPTION_LETTERS, QuestionType
+from question_bank.models import QuestionVersion
+
+MAX_EXTENSION_S = 24 * 3600  # in all, per attempt
+MAX_REASON = 500
+PER_PAGE = 50
+MAX_PER_PAGE = 500
+
+
+class Shown(enum.StrEnum):
+    """An attempt's state as the monitoring list names it."""
+
+    ANSWERING = "answering"
+    SUBMITTED = "submitted"
+    AUTO_SUBMITTED = "auto_submitted"
+    VOIDED = "voided"
+    FLAGGED = "flagged"  # a filter only: a flagged attempt is shown with its state and a badge
+
+
+def shown_status(status: AttemptStatus, submitted_by: str | None) -> Shown:
+    """answering, submitted (by the contestant), auto-submitted (deadline, integrity rule or an
+    organizer's void) or voided."""
+    if status is AttemptStatus.VOID:
+        return Shown.VOIDED
+    if status is AttemptStatus.IN_PROGRESS:
+        return Shown.ANSWERING
+    if submitted_by in (None, "contestant"):
+        return Shown.SUBMITTED
+    return Shown.AUTO_SUBMITTED
+
+
+# The monitoring list ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    status: Shown | None = None
+    organization_id: int | None = None  # the organization or any unit under it
+    q: str = ""  # part of the name or username
+    attempt_id: int | None = None  # this attempt alone (its row on its own)
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    id: int
+    user_id: int
+    username: str
+    display_name: str
+    organization: str | None
+    number: int
+    status: AttemptStatus
+    shown: Shown
+    submitted_by: str | None
+    flagged: bool
+    focus_losses: int
+    started_at: datetime
+    deadline_at: datetime
+    submitted_at: datetime | None
+    score: Decimal | None
+    max_score: Decimal
+    time_used_s: int | None
+    extended_s: int
+    answered: int
+    questions: int
+    last_saved_at: datetime | None
+    device_changes: int
+
+    def seconds_left(self, now: datetime) -> int | None:
+        """Seconds to the deadline for an attempt in progress (0 once it passed), else None."""
+        if self.status is not AttemptStatus.IN_PROGRESS:
+            return None
+        return max(0, int((self.deadline_at - now).total_seconds()))
+
+
+@dataclass
+class AttemptPage:
+    rows: list[AttemptRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _status_clause(status: Shown) -> Any:
+    done = Attempt.status.in_([AttemptStatus.SUBMITTED, AttemptStatus.SCORED])
+    by_contestant = or_(Attempt.submitted_by.is_(None), Attempt.submitted_by == "contestant")
+    return {
+        Shown.ANSWERING: Attempt.status == AttemptStatus.IN_PROGRESS,
+        Shown.SUBMITTED: and_(done, by_contestant),
+        Shown.AUTO_SUBMITTED: and_(done, ~by_contestant),
+        Shown.VOIDED: Attempt.status == AttemptStatus.VOID,
+        Shown.FLAGGED: Attempt.flagged.is_(True),
+    }[status]
+
+
+def _filtered(round_id: int, filters: ListFilters) -> Any:
+    """The ids of the round's attempts that pass the filters, with the count of all of them
+    (a window over the filtered rows, so the page and the total come from one statement)."""
+    query = (
+        select(Attempt.id, func.count().over().label("total"))
+        .join(User, User.id == Attempt.user_id)
+        .where(Attempt.round_id == round_id)
+    )
+    if filters.attempt_id is not None:
+        query = query.where(Attempt.id == filters.attempt_id)
+    if filters.status is not None:
+        query = query.where(_status_clause(filters.status))
+    if filters.organization_id is not None:
+        units = select(Organization.id).where(
+            or_(
+                Organization.id == filters.organization_id,
+                Organization.parent_id == filters.organization_id,
+            )
+        )
+        query = query.where(User.organization_id.in_(units))
+    if filters.q:
+        pattern = _like(filters.q.lower())
+        query = query.where(
+            or_(
+                func.lower(User.username).like(pattern, escape="\\"),
+                func.lower(User.display_name).like(pattern, escape="\\"),
+            )
+        )
+    return query
+
+
+def _answered() -> Any:
+    """Items with an answer: saved at least once and not cleared (JSON null or an empty list)."""
+    text = cast(AttemptItem.answer, String)
+    return and_(AttemptItem.saved_at.is_not(None), text.is_not(None), text.not_in(["null", "[]"]))
+
+
+def list_query(round_id: int, filters: ListFilters, page: int, per_page: int) -> Any:
+    """One statement for one page: the page's ids and the total in a subquery, then per row the
+    contestant, the unit, and (correlated, by primary key and index) the answered count, the
+    last save and the device changes."""
+    chosen = (
+        _filtered(round_id, filters)
+        .order_by(Attempt.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .subquery("chosen")
+    )
+    item_of = AttemptItem.attempt_id == Attempt.id
+    return (
+        select(
+            Attempt,
+            User.username,
+            User.display_name,
+            Organization.name.label("organization"),
+            chosen.c.total,
+            select(func.count()).where(item_of, _answered()).scalar_subquery().label("answered"),
+            select(func.count()).where(item_of).scalar_subquery().label("questions"),
+            select(func.max(AttemptItem.saved_at))
+            .where(item_of)
+            .scalar_subquery()
+            .label("last_saved_at"),
+            select(func.count())
+            .where(IntegrityEvent.attempt_id == Attempt.id, IntegrityEvent.kind == DEVICE_CHANGED)
+            .scalar_subquery()
+            .label("device_changes"),
+        )
+        .select_from(chosen)
+        .join(Attempt, Attempt.id == chosen.c.id)
+        .join(User, User.id == Attempt.user_id)
+        .outerjoin(Organization, Organization.id == User.organization_id)
+        .order_by(Attempt.id)
+    )
+
+
+def list_attempts(
+    round_id: int, filters: ListFilters, *, page: int = 1, per_page: int = PER_PAGE
+) -> AttemptPage:
+    """One page of the round's attempts, in the order they started (one query; a second only
+    for a page past the last, to say how many there are)."""
+    contest_service.get_round(round_id)
+    page, per_page = max(1, page), min(max(1, per_page), MAX_PER_PAGE)
+    result = db.session.execute(list_query(round_id, filters, page, per_page)).all()
+    rows = [_row(r) for r in result]
+    if result:
+        total = int(result[0].total)
+    else:
+        counted = select(func.count()).select_from(_filtered(round_id, filters).subquery())
+        total = db.session.scalar(counted) or 0
+    return AttemptPage(rows, total, page, per_page)
+
+
+def one_row(attempt_id: int) -> AttemptRow:
+    """The monitoring list's row of one attempt."""
+    attempt = get_attempt(attempt_id)
+    found = db.session.execute(
+        list_query(attempt.round_id, ListFilters(attempt_id=attempt_id), 1, 1)
+    ).one()
+    return _row(found)
+
+
+def _row(r: Any) -> AttemptRow:
+    a: Attempt = r.Attempt
+    return AttemptRow(
+        id=a.id,
+        user_id=a.user_id,
+        username=r.username,
+        display_name=r.display_name,
+        organization=r.organization,
+        number=a.number,
+        status=a.status,
+        shown=shown_status(a.status, a.submitted_by),
+        submitted_by=a.submitted_by,
+        flagged=a.flagged,
+        focus_losses=a.focus_losses,
+        started_at=a.started_at,
+        deadline_at=a.deadline_at,
+        submitted_at=a.submitted_at,
+        score=a.score,
+        max_score=a.max_score,
+        time_used_s=a.time_used_s,
+        extended_s=a.extended_s or 0,
+        answered=int(r.answered or 0),
+        questions=int(r.questions or 0),
+        last_saved_at=r.last_saved_at,
+        device_changes=int(r.device_changes or 0),
+    )
+
+
+# The contestant's paper ---------------------------------------------------------------------------
+
+
+@dataclass
+class PaperOption:
+    letter: str  # as the attempt page labels it: A, B, C … in the order this contestant saw
+    id: str  # the attempt's own option id
+    text: str
+    chosen: bool
+    key: bool  # part of the correct answer (single, multiple)
+
+
+@dataclass
+class PaperItem:
+    position: int
+    type: QuestionType
+    question_id: int
+    version_id: int
+    version_number: int
+    stem: str
+    options: list[PaperOption]
+    points: int
+    answer: Any  # as stored: option ids, a bool, strings; None: no answer
+    key: Any  # the correct answer in this paper's terms (option ids for choices and orderings)
+    earned: Decimal | None
+    correct: bool | None
+    flagged: bool
+    saved_at: datetime | None
+    seq: int
+    explanation: str = ""
+    answer_letters: list[str] = field(default_factory=list)
+    key_letters: list[str] = field(default_factory=list)
+
+
+def get_attempt(attempt_id: int, *, lock: bool = False) -> Attempt:
+    attempt = db.session.get(Attempt, attempt_id, with_for_update=lock)
+    if attempt is None:
+        raise NotFound(_("No attempt %(id)s.", id=attempt_id))
+    return attempt
+
+
+def paper(attempt_id: int) -> list[PaperItem]:
+    """The questions exactly as this contestant saw them — the versions drawn for the attempt, in
+    its order, the options in its order with the page's letters — with the answers, the key and
+    the points earned."""
+    get_attempt(attempt_id)
+    rows = db.session.execute(
+        select(AttemptItem, QuestionVersion)
+        .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
+        .where(AttemptItem.attempt_id == attempt_id)
+        .order_by(AttemptItem.position)
+    ).all()
+    return [_paper_item(item, version) for item, version in rows]
+
+
+def _key_ids(item: AttemptItem, version: QuestionVersion) -> Any:
+    ids = dict(zip(item.option_order, item.option_ids, strict=True))
+    if version.type is QuestionType.SINGLE:
+        return ids.get(version.answer)
+    if version.type in (QuestionType.MULTIPLE, QuestionType.ORDERING):
+        return [ids.get(i) for i in version.answer]
+    return version.answer
+
+
+def _option_ids(value: Any) -> set[str]:
+    """The option ids an answer or key names (none for true/false and fill-in)."""
+    values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return {v for v in values if isinstance(v, str)}
+
+
+def _paper_item(item: AttemptItem, version: QuestionVersion) -> PaperItem:
+    key = _key_ids(item, version)
+    answer = item.answer
+    chosen, keyed = _option_ids(answer), _option_ids(key)
+    choice = version.type in (QuestionType.SINGLE, QuestionType.MULTIPLE)
+    options = [
+        PaperOption(
+            OPTION_LETTERS[shown : shown + 1],
+            oid,
+            version.options[index],
+            chosen=oid in chosen,
+            key=choice and oid in keyed,
+        )
+        for shown, (oid, index) in enumerate(zip(item.option_ids, item.option_order, strict=True))
+    ]
+    letter = {o.id: o.letter for o in options}
+
+    def letters(value: Any) -> list[str]:
+        values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        found = [letter.get(v, "?") for v in values if isinstance(v, str)]
+        return sorted(found) if version.type is QuestionType.MULTIPLE else found
+
+    return PaperItem(
+        position=item.position,
+        type=version.type,
+        question_id=version.question_id,
+        version_id=version.id,
+        version_number=version.number,
+        stem=version.stem,
+        options=options,
+        points=item.points,
+        answer=answer,
+        key=key,
+        earned=item.earned,
+        correct=item.correct,
+        flagged=item.flagged,
+        saved_at=item.saved_at,
+        seq=item.seq,
+        explanation=version.explanation,
+        answer_letters=letters(answer) if version.type is not QuestionType.FILL_BLANK else [],
+        key_letters=letters(key) if version.type is not QuestionType.FILL_BLANK else [],
+    )
+
+
+# Actions ------------------------------------------------------------------------------------------
+
+
+def _reason(reason: str | None) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidInput(_("Give a reason: it is kept in the audit log."), code="reason_required")
+    if len(text) > MAX_REASON:
+        raise InvalidInput(
+            _("The reason is at most %(n)d characters.", n=MAX_REASON), code="reason_too_long"
+        )
+    return text
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _score(value: Decimal | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _state(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "status": attempt.status.value,
+        "voided_from": attempt.voided_from,
+        "score": _score(attempt.score),
+        "deadline_at": _stamp(attempt.deadline_at),
+        "extended_s": attempt.extended_s or 0,
+    }
+
+
+def _round_of(attempt: Attempt) -> Round:
+    return db.session.get_one(Round, attempt.round_id)
+
+
+def extendable(attempt: Attempt, round_: Round, now: datetime) -> bool:
+    """Whether an extension may still reach the attempt: in progress, within its deadline plus
+    grace (past that it is over, closed or about to be)."""
+    return attempt.status is AttemptStatus.IN_PROGRESS and now <= attempt.deadline_at + timedelta(
+        seconds=round_.grace_s
+    )
+
+
+def extend_attempt(
+    attempt_id: int, *, minutes: int, reason: str, beyond_close: bool, now: datetime
+) -> Attempt:
+    """Add ``minutes`` to an attempt in progress (not committed); the caller commits, then
+    :func:`after_change` reschedules its close.
+
+    Refused, with nothing changed: a closed attempt or one past its deadline plus grace (409
+    ``attempt_closed``), more than a day of extension in all (422 ``extension_too_long``), and a
+    deadline the round's close already bounds when ``beyond_close`` is not given (409
+    ``round_close_bounds``).
+    """
+    text = _reason(reason)
+    if minutes < 1:
+        raise InvalidInput(_("Give at least one minute."), code="invalid_input")
+    attempt = get_attempt(attempt_id, lock=True)
+    # Shared with starts, exclusive for a change of the round's close (its retiming).
+    round_ = contest_service.lock_round_for_start(attempt.round_id)
+    if not extendable(attempt, round_, now):
+        raise Conflict(
+            _("Only an attempt in progress can be extended; this one is over."),
+            code="attempt_closed",
+        )
+    total = (attempt.extended_s or 0) + minutes * 60
+    if total > MAX_EXTENSION_S:
+        raise InvalidInput(
+            _(
+                "An extension longer than a day is not allowed: this attempt has %(m)d minutes "
+                "already, so at most %(left)d more.",
+                m=(attempt.extended_s or 0) // 60,
+                left=(MAX_EXTENSION_S - (attempt.extended_s or 0)) // 60,
+            ),
+            code="extension_too_long",
+        )
+    deadline = deadline_for(round_, attempt.started_at, total, beyond_close=beyond_close)
+    if deadline <= attempt.deadline_at:
+        raise Conflict(
+            _(
+                "The round's close bounds this attempt's deadline: tick “beyond the round's "
+                "close” to give it more time."
+            ),
+            code="round_close_bounds",
+        )
+    before = _state(attempt)
+    attempt.extended_s = total
+    attempt.deadline_at = deadline
+    audit.record(
+        "attempt.extend",
+        target_type="attempt",
+        target_id=attempt.id,
+        contest_id=round_.contest_id,
+        before=before,
+        after={**_state(attempt), "minutes": minutes, "beyond_close": beyond_close},
+        reason=text,
+    )
+    return attempt
+
+
+def void_attempt(attempt_id: int, *, reason: str, now: datetime) -> Attempt:
+    """Void an attempt (not committed): it leaves the boards, ``voided_from`` keeps its status.
+    One still in progress is submitted first (by ``organizer``), so its sitting ends."""
+    text = _reason(reason)
+    attempt = get_attempt(attempt_id, lock=True)
+    if attempt.status is AttemptStatus.VOID:
+        raise Conflict(_("This attempt is void already."), code="already_void")
+    before = _state(attempt)
+    if attempt.status is AttemptStatus.IN_PROGRESS:
+        attempt.submitted_at = min(now, attempt.deadline_at)
+        attempt.time_used_s = max(
+            0, int((attempt.submitted_at - attempt.started_at).total_seconds())
+        )
+        attempt.submitted_by = "organizer"
+        attempt.status = AttemptStatus.SUBMITTED
+    attempt.voided_from = attempt.status.value
+    attempt.status = AttemptStatus.VOID
+    audit.record(
+        "attempt.void",
+        target_type="attempt",
+        target_id=attempt.id,
+        contest_id=_round_of(attempt).contest_id,
+        before=before,
+        after=_state(attempt),
+        reason=text,
+    )
+    return attempt
+
+
+def restore_attempt(attempt_id: int, *, reason: str, now: datetime) -> Attempt:
+    """Give a voided attempt back the status it had (not committed): scored when it has a score
+    (graded before or during its void), else submitted, which :func:`after_change` queues for
+    scoring; the boards take it in again. One voided by the integrity rule has no
+    ``voided_from`` and comes back the same way."""
+    text = _reason(reason)
+    attempt = get_attempt(attempt_id, lock=True)
+    if attempt.status is not AttemptStatus.VOID:
+        raise Conflict(_("Only a void attempt can be restored."), code="not_void")
+    before = _state(attempt)
+    # voided_from is submitted or scored (an attempt in progress is submitted before its void);
+    # a void attempt is graded too, so one voided unscored may come back scored.
+    target = AttemptStatus.SCORED if attempt.score is not None else AttemptStatus.SUBMITTED
+    attempt.status = target
+    attempt.voided_from = None
+    audit.record(
+        "attempt.restore",
+        target_type="attempt",
+        target_id=attempt.id,
+        contest_id=_round_of(attempt).contest_id,
+        before=before,
+        after=_state(attempt),
+        reason=text,
+    )
+    return attempt
+
+
+def rescore_attempt(attempt_id: int, *, reason: str, now: datetime) -> Attempt:
+    """Mark a submitted attempt for grading again (not committed); :func:`after_change` queues
+    the scoring job. A scored attempt keeps its score (and its place on the boards) until the
+    job writes the new one; a void one is graded and stays void."""
+    text = _reason(reason)
+    attempt = get_attempt(attempt_id, lock=True)
+    if attempt.status is AttemptStatus.IN_PROGRESS:
+        raise Conflict(
+            _("This attempt is still in progress: it is scored once submitted."),
+            code="attempt_open",
+        )
+    before = _state(attempt)
+    if attempt.status is AttemptStatus.SCORED:
+        attempt.status = AttemptStatus.SUBMITTED  # what the scoring job grades
+    elif attempt.status is AttemptStatus.VOID:
+        attempt.score = None  # a void attempt is graded while it has no score
+    audit.record(
+        "attempt.rescore",
+        target_type="attempt",
+        target_id=attempt.id,
+        contest_id=_round_of(attempt).contest_id,
+        before=before,
+        after=_state(attempt),
+        reason=text,
+    )
+    return attempt
+
+
+def after_change(action: str, attempt_ids: Sequence[int]) -> None:
+    """After the commit of an action: the boards and workers follow. ``extend`` reschedules the
+    close; ``void`` and ``restore`` set the contestants' board entries from the database (and
+    queue scoring for an attempt without a score); ``rescore`` queues the scoring job."""
+    # Workers import the services: imported here, at the edge, as the API modules do.
+    from workers.deadlines import schedule_close
+    from workers.scoring import enqueue_scoring_many, request_scoring
+
+    attempts = [get_attempt(i) for i in attempt_ids]
+    if action == "extend":
+        for attempt in attempts:
+            schedule_close(attempt, _round_of(attempt).grace_s)
+    elif action == "rescore":
+        enqueue_scoring_many([a.id for a in attempts])
+    else:
+        leaderboards.record_attempts(redis_hub.client, [(a.round_id, a.user_id) for a in attempts])
+        request_scoring([a.id for a in attempts if a.score is None])
+
+
+ACTIONS: dict[str, Callable[..., Attempt]] = {
+    "extend": extend_attempt,
+    "void": void_attempt,
+    "restore": restore_attempt,
+    "rescore": rescore_attempt,
+}
+
+
+def act(action: str, attempt_id: int, *, now: datetime, **kwargs: Any) -> Attempt:
+    """Run one of :data:`ACTIONS` and commit (rolled back when refused), then
+    :func:`after_change` (for views and the API: one place for commit-then-enqueue)."""
+    try:
+        attempt = ACTIONS[action](attempt_id, now=now, **kwargs)
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    after_change(action, [attempt_id])
+    return attempt

@@ -1,0 +1,148 @@
+"""Public sign-up in a real browser on a 390×844 phone: a visitor finds 注册 on the contest's
+board, signs up, starts and submits a round, and appears on the public board with a masked name
+and the chosen unit, while no public response the page received carries the mobile number."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from playwright.sync_api import Browser, Page, Route, expect
+
+from contest.extensions import db, redis_hub
+from contest.models import Contest, Organization, OrganizationKind, Round
+from tests import browser_support
+from tests.browser_support import BROWSER_MARKS, new_page, path_is
+from tests.test_browser_play import answer, fits_the_screen, targets_are_large_enough, watch_errors
+from tests.test_browser_play import make_round as make_round  # the fixture
+from workers import queues
+from workers.boards import render_pending
+from workers.runner import make_worker
+
+browser = browser_support.browser
+live_app = browser_support.live_app
+live_server = browser_support.live_server
+
+pytestmark = BROWSER_MARKS
+
+PHONE_390: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+}
+MOBILE = "13912345678"
+PASSWORD = "phone-sign-up-2026"
+ATTEMPT_URL = re.compile(r"^https?://[^/]+/attempts/\d+$")
+RESULT_URL = re.compile(r"^https?://[^/]+/attempts/\d+/result$")
+# The caller's own session (getSession names its account): not a public response.
+OWN = re.compile(r"/api/v1/session$")
+
+
+def open_for_signup(app: Flask, round_id: int) -> int:
+    """Let the round's contest take sign-ups; 第一中学 (seeded) goes under a district."""
+    with app.app_context():
+        round_ = db.session.get(Round, round_id)
+        assert round_ is not None
+        contest = db.session.get(Contest, round_.contest_id)
+        assert contest is not None
+        district = Organization(name="高新区", kind=OrganizationKind.DISTRICT)
+        db.session.add(district)
+        db.session.flush()
+        school = db.session.scalar(db.select(Organization).filter_by(name="第一中学"))
+        assert school is not None
+        school.parent_id = district.id
+        contest.signup_open = True
+        contest.signup_fields = [{"key": "school", "label": "学校/班级", "required": True}]
+        contest.signup_notice = "比赛规则：独立作答。\n隐私说明：手机号仅用于联系组织者。"
+        db.session.commit()
+        return contest.id
+
+
+def sign_up(page: Page, contest_id: int) -> None:
+    """From the contest's board: 注册, fill the form on the phone, submit."""
+    page.goto(f"/boards/contests/{contest_id}")
+    page.get_by_test_id("signup-link").click()
+    expect(page).to_have_url(path_is(f"/contests/{contest_id}/signup"))
+    fits_the_screen(page)
+    expect(page.locator("#field-unit_other")).to_be_hidden()  # until 其他 is chosen
+    page.get_by_label("姓名").fill("王小明")
+    page.get_by_label("手机号").fill(MOBILE)
+    page.locator("#organization").select_option(label="第一中学")
+    page.get_by_label("密码", exact=True).fill(PASSWORD)
+    page.get_by_label("确认密码").fill(PASSWORD)
+    page.get_by_label("学校/班级").fill("第一中学 初二(3)班")
+    expect(page.get_by_test_id("signup-notice")).to_contain_text("隐私说明")
+    page.get_by_label(re.compile("我已阅读并同意")).check()
+    targets_are_large_enough(page, "[data-testid=signup-form]")
+    page.screenshot(path="/tmp/signup-phone.png", full_page=True)
+    page.get_by_role("button", name="注册并参赛").click()
+
+
+def submit_one_answer(page: Page) -> None:
+    page.get_by_test_id("start").click()
+    expect(page).to_have_url(ATTEMPT_URL)
+    expect(page.get_by_test_id("question")).to_have_attribute("aria-busy", "false")
+    fits_the_screen(page)
+    answer(page)
+    page.get_by_test_id("submit").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name=re.compile("交卷|Submit")).click()
+    expect(page).to_have_url(RESULT_URL)
+
+
+class Recorder:
+    """Every response the page receives, with its body, read as it passes (an event stream is
+    let through unread: it does not end; the stream's snapshot is checked in test_signup)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def __call__(self, route: Route) -> None:
+        if "/stream" in route.request.url:
+            route.continue_()
+            return
+        response = route.fetch(max_redirects=0)
+        self.seen.append((route.request.url, response.body().decode("utf-8", "replace")))
+        route.fulfill(response=response)
+
+    def public(self) -> list[tuple[str, str]]:
+        """All but the caller's own session (getSession names its account)."""
+        return [(url, text) for url, text in self.seen if not OWN.search(url)]
+
+
+def test_a_visitor_signs_up_on_a_phone_plays_and_shows_on_the_board_without_the_mobile(
+    browser: Browser, live_app: Flask, live_server: str, make_round: Callable[..., int]
+) -> None:
+    round_id = make_round(attempts_allowed=0)
+    contest_id = open_for_signup(live_app, round_id)
+    with new_page(browser, live_server, **PHONE_390) as page:
+        errors = watch_errors(page)
+        recorder = Recorder()
+        page.route("**/*", recorder)
+        sign_up(page, contest_id)
+        expect(page).to_have_url(path_is(f"/rounds/{round_id}"))
+        expect(page.get_by_test_id("current-user")).to_have_text("王小明")
+        fits_the_screen(page)
+        submit_one_answer(page)
+        make_worker(live_app, [queues.SCORING]).work(burst=True)
+        with live_app.app_context():
+            render_pending(redis_hub.client, wait=False)
+        page.goto(f"/boards/rounds/{round_id}")
+        rows = page.get_by_test_id("round-board").locator("tbody tr")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("王*明")
+        expect(rows.first).to_contain_text("第一中学")
+        fits_the_screen(page)
+        page.goto(f"/boards/contests/{contest_id}")
+        expect(page.get_by_text("王*明").first).to_be_visible()
+        page.screenshot(path="/tmp/signup-board.png", full_page=True)
+        checked = recorder.public()
+        assert not errors, errors
+    boards = [text for url, text in checked if "/boards/" in url]
+    assert len(boards) >= 3 and any("王*明" in text for text in boards)  # real bodies, read
+    assert any(url.endswith("/signup") for url, _ in checked)
+    leaks = [url for url, text in checked if MOBILE in text]
+    assert leaks == [], leaks

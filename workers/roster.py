@@ -1,0 +1,80 @@
+"""The roster job: checks or imports an uploaded roster and publishes its progress in Redis."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from rq import Retry
+
+from contest.extensions import redis_hub
+from contest.services.roster_jobs import (
+    PASSWORDS_TTL,
+    READY,
+    drop_expired_passwords,
+    run_roster_import,
+)
+from workers import queues
+from workers.runner import get_queue
+
+# 50,000 Argon2id hashes at ~27 ms on two idle cores take about 11 minutes (the rest is
+# seconds); on a busy machine a hash was measured at 45 ms a row, so allow two hours.
+TIMEOUT_S = 7200
+
+
+def progress_key(import_id: int) -> str:
+    return f"roster:{import_id}:progress"
+
+
+def process_roster(import_id: int) -> str:
+    """Job body: run the upload's next step; progress goes to ``roster:<id>:progress``
+    (done/total passwords hashed). Expired sealed passwords are dropped on the way."""
+    client = redis_hub.client
+
+    def publish(done: int, total: int) -> None:
+        client.hset(progress_key(import_id), mapping={"done": done, "total": total})
+        client.expire(progress_key(import_id), 3600)
+
+    drop_expired_passwords(datetime.now(UTC))
+    job = run_roster_import(import_id, now=lambda: datetime.now(UTC), progress=publish)
+    if job.passwords_sealed is not None and job.passwords_expire_at is not None:
+        schedule_expiry(import_id, job.passwords_expire_at)
+    elif job.status == READY:  # a preview nobody confirms is dropped after as long
+        schedule_expiry(import_id, job.created_at + PASSWORDS_TTL)
+    return job.status
+
+
+def expire_passwords() -> int:
+    """Job body: drop every sealed password list past its expiry; how many."""
+    return drop_expired_passwords(datetime.now(UTC))
+
+
+def schedule_expiry(import_id: int, at: datetime) -> None:
+    """Have RQ's scheduler drop the import's sealed passwords (or its unconfirmed preview) just
+    after they expire; each run of :func:`process_roster` drops any a lost schedule left."""
+    get_queue(current_app._get_current_object(), queues.DEFAULT).enqueue_at(  # type: ignore[attr-defined]
+        at + timedelta(seconds=1),
+        expire_passwords,
+        job_id=f"roster-{import_id}-expire",
+        job_timeout=60,
+    )
+
+
+def enqueue_roster(import_id: int, step: str) -> None:
+    """Queue the upload's next step (after its row is committed): ``check`` or ``import``."""
+    get_queue(current_app._get_current_object(), queues.IMPORTS).enqueue(  # type: ignore[attr-defined]
+        process_roster,
+        import_id,
+        job_id=f"roster-{import_id}-{step}",
+        job_timeout=TIMEOUT_S,
+        retry=Retry(max=1),
+        result_ttl=3600,
+        failure_ttl=24 * 3600,
+    )
+
+
+def read_progress(import_id: int) -> tuple[int, int] | None:
+    values = redis_hub.client.hgetall(progress_key(import_id))
+    if not values:
+        return None
+    return int(values[b"done"]), int(values[b"total"])
