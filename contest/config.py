@@ -69,8 +69,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SIGNUP_LIMIT_ADDRESS",
         "600 per minute",
-        "public sign-up submissions per client address, answered or not (a venue's Wi-Fi is one"
-        " address)",
+        "accounts made by public sign-up per client address (a venue's Wi-Fi is one address)",
     ),
     Setting(
         "RATELIMIT_ENABLED",

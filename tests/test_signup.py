@@ -31,7 +31,7 @@ from contest.models import (
 from contest.services import signup as signup_service
 from contest.services import signup_guard
 from question_bank.numerals import chinese_to_int
-from tests.conftest import csrf_token
+from tests.conftest import add_user, csrf_token
 from tests.contest_support import paper_round, published_bank
 from tests.test_leaderboards import settle, sit
 
@@ -203,6 +203,8 @@ def test_the_mobile_number_forgives_spaces_full_width_digits_and_plus_86(
         ({"display_name": ""}, "display_name"),
         ({"display_name": "张" * 41}, "display_name"),
         ({"display_name": "张三13800138000"}, "display_name"),
+        ({"display_name": "小明 138 0013 8000"}, "display_name"),
+        ({"display_name": "小明１３８-００１３"}, "display_name"),
         ({"mobile": "1380013800"}, "mobile"),
         ({"mobile": "23800138000"}, "mobile"),
         ({"mobile": "1380013800a"}, "mobile"),
@@ -540,6 +542,31 @@ def test_the_hard_limit_refuses_past_it_until_the_window_ends(
     assert page.status_code == 429
 
 
+def test_unanswered_and_doomed_submissions_cannot_close_sign_up_for_the_address(
+    app: Flask, contest_ids: dict[str, int]
+) -> None:
+    """The hard limit counts accounts made: one client flooding the venue's address with
+    submissions that make none (a taken mobile number, no answer to the challenge) leaves the
+    room able to sign up."""
+    app.config["SIGNUP_LIMIT_ADDRESS"] = "3 per minute"
+    app.config["SIGNUP_CHALLENGE_AFTER"] = "2 per 10 minutes"
+    address = "10.5.5.5"
+    taken = api_body(contest_ids, mobile="13600000000")
+    assert post_api(app.test_client(), contest_ids["contest"], taken, address).status_code == 201
+    statuses = {
+        post_api(app.test_client(), contest_ids["contest"], taken, address).status_code
+        for _ in range(10)
+    }
+    assert statuses == {409, 428}  # the number is taken; then the challenge, never 429
+    client = app.test_client()
+    body = api_body(contest_ids, mobile="13600000001")
+    asked = post_api(client, contest_ids["contest"], body, address)
+    assert asked.status_code == 428
+    challenge = asked.get_json()["error"]["challenge"]
+    body.update(challenge_token=challenge["token"], challenge_answer=solve(challenge["question"]))
+    assert post_api(client, contest_ids["contest"], body, address).status_code == 201
+
+
 # Privacy ----------------------------------------------------------------------------------------
 
 
@@ -727,6 +754,46 @@ def test_organizers_see_the_private_fields_map_other_units_and_export(
         )
         assert event is not None and event.actor_name == "district"
         assert event.before == {"unit_other": '=HYPERLINK("http://evil")', "organization_id": None}
+
+
+def test_mapping_a_unit_is_only_for_sign_ups_waiting_under_other(
+    app: Flask, client: FlaskClient, contest_ids: dict[str, int], district_organizer: User
+) -> None:
+    """An account's unit is the admins' to change: the sign-up page maps only a sign-up that
+    typed its unit under "其他", not a roster contestant's nor one that chose from the list."""
+    signed_up = post_page(app.test_client(), contest_ids["contest"], form(contest_ids))
+    assert signed_up.status_code == 302
+    with app.app_context():
+        enrolled = add_user("rostered", Role.CONTESTANT, contest_ids["school"])
+        db.session.add(
+            Registration(
+                contest_id=contest_ids["contest"],
+                user_id=enrolled.id,
+                source="roster",
+                registered_at=datetime.now(UTC),
+            )
+        )
+        db.session.commit()
+        registrations = list(db.session.scalars(select(Registration.id)))
+    from tests.conftest import api_login
+
+    assert api_login(client, district_organizer.username).status_code == 200
+    url = f"/admin/contests/{contest_ids['contest']}/signup/map"
+    for registration_id in registrations:
+        response = client.post(
+            url,
+            data={
+                "csrf_token": csrf_token(client),
+                "registration_id": str(registration_id),
+                "organization_id": str(contest_ids["office"]),
+            },
+        )
+        assert response.status_code == 302  # back to the page, which says no such sign-up
+        page = client.get(response.location).get_data(as_text=True)
+        assert f"没有报名记录 {registration_id}" in page
+    with app.app_context():
+        units = set(db.session.scalars(select(User.organization_id).where(User.id > 0)))
+        assert contest_ids["office"] not in units
 
 
 def test_the_organizer_pages_are_for_organizers_only(

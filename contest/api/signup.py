@@ -225,6 +225,7 @@ def sign_up(body: dict[str, Any], contest_id: int) -> Any:
         return _challenge(exc)
     user = signup_service.sign_up(contest.id, data, now=datetime.now(UTC))
     db.session.commit()
+    signup_guard.note_made(request.remote_addr or "", time.time())
     login_succeeded(user.username)
     login_user(user)
     session.pop("csrf_token", None)  # a fresh token for the new session

@@ -134,6 +134,7 @@ def _submit(contest: Contest) -> Any:
         )
         user = signup_service.sign_up(contest.id, data, now=now())
         db.session.commit()
+        signup_guard.note_made(_address(), time.time())
     except signup_guard.ChallengeRequired as exc:
         return _page(contest, status=428, challenge=exc.challenge, message=exc.message)
     except signup_service.MobileTaken as exc:

@@ -42,8 +42,9 @@ from contest.services import audit, leaderboards
 from contest.services.accounts import check_password, hash_password
 
 MOBILE_RE = re.compile(r"^1[0-9]{10}$")
-# A display name is public (boards, the big screen): it must not carry a phone number.
-DIGIT_RUN = re.compile(r"[0-9]{5,}")
+# A display name is public (boards, the big screen): it must not carry a phone number, however
+# spaced ("138 0013 8000", full-width digits): at most MAX_NAME_DIGITS digits in all.
+MAX_NAME_DIGITS = 4
 FIELD_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MAX_NAME = 40
 MAX_UNIT_OTHER = 120
@@ -235,7 +236,7 @@ def check(contest: Contest, data: SignupData) -> dict[str, str]:
     name = _clean(data.display_name)
     if not name or len(name) > MAX_NAME or _has_control(name):
         problems["display_name"] = _("Give your name (at most %(n)d characters).", n=MAX_NAME)
-    elif DIGIT_RUN.search(name):
+    elif sum(c.isdigit() for c in unicodedata.normalize("NFKC", name)) > MAX_NAME_DIGITS:
         problems["display_name"] = _("A name must not contain a phone number or other digits.")
     if not MOBILE_RE.match(normalize_mobile(data.mobile)):
         problems["mobile"] = _("A mobile number has 11 digits and starts with 1.")
@@ -425,7 +426,12 @@ def map_unit(
     organization becomes it and ``unit_other`` is cleared (audited ``registration.map_unit``;
     not committed)."""
     registration = db.session.get(Registration, registration_id)
-    if registration is None or registration.contest_id != contest_id:
+    if (
+        registration is None
+        or registration.contest_id != contest_id
+        or registration.source != "signup"
+        or registration.unit_other is None
+    ):  # only a sign-up still waiting under "其他": units of other accounts are the admins'
         raise NotFound(_("No registration %(id)s.", id=registration_id))
     organization = db.session.get(Organization, organization_id)
     if organization is None:

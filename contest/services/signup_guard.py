@@ -1,7 +1,7 @@
 """Holding back bulk sign-ups without an outside service (a venue may have no internet).
 
 Two counts per client address (an IPv6 client by its /64), fixed windows in Redis shared by
-every web process, each sign-up submission counted before anything else is checked:
+every web process:
 
 - **The challenge** (``SIGNUP_CHALLENGE_AFTER``, default :data:`CHALLENGE_AFTER`: 20 per 10
   minutes): past it, every further sign-up from the address must answer a small arithmetic
@@ -10,10 +10,14 @@ every web process, each sign-up submission counted before anything else is check
   expires after :data:`CHALLENGE_TTL_S` and is good for one try: the first answer, right or
   wrong, marks its nonce used in Redis (until the token expires anyway). Issuing a question
   writes nothing, so showing the page costs Redis nothing.
+  Every submission counts here, before anything else is checked.
 - **The hard limit** (``SIGNUP_LIMIT_ADDRESS``, default :data:`ADDRESS_LIMIT`: 600 per minute):
-  past it the address is refused (429) until the minute ends. It sits well above what a room
-  behind one NAT address needs: 200 sign-ups in a minute, each asking for its challenge and then
-  answering it, make 400 submissions.
+  accounts *made* from the address; past it the address is refused (429) until the window ends.
+  It counts accounts, not submissions, so that nobody at a venue can close sign-up for the room
+  by sending unanswered or doomed submissions (a mobile number already taken makes no account):
+  filling it takes 600 new accounts a minute, each past a challenge, and they are in the
+  organizers' list. A room behind one NAT address signing up 200 people in a minute stays far
+  below it.
 
 Both settings are Flask configuration keys (``"20 per 10 minutes"`` style);
 ``RATELIMIT_ENABLED`` off disables both, and so does Redis being unreachable (logged): people
@@ -35,7 +39,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from contest.auth.throttle import Limit, client_network, window_counter
+from contest.auth.throttle import Counter, Limit, client_network, window_counter
 from contest.errors import DomainError, TooManyAttempts
 from contest.extensions import redis_hub
 from question_bank.numerals import chinese_to_int, int_to_chinese
@@ -79,39 +83,56 @@ def _enabled() -> bool:
 # Counting -----------------------------------------------------------------------------------------
 
 
-def count_submission(address: str, now: float) -> int | None:
-    """Count one sign-up submission from ``address`` (``now``: epoch seconds) and return how many
-    the challenge window holds with it; None when not counting (disabled or no Redis).
-    :class:`TooManyAttempts` past the hard limit."""
-    if not _enabled():
-        return None
-    network = client_network(address)
-    hard = window_counter(
-        f"throttle:signup:address:{network}",
+def _made_counter(address: str, now: float) -> Counter:
+    return window_counter(
+        f"throttle:signup:made:{client_network(address)}",
         _limit("SIGNUP_LIMIT_ADDRESS", ADDRESS_LIMIT),
         now,
     )
+
+
+def count_submission(address: str, now: float) -> int | None:
+    """Count one sign-up submission from ``address`` (``now``: epoch seconds) and return how many
+    the challenge window holds with it; None when not counting (disabled or no Redis).
+    :class:`TooManyAttempts` once the address has made as many accounts as the hard limit."""
+    if not _enabled():
+        return None
+    made = _made_counter(address, now)
     recent = window_counter(
-        f"throttle:signup:recent:{network}",
+        f"throttle:signup:recent:{client_network(address)}",
         _limit("SIGNUP_CHALLENGE_AFTER", CHALLENGE_AFTER),
         now,
     )
     try:
         pipe = redis_hub.client.pipeline()
-        for counter in (hard, recent):
-            pipe.set(counter.key, 0, ex=counter.limit.window_s, nx=True)
-            pipe.incr(counter.key)
-        results = pipe.execute()
-        hard_count, recent_count = results[1], results[3]
+        pipe.get(made.key)
+        pipe.set(recent.key, 0, ex=recent.limit.window_s, nx=True)
+        pipe.incr(recent.key)
+        made_count, _set, recent_count = pipe.execute()
     except redis.RedisError:
         log.warning("sign-up throttle skipped: Redis is unreachable", exc_info=True)
         return None
-    if int(hard_count) > hard.limit.amount:
+    if int(made_count or 0) >= made.limit.amount:
         raise TooManyAttempts(
             _("Too many sign-ups from this network. Please wait a moment and try again."),
-            retry_after=hard.retry_after,
+            retry_after=made.retry_after,
         )
     return int(recent_count)
+
+
+def note_made(address: str, now: float) -> None:
+    """Count an account made by a sign-up from ``address`` (after its commit) towards the hard
+    limit."""
+    if not _enabled():
+        return
+    made = _made_counter(address, now)
+    try:
+        pipe = redis_hub.client.pipeline()
+        pipe.set(made.key, 0, ex=made.limit.window_s, nx=True)
+        pipe.incr(made.key)
+        pipe.execute()
+    except redis.RedisError:
+        log.warning("sign-up throttle skipped: Redis is unreachable", exc_info=True)
 
 
 def needs_challenge(count: int | None) -> bool:
