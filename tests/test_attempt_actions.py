@@ -3,6 +3,7 @@ audit log, with the contestant's clock and the boards (a real RQ worker) followi
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,11 +13,18 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from contest.extensions import db, redis_hub
-from contest.models import Attempt, AttemptStatus, AuditEvent, IntegrityEvent, User
+from contest.models import (
+    Attempt,
+    AttemptItem,
+    AttemptStatus,
+    AuditEvent,
+    IntegrityEvent,
+    User,
+)
 from contest.services import contests as contest_service
 from tests.conftest import api_login, csrf_token
 from tests.contest_support import paper_round, published_bank
-from tests.test_attempts_api import Player
+from tests.test_attempts_api import Player, answer_for
 from tests.test_leaderboards import board, settle, sit
 from workers import queues
 
@@ -287,27 +295,169 @@ def test_void_and_restore_take_an_attempt_off_the_boards_and_back(
     assert [e.reason for e in audit_events(app, mine)] == ["代答", "核实无误"]
 
 
-def test_voiding_an_attempt_in_progress_ends_it_and_restoring_gets_it_scored(
+def status_text(page: str) -> str:
+    """The paper page's status line."""
+    found = re.search(r'data-testid="attempt-status">(.*?)</dd>', page, re.S)
+    assert found is not None
+    return re.sub(r"<[^>]+>", "", found.group(1))
+
+
+def close_job_time(app: Flask, attempt_id: int) -> datetime:
+    """When the attempt's close job is scheduled to run."""
+    with app.app_context():
+        from workers.runner import get_queue
+
+        queue = get_queue(app, queues.DEFAULT)
+        job = queue.fetch_job(f"close-{attempt_id}")
+        assert job is not None
+        when: datetime = queue.scheduled_job_registry.get_scheduled_time(job)
+        return when.replace(tzinfo=UTC)
+
+
+def test_voiding_an_attempt_in_progress_ends_it_unsubmitted_and_a_restore_in_time_reopens_it(
     app: Flask, organizer_client: FlaskClient, round_id: int
 ) -> None:
     client = boss(organizer_client)
     player, attempt = started(app, round_id)
-    voided = client.post(f"/api/v1/attempts/{attempt['id']}/void", json={"reason": "替考"})
-    assert voided.status_code == 200
+    base = f"/api/v1/attempts/{attempt['id']}"
+    first = attempt["items"][0]
+    saved = player.call("PUT", f"{base}/items/1", {"answer": answer_for(first), "seq": 1})
+    assert saved.status_code == 200
+    page = client.get(f"/admin/attempts/{attempt['id']}").get_data(as_text=True)
+    warning = "该选手正在作答：作废会立即结束其作答。恢复之前它不会出现在排行榜上。"
+    assert 'data-testid="void-warning"' in page and f'data-confirm="{warning}"' in page
+
+    voided = client.post(f"{base}/void", json={"reason": "替考嫌疑"})
+    assert voided.status_code == 200, voided.get_json()
+    assert voided.get_json()["shown_status"] == "voided"
     row = stored(app, attempt["id"])
-    assert row.status is AttemptStatus.VOID and row.voided_from == "submitted"
-    assert row.submitted_by == "organizer" and row.submitted_at is not None
-    saved = player.call(
-        "PUT", f"/api/v1/attempts/{attempt['id']}/items/1", {"answer": None, "seq": 1}
-    )
-    assert saved.status_code == 409  # the sitting is over
-    settle(app)
-    assert stored(app, attempt["id"]).score is not None  # graded for review, still void
+    assert row.status is AttemptStatus.VOID and row.voided_from == "in_progress"
+    assert row.submitted_by is None and row.submitted_at is None and row.time_used_s is None
+    # The sitting is over: the page takes no more saves.
+    assert player.call("PUT", f"{base}/items/2", {"answer": None, "seq": 2}).status_code == 409
+    assert player.call("GET", f"{base}/clock").get_json()["status"] == "void"
+    settle(app)  # graded for review, still void and off the boards
     assert stored(app, attempt["id"]).status is AttemptStatus.VOID
-    client.post(f"/api/v1/attempts/{attempt['id']}/restore", json={"reason": "误判"})
+    assert names(app, round_id) == []
+    page = client.get(f"/admin/attempts/{attempt['id']}").get_data(as_text=True)
+    assert "作废前：作答中" in status_text(page)
+    assert 'data-testid="restore-effect"' in page and "恢复后选手可继续作答" in page
+    result = player.client.get(f"/attempts/{attempt['id']}/result").get_data(as_text=True)
+    assert 'data-testid="void-notice"' in result
+
+    restored = client.post(f"{base}/restore", json={"reason": "误判，继续作答"})
+    assert restored.status_code == 200, restored.get_json()
+    body = restored.get_json()
+    assert body["status"] == "in_progress" and body["shown_status"] == "answering"
+    assert body["submitted_by"] is None and body["score"] is None
+    row = stored(app, attempt["id"])
+    assert row.voided_from is None and row.submitted_at is None and row.scored_at is None
+    with app.app_context():
+        earned = db.session.scalars(
+            select(AttemptItem.earned).where(AttemptItem.attempt_id == attempt["id"])
+        ).all()
+    assert earned and all(e is None for e in earned)  # the review grade is gone
+    # The close job runs again at the deadline plus grace (and a second).
+    deadline = clock(player, attempt["id"])
+    assert abs(close_job_time(app, attempt["id"]) - (deadline + timedelta(seconds=11))) < (
+        timedelta(seconds=1)
+    )
+    # The contestant continues where they were.
+    assert player.call("GET", f"{base}/clock").get_json()["status"] == "in_progress"
+    again = player.call(
+        "PUT", f"{base}/items/2", {"answer": answer_for(attempt["items"][1]), "seq": 3}
+    )
+    assert again.status_code == 200, again.get_json()
     settle(app)
-    assert stored(app, attempt["id"]).status is AttemptStatus.SCORED
+    assert names(app, round_id) == []  # not on the boards until it is submitted
+    assert player.call("POST", f"{base}/submission").status_code == 200
+    settle(app)
+    row = stored(app, attempt["id"])
+    assert row.status is AttemptStatus.SCORED and row.submitted_by == "contestant"
+    assert float(row.score or 0) == first["points"] + attempt["items"][1]["points"]
     assert names(app, round_id) == ["w****名"]
+    actions = [
+        (e.action, (e.before or {})["status"], (e.after or {})["status"])
+        for e in audit_events(app, attempt["id"])
+    ]
+    assert actions == [
+        ("attempt.void", "in_progress", "void"),
+        ("attempt.restore", "void", "in_progress"),
+    ]
+
+
+def test_an_attempt_voided_in_progress_is_submitted_by_the_organizer_when_restored_too_late(
+    app: Flask, organizer_client: FlaskClient, round_id: int
+) -> None:
+    client = boss(organizer_client)
+    player, attempt = started(app, round_id)
+    base = f"/api/v1/attempts/{attempt['id']}"
+    first = attempt["items"][0]
+    player.call("PUT", f"{base}/items/1", {"answer": answer_for(first), "seq": 1})
+    assert client.post(f"{base}/void", json={"reason": "替考嫌疑"}).status_code == 200
+    # As if the void came 9½ minutes into the ten, an hour ago.
+    with app.app_context():
+        row = db.session.get_one(Attempt, attempt["id"])
+        voided_at = datetime.now(UTC) - HOUR
+        row.started_at = voided_at - timedelta(seconds=570)
+        row.deadline_at = row.started_at + timedelta(minutes=10)
+        event = db.session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.target_type == "attempt",
+                AuditEvent.target_id == attempt["id"],
+                AuditEvent.action == "attempt.void",
+            )
+        ).one()
+        event.at = voided_at
+        db.session.commit()
+    page = client.get(f"/admin/attempts/{attempt['id']}").get_data(as_text=True)
+    assert "作答时间已过" in page
+    restored = client.post(f"{base}/restore", json={"reason": "核实无误"})
+    assert restored.status_code == 200, restored.get_json()
+    assert restored.get_json()["shown_status"] == "ended_by_organizer"
+    settle(app)
+    row = stored(app, attempt["id"])
+    assert row.status is AttemptStatus.SCORED and row.submitted_by == "organizer"
+    assert row.time_used_s == 570  # to the void, when the answering ended
+    assert float(row.score or 0) == first["points"]
+    assert names(app, round_id) == ["w****名"]
+    assert player.call("PUT", f"{base}/items/2", {"answer": None, "seq": 2}).status_code == 409
+    page = client.get(f"/admin/attempts/{attempt['id']}").get_data(as_text=True)
+    assert "组织者结束" in status_text(page) and "自动交卷" not in status_text(page)
+    assert "由组织者结束" in page  # the submission, in the facts and the timeline
+    listing = client.get(f"/admin/rounds/{round_id}/attempts").get_data(as_text=True)
+    cell = re.search(
+        r'data-status="ended_by_organizer">.*?data-testid="status">([^<]*)<', listing, re.S
+    )
+    assert cell is not None and cell.group(1).strip() == "组织者结束"
+    result = player.client.get(f"/attempts/{attempt['id']}/result").get_data(as_text=True)
+    assert 'data-testid="ended-by-organizer"' in result and "组织者已结束本次作答" in result
+
+
+def test_a_restore_does_not_reopen_an_attempt_while_another_of_the_contestants_is_open(
+    app: Flask, organizer_client: FlaskClient
+) -> None:
+    with app.app_context():
+        round_id = paper_round(
+            published_bank(), attempts_allowed=0, closes_at=datetime.now(UTC) + 5 * HOUR
+        ).id
+    client = boss(organizer_client)
+    player, first = started(app, round_id)
+    assert (
+        client.post(f"/api/v1/attempts/{first['id']}/void", json={"reason": "核查"}).status_code
+        == 200
+    )
+    second = player.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    assert second["id"] != first["id"]  # a new paper while the first is void
+    page = client.get(f"/admin/attempts/{first['id']}").get_data(as_text=True)
+    assert "该选手此后已开始另一次作答" in page
+    restored = client.post(f"/api/v1/attempts/{first['id']}/restore", json={"reason": "误判"})
+    assert restored.status_code == 200, restored.get_json()
+    assert restored.get_json()["shown_status"] == "ended_by_organizer"
+    assert stored(app, first["id"]).submitted_by == "organizer"
+    assert stored(app, second["id"]).status is AttemptStatus.IN_PROGRESS
+    again = player.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+    assert again["id"] == second["id"]  # the contestant answers one attempt at a time
 
 
 def test_an_attempt_voided_by_the_integrity_rule_is_restored_to_the_boards(
@@ -480,11 +630,8 @@ def test_organizers_act_contestants_are_refused_and_anonymous_callers_must_log_i
         assert api_login(client, who).status_code == 200
         client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token(client)
         statuses = [client.open(u, method=m, json=b).status_code for m, u, b in calls]
-        if who == "boss":
-            assert statuses == [200, 200, 200, 409, 200, 200]
-        else:
-            # Submitted by the boss's void and restore: no longer extended, now rescored.
-            assert statuses == [200, 200, 409, 200, 200, 200]
+        # The boss's void and restore give the attempt back in progress: the same again.
+        assert statuses == [200, 200, 200, 409, 200, 200], who
     for url in (
         f"/admin/rounds/{round_id}/attempts",
         f"/admin/rounds/{round_id}/attempts/rows",

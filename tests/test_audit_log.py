@@ -14,11 +14,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
+from sqlalchemy import event as sa_event
 
 from contest.extensions import db
-from contest.models import AuditEvent, User
-from contest.services import audit
+from contest.models import AuditEvent, Organization, User
+from contest.services import audit, audit_log
 from tests.conftest import api_login
+from tests.contest_support import paper_round, published_bank
 
 DAY = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
 
@@ -120,18 +122,31 @@ def test_rows_show_who_what_target_reason_and_the_changed_keys(
 ) -> None:
     admin = logged_in(app, "boss")
     text = admin.get("/admin/audit?contest=1").get_data(as_text=True)
-    assert "延长作答时间" in text and '<code class="muted">attempt.extend</code>' in text
+    assert '<span title="attempt.extend">延长作答时间</span>' in text  # the code as a tooltip
+    assert "<code" not in text
     assert "发布竞赛" in text and "断网补时" in text
     assert "2026-03-01 11:00:00" in text  # local time, as other pages show
-    assert 'href="/admin/attempts/7"' in text  # the target's page
     row = text.split(f'data-event="{events["extend"]}"')[1].split("</tr>")[0]
-    assert "<strong>extended_s</strong>: <del>0</del> → <ins>300</ins>" in row
-    assert '<strong>deadline</strong>: <del>10:30</del> → <span class="muted">—</span>' in row
+    assert "答卷 #7" in row and "答题次序" not in row
+    assert (
+        '<strong title="extended_s">延长时间</strong>: <del>0 分钟</del> → <ins>5 分钟</ins>' in row
+    )
+    # An unknown key shows as it is.
+    assert (
+        '<strong title="deadline">deadline</strong>: <del>10:30</del> → <span class="muted">—'
+        in row
+    )
     body = admin.get("/api/v1/audit-events?action=attempt.extend").get_json()["events"][0]
     assert body["action_label"] == "延长作答时间" and body["actor_name"] == "district"
-    assert body["changes"] == [
+    assert body["target_label"] == "答卷"
+    # The stored text stays as it was; the words come in added fields.
+    assert [{k: c[k] for k in ("key", "before", "after")} for c in body["changes"]] == [
         {"key": "deadline", "before": "10:30", "after": ""},
         {"key": "extended_s", "before": "0", "after": "300"},
+    ]
+    assert [(c["label"], c["before_text"], c["after_text"]) for c in body["changes"]] == [
+        ("deadline", "10:30", ""),
+        ("延长时间", "0 分钟", "5 分钟"),
     ]
     # An action without a label shows as it is; an event from the command line has no actor.
     mystery = admin.get("/api/v1/audit-events?action=bank.frobnicate").get_json()["events"][0]
@@ -157,7 +172,7 @@ def test_exports_hold_the_filtered_rows_with_formulas_neutralized(
     void = rows[1]
     assert void[7] == '\'=HYPERLINK("http://evil.example","x")'
     assert void[0] == "2026-03-02 10:00:00" and void[5] == "8" and void[6] == "2"
-    assert "extended_s: 0 → 300" in rows[2][8]
+    assert "延长时间: 0 分钟 → 5 分钟" in rows[2][8] and "deadline: 10:30 → —" in rows[2][8]
 
     response = admin.get("/admin/audit/export.xlsx")
     assert response.status_code == 200
@@ -229,3 +244,205 @@ def test_pages_of_fifty_newest_first(app: Flask, organizer: User) -> None:
     assert [e["id"] for e in body["events"]] == ids[100:]
     assert admin.get("/api/v1/audit-events?per_page=101").status_code == 422
     assert admin.get("/api/v1/audit-events?since=0001-01-01T00:00:00%2B08:00").status_code == 422
+
+
+def test_changes_are_shown_in_words_on_the_page_exports_and_api(
+    app: Flask, organizer: User, organization: Organization
+) -> None:
+    with app.app_context():
+        other = Organization(name="实验小学")
+        db.session.add(other)
+        db.session.commit()
+        first, second = organization.id, other.id
+    void = add_event(
+        app,
+        "attempt.void",
+        DAY,
+        target_id=8,
+        contest_id=1,
+        before={"status": "in_progress", "deadline_at": "2026-12-05T08:46:38.691658+00:00"},
+        after={"status": "void", "voided_from": "submitted"},
+    )
+    publish = add_event(
+        app,
+        "contest.publish",
+        DAY,
+        target_id=1,
+        contest_id=1,
+        before={"status": "draft"},
+        after={"status": "published"},
+    )
+    account = add_event(
+        app,
+        "user.update",
+        DAY,
+        target_id=3,
+        before={"organization_id": first, "role": "contestant", "active": True},
+        after={"organization_id": second, "role": "organizer", "active": False},
+    )
+    deleted = add_event(
+        app, "contest.delete", DAY, target_id=1, contest_id=1,
+        before={"title": "复赛前演练", "rounds": ["初赛", "复赛"], "mystery_key": 1},
+    )  # fmt: skip
+    admin = logged_in(app, "boss")
+    text = admin.get("/admin/audit").get_data(as_text=True)
+
+    def row(event_id: int) -> str:
+        return text.split(f'data-event="{event_id}"')[1].split("</tr>")[0]
+
+    assert "<del>进行中</del> → <ins>已作废（待复核）</ins>" in row(void)
+    assert '>作废前状态</strong>: <span class="muted">—</span> → <ins>已交卷</ins>' in row(void)
+    # A UTC time as stored, shown in Beijing time as everywhere on the page.
+    assert ">截止时间</strong>: <del>2026-12-05 16:46:38</del>" in row(void)
+    assert "<del>草稿</del> → <ins>已发布</ins>" in row(publish)
+    assert ">单位</strong>: <del>第一中学</del> → <ins>实验小学</ins>" in row(account)
+    assert ">角色</strong>: <del>选手</del> → <ins>区县组织者</ins>" in row(account)
+    assert ">启用</strong>: <del>是</del> → <ins>否</ins>" in row(account)
+    assert ">轮次</strong>: <del>初赛、复赛</del>" in row(deleted)
+    assert '<strong title="mystery_key">mystery_key</strong>: <del>1</del>' in row(deleted)
+    for raw in ("in_progress", ">organization_id<", "+00:00", '["初赛"'):
+        assert raw not in text, raw
+
+    rows = list(csv.reader(io.StringIO(admin.get("/admin/audit/export.csv").text.lstrip("\ufeff"))))
+    by_id = {r[3]: r[8] for r in rows[1:]}
+    assert "状态: 进行中 → 已作废（待复核）" in by_id["attempt.void"]
+    assert "截止时间: 2026-12-05 16:46:38 → —" in by_id["attempt.void"]
+    assert "单位: 第一中学 → 实验小学" in by_id["user.update"]
+    assert "轮次: 初赛、复赛 → —" in by_id["contest.delete"]
+    sheet = load_workbook(io.BytesIO(admin.get("/admin/audit/export.xlsx").get_data())).active
+    assert sheet is not None
+    cells = {r[3]: r[8] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert "角色: 选手 → 区县组织者" in str(cells["user.update"])
+
+    body = admin.get("/api/v1/audit-events?action=user.update").get_json()["events"][0]
+    organization_change = next(c for c in body["changes"] if c["key"] == "organization_id")
+    assert organization_change["before"] == str(first)  # as stored, for scripts
+    assert organization_change["label"] == "单位"
+    assert organization_change["after_text"] == "实验小学"
+    english = logged_in(app, "boss")
+    english.set_cookie("lang", "en")
+    assert "<del>In progress</del>" in english.get("/admin/audit").get_data(as_text=True)
+
+
+def test_organization_names_take_one_query(app: Flask, organization: Organization) -> None:
+    with app.app_context():
+        rows = [
+            AuditEvent(action="user.update", target_type="user", before={"organization_id": n})
+            for n in (organization.id, organization.id, 99999, None)
+        ]
+        statements: list[str] = []
+
+        def count(*args: Any) -> None:
+            if str(args[2]).lstrip().upper().startswith("SELECT"):
+                statements.append(str(args[2]))
+
+        sa_event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            names = audit_log.organization_names(rows)
+        finally:
+            sa_event.remove(db.engine, "before_cursor_execute", count)
+        assert names == {organization.id: "第一中学"} and len(statements) == 1
+        assert audit_log.organization_names([]) == {}
+
+
+def test_targets_are_named_and_a_gone_one_is_not_a_link(
+    app: Flask, organizer: User, district_organizer: User
+) -> None:
+    with app.app_context():
+        round_ = paper_round(published_bank())
+        round_id, contest_id = round_.id, round_.contest_id
+    alive = add_event(app, "contest.update", DAY, target_id=contest_id, contest_id=contest_id)
+    gone = add_event(app, "contest.delete", DAY, target_id=99999, contest_id=99999)
+    changed = add_event(app, "round.update", DAY, target_id=round_id, contest_id=contest_id)
+    mapped = add_event(app, "registration.map_unit", DAY, target_id=5, contest_id=contest_id)
+    odd = add_event(app, "bank.frobnicate", DAY, target_type="bank", target_id=4)
+    admin = logged_in(app, "boss")
+    text = admin.get("/admin/audit").get_data(as_text=True)
+
+    def row(event_id: int) -> str:
+        return text.split(f'data-event="{event_id}"')[1].split("</tr>")[0]
+
+    assert f'href="/admin/contests/{contest_id}"' in row(alive)
+    assert f'href="/admin/rounds/{round_id}/edit"' in row(changed)
+    assert "报名记录 #5" in row(mapped) and "报名方式" not in text
+    assert "（已删除）" in row(mapped)  # no such registration
+    assert "/admin/contests/99999" not in row(gone)
+    assert "竞赛 #99999" in row(gone) and row(gone).count("（已删除）") == 2
+    assert "bank #4" in row(odd) and "（已删除）" not in row(odd)  # nothing to look up
+    for page in (row(alive), row(changed)):
+        assert "（已删除）" not in page
+    # Every target link on the page leads somewhere.
+    for href in set(re.findall(r'href="(/admin/(?:contests|rounds|attempts|users)/[^"]*)"', text)):
+        assert admin.get(href).status_code == 200, href
+
+
+def test_the_top_menu_links_the_audit_log_for_organizers(
+    app: Flask, organizer: User, district_organizer: User, contestant: User
+) -> None:
+    for username in ("boss", "district"):
+        text = logged_in(app, username).get("/admin/").get_data(as_text=True)
+        nav = text.split('class="topnav"')[1].split("</nav>")[0]
+        assert 'href="/admin/audit"' in nav and "审计日志" in nav, username
+    home = logged_in(app, "alice").get("/").get_data(as_text=True)
+    assert "/admin/audit" not in home and "审计日志" not in home
+
+
+def test_settings_changes_use_the_forms_words(
+    app: Flask, organizer: User, organization: Organization
+) -> None:
+    round_change = add_event(
+        app,
+        "round.update",
+        DAY,
+        target_id=4,
+        contest_id=1,
+        before={"duration_s": 600, "review_policy": "after_submit", "opens_at": None},
+        after={
+            "duration_s": 900,
+            "review_policy": "never",
+            "opens_at": "2026-12-05T01:00:00+00:00",
+            "status": "open",
+        },
+    )
+    contest_change = add_event(
+        app,
+        "contest.update",
+        DAY,
+        target_id=1,
+        contest_id=1,
+        before={"organizations": []},
+        after={"organizations": [organization.id]},
+    )
+    mapped = add_event(
+        app,
+        "registration.map_unit",
+        DAY,
+        target_id=5,
+        contest_id=1,
+        before={"unit_other": "三中"},
+        after={"unit_other": None, "organization_created": {"id": 9, "name": "第三中学"}},
+    )
+    roster = add_event(
+        app, "roster.import", DAY,
+        after={"filename": "名单.xlsx", "created": 3, "organizations": 2},
+    )  # fmt: skip
+    text = logged_in(app, "boss").get("/admin/audit").get_data(as_text=True)
+
+    def row(event_id: int) -> str:
+        return text.split(f'data-event="{event_id}"')[1].split("</tr>")[0]
+
+    assert ">每次答题时长</strong>: <del>10 分钟</del> → <ins>15 分钟</ins>" in row(round_change)
+    assert '>开始时间</strong>: <span class="muted">—</span> → <ins>2026-12-05 09:00:00</ins>' in (
+        row(round_change)
+    )
+    assert "<del>交卷后</del> → <ins>不公布</ins>" in row(round_change)
+    # A key this page has no words for, on this target, stays as recorded.
+    assert (
+        '<strong title="status">状态</strong>: <span class="muted">—</span> → <ins>open</ins>'
+        in (row(round_change))
+    )
+    assert "→ <ins>第一中学</ins>" in row(contest_change)
+    assert '>涉及单位数</strong>: <span class="muted">—</span> → <ins>2</ins>' in row(roster)
+    assert ">新建账号数</strong>" in row(roster)
+    assert ">选手填写的单位</strong>: <del>三中</del>" in row(mapped)
+    assert '>新建单位</strong>: <span class="muted">—</span> → <ins>第三中学</ins>' in row(mapped)

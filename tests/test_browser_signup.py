@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, Route, expect
 from contest.extensions import db, redis_hub
 from contest.models import Contest, Organization, OrganizationKind, Round
 from tests import browser_support
-from tests.browser_support import BROWSER_MARKS, new_page, path_is
+from tests.browser_support import BROWSER_MARKS, ORGANIZER, log_in, new_page, path_is
 from tests.test_browser_play import answer, fits_the_screen, targets_are_large_enough, watch_errors
 from tests.test_browser_play import make_round as make_round  # the fixture
 from workers import queues
@@ -127,10 +127,14 @@ def test_a_visitor_signs_up_on_a_phone_plays_and_shows_on_the_board_without_the_
         expect(page.get_by_test_id("current-user")).to_have_text("王小明")
         fits_the_screen(page)
         submit_one_answer(page)
+        board_link = page.get_by_test_id("board-link")  # the board, from the result on a phone
+        expect(board_link).to_be_visible()
+        fits_the_screen(page)
         make_worker(live_app, [queues.SCORING]).work(burst=True)
         with live_app.app_context():
             render_pending(redis_hub.client, wait=False)
-        page.goto(f"/boards/rounds/{round_id}")
+        board_link.click()
+        expect(page).to_have_url(path_is(f"/boards/rounds/{round_id}"))
         rows = page.get_by_test_id("round-board").locator("tbody tr")
         expect(rows).to_have_count(1)
         expect(rows.first).to_contain_text("王*明")
@@ -146,3 +150,59 @@ def test_a_visitor_signs_up_on_a_phone_plays_and_shows_on_the_board_without_the_
     assert any(url.endswith("/signup") for url, _ in checked)
     leaks = [url for url, text in checked if MOBILE in text]
     assert leaks == [], leaks
+
+
+def test_an_organizer_edits_the_fields_and_creates_a_unit_for_other(
+    browser: Browser, live_app: Flask, live_server: str, make_round: Callable[..., int]
+) -> None:
+    """On a 1440-wide screen: the extra fields as rows of name and 必填, a new one added in an
+    empty row; a unit typed under 其他 made into a unit under its district in one action."""
+    round_id = make_round(attempts_allowed=0)
+    contest_id = open_for_signup(live_app, round_id)
+    with new_page(browser, live_server, **PHONE_390) as phone:
+        phone.goto(f"/contests/{contest_id}/signup")
+        phone.get_by_label("姓名").fill("李小红")
+        phone.get_by_label("手机号").fill(MOBILE)
+        phone.locator("#organization").select_option(value="other")
+        phone.locator("#unit_other").fill("第九中学")
+        phone.get_by_label("密码", exact=True).fill(PASSWORD)
+        phone.get_by_label("确认密码").fill(PASSWORD)
+        phone.get_by_label("学校/班级").fill("初二(3)班")
+        phone.get_by_label(re.compile("我已阅读并同意")).check()
+        phone.get_by_role("button", name="注册并参赛").click()
+        expect(phone).to_have_url(path_is(f"/rounds/{round_id}"))
+    with new_page(browser, live_server, viewport={"width": 1440, "height": 900}) as page:
+        errors = watch_errors(page)
+        log_in(page, ORGANIZER)
+        page.goto(f"/admin/contests/{contest_id}/signup")
+        editor = page.get_by_test_id("signup-fields")
+        expect(editor.locator("#fields-0-label")).to_have_value("学校/班级")
+        expect(editor.locator("#fields-0-required")).to_be_checked()
+        editor.locator("#fields-1-label").fill("指导教师")
+        editor.locator("#fields-1-required").check()
+        page.get_by_role("button", name="保存注册设置").click()
+        expect(page.get_by_test_id("signup-fields").locator("#fields-1-label")).to_have_value(
+            "指导教师"
+        )
+        waiting = page.get_by_test_id("waiting")
+        expect(waiting.locator("select[name=organization_id]")).to_have_value("")
+        waiting.get_by_role("button", name="设置单位").click()  # nothing chosen: stopped
+        expect(page.get_by_test_id("waiting-count")).to_have_text("1")
+        expect(waiting.locator("input[name=new_name]")).to_have_value("第九中学")
+        waiting.locator("select[name=parent_id]").select_option(label="高新区")
+        page.screenshot(path="/tmp/signup-admin.png", full_page=True)
+        waiting.get_by_test_id("create-unit").click()
+        expect(page.get_by_test_id("waiting-count")).to_have_text("0")
+        expect(page.get_by_test_id("signups")).to_contain_text("第九中学")
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        assert not errors, errors
+    with live_app.app_context():
+        contest = db.session.get(Contest, contest_id)
+        assert contest is not None
+        assert contest.signup_fields == [
+            {"key": "school", "label": "学校/班级", "required": True},
+            {"key": "field1", "label": "指导教师", "required": True},
+        ]
+        unit = db.session.scalar(db.select(Organization).filter_by(name="第九中学"))
+        assert unit is not None and unit.parent_id is not None
+        db.session.remove()

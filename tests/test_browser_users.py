@@ -103,6 +103,9 @@ def test_an_admin_imports_a_roster_and_downloads_its_passwords_once(
         assert verify_password(user.password_hash, password)
         db.session.remove()
 
+    # Once sent, the box says so at once, without a reload
+    expect(page.locator("#passwords-downloaded")).to_have_text(re.compile("已下载"))
+    expect(page.locator("#download-passwords")).to_have_count(0)
     page.reload()
     expect(page.locator("#passwords-gone")).to_be_visible()
     expect(page.locator("#download-passwords")).to_have_count(0)

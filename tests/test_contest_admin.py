@@ -17,6 +17,7 @@ from contest.models import (
     Attempt,
     AttemptStatus,
     Contest,
+    ContestStatus,
     IntegrityAction,
     Organization,
     Registration,
@@ -640,3 +641,44 @@ def test_a_new_close_says_how_many_attempts_in_progress_it_moved(
     assert "1 个进行中答题的截止时间已按新的关闭时间或答题时长调整" in response.get_data(
         as_text=True
     )
+
+
+def test_saving_a_round_of_a_published_contest_warns_about_its_window(
+    app: Flask, organizer_client: FlaskClient
+) -> None:
+    with app.app_context():
+        round_ = paper_round(published_bank())
+        round_id, bank_id = round_.id, round_.bank_id
+        blueprint = [{k: str(v or "") for k, v in row.items()} for row in round_.blueprint]
+        draft_round_id = paper_round(
+            bank_id, contest_title="草稿", contest_status=ContestStatus.DRAFT
+        ).id
+    client = organizer_client
+    page = client.get(f"/admin/rounds/{round_id}/edit").get_data(as_text=True)
+    assert 'data-testid="window-hint"' in page
+    draft_page = client.get(f"/admin/rounds/{draft_round_id}/edit").get_data(as_text=True)
+    assert 'data-testid="window-hint"' not in draft_page
+    past = (datetime.now(UTC) + timedelta(hours=8) - timedelta(minutes=5)).strftime(
+        "%Y-%m-%dT%H:%M"
+    )
+    response = client.post(
+        f"/admin/rounds/{round_id}/edit",
+        data=round_form(
+            csrf_token(client), bank_id, blueprint, opens_at="", closes_at=past
+        ),  # Beijing time: five minutes ago, a legitimate early close
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "请检查轮次时间：初赛 已经结束。" in text
+    with app.app_context():
+        saved = db.session.get(Round, round_id)
+        assert saved is not None and saved.closes_at is not None  # saved all the same
+    # A round whose window is fine saves without a warning.
+    later = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    fine = client.post(
+        f"/admin/rounds/{round_id}/edit",
+        data=round_form(csrf_token(client), bank_id, blueprint, opens_at="", closes_at=later),
+        follow_redirects=True,
+    )
+    assert "请检查轮次时间" not in fine.get_data(as_text=True)

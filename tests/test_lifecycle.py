@@ -7,6 +7,7 @@ and keeps its records; every transition is audited.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from contest.errors import Conflict
 from contest.extensions import db, redis_hub
 from contest.models import (
     Attempt,
@@ -22,6 +24,7 @@ from contest.models import (
     AuditEvent,
     Contest,
     ContestStatus,
+    Organization,
     Registration,
     RegistrationMode,
     Role,
@@ -29,8 +32,8 @@ from contest.models import (
     User,
 )
 from contest.services import attempts as attempt_service
+from contest.services import audit_log, leaderboards, lifecycle
 from contest.services import contests as contest_service
-from contest.services import leaderboards, lifecycle
 from tests.conftest import add_user, api_login, csrf_token
 from tests.contest_support import BLUEPRINT, NOW, paper_round, published_bank
 
@@ -58,12 +61,16 @@ def status_of(app: Flask, contest_id: int) -> ContestStatus | None:
         return db.session.scalar(select(Contest.status).where(Contest.id == contest_id))
 
 
+SETUP_ACTIONS = ("contest.create", "contest.update", "round.create", "round.update")
+
+
 def audit_actions(app: Flask, contest_id: int) -> list[str]:
+    """The contest's recorded transitions (setting it up is recorded too, left out here)."""
     with app.app_context():
         return list(
             db.session.scalars(
                 select(AuditEvent.action)
-                .where(AuditEvent.contest_id == contest_id)
+                .where(AuditEvent.contest_id == contest_id, AuditEvent.action.not_in(SETUP_ACTIONS))
                 .order_by(AuditEvent.id)
             )
         )
@@ -249,7 +256,8 @@ def test_publishing_lists_every_problem_then_succeeds(
         assert db.session.get(Contest, contest_id).published_at is not None
     assert audit_actions(app, contest_id) == ["contest.publish"]
     with app.app_context():
-        event = db.session.scalars(select(AuditEvent)).one()
+        published_event = select(AuditEvent).where(AuditEvent.action == "contest.publish")
+        event = db.session.scalars(published_event).one()
         assert (event.target_type, event.target_id) == ("contest", contest_id)
         assert event.actor_name == "boss" and event.before == {"status": "draft"}
         assert event.after is not None and event.after["status"] == "published"
@@ -497,7 +505,9 @@ def test_admins_and_organizers_run_every_transition(app: Flask, role: Role) -> N
     with app.app_context():
         actors = set(
             db.session.scalars(
-                select(AuditEvent.actor_name).where(AuditEvent.action.like("contest.%"))
+                select(AuditEvent.actor_name).where(
+                    AuditEvent.action.like("contest.%"), AuditEvent.action != "contest.create"
+                )
             )
         )
     assert actors == {"someone"}
@@ -525,7 +535,8 @@ def test_contestants_are_403_and_anonymous_401(app: Flask, method: str, path: st
     assert status_of(app, round_.contest_id) is ContestStatus.DRAFT
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Contest)) == 1
-        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+        changes = select(func.count()).where(AuditEvent.action.not_in(SETUP_ACTIONS))
+        assert db.session.scalar(changes) == 0
 
 
 def test_the_organizer_pages_show_the_allowed_transitions(
@@ -633,3 +644,287 @@ def test_a_finished_roster_contest_stays_hidden_from_those_not_on_it(app: Flask)
     started = outsider.post(f"/api/v1/rounds/{round_id}/attempts", headers=headers)
     joined = outsider.post(f"/api/v1/contests/{contest_id}/registration", json={}, headers=headers)
     assert (started.status_code, joined.status_code) == (404, 404)
+
+
+# Asking first, taking a step back, and what an archived contest takes ------------------------
+
+
+def practice_contest(app: Flask, status: ContestStatus = ContestStatus.PUBLISHED) -> Round:
+    """A contest whose round 练习 never closes, set to ``status`` (detached)."""
+    with app.app_context():
+        round_ = paper_round(published_bank(), contest_title="练习赛", title="练习", closes_at=None)
+        db.session.get(Contest, round_.contest_id).status = status
+        db.session.commit()
+        db.session.refresh(round_)
+        db.session.expunge(round_)
+        return round_
+
+
+def confirm_of(html: str, action: str) -> str | None:
+    """The question the form posting to ``…/<action>`` asks first (None: it asks nothing)."""
+    form = re.search(rf'<form[^>]*action="/admin/contests/\d+/{action}"[^>]*>', html)
+    assert form is not None, action
+    question = re.search(r'data-confirm="([^"]*)"', form.group(0))
+    return question.group(1) if question else None
+
+
+def test_publishing_finishing_and_archiving_ask_first(
+    app: Flask, organizer_client: FlaskClient
+) -> None:
+    round_ = practice_contest(app)
+    page = organizer_client.get(f"/admin/contests/{round_.contest_id}").get_data(as_text=True)
+    question = confirm_of(page, "finish")
+    assert question is not None
+    assert "「练习」没有结束时间，结束比赛后它将停止接受作答。" in question
+    with app.app_context():
+        db.session.get(Contest, round_.contest_id).status = ContestStatus.FINISHED
+        db.session.commit()
+    page = organizer_client.get(f"/admin/contests/{round_.contest_id}").get_data(as_text=True)
+    assert confirm_of(page, "archive") and confirm_of(page, "reopen")
+    with app.app_context():
+        draft_id = paper_round(
+            round_.bank_id, contest_title="草稿赛", contest_status=ContestStatus.DRAFT
+        ).contest_id
+    page = organizer_client.get(f"/admin/contests/{draft_id}").get_data(as_text=True)
+    question = confirm_of(page, "publish")
+    assert question is not None and "「" not in question  # a draft's rounds all close
+
+
+def test_a_finished_contest_reopens_and_an_archived_one_unarchives(
+    app: Flask, organizer_client: FlaskClient
+) -> None:
+    round_ = practice_contest(app)
+    contest_id = round_.contest_id
+    token = csrf_token(organizer_client)
+    base = f"/admin/contests/{contest_id}"
+    assert organizer_client.post(f"{base}/finish", data={"csrf_token": token}).status_code == 302
+    assert status_of(app, contest_id) is ContestStatus.FINISHED
+    assert organizer_client.post(f"{base}/reopen", data={}).status_code == 403  # no CSRF token
+    contestant, contestant_token = logged_in(app, "alice", Role.CONTESTANT)
+    assert (
+        contestant.post(f"{base}/reopen", data={"csrf_token": contestant_token}).status_code == 403
+    )
+    assert status_of(app, contest_id) is ContestStatus.FINISHED
+
+    reopened = organizer_client.post(
+        f"{base}/reopen", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert reopened.status_code == 200 and "竞赛已重新开放" in reopened.get_data(as_text=True)
+    assert status_of(app, contest_id) is ContestStatus.PUBLISHED
+    with app.app_context():
+        assert db.session.get(Contest, contest_id).finished_at is None
+        event = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "contest.reopen")
+        ).one()
+        assert event.actor_name == "boss" and event.contest_id == contest_id
+        assert event.before == {"status": "finished"} and event.after["status"] == "published"
+    # The practice round takes attempts again.
+    started = contestant.post(
+        f"/api/v1/rounds/{round_.id}/attempts", headers={"X-CSRFToken": contestant_token}
+    )
+    assert started.status_code == 201
+    # Reopening a published contest is refused, with the reason.
+    again = organizer_client.post(
+        f"{base}/reopen", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "只有已结束的" in again.get_data(as_text=True)
+
+    with app.app_context():
+        attempt_service.submit_attempt(
+            started.get_json()["id"],
+            db.session.scalar(select(User.id).where(User.username == "alice")),
+            now=datetime.now(UTC),
+            device_id=None,
+        )
+        db.session.commit()
+    for action in ("finish", "archive"):
+        assert (
+            organizer_client.post(f"{base}/{action}", data={"csrf_token": token}).status_code == 302
+        )
+    assert status_of(app, contest_id) is ContestStatus.ARCHIVED
+    page = organizer_client.get(base).get_data(as_text=True)
+    assert 'data-testid="unarchive"' in page
+    assert organizer_client.post(f"{base}/unarchive", data={"csrf_token": token}).status_code == 302
+    assert status_of(app, contest_id) is ContestStatus.FINISHED
+    with app.app_context():
+        assert db.session.get(Contest, contest_id).archived_at is None
+    assert audit_actions(app, contest_id)[-2:] == ["contest.archive", "contest.unarchive"]
+    assert audit_log.action_label("contest.unarchive") != "contest.unarchive"
+    # The API keeps its operations: no reopen or unarchive there.
+    headers = {"X-CSRFToken": token}
+    for action in ("reopen", "unarchive"):
+        assert organizer_client.post(
+            f"/api/v1/contests/{contest_id}/{action}", headers=headers
+        ).status_code in (404, 405)
+
+
+def test_an_archived_contest_is_read_only_for_organizers(
+    app: Flask, organizer_client: FlaskClient
+) -> None:
+    round_ = practice_contest(app, ContestStatus.ARCHIVED)
+    contest_id, round_id = round_.contest_id, round_.id
+    with app.app_context():
+        unit = Organization(name="一中")
+        db.session.add(unit)
+        db.session.flush()
+        add_user("alice", Role.CONTESTANT).organization_id = unit.id
+        db.session.commit()
+        unit_id = unit.id
+    token = csrf_token(organizer_client)
+    refusals = [
+        ("GET", f"/admin/contests/{contest_id}/edit", {}),
+        (
+            "POST",
+            f"/admin/contests/{contest_id}/edit",
+            {"title": "改名", "registration_mode": "open", "board_visibility": "public"},
+        ),
+        ("GET", f"/admin/contests/{contest_id}/rounds/new", {}),
+        ("POST", f"/admin/contests/{contest_id}/rounds/new", {"title": "加赛"}),
+        ("GET", f"/admin/rounds/{round_id}/edit", {}),
+        ("POST", f"/admin/rounds/{round_id}/edit", {"title": "改名"}),
+        ("POST", f"/admin/contests/{contest_id}/enrol", {"organizations": str(unit_id)}),
+        ("POST", f"/admin/contests/{contest_id}/signup", {"signup_open": "y"}),
+    ]
+    for method, url, data in refusals:
+        response = organizer_client.open(
+            url, method=method, data={"csrf_token": token, **data} if method == "POST" else None
+        )
+        assert response.status_code == 302, url
+        followed = organizer_client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "竞赛已归档，只读" in followed, url
+    with app.app_context():
+        contest = db.session.get(Contest, contest_id)
+        assert contest.title == "练习赛" and not contest.signup_open
+        assert [r.title for r in contest.rounds] == ["练习"]
+        assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+        with pytest.raises(Conflict):
+            contest_service.update_contest(contest, {"title": "改名"})
+    headers = {"X-CSRFToken": token}
+    patched = organizer_client.patch(
+        f"/api/v1/contests/{contest_id}/rounds/{round_id}", json={"title": "改名"}, headers=headers
+    )
+    assert patched.status_code == 409
+    assert patched.get_json()["error"]["code"] == "contest_archived"
+    created = organizer_client.post(
+        f"/api/v1/contests/{contest_id}/rounds", json={"title": "加赛"}, headers=headers
+    )
+    assert created.status_code == 409
+    page = organizer_client.get(f"/admin/contests/{contest_id}").get_data(as_text=True)
+    assert 'data-testid="edit-contest"' not in page and 'data-testid="add-round"' not in page
+    assert f"/admin/rounds/{round_id}/edit" not in page
+    assert f"/admin/contests/{contest_id}/enrol" not in page
+
+
+def test_a_finished_contest_takes_no_new_round_and_keeps_its_rounds_editable(
+    app: Flask, organizer_client: FlaskClient
+) -> None:
+    round_ = practice_contest(app, ContestStatus.FINISHED)
+    contest_id = round_.contest_id
+    headers = {"X-CSRFToken": csrf_token(organizer_client)}
+    new_page = organizer_client.get(f"/admin/contests/{contest_id}/rounds/new")
+    assert new_page.status_code == 302
+    assert "不能再添加轮次" in organizer_client.get(new_page.headers["Location"]).get_data(
+        as_text=True
+    )
+    created = organizer_client.post(
+        f"/api/v1/contests/{contest_id}/rounds",
+        json={
+            "title": "加赛",
+            "bank_id": round_.bank_id,
+            "duration_s": 600,
+            "blueprint": BLUEPRINT,
+        },
+        headers=headers,
+    )
+    assert created.status_code == 409 and created.get_json()["error"]["code"] == "contest_finished"
+    patched = organizer_client.patch(
+        f"/api/v1/contests/{contest_id}/rounds/{round_.id}",
+        json={"title": "练习（回顾）"},
+        headers=headers,
+    )
+    assert patched.status_code == 200 and patched.get_json()["title"] == "练习（回顾）"
+    assert organizer_client.get(f"/admin/rounds/{round_.id}/edit").status_code == 200
+    page = organizer_client.get(f"/admin/contests/{contest_id}").get_data(as_text=True)
+    assert 'data-testid="add-round"' not in page and 'data-testid="edit-contest"' in page
+
+
+def test_a_finished_contests_rounds_read_closed_for_organizers_too(
+    app: Flask, organizer_client: FlaskClient
+) -> None:
+    round_ = practice_contest(app)
+    page = organizer_client.get(f"/admin/contests/{round_.contest_id}").get_data(as_text=True)
+    assert "进行中" in page  # published, its round never closes
+    with app.app_context():
+        db.session.get(Contest, round_.contest_id).status = ContestStatus.FINISHED
+        db.session.commit()
+    for url in (f"/admin/contests/{round_.contest_id}", "/admin/contests"):
+        page = organizer_client.get(url).get_data(as_text=True)
+        assert "已结束" in page and "进行中" not in page, url
+    contestant, _token = logged_in(app, "alice", Role.CONTESTANT)
+    listed = contestant.get("/api/v1/contests").get_json()["contests"]
+    assert listed[0]["rounds"][0]["status"] == "closed"  # as contestants read it
+
+
+def test_a_refused_publish_says_so_at_the_top(app: Flask, organizer_client: FlaskClient) -> None:
+    with app.app_context():
+        contest_id = contest_service.create_contest("空赛").id
+        db.session.commit()
+    refused = organizer_client.post(
+        f"/admin/contests/{contest_id}/publish", data={"csrf_token": csrf_token(organizer_client)}
+    )
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    top = html.index('data-testid="publish-refused"')
+    assert top < html.index('<section class="card"')
+    assert "未发布：请先解决以下问题" in html[top:] and "还没有场次" in html[top:]
+
+
+def test_setting_up_a_contest_is_audited(app: Flask, organizer_client: FlaskClient) -> None:
+    with app.app_context():
+        bank_id = published_bank()
+    headers = {"X-CSRFToken": csrf_token(organizer_client)}
+    contest_id = organizer_client.post(
+        "/api/v1/contests", json={"title": "审计赛"}, headers=headers
+    ).get_json()["id"]
+    edited = organizer_client.post(
+        f"/admin/contests/{contest_id}/edit",
+        data={
+            "csrf_token": csrf_token(organizer_client),
+            "title": "审计赛",
+            "schedule": "十二月",
+            "registration_mode": "open",
+            "board_visibility": "public",
+            "mask_names": "y",
+        },
+    )
+    assert edited.status_code == 302
+    round_id = organizer_client.post(
+        f"/api/v1/contests/{contest_id}/rounds",
+        json={"title": "初赛", "bank_id": bank_id, "duration_s": 600, "blueprint": BLUEPRINT},
+        headers=headers,
+    ).get_json()["id"]
+    close = datetime(2026, 12, 24, 12, 0, tzinfo=UTC)
+    patched = organizer_client.patch(
+        f"/api/v1/contests/{contest_id}/rounds/{round_id}",
+        json={"closes_at": close.isoformat(), "title": "初赛"},
+        headers=headers,
+    )
+    assert patched.status_code == 200
+    with app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.contest_id == contest_id).order_by(AuditEvent.id)
+        ).all()
+    assert [e.action for e in events] == [
+        "contest.create",
+        "contest.update",
+        "round.create",
+        "round.update",
+    ]
+    assert {e.actor_name for e in events} == {"boss"}
+    created, updated, round_created, round_updated = events
+    assert created.after is not None and created.after["title"] == "审计赛"
+    assert updated.before == {"schedule": ""} and updated.after == {"schedule": "十二月"}
+    assert (round_created.target_type, round_created.target_id) == ("round", round_id)
+    assert round_created.after is not None and round_created.after["title"] == "初赛"
+    assert round_updated.before == {"closes_at": None}
+    assert round_updated.after == {"closes_at": close.isoformat()}

@@ -155,6 +155,49 @@ def test_filters_search_and_paging(
     assert 'value="answering" selected' in page
 
 
+def test_who_ended_an_attempt_names_its_state_and_filters_it(
+    app: Flask, organizer_client: FlaskClient, round_id: int
+) -> None:
+    """Submitted by the contestant, automatically (the deadline, the integrity rule), or ended
+    by an organizer (a void restored after its time): never one for another."""
+    by = {"li": "contestant", "zhou": "deadline", "wu": "integrity", "zheng": "organizer"}
+    for name, who in by.items():
+        player = Player(app, name)
+        attempt = player.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
+        with app.app_context():
+            row = db.session.get_one(Attempt, attempt["id"])
+            row.status = AttemptStatus.SUBMITTED
+            row.submitted_at = datetime.now(UTC)
+            row.submitted_by = who
+            db.session.commit()
+    shown = {
+        a["username"]: a["shown_status"] for a in listed(organizer_client, round_id)["attempts"]
+    }
+    assert shown == {
+        "li": "submitted",
+        "zhou": "auto_submitted",
+        "wu": "auto_submitted",
+        "zheng": "ended_by_organizer",
+    }
+    assert usernames(listed(organizer_client, round_id, status="submitted")) == ["li"]
+    assert usernames(listed(organizer_client, round_id, status="auto_submitted")) == ["zhou", "wu"]
+    ended = listed(organizer_client, round_id, status="ended_by_organizer")
+    assert usernames(ended) == ["zheng"]
+    page = organizer_client.get(f"/admin/rounds/{round_id}/attempts").get_data(as_text=True)
+    cells = re.findall(
+        r'<tr data-attempt="\d+" data-status="([a-z_]+)">.*?data-testid="status">([^<]*)<',
+        page,
+        re.S,
+    )
+    assert [(status, text.strip()) for status, text in cells] == [
+        ("submitted", "已交卷"),
+        ("auto_submitted", "自动交卷"),
+        ("auto_submitted", "自动交卷"),
+        ("ended_by_organizer", "组织者结束"),
+    ]
+    assert 'value="ended_by_organizer"' in page  # a filter of its own
+
+
 def test_the_live_part_changes_when_a_contestant_saves(
     app: Flask, organizer_client: FlaskClient, round_id: int, sittings: dict[str, Any]
 ) -> None:

@@ -326,3 +326,32 @@ def test_the_lobby_asks_before_the_only_attempt_and_says_when_the_close_cuts_it_
     html = me.page(f"/attempts/{attempt_id}").get_data(as_text=True)
     assert "退出登录" not in html and 'data-testid="lang-en"' not in html
     assert "退出登录" in me.page("/").get_data(as_text=True)
+
+
+def test_the_result_page_links_the_public_board(app: Flask, bank_id: int) -> None:
+    """On a phone the result is where the contestant looks next for the board: linked while the
+    contest's board is public and the contest published or finished."""
+    from contest.models import BoardVisibility, Contest, ContestStatus, Round
+
+    round_id = make_round(app, bank_id)
+    me = Contestant(app, "board")
+    attempt_id = me.start(round_id)
+    me.api("POST", f"/api/v1/attempts/{attempt_id}/submission")
+    link = f'href="/boards/rounds/{round_id}" data-testid="board-link"'
+
+    def contest_is(**values: Any) -> str:
+        with app.app_context():
+            round_ = db.session.get(Round, round_id)
+            assert round_ is not None
+            contest = db.session.get(Contest, round_.contest_id)
+            for name, value in values.items():
+                setattr(contest, name, value)
+            db.session.commit()
+        return str(me.page(f"/attempts/{attempt_id}/result").get_data(as_text=True))
+
+    assert link in contest_is()
+    assert link in contest_is(status=ContestStatus.FINISHED)
+    assert link not in contest_is(status=ContestStatus.ARCHIVED)
+    assert link not in contest_is(
+        status=ContestStatus.PUBLISHED, board_visibility=BoardVisibility.ORGANIZERS
+    )

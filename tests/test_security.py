@@ -98,4 +98,7 @@ def test_inactive_users_cannot_log_in(app: Flask, client: FlaskClient, contestan
         assert user is not None
         user.active = False
         db.session.commit()
-    assert api_login(client, "alice").status_code == 401
+    refused = api_login(client, "alice")  # the right password: told why, nothing else
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["code"] == "account_inactive"
+    assert api_login(client, "alice", "wrong-password-1").status_code == 401

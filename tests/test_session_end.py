@@ -205,7 +205,7 @@ def test_the_command_line_resets_deactivates_and_activates(app: Flask, round_id:
     assert api_login(me.client, "heidi", password).status_code == 200
     assert runner.invoke(args=["users", "deactivate", "heidi"]).exit_code == 0
     assert not logged_in(me.client)
-    assert api_login(app.test_client(), "heidi", password).status_code == 401
+    assert api_login(app.test_client(), "heidi", password).status_code == 403  # deactivated
     assert runner.invoke(args=["users", "activate", "heidi"]).exit_code == 0
     assert not logged_in(me.client)  # the session from before stays ended
     assert api_login(app.test_client(), "heidi", password).status_code == 200

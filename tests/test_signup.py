@@ -657,12 +657,17 @@ def test_organizers_change_the_settings_and_each_change_is_audited(
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'data-testid="unverified-note"' in html
-    assert "school|学校/班级|required" in html
+    assert "|" not in html[html.index('data-testid="signup-fields"') :].split("</fieldset>")[0]
+    assert 'name="fields-0-key" type="hidden" value="school"' in html
+    assert re.search(r'<input id="fields-0-label"[^>]* value="学校/班级">', html)
+    assert html.count('name="fields-') == 3 * 5  # two fields and three empty rows
     saved = organizer_client.post(
         url,
         data={
             "csrf_token": csrf_token(organizer_client),
-            "fields": "class_name|班级|required\n",
+            "fields-0-key": "",
+            "fields-0-label": "班级",
+            "fields-0-required": "y",
             "notice": "新的说明",
         },
     )
@@ -671,7 +676,8 @@ def test_organizers_change_the_settings_and_each_change_is_audited(
         contest = db.session.get(Contest, contest_ids["contest"])
         assert contest is not None
         assert contest.signup_open is False
-        assert contest.signup_fields == [{"key": "class_name", "label": "班级", "required": True}]
+        # id_tail and school were removed and hold no answers; a new field gets a new key
+        assert contest.signup_fields == [{"key": "field1", "label": "班级", "required": True}]
         assert contest.signup_notice == "新的说明"
         event = db.session.scalar(
             select(AuditEvent).where(AuditEvent.action == "contest.signup_settings")
@@ -684,10 +690,12 @@ def test_organizers_change_the_settings_and_each_change_is_audited(
         data={
             "csrf_token": csrf_token(organizer_client),
             "signup_open": "y",
-            "fields": "Bad Key|x",
+            "notice": "新的说明",
+            "fields-0-label": "x" * 41,
         },
     )
     assert bad.status_code == 422
+    assert "最多 40 个字符" in bad.get_data(as_text=True) or "40" in bad.get_data(as_text=True)
     assert (
         organizer_client.get(f"/admin/contests/{contest_ids['contest']}")
         .get_data(as_text=True)
@@ -875,3 +883,163 @@ def test_a_challenge_token_expires(
         assert not signup_guard.redeem(challenge.token, solve(challenge.question))
         monkeypatch.undo()
         assert signup_guard.redeem(challenge.token, solve(challenge.question))  # still unused
+
+
+def test_the_field_editor_keeps_the_keys_of_existing_fields(
+    app: Flask, organizer_client: FlaskClient, contest_ids: dict[str, int]
+) -> None:
+    """Rows of name + required: an existing field keeps its key (stored answers still match);
+    a new one gets a key no field nor stored answer uses; a cleared name removes its field."""
+    assert (
+        post_page(app.test_client(), contest_ids["contest"], form(contest_ids)).status_code == 302
+    )
+    url = f"/admin/contests/{contest_ids['contest']}/signup"
+    rows = {
+        "fields-0-key": "id_tail",  # moved up, renamed, now required
+        "fields-0-label": "证件后四位",
+        "fields-0-required": "y",
+        "fields-1-key": "school",  # cleared: removed
+        "fields-1-label": " ",
+        "fields-2-label": "班级",
+        "fields-4-label": "备注",
+    }
+    saved = organizer_client.post(
+        url, data={"csrf_token": csrf_token(organizer_client), "notice": NOTICE, **rows}
+    )
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    with app.app_context():
+        contest = db.session.get(Contest, contest_ids["contest"])
+        assert contest is not None
+        assert contest.signup_fields == [
+            {"key": "id_tail", "label": "证件后四位", "required": True},
+            {"key": "field1", "label": "班级", "required": False},
+            {"key": "field2", "label": "备注", "required": False},
+        ]
+        # "school" holds a stored answer: a later new field does not take its key
+        assert "school" in signup_service.answer_keys(contest)
+    html = organizer_client.get(url).get_data(as_text=True)
+    assert re.search(r'<input id="fields-0-label"[^>]* value="证件后四位">', html)
+    assert html.count('name="fields-') == 3 * 6  # three fields, three empty rows
+    exported = organizer_client.get(url + "/export.csv").get_data(as_text=True)
+    header = next(csv.reader(io.StringIO(exported.lstrip("\ufeff"))))
+    assert header[-4:] == ["证件后四位", "班级", "备注", "school"]  # old answers still exported
+
+
+def test_the_field_editor_checks_the_rows_with_chinese_messages(
+    app: Flask, organizer_client: FlaskClient, contest_ids: dict[str, int]
+) -> None:
+    url = f"/admin/contests/{contest_ids['contest']}/signup"
+    token = csrf_token(organizer_client)
+    cases = [
+        ({"fields-2-label": "名" * 41}, "第 3 项：名称最多 40 个字符。"),
+        ({"fields-0-key": "Bad Key"}, "第 1 项：请刷新页面后重试。"),
+        ({"fields-1-key": "school"}, "第 2 项：请刷新页面后重试。"),  # a key twice
+    ]
+    for rows, message in cases:
+        data = {"csrf_token": token, "notice": NOTICE, "fields-0-key": "school"}
+        data |= {"fields-0-label": "学校", "fields-1-key": "id_tail", "fields-1-label": "尾号"}
+        response = organizer_client.post(url, data={**data, **rows})
+        assert response.status_code == 422
+        assert message in response.get_data(as_text=True)
+    with app.test_request_context():
+        many = [signup_service.FieldRow("", f"项目{i}") for i in range(9)]
+        with pytest.raises(signup_service.InvalidInput, match="附加字段最多 8 个"):
+            signup_service.build_fields(many)
+        assert len(signup_service.build_fields(many[:8], taken={"field1"})) == 8
+        assert signup_service.build_fields(many[:1], taken={"field1"})[0]["key"] == "field2"
+    with app.app_context():
+        contest = db.session.get(Contest, contest_ids["contest"])
+        assert contest is not None and contest.signup_fields == FIELDS
+
+
+def waiting_registration(app: Flask, contest_ids: dict[str, int]) -> int:
+    data = form(contest_ids, organization="other", unit_other="  第三 中学 ")
+    assert post_page(app.test_client(), contest_ids["contest"], data).status_code == 302
+    with app.app_context():
+        reg_id = db.session.scalar(select(Registration.id))
+        assert reg_id is not None
+        return reg_id
+
+
+def test_mapping_needs_a_choice_and_can_create_the_unit(
+    app: Flask, organizer_client: FlaskClient, contest_ids: dict[str, int]
+) -> None:
+    reg_id = waiting_registration(app, contest_ids)
+    url = f"/admin/contests/{contest_ids['contest']}/signup"
+    html = organizer_client.get(url).get_data(as_text=True)
+    assert '<option value="" selected>请选择</option>' in html
+    assert 'name="organization_id" required' in html
+    assert 'name="new_name" value="第三 中学"' in html
+
+    def send(**data: str) -> str:
+        data = {"csrf_token": csrf_token(organizer_client), "registration_id": str(reg_id), **data}
+        response = organizer_client.post(url + "/map", data=data)
+        assert response.status_code == 302
+        return organizer_client.get(response.location).get_data(as_text=True)
+
+    assert "请选择单位" in send(action="map", organization_id="")
+    assert "请选择单位" in send(action="map", organization_id="9" * 30)  # no id: no server error
+    assert "单位“市网信办”已存在，请从列表中选择。" in send(action="create", new_name="市网信办")
+    not_a_district = send(
+        action="create", new_name="第三中学", parent_id=str(contest_ids["office"])
+    )
+    assert "请从列表中选择区县。" in not_a_district
+    assert registration_of_id(app, reg_id).unit_other == "第三 中学"  # nothing changed yet
+
+    send(action="create", new_name="第三中学", parent_id=str(contest_ids["district"]))
+    user = user_by_mobile(app)
+    with app.app_context():
+        unit = db.session.scalar(select(Organization).where(Organization.name == "第三中学"))
+        assert unit is not None and unit.parent_id == contest_ids["district"]
+        assert unit.kind is OrganizationKind.UNIT
+        assert user is not None and user.organization_id == unit.id
+        event = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "registration.map_unit")
+        )
+        assert event is not None and event.actor_name == "boss"
+        assert event.before == {"unit_other": "第三 中学", "organization_id": None}
+        assert event.after == {
+            "unit_other": None,
+            "organization_id": unit.id,
+            "organization_created": {
+                "id": unit.id,
+                "name": "第三中学",
+                "parent_id": contest_ids["district"],
+            },
+        }
+    assert registration_of_id(app, reg_id).unit_other is None
+
+
+def registration_of_id(app: Flask, reg_id: int) -> Registration:
+    with app.app_context():
+        reg = db.session.get(Registration, reg_id)
+        assert reg is not None
+        db.session.expunge(reg)
+        return reg
+
+
+def test_the_export_is_in_the_sites_time_zone(
+    app: Flask, organizer_client: FlaskClient, contest_ids: dict[str, int]
+) -> None:
+    assert (
+        post_page(app.test_client(), contest_ids["contest"], form(contest_ids)).status_code == 302
+    )
+    with app.app_context():
+        reg = db.session.scalar(select(Registration))
+        assert reg is not None
+        reg.registered_at = datetime(2026, 3, 1, 17, 30, 5, tzinfo=UTC)
+        db.session.commit()
+    url = f"/admin/contests/{contest_ids['contest']}/signup"
+    exported = organizer_client.get(url + "/export.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(exported.lstrip("\ufeff"))))
+    assert rows[0][0] == "注册时间（北京时间）"
+    assert rows[1][0] == "2026-03-02 01:30:05"
+    xlsx = organizer_client.get(url + "/export.xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx.data)).active
+    assert sheet is not None
+    assert sheet.cell(row=1, column=1).value == "注册时间（北京时间）"
+    assert sheet.cell(row=2, column=1).value == "2026-03-02 01:30:05"
+    app.config["CONTEST_TIMEZONE"] = "UTC"
+    exported = organizer_client.get(url + "/export.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(exported.lstrip("\ufeff"))))
+    assert rows[0][0] == "注册时间（UTC）" and rows[1][0] == "2026-03-01 17:30:05"

@@ -274,6 +274,79 @@ def test_a_duplicate_username_refuses_the_file_naming_the_rows(app: Flask) -> No
     assert "dup01" not in usernames(app)
 
 
+def test_roster_problems_come_in_row_order_each_a_sentence(app: Flask) -> None:
+    """A taken username is found after the rows are read; it still sorts into its row, and every
+    problem ends with one full stop, fragment or sentence."""
+    admin = signed_in(app, "boss")
+    with app.app_context():
+        add_user("taken02")
+    content = "单位,用户名,姓名\n,taken02,\n一中,ok01,乙\n,x y,\n".encode()
+    job_id = import_id_of(upload(admin, content))
+    run_worker(app)
+    problems = roster(app, job_id).report["problems"]
+    rows = [int(m.group(1)) for p in problems if (m := re.match(r"第 (\d+) 行", p))]
+    assert len(rows) == len(problems) == 6 and rows == sorted(rows), problems
+    assert problems[0] == "第 2 行：单位为空。", problems
+    assert all(p.endswith("。") and not p.endswith("。。") for p in problems), problems
+    assert any("taken02" in p for p in problems[:3]), problems
+
+
+def test_the_passwords_box_says_downloaded_once_sent(app: Flask) -> None:
+    """The script replaces the box with the text it carries (a reload shows it gone)."""
+    admin = signed_in(app, "boss")
+    job_id = import_id_of(upload(admin, GOOD.encode()))
+    run_worker(app)
+    assert post(admin, f"/admin/users/imports/{job_id}/confirm").status_code == 302
+    run_worker(app)
+    page = admin.get(f"/admin/users/imports/{job_id}").get_data(as_text=True)
+    assert 'data-downloaded="已下载。该密码文件不能再次下载。"' in page
+    response = admin.get("/static/js/roster_import.js")
+    script = response.get_data(as_text=True)
+    response.close()
+    assert "passwords-downloaded" in script and "dataset.downloaded" in script
+
+
+def test_a_deactivated_account_with_its_right_password_is_told_so(
+    app: Flask, contestant: User
+) -> None:
+    """Only the right password hears that the account is deactivated; a guess hears what any
+    wrong password hears. The page shows whom to ask."""
+    admin = signed_in(app, "boss")
+    assert post(admin, "/admin/users/password-help", text="请联系王老师").status_code == 302
+    assert post(admin, f"/admin/users/{contestant.id}/active", active="0").status_code == 302
+
+    def page_login(password: str):  # type: ignore[no-untyped-def]
+        client = app.test_client()
+        client.get("/login")
+        return client.post(
+            "/login",
+            data={
+                "csrf_token": csrf_token(client),
+                "username": contestant.username,
+                "password": password,
+            },
+        )
+
+    right = page_login(PASSWORD)
+    html = right.get_data(as_text=True)
+    assert right.status_code == 403
+    assert "该账号已停用，请联系组织者。" in html and "用户名或密码错误" not in html
+    inactive = html[html.index('data-testid="account-inactive"') :].split("</div>")[0]
+    assert "请联系王老师" in inactive
+    wrong = page_login("not-the-password")
+    assert wrong.status_code == 401
+    assert "用户名或密码错误" in wrong.get_data(as_text=True)
+    assert "停用" not in wrong.get_data(as_text=True)
+
+    api = api_login(app.test_client(), contestant.username)
+    assert api.status_code == 403
+    assert api.get_json()["error"]["code"] == "account_inactive"
+    assert api.get_json()["error"]["message"] == "该账号已停用，请联系组织者。"
+    guess = api_login(app.test_client(), contestant.username, "not-the-password")
+    assert guess.status_code == 401
+    assert guess.get_json()["error"]["code"] == "invalid_credentials"
+
+
 def test_a_roster_over_50000_rows_is_refused(app: Flask) -> None:
     admin = signed_in(app, "boss")
     lines = ["单位,用户名,姓名"] + [f"一中,u{i:05d},名{i}" for i in range(50_001)]
@@ -358,7 +431,7 @@ def test_create_edit_deactivate_and_reactivate(app: Flask, organization: Organiz
 
     assert post(admin, f"/admin/users/{uid}/active", active="0").status_code == 302
     assert kid.get("/api/v1/session").get_json()["user"] is None
-    assert api_login(app.test_client(), "newkid", password.group(1)).status_code == 401
+    assert api_login(app.test_client(), "newkid", password.group(1)).status_code == 403
     assert post(admin, f"/admin/users/{uid}/active", active="1").status_code == 302
     assert api_login(app.test_client(), "newkid", password.group(1)).status_code == 200
 

@@ -307,7 +307,9 @@ def test_create_update_and_reset(app: Flask, organization: Organization) -> None
 
     off = call(admin, "PATCH", f"/api/v1/users/{uid}", {"active": False})
     assert off.status_code == 200 and off.get_json()["active"] is False
-    assert api_login(app.test_client(), "carol", reset.get_json()["password"]).status_code == 401
+    refused = api_login(app.test_client(), "carol", reset.get_json()["password"])
+    assert refused.status_code == 403  # the right password of a deactivated account
+    assert refused.get_json()["error"]["code"] == "account_inactive"
     assert call(admin, "PATCH", f"/api/v1/users/{uid}", {"active": True}).get_json()["active"]
 
     with app.app_context():

@@ -23,6 +23,7 @@ from wtforms import BooleanField, IntegerField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from contest.admin import PAGE_SIZE, bp
+from contest.admin.contests import attempt_status_label
 from contest.errors import DomainError
 from contest.extensions import db
 from contest.main import points_text, type_text
@@ -232,6 +233,8 @@ def _attempt_page(attempt_id: int, forms: dict[str, FlaskForm] | None = None) ->
         restore_form=forms.get("restore") or ReasonForm(prefix="restore"),
         rescore_form=forms.get("rescore") or ReasonForm(prefix="rescore"),
         can_extend=attempt_admin.extendable(attempt, round_, now),
+        reopens=attempt_admin.reopens_on_restore(attempt, round_, now),
+        another_open=attempt_admin.another_open(attempt),
         max_extension_min=attempt_admin.MAX_EXTENSION_S // 60,
         now=now,
         type_text=type_text,
@@ -277,6 +280,7 @@ def shown_label(shown: Shown | str) -> str:
         Shown.ANSWERING: _("Answering"),
         Shown.SUBMITTED: _("Submitted"),
         Shown.AUTO_SUBMITTED: _("Auto-submitted"),
+        Shown.ENDED_BY_ORGANIZER: _("Ended by an organizer"),
         Shown.VOIDED: _("Voided"),
         Shown.FLAGGED: _("Flagged"),
     }[Shown(shown)]
@@ -287,9 +291,16 @@ def submitted_by_text(by: str | None) -> str:
         "contestant": _("by the contestant"),
         "deadline": _("at the deadline"),
         "integrity": _("by the integrity rule"),
-        "organizer": _("by an organizer (voided)"),
+        "organizer": _("ended by an organizer"),
         None: "",
     }.get(by, by or "")
+
+
+def voided_from_text(status: str) -> str:
+    """The status an attempt had before its void, as the paper page names it."""
+    if status == AttemptStatus.IN_PROGRESS.value:
+        return _("still answering")
+    return attempt_status_label(AttemptStatus(status))
 
 
 def event_label(kind: str) -> str:
@@ -335,6 +346,7 @@ def attempt_labels() -> dict[str, Any]:
     return {
         "shown_label": shown_label,
         "submitted_by_text": submitted_by_text,
+        "voided_from_text": voided_from_text,
         "audit_action_label": audit_action_label,
         "clock_text": clock_text,
     }

@@ -4,6 +4,7 @@ newest first, and exported as CSV or XLSX. Account events are for admins only
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from contest.admin import bp
 from contest.extensions import db, reads_only
 from contest.i18n import to_utc
 from contest.input_checks import MAX_ID
-from contest.models import AuditEvent, Contest
+from contest.models import Attempt, AuditEvent, Contest, Registration, Round, User
 from contest.services import audit_log
 
 PAGE_SIZE = 50
@@ -30,6 +31,14 @@ _TARGET_PAGES = {
     "round": [("admin.edit_round", "round_id")],
     "attempt": [("admin.attempt_timeline", "attempt_id"), ("admin.attempt_paper", "attempt_id")],
     "user": [("admin.user_edit", "user_id")],
+}
+# The objects a target id names, by target type: a target that is gone shows as deleted.
+_TARGET_MODELS: dict[str, Any] = {
+    "contest": Contest,
+    "round": Round,
+    "attempt": Attempt,
+    "registration": Registration,
+    "user": User,
 }
 # The filter fields of the page and the exports, as the query string names them.
 FILTER_ARGS = ("contest", "action", "actor", "target_type", "target_id", "from", "to")
@@ -81,6 +90,21 @@ def target_url(event: AuditEvent) -> str | None:
     return None
 
 
+def deleted_targets(events: Sequence[AuditEvent]) -> set[tuple[str, int]]:
+    """The (target type, id) of the events' targets that no longer exist: one query per
+    target type on the page."""
+    wanted: dict[str, set[int]] = {}
+    for event in events:
+        if event.target_id is not None and event.target_type in _TARGET_MODELS:
+            wanted.setdefault(event.target_type, set()).add(event.target_id)
+    gone = set()
+    for kind, ids in wanted.items():
+        model = _TARGET_MODELS[kind]
+        found = set(db.session.scalars(select(model.id).where(model.id.in_(ids))))
+        gone |= {(kind, id_) for id_ in ids - found}
+    return gone
+
+
 @bp.route("/audit")
 @reads_only
 def audit() -> Any:
@@ -91,6 +115,7 @@ def audit() -> Any:
     contests = db.session.execute(select(Contest.id, Contest.title).order_by(Contest.id.desc()))
     titles = dict(contests.all())
     args = {k: v for k, v in request.args.items() if k in FILTER_ARGS and v}
+    names = audit_log.organization_names(pagination.items)
     return render_template(
         "admin/audit.html",
         pagination=pagination,
@@ -101,7 +126,10 @@ def audit() -> Any:
         action_label=audit_log.action_label,
         target_label=audit_log.target_label,
         target_url=target_url,
-        changes=audit_log.changes,
+        deleted=deleted_targets(pagination.items),
+        changes=lambda event: audit_log.changes(
+            event.before, event.after, target_type=event.target_type, names=names
+        ),
         account_events=current_user.is_admin,
     )
 

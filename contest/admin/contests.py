@@ -289,9 +289,22 @@ def new_contest() -> Any:
     return _contest_form(form, None, errors)
 
 
+def refused_edit(contest: Contest, what: str) -> Any:
+    """A redirect to the contest page with the reason, when the contest does not take the
+    change (:func:`contest.services.contests.ensure_editable`); None when it does."""
+    try:
+        contest_service.ensure_editable(contest, what)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.contest", contest_id=contest.id))
+    return None
+
+
 @bp.route("/contests/<int:contest_id>/edit", methods=["GET", "POST"])
 def edit_contest(contest_id: int) -> Any:
     contest = db.get_or_404(Contest, contest_id)
+    if (refused := refused_edit(contest, "contest")) is not None:
+        return refused
     form = ContestForm(data=_contest_data(contest) if request.method == "GET" else None)
     _organization_choices(form.organizations)
     errors: list[str] = []
@@ -376,11 +389,11 @@ def contest(contest_id: int) -> Any:
 
 def contest_page(contest: Contest, *, problems: list[str], status: int) -> Any:
     """The contest page with its enrolment form as on a first visit (publishContest's refusal
-    shows it with every problem)."""
+    shows it with every problem, at the top)."""
     enrol_form = EnrolForm(formdata=None)
     _organization_choices(enrol_form.organizations)
     enrol_form.organizations.data = [o.id for o in contest.organizations]
-    return _contest_page(contest, enrol_form, status, problems=problems)
+    return _contest_page(contest, enrol_form, status, problems=problems, refused=True)
 
 
 def _contest_page(
@@ -388,6 +401,7 @@ def _contest_page(
     enrol_form: EnrolForm,
     status: int = 200,
     problems: list[str] | None = None,
+    refused: bool = False,
 ) -> Any:
     if problems is None and contest.status is ContestStatus.DRAFT:
         problems = lifecycle.publish_problems(contest, _now())
@@ -426,6 +440,7 @@ def _contest_page(
         enrol_form=enrol_form,
         now=_now(),
         problems=problems or [],
+        publish_refused=refused,
         lifecycle_form=FlaskForm(formdata=None),
     ), status
 
@@ -433,6 +448,8 @@ def _contest_page(
 @bp.route("/contests/<int:contest_id>/enrol", methods=["POST"])
 def enrol(contest_id: int) -> Any:
     contest = db.get_or_404(Contest, contest_id)
+    if (refused := refused_edit(contest, "enrol")) is not None:
+        return refused
     form = EnrolForm()
     _organization_choices(form.organizations)
     if not form.validate_on_submit():
@@ -458,6 +475,8 @@ def enrol(contest_id: int) -> Any:
 @bp.route("/contests/<int:contest_id>/rounds/new", methods=["GET", "POST"])
 def new_round(contest_id: int) -> Any:
     contest = db.get_or_404(Contest, contest_id)
+    if (refused := refused_edit(contest, "new_round")) is not None:
+        return refused
     form = RoundForm()
     if request.method == "GET":
         form.title.data = _next_title(len(contest.rounds))
@@ -467,6 +486,8 @@ def new_round(contest_id: int) -> Any:
 @bp.route("/rounds/<int:round_id>/edit", methods=["GET", "POST"])
 def edit_round(round_id: int) -> Any:
     round_ = db.get_or_404(Round, round_id)
+    if (refused := refused_edit(round_.contest, "round")) is not None:
+        return refused
     form = RoundForm(data=_round_data(round_) if request.method == "GET" else None)
     return _round_view(round_.contest, round_, form)
 
@@ -526,12 +547,23 @@ def _round_view(contest: Contest, round_: Round | None, form: RoundForm) -> Any:
                         ),
                         "info",
                     )
+                _flash_window_warnings(contest)
                 return redirect(url_for("admin.contest", contest_id=contest.id))
     while len(form.blueprint) < max(BLUEPRINT_ROWS, _filled_rows(form) + 2):
         form.blueprint.append_entry()
         form.blueprint[-1].form.category.choices = choices
     status = 422 if (errors or form.errors) else 200
     return _round_form(contest, round_, form, errors, status)
+
+
+def _flash_window_warnings(contest: Contest) -> None:
+    """After saving a round of a published contest, what publishing would have said of the
+    windows (a warning only: moving a close earlier is legitimate)."""
+    if contest.status is not ContestStatus.PUBLISHED:
+        return
+    db.session.refresh(contest)
+    for problem in lifecycle.window_problems(contest, _now()):
+        flash(_("Check the round windows: %(problem)s", problem=problem), "warning")
 
 
 def _round_form(
@@ -848,7 +880,7 @@ def contest_labels() -> dict[str, Any]:
     return {
         "local_time": local_time,
         "duration_text": duration_text,
-        "round_status": contest_service.round_status,
+        "round_status": contest_service.contest_round_status,
         "round_status_label": round_status_label,
         "contest_status_label": contest_status_label,
         "registration_mode_label": registration_mode_label,

@@ -1,5 +1,5 @@
-"""Organizer pages for a contest's life: publish, finish, archive, copy, delete a draft, and the
-round preview (see :mod:`contest.services.lifecycle` for the rules).
+"""Organizer pages for a contest's life: publish, finish, reopen, archive, unarchive, copy,
+delete a draft, and the round preview (see :mod:`contest.services.lifecycle` for the rules).
 
 The preview is read-only: it draws a paper from the round's blueprint on the fly, as a start
 would (shuffles included), and shows it with the answer key under a 预览 banner. No attempt is
@@ -90,6 +90,26 @@ def archive_contest(contest_id: int) -> Any:
         contest_id,
         lifecycle.archive,
         _("The contest is archived: it is off the lists, and every record is kept."),
+    )
+
+
+@bp.route("/contests/<int:contest_id>/reopen", methods=["POST"])
+def reopen_contest(contest_id: int) -> Any:
+    """A finished contest published again (a finish too early is taken back)."""
+    return _simple_transition(
+        contest_id,
+        lifecycle.reopen,
+        _("The contest is published again: its open rounds take attempts and registrations."),
+    )
+
+
+@bp.route("/contests/<int:contest_id>/unarchive", methods=["POST"])
+def unarchive_contest(contest_id: int) -> Any:
+    """An archived contest back to finished: on the lists again and editable."""
+    return _simple_transition(
+        contest_id,
+        lifecycle.unarchive,
+        _("The contest is unarchived: it is finished again and back on the lists."),
     )
 
 

@@ -56,6 +56,11 @@ class AuditChangeSchema(ma.Schema):
     key = ma.fields.String()
     before = ma.fields.String(metadata={"description": "as text; empty when absent"})
     after = ma.fields.String()
+    label = ma.fields.String(metadata={"description": "the key in the interface language"})
+    before_text = ma.fields.String(
+        metadata={"description": "as pages show it (labels, local times)"}
+    )
+    after_text = ma.fields.String()
 
 
 class AuditEventSchema(ma.Schema):
@@ -66,6 +71,7 @@ class AuditEventSchema(ma.Schema):
     action = ma.fields.String()
     action_label = ma.fields.String(metadata={"description": "in the interface language"})
     target_type = ma.fields.String()
+    target_label = ma.fields.String(metadata={"description": "in the interface language"})
     target_id = ma.fields.Integer(allow_none=True)
     contest_id = ma.fields.Integer(allow_none=True)
     reason = ma.fields.String()
@@ -83,7 +89,9 @@ class AuditEventListSchema(ma.Schema):
     per_page = ma.fields.Integer()
 
 
-def event_body(event: AuditEvent) -> dict[str, Any]:
+def event_body(event: AuditEvent, names: dict[int, str] | None = None) -> dict[str, Any]:
+    """One event for the API; ``names``: organization names by id
+    (:func:`audit_log.organization_names`)."""
     return {
         "id": event.id,
         "at": event.at,
@@ -92,12 +100,18 @@ def event_body(event: AuditEvent) -> dict[str, Any]:
         "action": event.action,
         "action_label": audit_log.action_label(event.action),
         "target_type": event.target_type,
+        "target_label": audit_log.target_label(event.target_type),
         "target_id": event.target_id,
         "contest_id": event.contest_id,
         "reason": event.reason,
         "before": event.before,
         "after": event.after,
-        "changes": [vars(c) for c in audit_log.changes(event.before, event.after)],
+        "changes": [
+            vars(c)
+            for c in audit_log.changes(
+                event.before, event.after, target_type=event.target_type, names=names
+            )
+        ],
     }
 
 
@@ -125,8 +139,9 @@ def list_audit_events(args: dict[str, Any]) -> dict[str, Any]:
     query = audit_log.events_query(filters, viewer=current_user)
     page, per_page = args["page"], args["per_page"]
     pagination = db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+    names = audit_log.organization_names(pagination.items)
     return {
-        "events": [event_body(e) for e in pagination.items],
+        "events": [event_body(e, names) for e in pagination.items],
         "total": pagination.total or 0,
         "page": page,
         "per_page": per_page,

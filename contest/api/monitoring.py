@@ -28,7 +28,10 @@ class AttemptListQuerySchema(ma.Schema):
     status = ma.fields.String(
         load_default=None,
         validate=ma.validate.OneOf([s.value for s in Shown]),
-        metadata={"description": "answering, submitted, auto_submitted, voided or flagged"},
+        metadata={
+            "description": "answering, submitted, auto_submitted, ended_by_organizer, voided or "
+            "flagged"
+        },
     )
     organization = ma.fields.Integer(
         load_default=None,
@@ -55,7 +58,11 @@ class AttemptAdminSchema(ma.Schema):
     number = ma.fields.Integer()
     status = ma.fields.String(metadata={"enum": ["in_progress", "submitted", "scored", "void"]})
     shown_status = ma.fields.String(
-        metadata={"enum": ["answering", "submitted", "auto_submitted", "voided"]}
+        metadata={
+            "enum": ["answering", "submitted", "auto_submitted", "ended_by_organizer", "voided"],
+            "description": "auto_submitted: by the deadline or the integrity rule; "
+            "ended_by_organizer: ended by a void and restored after its time was over",
+        }
     )
     score = ma.fields.Float(allow_none=True)
     time_used_s = ma.fields.Integer(allow_none=True)
@@ -249,7 +256,8 @@ def extend_attempt(body: dict[str, Any], attempt_id: int) -> dict[str, Any]:
 @blp.route("/attempts/<int:attempt_id>/void", methods=["POST"])
 @blp.doc(
     operationId="voidAttempt",
-    summary="Void an attempt: it leaves the boards (organizers)",
+    summary="Void an attempt: it leaves the boards; one in progress ends at once, unsubmitted "
+    "(organizers)",
 )
 @organizer_required
 @blp.arguments(ReasonSchema())
@@ -261,7 +269,8 @@ def void_attempt(body: dict[str, Any], attempt_id: int) -> dict[str, Any]:
 @blp.route("/attempts/<int:attempt_id>/restore", methods=["POST"])
 @blp.doc(
     operationId="restoreAttempt",
-    summary="Give a void attempt back its status: the boards include it again (organizers)",
+    summary="Give a void attempt back its status: the boards include it again; one voided in "
+    "progress continues if its time is not over, else is submitted (organizers)",
 )
 @organizer_required
 @blp.arguments(ReasonSchema())

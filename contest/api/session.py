@@ -37,6 +37,7 @@ def get_session() -> dict[str, Any]:
 @blp.arguments(LoginSchema())
 @blp.response(200, SessionSchema)
 @blp.alt_response(401, description="Wrong username or password")
+@blp.alt_response(403, description="Right password, but the account is deactivated")
 @blp.alt_response(429, description="Too many attempts")
 def login(credentials: dict[str, str]) -> dict[str, Any]:
     check_login_allowed(credentials["username"])

@@ -13,7 +13,7 @@ from contest.auth.throttle import check_login_allowed, login_succeeded
 from contest.errors import AuthenticationFailed, DomainError
 from contest.i18n import COOKIE, LOCALES
 from contest.models import User
-from contest.services.accounts import authenticate, end_sessions, password_help
+from contest.services.accounts import AccountInactive, authenticate, end_sessions, password_help
 
 
 def home_url(user: User) -> str:
@@ -36,19 +36,25 @@ def login() -> Any:
         return redirect(home_url(current_user))
     form = LoginForm(formdata=request.form)  # a form post only: JSON goes to the login operation
     status = 200
+    inactive = ""  # the message for a deactivated account whose password was right
     if form.validate_on_submit():
         username = form.username.data or ""
         check_login_allowed(username)
         try:
             user = authenticate(username, form.password.data or "")
+        except AccountInactive as exc:
+            inactive = exc.message
+            status = exc.status
         except AuthenticationFailed as exc:
             form.password.errors = [exc.message]
-            status = 401
+            status = exc.status
         else:
             login_succeeded(user.username)
             login_user(user)
             return redirect(safe_next(request.args.get("next")) or home_url(user))
-    return render_template("auth/login.html", form=form, password_help=password_help()), status
+    return render_template(
+        "auth/login.html", form=form, password_help=password_help(), inactive=inactive
+    ), status
 
 
 @bp.route("/logout", methods=["POST"])

@@ -152,9 +152,6 @@ def play_helpers() -> dict[str, Any]:
         "type_text": type_text,
         "duration_text": duration_text,
         "points_text": points_text,
-        "utc_text": lambda value: (
-            value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else ""
-        ),
     }
 
 

@@ -154,15 +154,25 @@ def normalize_username(username: str) -> str:
     return username.strip().lower()
 
 
+class AccountInactive(AuthenticationFailed):
+    """The password is right but the account is deactivated."""
+
+    status = 403
+    code = "account_inactive"
+
+
 def authenticate(username: str, password: str) -> User:
-    """The active user with these credentials, or :class:`AuthenticationFailed`. A password
+    """The active user with these credentials, or :class:`AuthenticationFailed` (its subclass
+    :class:`AccountInactive` when the password is right but the account deactivated). A password
     hash in one of werkzeug's older formats is replaced by an Argon2id one (and committed)."""
     user = db.session.scalar(select(User).where(User.username == normalize_username(username)))
     if user is None:
         verify_password(_dummy_hash(), password)
         raise AuthenticationFailed(_("Wrong username or password."))
-    if not verify_password(user.password_hash, password) or not user.active:
+    if not verify_password(user.password_hash, password):
         raise AuthenticationFailed(_("Wrong username or password."))
+    if not user.active:  # told only to whoever knows the password: a guesser learns nothing
+        raise AccountInactive(_("This account is deactivated: ask the organizers."))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         db.session.commit()

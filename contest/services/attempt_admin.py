@@ -5,8 +5,12 @@ Every action needs a reason and writes an audit event (``attempt.extend``, ``att
 ``attempt.restore``, ``attempt.rescore``) with the state before and after, in the same
 transaction. :func:`act` runs one, commits, then calls :func:`after_change`, which lets the
 boards and the workers follow (commit, then enqueue): an extension reschedules the attempt's
-close, a void or restore sets the contestant's board entries from the database, a rescore
-queues the scoring job.
+close, a void or restore sets the contestant's board entries from the database (and a restore
+to in progress schedules its close again), a rescore queues the scoring job.
+
+A void ends an attempt in progress without submitting it (``voided_from`` is ``in_progress``);
+its restore gives the contestant the attempt back while its deadline plus grace is ahead, else
+submits it as it stood at the void (``submitted_by`` ``organizer``).
 
 Extensions: ``Attempt.extended_s`` holds the seconds given by hand (at most a day in all); the
 deadline is :func:`contest.services.attempts.deadline_for` with them, so the round's close still
@@ -25,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy import String, and_, cast, func, or_, select, update
 
 from contest.errors import Conflict, InvalidInput, NotFound
 from contest.extensions import db, redis_hub
@@ -33,6 +37,7 @@ from contest.models import (
     Attempt,
     AttemptItem,
     AttemptStatus,
+    AuditEvent,
     IntegrityEvent,
     Organization,
     Round,
@@ -56,20 +61,26 @@ class Shown(enum.StrEnum):
     ANSWERING = "answering"
     SUBMITTED = "submitted"
     AUTO_SUBMITTED = "auto_submitted"
+    ENDED_BY_ORGANIZER = "ended_by_organizer"
     VOIDED = "voided"
     FLAGGED = "flagged"  # a filter only: a flagged attempt is shown with its state and a badge
 
 
+AUTOMATIC = ("deadline", "integrity")  # who submits an attempt without anyone's hand
+
+
 def shown_status(status: AttemptStatus, submitted_by: str | None) -> Shown:
-    """answering, submitted (by the contestant), auto-submitted (deadline, integrity rule or an
-    organizer's void) or voided."""
+    """answering, submitted (by the contestant), auto-submitted (the deadline or the integrity
+    rule), ended by an organizer (restored after its time was over) or voided."""
     if status is AttemptStatus.VOID:
         return Shown.VOIDED
     if status is AttemptStatus.IN_PROGRESS:
         return Shown.ANSWERING
-    if submitted_by in (None, "contestant"):
-        return Shown.SUBMITTED
-    return Shown.AUTO_SUBMITTED
+    if submitted_by == "organizer":
+        return Shown.ENDED_BY_ORGANIZER
+    if submitted_by in AUTOMATIC:
+        return Shown.AUTO_SUBMITTED
+    return Shown.SUBMITTED
 
 
 # The monitoring list ------------------------------------------------------------------------------
@@ -134,11 +145,14 @@ def _like(text: str) -> str:
 
 def _status_clause(status: Shown) -> Any:
     done = Attempt.status.in_([AttemptStatus.SUBMITTED, AttemptStatus.SCORED])
-    by_contestant = or_(Attempt.submitted_by.is_(None), Attempt.submitted_by == "contestant")
+    automatic = Attempt.submitted_by.in_(AUTOMATIC)
+    by_organizer = Attempt.submitted_by == "organizer"
+    by_contestant = or_(Attempt.submitted_by.is_(None), and_(~automatic, ~by_organizer))
     return {
         Shown.ANSWERING: Attempt.status == AttemptStatus.IN_PROGRESS,
         Shown.SUBMITTED: and_(done, by_contestant),
-        Shown.AUTO_SUBMITTED: and_(done, ~by_contestant),
+        Shown.AUTO_SUBMITTED: and_(done, automatic),
+        Shown.ENDED_BY_ORGANIZER: and_(done, by_organizer),
         Shown.VOIDED: Attempt.status == AttemptStatus.VOID,
         Shown.FLAGGED: Attempt.flagged.is_(True),
     }[status]
@@ -489,20 +503,14 @@ def extend_attempt(
 
 
 def void_attempt(attempt_id: int, *, reason: str, now: datetime) -> Attempt:
-    """Void an attempt (not committed): it leaves the boards, ``voided_from`` keeps its status.
-    One still in progress is submitted first (by ``organizer``), so its sitting ends."""
+    """Void an attempt (not committed): it leaves the boards, ``voided_from`` keeps the status it
+    had. One still in progress is not submitted: its sitting ends at once (its page takes no more
+    saves) and ``voided_from`` says ``in_progress``, so a restore can give it back."""
     text = _reason(reason)
     attempt = get_attempt(attempt_id, lock=True)
     if attempt.status is AttemptStatus.VOID:
         raise Conflict(_("This attempt is void already."), code="already_void")
     before = _state(attempt)
-    if attempt.status is AttemptStatus.IN_PROGRESS:
-        attempt.submitted_at = min(now, attempt.deadline_at)
-        attempt.time_used_s = max(
-            0, int((attempt.submitted_at - attempt.started_at).total_seconds())
-        )
-        attempt.submitted_by = "organizer"
-        attempt.status = AttemptStatus.SUBMITTED
     attempt.voided_from = attempt.status.value
     attempt.status = AttemptStatus.VOID
     audit.record(
@@ -517,20 +525,107 @@ def void_attempt(attempt_id: int, *, reason: str, now: datetime) -> Attempt:
     return attempt
 
 
+def _voided_at(attempt: Attempt, now: datetime) -> datetime:
+    """When the attempt's last void was recorded (``now`` if the log has none)."""
+    at = db.session.scalar(
+        select(AuditEvent.at)
+        .where(
+            AuditEvent.target_type == "attempt",
+            AuditEvent.target_id == attempt.id,
+            AuditEvent.action == "attempt.void",
+        )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(1)
+    )
+    if at is None:
+        return now
+    return at if at.tzinfo else at.replace(tzinfo=now.tzinfo)
+
+
+def _current_deadline(attempt: Attempt, round_: Round) -> datetime:
+    """The attempt's deadline as the round times it now (its close or duration may have moved
+    while the attempt was void), with its extension; one extended past the close stays past it,
+    as :func:`contest.services.contests.retime_open_attempts` keeps it."""
+    closes_at = round_.closes_at
+    beyond = bool(attempt.extended_s and closes_at and attempt.deadline_at > closes_at)
+    return deadline_for(round_, attempt.started_at, attempt.extended_s or 0, beyond_close=beyond)
+
+
+def another_open(attempt: Attempt) -> bool:
+    """Whether the contestant has another attempt in progress in the round (one started while
+    this one was void): a contestant answers one attempt at a time."""
+    found = db.session.scalar(
+        select(Attempt.id)
+        .where(
+            Attempt.round_id == attempt.round_id,
+            Attempt.user_id == attempt.user_id,
+            Attempt.status == AttemptStatus.IN_PROGRESS,
+            Attempt.id != attempt.id,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def reopens_on_restore(attempt: Attempt, round_: Round, now: datetime) -> bool:
+    """Whether a restore now gives the contestant the attempt back to continue: voided while in
+    progress, its deadline plus grace still ahead, and no other attempt of theirs open."""
+    return (
+        attempt.status is AttemptStatus.VOID
+        and attempt.voided_from == AttemptStatus.IN_PROGRESS.value
+        and now <= _current_deadline(attempt, round_) + timedelta(seconds=round_.grace_s)
+        and not another_open(attempt)
+    )
+
+
+def _reopen(attempt: Attempt, deadline: datetime) -> None:
+    """Back to in progress: no submission, and no grade from its time as void."""
+    attempt.status = AttemptStatus.IN_PROGRESS
+    attempt.deadline_at = deadline
+    attempt.submitted_at = None
+    attempt.submitted_by = None
+    attempt.time_used_s = None
+    attempt.score = None
+    attempt.scored_at = None
+    db.session.execute(
+        update(AttemptItem)
+        .where(AttemptItem.attempt_id == attempt.id)
+        .values(earned=None, correct=None)
+    )
+
+
+def _restore_interrupted(attempt: Attempt, now: datetime) -> None:
+    """An attempt voided while in progress: in progress again while its deadline plus grace is
+    ahead (the contestant continues); past that, or with another attempt of theirs open,
+    submitted by ``organizer`` as it stood at the void (its time used runs to the void, at most
+    to the deadline) and scored."""
+    round_ = contest_service.lock_round_for_start(attempt.round_id)
+    if reopens_on_restore(attempt, round_, now):
+        _reopen(attempt, _current_deadline(attempt, round_))
+        return
+    attempt.status = AttemptStatus.SCORED if attempt.score is not None else AttemptStatus.SUBMITTED
+    attempt.submitted_at = min(_voided_at(attempt, now), attempt.deadline_at)
+    attempt.time_used_s = max(0, int((attempt.submitted_at - attempt.started_at).total_seconds()))
+    attempt.submitted_by = "organizer"
+
+
 def restore_attempt(attempt_id: int, *, reason: str, now: datetime) -> Attempt:
     """Give a voided attempt back the status it had (not committed): scored when it has a score
     (graded before or during its void), else submitted, which :func:`after_change` queues for
     scoring; the boards take it in again. One voided by the integrity rule has no
-    ``voided_from`` and comes back the same way."""
+    ``voided_from`` and comes back the same way. One voided while in progress goes back to
+    in progress if its time is not over (:func:`_restore_interrupted`)."""
     text = _reason(reason)
     attempt = get_attempt(attempt_id, lock=True)
     if attempt.status is not AttemptStatus.VOID:
         raise Conflict(_("Only a void attempt can be restored."), code="not_void")
     before = _state(attempt)
-    # voided_from is submitted or scored (an attempt in progress is submitted before its void);
-    # a void attempt is graded too, so one voided unscored may come back scored.
-    target = AttemptStatus.SCORED if attempt.score is not None else AttemptStatus.SUBMITTED
-    attempt.status = target
+    if attempt.voided_from == AttemptStatus.IN_PROGRESS.value:
+        _restore_interrupted(attempt, now)
+    else:
+        # A void attempt is graded too, so one voided unscored may come back scored.
+        has_score = attempt.score is not None
+        attempt.status = AttemptStatus.SCORED if has_score else AttemptStatus.SUBMITTED
     attempt.voided_from = None
     audit.record(
         "attempt.restore",
@@ -588,7 +683,10 @@ def after_change(action: str, attempt_ids: Sequence[int]) -> None:
         enqueue_scoring_many([a.id for a in attempts])
     else:
         leaderboards.record_attempts(redis_hub.client, [(a.round_id, a.user_id) for a in attempts])
-        request_scoring([a.id for a in attempts if a.score is None])
+        open_ = [a for a in attempts if a.status is AttemptStatus.IN_PROGRESS]
+        for attempt in open_:  # restored to in progress: closed at its deadline again
+            schedule_close(attempt, _round_of(attempt).grace_s)
+        request_scoring([a.id for a in attempts if a.score is None and a not in open_])
 
 
 ACTIONS: dict[str, Callable[..., Attempt]] = {

@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy import Select, false, func, select
 
 from contest.extensions import db
 from contest.i18n import local_time
-from contest.models import AuditEvent, User
+from contest.models import AuditEvent, Organization, User
 
 # Target types (and action prefixes) of account events: only admins see them.
 ACCOUNT_TARGETS = ("user", "roster", "site")
@@ -39,6 +39,7 @@ _ACTIONS = {
     "contest.finish": _l("Contest finished"),
     "contest.reopen": _l("Contest reopened"),
     "contest.archive": _l("Contest archived"),
+    "contest.unarchive": _l("Contest unarchived"),
     "contest.copy": _l("Contest copied"),
     "contest.delete": _l("Contest deleted"),
     "contest.enroll": _l("Organizations enrolled"),
@@ -63,8 +64,8 @@ _ACTIONS = {
 _TARGETS = {
     "contest": _l("Contest"),
     "round": _l("Round"),
-    "attempt": _l("Attempt"),
-    "registration": _l("Registration"),
+    "attempt": _l("Answer sheet"),
+    "registration": _l("Registration record"),
     "user": _l("Account"),
     "roster": _l("Roster"),
     "site": _l("Site"),
@@ -146,24 +147,203 @@ def _account_action(action: str) -> bool:
     return action.split(".", 1)[0] in ACCOUNT_TARGETS
 
 
+# What the keys of before/after are called, as the services record them.
+_FIELDS = {
+    "status": _l("Status"),
+    "voided_from": _l("Status before the void"),
+    "score": _l("Score"),
+    "deadline_at": _l("Deadline"),
+    "extended_s": _l("Time extended"),
+    "minutes": _l("Minutes added"),
+    "beyond_close": _l("Beyond the round's close"),
+    "username": _l("Username"),
+    "display_name": _l("Name"),
+    "role": _l("Role"),
+    "organization_id": _l("Organization"),
+    "active": _l("Enabled"),
+    "filename": _l("File"),
+    "created": _l("Accounts created"),
+    "password_help": _l("Forgotten-password help"),
+    "published_at": _l("Published at"),
+    "finished_at": _l("Finished at"),
+    "archived_at": _l("Archived at"),
+    "source_id": _l("Copied from"),
+    "title": _l("Title"),
+    "rounds": _l("Rounds"),
+    "signup_open": _l("Taking sign-ups"),
+    "signup_fields": _l("Sign-up fields"),
+    "signup_notice": _l("Sign-up notice"),
+    "unit_other": _l("Unit typed by the contestant"),
+    "organization_created": _l("Unit created"),
+    # Contest and round settings, named as their forms name them.
+    "description": _l("Description"),
+    "schedule": _l("Schedule"),
+    "registration_mode": _l("Registration"),
+    "invite_code": _l("Invite code"),
+    "board_visibility": _l("Leaderboard visible to"),
+    "mask_names": _l("Mask names on public boards (张*三)"),
+    "bank_id": _l("Question bank"),
+    "opens_at": _l("Opens at"),
+    "closes_at": _l("Closes at"),
+    "freeze_at": _l("Board frozen at"),
+    "duration_s": _l("Time per attempt"),
+    "attempts_allowed": _l("Attempts allowed"),
+    "score_policy": _l("Which attempt counts"),
+    "blueprint": _l("Paper"),
+    "shuffle_questions": _l("Shuffle questions"),
+    "shuffle_options": _l("Shuffle options"),
+    "multiple_rule": _l("Multiple-choice scoring"),
+    "review_policy": _l("Review opens"),
+    "score_visibility": _l("Score shown"),
+    "integrity_threshold": _l("Focus losses allowed"),
+    "integrity_action": _l("Action when the limit is exceeded"),
+    "focus_grace_s": _l("Focus losses shorter than this are not counted"),
+    "grace_s": _l("Grace for answers in flight after the deadline"),
+    "qualification": _l("Qualification"),
+}
+# Keys whose meaning depends on the target: a roster counts units, a contest lists them.
+_TARGET_FIELDS = {
+    ("roster", "organizations"): _l("Units in the file"),
+    ("contest", "organizations"): _l("Organizations taking part"),
+}
+_SECONDS = ("extended_s", "duration_s", "focus_grace_s", "grace_s")
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def field_label(key: str, target_type: str = "") -> str:
+    """A before/after key in the interface language; an unknown key shows as it is."""
+    label = _TARGET_FIELDS.get((target_type, key)) or _FIELDS.get(key)
+    return str(label) if label is not None else key
+
+
 @dataclass(frozen=True)
 class Change:
-    """One key of before/after: its old and new value as text ("" when absent)."""
+    """One key of before/after: its old and new value as stored text ("" when absent), and
+    the same in words: the key's label and the values as pages show them."""
 
     key: str
     before: str
     after: str
+    label: str = ""
+    before_text: str = ""
+    after_text: str = ""
 
 
-def changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[Change]:
-    """The keys whose values differ between before and after, in key order."""
+def changes(
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    *,
+    target_type: str = "",
+    names: dict[int, str] | None = None,
+) -> list[Change]:
+    """The keys whose values differ between before and after, in key order. ``target_type``
+    tells whose status a ``status`` is; ``names`` holds organization names by id
+    (:func:`organization_names`)."""
     old, new = before or {}, after or {}
     keys = sorted(set(old) | set(new))
     return [
-        Change(key, _text(old.get(key)), _text(new.get(key)))
+        Change(
+            key,
+            _text(old.get(key)),
+            _text(new.get(key)),
+            field_label(key, target_type),
+            value_text(key, old.get(key), target_type=target_type, names=names),
+            value_text(key, new.get(key), target_type=target_type, names=names),
+        )
         for key in keys
         if key not in old or key not in new or old[key] != new[key]
     ]
+
+
+def organization_names(events: Iterable[AuditEvent]) -> dict[int, str]:
+    """The names of the organizations the events' before/after mention, in one query."""
+    ids: set[int] = set()
+    for event in events:
+        for values in (event.before or {}, event.after or {}):
+            found = values.get("organization_id")
+            listed = values.get("organizations") if event.target_type == "contest" else None
+            for value in [found, *(listed if isinstance(listed, list) else [])]:
+                if isinstance(value, int) and not isinstance(value, bool):
+                    ids.add(value)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Organization.id, Organization.name).where(Organization.id.in_(ids))
+    )
+    return {id_: name for id_, name in rows}
+
+
+def value_text(
+    key: str, value: Any, *, target_type: str = "", names: dict[int, str] | None = None
+) -> str:
+    """A recorded value as pages show it: statuses and roles by their labels, seconds as
+    minutes, an organization by its name, times in the site's time zone; other values as
+    :func:`_readable` writes them."""
+    # The labels live with the organizer pages that show them; imported here, when used.
+    from contest.admin import contests as labels
+    from contest.admin.users import role_label
+
+    if value is None or value == "":
+        return ""
+    enums: dict[str, Callable[[Any], str]] = {
+        "role": role_label,
+        "registration_mode": labels.registration_mode_label,
+        "review_policy": labels.review_policy_label,
+        "score_visibility": labels.score_visibility_label,
+        "integrity_action": labels.integrity_action_label,
+        "multiple_rule": labels.multiple_rule_label,
+    }
+    if target_type == "contest":
+        enums["status"] = labels.contest_status_label
+    elif target_type == "attempt":
+        enums["status"] = enums["voided_from"] = labels.attempt_status_label
+    try:
+        if key in enums:
+            return enums[key](value)
+        if key == "qualification" and isinstance(value, dict):
+            return labels.qualification_text(value)
+    except (KeyError, ValueError, TypeError):
+        return _readable(value)
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if key in _SECONDS and whole:
+        return labels.duration_text(value)
+    if key == "organizations" and isinstance(value, list):
+        return "、".join((names or {}).get(v) or f"#{v}" for v in value)
+    if key == "bank_id" and whole:
+        return f"#{value}"
+    if key == "minutes" and whole:
+        return labels.duration_text(value * 60)
+    if key == "organization_id" and whole:
+        return (names or {}).get(value) or f"#{value}"
+    if key == "source_id" and whole:
+        return f"#{value}"
+    return _readable(value)
+
+
+def _readable(value: Any) -> str:
+    """Yes/no for booleans, ISO times in the site's time zone, lists joined with 、 (a sign-up
+    field by its label), anything else as :func:`_text` writes it."""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        try:
+            return local_time(datetime.fromisoformat(value), seconds=True)
+        except ValueError:
+            return value
+    if isinstance(value, list):
+        return "、".join(_readable(_item_name(item)) for item in value)
+    if isinstance(value, dict) and _item_name(value) is not value:
+        return _readable(_item_name(value))
+    return _text(value)
+
+
+def _item_name(item: Any) -> Any:
+    """A sign-up field by its label, a unit by its name; anything else as it is."""
+    if isinstance(item, dict):
+        for key in ("label", "name"):
+            if isinstance(item.get(key), str):
+                return item[key]
+    return item
 
 
 def _text(value: Any) -> str:
@@ -176,9 +356,12 @@ def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def diff_text(event: AuditEvent) -> str:
-    """The changed keys on one line each: ``key: before → after``."""
-    return "\n".join(f"{c.key}: {c.before} → {c.after}" for c in changes(event.before, event.after))
+def diff_text(event: AuditEvent, names: dict[int, str] | None = None) -> str:
+    """The changed keys on one line each, in words: ``状态: 作答中 → 已作废``."""
+    return "\n".join(
+        f"{c.label}: {c.before_text or '—'} → {c.after_text or '—'}"
+        for c in changes(event.before, event.after, target_type=event.target_type, names=names)
+    )
 
 
 # Exports -----------------------------------------------------------------------------------------
@@ -198,7 +381,7 @@ def export_header() -> list[str]:
     ]
 
 
-def export_row(event: AuditEvent) -> list[str]:
+def export_row(event: AuditEvent, names: dict[int, str] | None = None) -> list[str]:
     return [
         local_time(event.at, seconds=True),
         event.actor_name or _("System"),
@@ -208,7 +391,7 @@ def export_row(event: AuditEvent) -> list[str]:
         "" if event.target_id is None else str(event.target_id),
         "" if event.contest_id is None else str(event.contest_id),
         event.reason,
-        diff_text(event),
+        diff_text(event, names),
     ]
 
 
@@ -227,8 +410,10 @@ def export_csv(events: Iterable[AuditEvent]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(export_header())
-    for event in events:
-        writer.writerow([neutralize(cell) for cell in export_row(event)])
+    rows = list(events)
+    names = organization_names(rows)
+    for event in rows:
+        writer.writerow([neutralize(cell) for cell in export_row(event, names)])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -252,8 +437,10 @@ def export_xlsx(events: Iterable[AuditEvent]) -> bytes:
         return value
 
     sheet.append([cell(name, bold) for name in export_header()])
-    for event in events:
-        sheet.append([cell(text) for text in export_row(event)])
+    rows = list(events)
+    names = organization_names(rows)
+    for event in rows:
+        sheet.append([cell(text) for text in export_row(event, names)])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -37,6 +37,7 @@ from contest.models import (
     ScoreVisibility,
     User,
 )
+from contest.services import audit
 from contest.services.leaderboards import (
     boards_of,
     counting_entries,
@@ -64,6 +65,27 @@ class BlueprintShortfall(InvalidInput):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("; ".join(p.render(_) for p in problems))
+
+
+# What an archived contest (read-only) and a finished one (no new round) refuse.
+EDITS = ("contest", "round", "new_round", "enrol", "signup")
+
+
+def ensure_editable(contest: Contest, what: str) -> None:
+    """Refuse (409) a change an archived contest, read-only, or a finished one (no new round)
+    does not take. ``what``: one of :data:`EDITS`."""
+    if what not in EDITS:
+        raise ValueError(what)
+    if contest.status is ContestStatus.ARCHIVED:
+        raise Conflict(
+            _("The contest is archived and read-only: unarchive it to change it."),
+            code="contest_archived",
+        )
+    if contest.status is ContestStatus.FINISHED and what == "new_round":
+        raise Conflict(
+            _("The contest is finished: it takes no new round (reopen it first)."),
+            code="contest_finished",
+        )
 
 
 def get_contest(contest_id: int) -> Contest:
@@ -126,7 +148,40 @@ def create_contest(title: str, **fields: Any) -> Contest:
         raise InvalidInput(_("An invite-only contest needs an invite code."))
     db.session.add(contest)
     db.session.flush()
+    audit.record(
+        "contest.create",
+        target_type="contest",
+        target_id=contest.id,
+        contest_id=contest.id,
+        after={"title": contest.title, "status": _audited(contest.status)},
+    )
     return contest
+
+
+def _audited(value: Any) -> Any:
+    """A setting as the audit log keeps it (JSON): enums by value, times in ISO form,
+    organizations by id."""
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, datetime):  # stored times are UTC, read back naive from SQLite
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, list) and value and all(isinstance(v, Organization) for v in value):
+        return sorted(v.id for v in value)
+    if isinstance(value, list | tuple):
+        return [_audited(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _audited(v) for k, v in value.items()}
+    return value
+
+
+def changed_fields(
+    before: dict[str, Any], after: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The settings that differ, before and after, as the audit log keeps them."""
+    old = {key: _audited(value) for key, value in before.items()}
+    new = {key: _audited(value) for key, value in after.items()}
+    keys = [key for key in new if old.get(key) != new[key]]
+    return {k: old.get(k) for k in keys}, {k: new[k] for k in keys}
 
 
 def blueprint_rows(blueprint: Sequence[dict[str, Any]]) -> list[BlueprintRow]:
@@ -255,6 +310,8 @@ def save_round(contest_id: int, round_id: int | None = None, **fields: Any) -> R
     round_ = get_round(round_id) if round_id else None
     if round_ is not None and round_.contest_id != contest.id:
         raise NotFound(_("No round %(id)s.", id=round_id))
+    ensure_editable(contest, "new_round" if round_ is None else "round")
+    previous = _round_values(round_)
     merged = {**_round_values(round_), **fields}
     rows = blueprint_rows(merged.get("blueprint") or [])
     _check_round_settings(merged)
@@ -290,10 +347,26 @@ def save_round(contest_id: int, round_id: int | None = None, **fields: Any) -> R
     for key, value in merged.items():
         setattr(round_, key, value)
     db.session.flush()
+    _record_round(round_, previous, merged)
     if retime:
         retime_open_attempts(round_, previous_close=previous_close)
     settings_changed(contest.id)
     return round_
+
+
+def _record_round(round_: Round, previous: dict[str, Any], merged: dict[str, Any]) -> None:
+    """``round.create`` with its settings, or ``round.update`` with the changed ones only."""
+    before, after = changed_fields(previous, merged)
+    if previous and not after:
+        return  # saved unchanged: nothing happened
+    audit.record(
+        "round.update" if previous else "round.create",
+        target_type="round",
+        target_id=round_.id,
+        contest_id=round_.contest_id,
+        before=before if previous else None,
+        after=after,
+    )
 
 
 RETIMED = "contest.retimed_attempts"
@@ -507,6 +580,14 @@ def round_status(round_: Round, now: datetime) -> str:
     return "open"
 
 
+def contest_round_status(round_: Round, now: datetime) -> str:
+    """The round's status as contestants see it: every round of a finished or archived
+    contest is closed, whatever its window says."""
+    if round_.contest.status in (ContestStatus.FINISHED, ContestStatus.ARCHIVED):
+        return "closed"
+    return round_status(round_, now)
+
+
 def is_registered(contest_id: int, user_id: int) -> bool:
     return (
         db.session.scalar(
@@ -666,7 +747,11 @@ def unique_title(title: str) -> None:
 
 
 def update_contest(contest: Contest, values: dict[str, Any]) -> None:
-    """Change a contest's settings (not committed), with the checks of :func:`create_contest`."""
+    """Change a contest's settings (not committed), with the checks of :func:`create_contest`;
+    refused (409) on an archived contest. Audited with the changed settings only."""
+    ensure_editable(contest, "contest")
+    previous = {key: _audited(getattr(contest, key)) for key in values if key != "title"}
+    previous["title"] = contest.title
     title = str(values.get("title", contest.title)).strip()
     if not title:
         raise InvalidInput(_("A contest needs a title."))
@@ -679,6 +764,16 @@ def update_contest(contest: Contest, values: dict[str, Any]) -> None:
     for round_ in contest.rounds:
         _check_board_keeps_the_score(contest, _round_values(round_))
     db.session.flush()
+    before, after = changed_fields(previous, {**values, "title": title})
+    if after:
+        audit.record(
+            "contest.update",
+            target_type="contest",
+            target_id=contest.id,
+            contest_id=contest.id,
+            before=before,
+            after=after,
+        )
     hidden = contest.board_visibility is not BoardVisibility.PUBLIC
     settings_changed(contest.id, hide=boards_of(contest) if hidden else ())
 
@@ -697,6 +792,7 @@ def enroll_organizations(
     Used by the organizer page and ``contest contests enroll``.
     """
     contest = get_contest(contest_id)
+    ensure_editable(contest, "enrol")
     ids = sorted(set(organization_ids))
     organizations = list(db.session.scalars(select(Organization).where(Organization.id.in_(ids))))
     for organization in organizations:

@@ -10,8 +10,12 @@ deleting a draft.
 - A **finished** contest stays readable (boards, results, review) but takes no new attempts
   and no registrations. Finishing is refused while a round with a closing time has not closed,
   or while an attempt is in progress: what contestants were promised runs to its end.
+- A finished contest can be **reopened** (published again), an archived one **unarchived**
+  (finished again): a click too far is taken back.
 - An **archived** contest (from finished) leaves every list, the public ones and the organizers'
   default one, and keeps every record: its pages and public boards stay readable by their links.
+  It is read-only for organizers (:func:`contest.services.contests.ensure_editable`); a
+  finished contest takes no new round.
 - **Copying** makes a new draft with the settings, rounds, blueprints and organizations (no
   attempts, registrations or boards); only a draft can be **deleted**, with its rounds.
 
@@ -74,6 +78,9 @@ def _require(contest: Contest, status: ContestStatus, message: str) -> None:
         raise Conflict(message, code="wrong_status")
 
 
+# What organizers may still change ----------------------------------------------------------------
+
+
 def _transition(
     contest: Contest, action: str, status: ContestStatus, actor: User | None, **stamps: Any
 ) -> None:
@@ -88,7 +95,10 @@ def _transition(
         target_id=contest.id,
         contest_id=contest.id,
         before={"status": before},
-        after={"status": status.value, **{k: v.isoformat() for k, v in stamps.items()}},
+        after={
+            "status": status.value,
+            **{k: v.isoformat() if v is not None else None for k, v in stamps.items()},
+        },
         actor=actor,
     )
     db.session.flush()
@@ -156,6 +166,17 @@ def _settings_problems(contest: Contest, round_: Round) -> list[str]:
     except InvalidInput as exc:
         return [_("%(round)s: %(problem)s", round=round_.title, problem=exc.message)]
     return []
+
+
+def window_problems(contest: Contest, now: datetime) -> list[str]:
+    """The window checks of publishing alone (order between rounds, a close already past): on
+    a published contest they are warnings, since moving a close earlier is legitimate."""
+    problems = []
+    previous: Round | None = None
+    for round_ in contest.rounds:
+        problems += _window_problems(round_, previous, now)
+        previous = round_
+    return problems
 
 
 def publish_problems(contest: Contest, now: datetime) -> list[str]:
@@ -233,6 +254,24 @@ def archive(contest_id: int, *, now: datetime, actor: User | None = None) -> Con
     contest = _locked(contest_id)
     _require(contest, ContestStatus.FINISHED, _("Only a finished contest can be archived."))
     _transition(contest, "contest.archive", ContestStatus.ARCHIVED, actor, archived_at=now)
+    return contest
+
+
+def reopen(contest_id: int, *, now: datetime, actor: User | None = None) -> Contest:
+    """Publish a finished contest again (not committed): it takes attempts and registrations
+    again, in the rounds still open (a round without a close is open again)."""
+    contest = _locked(contest_id)
+    _require(contest, ContestStatus.FINISHED, _("Only a finished contest can be reopened."))
+    _transition(contest, "contest.reopen", ContestStatus.PUBLISHED, actor, finished_at=None)
+    return contest
+
+
+def unarchive(contest_id: int, *, now: datetime, actor: User | None = None) -> Contest:
+    """Bring an archived contest back to finished (not committed): on the lists again and
+    editable as a finished contest is."""
+    contest = _locked(contest_id)
+    _require(contest, ContestStatus.ARCHIVED, _("Only an archived contest can be unarchived."))
+    _transition(contest, "contest.unarchive", ContestStatus.FINISHED, actor, archived_at=None)
     return contest
 
 

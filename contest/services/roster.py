@@ -194,7 +194,7 @@ def parse_roster(table: list[list[str]]) -> list[RosterRow]:
         return row[i].strip() if i is not None and i < len(row) else ""
 
     rows: list[RosterRow] = []
-    problems: list[str] = []
+    problems: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
     for line, raw in enumerate(table[1:], start=2):
         if not any(c.strip() for c in raw):
@@ -206,13 +206,13 @@ def parse_roster(table: list[list[str]]) -> list[RosterRow]:
             cell(raw, "display_name"),
             cell(raw, "password"),
         )
-        for problem in _row_problems(row, seen):
-            problems.append(_("Row %(row)d: %(problem)s", row=line, problem=problem))
+        problems += [(line, problem) for problem in _row_problems(row, seen)]
         seen.setdefault(row.username.lower(), line)
         rows.append(row)
     problems += _existing_usernames(rows)
     if problems:
-        raise RosterError(problems)
+        problems.sort(key=lambda p: p[0])  # stable: a row's problems keep their order
+        raise RosterError([row_problem(line, problem) for line, problem in problems])
     if not rows:
         raise RosterError([_("The file has no data rows.")])
     return rows
@@ -240,7 +240,13 @@ def _row_problems(row: RosterRow, seen: dict[str, int]) -> list[str]:
     return problems
 
 
-def _existing_usernames(rows: list[RosterRow]) -> list[str]:
+def row_problem(line: int, problem: str) -> str:
+    """One sentence with one full stop ("Row 4: the organization is empty."), whether or not
+    ``problem`` (a fragment or a sentence of its own) ends with one."""
+    return _("Row %(row)d: %(problem)s.", row=line, problem=problem.rstrip(".。 "))
+
+
+def _existing_usernames(rows: list[RosterRow]) -> list[tuple[int, str]]:
     names = [r.username for r in rows]
     existing: set[str] = set()
     for start in range(0, len(names), 1000):
@@ -250,11 +256,7 @@ def _existing_usernames(rows: list[RosterRow]) -> list[str]:
             )
         )
     return [
-        _(
-            "Row %(row)d: %(problem)s",
-            row=r.line,
-            problem=_("Username %(name)s is taken.", name=r.username),
-        )
+        (r.line, _("Username %(name)s is taken.", name=r.username))
         for r in rows
         if r.username in existing
     ]
@@ -356,7 +358,7 @@ def write_rows(
     """
     taken = _existing_usernames(list(rows))
     if taken:
-        raise RosterError(taken)
+        raise RosterError([row_problem(line, problem) for line, problem in taken])
     organizations: dict[str, int] = {}
     for name in sorted({row.organization for row in rows}):
         organizations[name] = get_or_create_organization(name).id

@@ -18,7 +18,7 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,10 +29,12 @@ from sqlalchemy.exc import IntegrityError
 
 from contest.errors import Conflict, InvalidInput, NotFound
 from contest.extensions import db
+from contest.i18n import local_time, zone
 from contest.models import (
     Contest,
     ContestStatus,
     Organization,
+    OrganizationKind,
     Registration,
     RegistrationMode,
     Role,
@@ -53,6 +55,7 @@ MAX_FIELDS = 8
 MAX_LABEL = 40
 MAX_NOTICE = 5000
 MAX_PASSWORD = 256
+BEIJING_ZONES = {"Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "PRC"}
 OTHER_UNIT = "other"  # the form's value for "其他"
 
 
@@ -335,42 +338,62 @@ def _taken() -> MobileTaken:
 # Organizers -------------------------------------------------------------------------------------
 
 
-def parse_fields(text: str) -> list[dict[str, Any]]:
-    """The organizer's field list, one per line: ``key|label`` with ``|required`` (or
-    ``|必填``) to make it required. :class:`InvalidInput` names the first bad line."""
-    fields: list[dict[str, Any]] = []
-    for number, line in enumerate((text or "").splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split("|")]
-        key, label = parts[0].lower(), parts[1] if len(parts) > 1 else ""
-        flags = {p.lower() for p in parts[2:]}
-        if (
-            not FIELD_KEY_RE.match(key)
-            or not label
-            or len(label) > MAX_LABEL
-            or not flags <= {"required", "必填", ""}
-        ):
-            raise InvalidInput(
-                _(
-                    "Line %(n)d: write key|label or key|label|required (key: lower-case "
-                    "letters, digits and _).",
-                    n=number,
-                )
-            )
-        if any(f["key"] == key for f in fields):
-            raise InvalidInput(_("Line %(n)d: the key %(key)s appears twice.", n=number, key=key))
-        fields.append({"key": key, "label": label, "required": bool(flags - {""})})
-    if len(fields) > MAX_FIELDS:
+@dataclass(frozen=True)
+class FieldRow:
+    """One row of the settings form's field editor: ``key`` is the stored key of an existing
+    field ("" for a new row), ``label`` what contestants see."""
+
+    key: str
+    label: str
+    required: bool = False
+
+
+def build_fields(rows: Sequence[FieldRow], *, taken: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """The contest's extra fields from the editor's rows (rows without a label are dropped).
+
+    An existing field keeps its key, so answers stored under it still match; a new field gets
+    ``field<n>`` with the first number neither another field nor ``taken`` (the keys of
+    answers already stored, see :func:`answer_keys`) uses. :class:`InvalidInput` names the
+    first bad row (1-based): a label too long or with control characters, a key that is not a
+    key, a key twice, or more than :data:`MAX_FIELDS` fields.
+    """
+    filled = [(n, row) for n, row in enumerate(rows, start=1) if _clean(row.label)]
+    if len(filled) > MAX_FIELDS:
         raise InvalidInput(_("At most %(n)d extra fields.", n=MAX_FIELDS))
+    used = {row.key for _n, row in filled if row.key} | set(taken)
+    fields: list[dict[str, Any]] = []
+    for number, row in filled:
+        label = _clean(row.label)
+        if len(label) > MAX_LABEL or _has_control(label):
+            raise InvalidInput(
+                _("Field %(n)d: a name has at most %(max)d characters.", n=number, max=MAX_LABEL)
+            )
+        key = row.key or _new_key(used)
+        if not FIELD_KEY_RE.match(key) or any(f["key"] == key for f in fields):
+            raise InvalidInput(_("Field %(n)d: reload the page and try again.", n=number))
+        used.add(key)
+        fields.append({"key": key, "label": label, "required": bool(row.required)})
     return fields
 
 
-def fields_text(fields: Sequence[Mapping[str, Any]]) -> str:
-    """:func:`parse_fields`'s input for ``fields`` (the settings form shows it)."""
-    return "\n".join(
-        f"{f['key']}|{f['label']}" + ("|required" if f.get("required") else "") for f in fields
-    )
+def answer_keys(contest: Contest) -> set[str]:
+    """The keys of the contest's fields and of every answer its sign-ups stored, so a new field
+    never takes the key of a removed one (its old answers would show under the new name)."""
+    keys = {f["key"] for f in signup_fields(contest)}
+    for extra in db.session.scalars(
+        select(Registration.extra).where(
+            Registration.contest_id == contest.id, Registration.extra.is_not(None)
+        )
+    ):
+        keys.update(str(k) for k in (extra or {}))
+    return keys
+
+
+def _new_key(used: set[str]) -> str:
+    number = 1
+    while f"field{number}" in used:
+        number += 1
+    return f"field{number}"
 
 
 def _settings(contest: Contest) -> dict[str, Any]:
@@ -425,6 +448,63 @@ def map_unit(
     """Give a sign-up that typed its unit under "其他" the organization it means: the account's
     organization becomes it and ``unit_other`` is cleared (audited ``registration.map_unit``;
     not committed)."""
+    registration, user = _waiting(contest_id, registration_id)
+    organization = db.session.get(Organization, organization_id)
+    if organization is None:
+        raise InvalidInput(_("Choose an organization."))
+    _set_unit(registration, user, organization, actor=actor)
+    return registration
+
+
+def map_to_new_unit(
+    contest_id: int,
+    registration_id: int,
+    name: str,
+    *,
+    parent_id: int | None = None,
+    actor: User | None = None,
+) -> Organization:
+    """Create the unit ``name`` (under the district ``parent_id``, if given) and map the sign-up
+    waiting under "其他" to it, as :func:`map_unit` does; the audit event names the unit created.
+    :class:`Conflict` when a unit of that name exists (choose it from the list instead);
+    not committed."""
+    registration, user = _waiting(contest_id, registration_id)
+    name = _clean(name)
+    if not name or len(name) > MAX_UNIT_OTHER or _has_control(name):
+        raise InvalidInput(_("A unit's name has 1 to %(n)d characters.", n=MAX_UNIT_OTHER))
+    if db.session.scalar(select(Organization.id).where(Organization.name == name)) is not None:
+        raise Conflict(
+            _("The unit %(name)s exists already: choose it from the list.", name=name),
+            code="organization_exists",
+        )
+    if parent_id is not None and parent_id not in {o.id for o in districts()}:
+        raise InvalidInput(_("Choose a district from the list."))
+    organization = Organization(name=name, kind=OrganizationKind.UNIT, parent_id=parent_id)
+    db.session.add(organization)
+    db.session.flush()
+    _set_unit(
+        registration,
+        user,
+        organization,
+        actor=actor,
+        created={"id": organization.id, "name": name, "parent_id": parent_id},
+    )
+    return organization
+
+
+def districts() -> list[Organization]:
+    """The districts (区县) a new unit may go under, by name."""
+    return list(
+        db.session.scalars(
+            select(Organization)
+            .where(Organization.kind == OrganizationKind.DISTRICT)
+            .order_by(Organization.name)
+        )
+    )
+
+
+def _waiting(contest_id: int, registration_id: int) -> tuple[Registration, User]:
+    """The sign-up and its account if it still waits under "其他", else :class:`NotFound`."""
     registration = db.session.get(Registration, registration_id)
     if (
         registration is None
@@ -433,26 +513,36 @@ def map_unit(
         or registration.unit_other is None
     ):  # only a sign-up still waiting under "其他": units of other accounts are the admins'
         raise NotFound(_("No registration %(id)s.", id=registration_id))
-    organization = db.session.get(Organization, organization_id)
-    if organization is None:
-        raise InvalidInput(_("Choose an organization."))
     user = db.session.get(User, registration.user_id)
     if user is None:
         raise NotFound(_("No registration %(id)s.", id=registration_id))
+    return registration, user
+
+
+def _set_unit(
+    registration: Registration,
+    user: User,
+    organization: Organization,
+    *,
+    actor: User | None,
+    created: dict[str, Any] | None = None,
+) -> None:
     before = {"unit_other": registration.unit_other, "organization_id": user.organization_id}
+    after: dict[str, Any] = {"unit_other": None, "organization_id": organization.id}
+    if created is not None:
+        after["organization_created"] = created
     user.organization_id = organization.id
     registration.unit_other = None
     audit.record(
         "registration.map_unit",
         target_type="registration",
         target_id=registration.id,
-        contest_id=contest_id,
+        contest_id=registration.contest_id,
         before=before,
-        after={"unit_other": None, "organization_id": organization.id},
+        after=after,
         actor=actor,
     )
-    leaderboards.render_after_commit(contest_id)  # the member moves to the unit
-    return registration
+    leaderboards.render_after_commit(registration.contest_id)  # the member moves to the unit
 
 
 @dataclass(frozen=True)
@@ -531,7 +621,7 @@ def export_table(contest: Contest, rows: Sequence[SignupRow]) -> list[list[str]]
                 keys.append(key)
     labels = {f["key"]: f["label"] for f in fields}
     header = [
-        _("Registered at (UTC)"),
+        _registered_at_header(),
         _("Name"),
         _("Mobile"),
         _("Unit"),
@@ -542,7 +632,7 @@ def export_table(contest: Contest, rows: Sequence[SignupRow]) -> list[list[str]]
     for row in rows:
         table.append(
             [
-                row.registered_at.strftime("%Y-%m-%d %H:%M:%S"),
+                local_time(row.registered_at, seconds=True),
                 row.display_name,
                 row.mobile,
                 row.organization,
@@ -551,6 +641,14 @@ def export_table(contest: Contest, rows: Sequence[SignupRow]) -> list[list[str]]
             ]
         )
     return [[neutralize(cell) for cell in line] for line in table]
+
+
+def _registered_at_header() -> str:
+    """The time column's header names the site's time zone the times are in."""
+    name = zone().key
+    if name in BEIJING_ZONES:
+        return _("Registered at (Beijing time)")
+    return _("Registered at (%(zone)s)", zone=name)
 
 
 def export_csv(table: Sequence[Sequence[str]]) -> bytes:

@@ -44,12 +44,4 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const input of document.querySelectorAll("input[name=device_id]")) {
     input.value = window.NetSec.deviceId();
   }
-  // Times are rendered in UTC; show them in this device's time zone.
-  const format = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
-    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
-  });
-  for (const time of document.querySelectorAll("time[data-local]")) {
-    const when = new Date(time.getAttribute("datetime"));
-    if (!Number.isNaN(when.getTime())) time.textContent = format.format(when);
-  }
 });

@@ -1,7 +1,24 @@
-// Live progress of a roster upload: polls getRosterImport and reloads the page when the upload
-// moves on (checked, imported, refused). Without this script the page refreshes itself.
+// The roster upload's page: live progress, and the passwords' one download.
+// Progress polls getRosterImport and reloads the page when the upload moves on (checked,
+// imported, refused); without this script the page refreshes itself. Once the passwords form is
+// sent, its box says they are downloaded (without the script a reload says so).
 "use strict";
 (() => {
+  const passwords = document.getElementById("passwords-box");
+  const download = passwords && passwords.querySelector("form");
+  if (download) {
+    download.addEventListener("submit", () => {
+      // After the submission has started: a form taken out of the page would not be sent.
+      setTimeout(() => {
+        const done = document.createElement("p");
+        done.id = "passwords-downloaded";
+        done.setAttribute("role", "status");
+        done.textContent = passwords.dataset.downloaded;
+        passwords.replaceChildren(done);
+      }, 0);
+    });
+  }
+
   const box = document.getElementById("roster-import");
   const working = ["checking", "queued", "running"];
   if (!box || !working.includes(box.dataset.status)) return;
