@@ -193,7 +193,7 @@ def test_publishing_lists_every_problem_then_succeeds(
     assert refused.status_code == 422
     error = refused.get_json()["error"]
     assert error["code"] == "publish_refused" and len(error["problems"]) == 1
-    assert "没有场次" in error["problems"][0]
+    assert "没有轮次" in error["problems"][0]
 
     # Three rounds with a problem each, plus an invite code missing: four problems at once.
     round_ = draft_round(app, qualification={"kind": "top_n", "value": 3})
@@ -598,7 +598,7 @@ def test_the_command_line_creates_a_draft_and_publishes_it(app: Flask, tmp_path:
     created = runner.invoke(args=["contests", "create", "命令行赛"])
     assert created.exit_code == 0 and "draft" in created.output
     refused = runner.invoke(args=["contests", "publish", "命令行赛"])
-    assert refused.exit_code == 1 and "没有场次" in refused.output
+    assert refused.exit_code == 1 and "没有轮次" in refused.output
     settings = tmp_path / "round.json"
     settings.write_text(
         json.dumps(
@@ -675,7 +675,7 @@ def test_publishing_finishing_and_archiving_ask_first(
     page = organizer_client.get(f"/admin/contests/{round_.contest_id}").get_data(as_text=True)
     question = confirm_of(page, "finish")
     assert question is not None
-    assert "「练习」没有结束时间，结束比赛后它将停止接受作答。" in question
+    assert "「练习」没有结束时间，结束竞赛后它将停止接受作答。" in question
     with app.app_context():
         db.session.get(Contest, round_.contest_id).status = ContestStatus.FINISHED
         db.session.commit()
@@ -876,7 +876,7 @@ def test_a_refused_publish_says_so_at_the_top(app: Flask, organizer_client: Flas
     html = refused.get_data(as_text=True)
     top = html.index('data-testid="publish-refused"')
     assert top < html.index('<section class="card"')
-    assert "未发布：请先解决以下问题" in html[top:] and "还没有场次" in html[top:]
+    assert "未发布：请先解决以下问题" in html[top:] and "还没有轮次" in html[top:]
 
 
 def test_setting_up_a_contest_is_audited(app: Flask, organizer_client: FlaskClient) -> None:
