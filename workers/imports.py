@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from flask import current_app
 from rq import Retry
 
-from contest.extensions import redis_hub
 from contest.services.imports import run_import
-from workers import queues
+from workers import progress, queues
 from workers.runner import get_queue
 
 TIMEOUT_S = 600
@@ -21,12 +20,7 @@ def progress_key(import_id: int) -> str:
 
 def import_questions(import_id: int) -> str:
     """Job body: run the import; progress goes to ``import:<id>:progress`` (done/total)."""
-    client = redis_hub.client
-
-    def publish(done: int, total: int) -> None:
-        client.hset(progress_key(import_id), mapping={"done": done, "total": total})
-        client.expire(progress_key(import_id), 3600)
-
+    publish = progress.publisher(progress_key(import_id))
     job = run_import(import_id, now=lambda: datetime.now(UTC), progress=publish)
     return job.status.value
 
@@ -45,7 +39,4 @@ def enqueue_import(import_id: int) -> None:
 
 
 def read_progress(import_id: int) -> tuple[int, int] | None:
-    values = redis_hub.client.hgetall(progress_key(import_id))
-    if not values:
-        return None
-    return int(values[b"done"]), int(values[b"total"])
+    return progress.read(progress_key(import_id))

@@ -7,14 +7,13 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from rq import Retry
 
-from contest.extensions import redis_hub
 from contest.services.roster_jobs import (
     PASSWORDS_TTL,
     READY,
     drop_expired_passwords,
     run_roster_import,
 )
-from workers import queues
+from workers import progress, queues
 from workers.runner import get_queue
 
 # 50,000 Argon2id hashes at ~27 ms on two idle cores take about 11 minutes (the rest is
@@ -29,12 +28,7 @@ def progress_key(import_id: int) -> str:
 def process_roster(import_id: int) -> str:
     """Job body: run the upload's next step; progress goes to ``roster:<id>:progress``
     (done/total passwords hashed). Expired sealed passwords are dropped on the way."""
-    client = redis_hub.client
-
-    def publish(done: int, total: int) -> None:
-        client.hset(progress_key(import_id), mapping={"done": done, "total": total})
-        client.expire(progress_key(import_id), 3600)
-
+    publish = progress.publisher(progress_key(import_id))
     drop_expired_passwords(datetime.now(UTC))
     job = run_roster_import(import_id, now=lambda: datetime.now(UTC), progress=publish)
     if job.passwords_sealed is not None and job.passwords_expire_at is not None:
@@ -74,7 +68,4 @@ def enqueue_roster(import_id: int, step: str) -> None:
 
 
 def read_progress(import_id: int) -> tuple[int, int] | None:
-    values = redis_hub.client.hgetall(progress_key(import_id))
-    if not values:
-        return None
-    return int(values[b"done"]), int(values[b"total"])
+    return progress.read(progress_key(import_id))

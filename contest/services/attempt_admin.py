@@ -490,16 +490,24 @@ def extend_attempt(
     before = _state(attempt)
     attempt.extended_s = total
     attempt.deadline_at = deadline
+    _record("attempt.extend", attempt, before, text, minutes=minutes, beyond_close=beyond_close)
+    return attempt
+
+
+def _record(
+    action: str, attempt: Attempt, before: dict[str, Any], reason: str, **more: Any
+) -> None:
+    """Record an action on ``attempt`` in the audit log: its state before and after (with
+    ``more``), the reason given."""
     audit.record(
-        "attempt.extend",
+        action,
         target_type="attempt",
         target_id=attempt.id,
-        contest_id=round_.contest_id,
+        contest_id=_round_of(attempt).contest_id,
         before=before,
-        after={**_state(attempt), "minutes": minutes, "beyond_close": beyond_close},
-        reason=text,
+        after={**_state(attempt), **more},
+        reason=reason,
     )
-    return attempt
 
 
 def void_attempt(attempt_id: int, *, reason: str, now: datetime) -> Attempt:
@@ -513,15 +521,7 @@ def void_attempt(attempt_id: int, *, reason: str, now: datetime) -> Attempt:
     before = _state(attempt)
     attempt.voided_from = attempt.status.value
     attempt.status = AttemptStatus.VOID
-    audit.record(
-        "attempt.void",
-        target_type="attempt",
-        target_id=attempt.id,
-        contest_id=_round_of(attempt).contest_id,
-        before=before,
-        after=_state(attempt),
-        reason=text,
-    )
+    _record("attempt.void", attempt, before, text)
     return attempt
 
 
@@ -627,15 +627,7 @@ def restore_attempt(attempt_id: int, *, reason: str, now: datetime) -> Attempt:
         has_score = attempt.score is not None
         attempt.status = AttemptStatus.SCORED if has_score else AttemptStatus.SUBMITTED
     attempt.voided_from = None
-    audit.record(
-        "attempt.restore",
-        target_type="attempt",
-        target_id=attempt.id,
-        contest_id=_round_of(attempt).contest_id,
-        before=before,
-        after=_state(attempt),
-        reason=text,
-    )
+    _record("attempt.restore", attempt, before, text)
     return attempt
 
 
@@ -655,15 +647,7 @@ def rescore_attempt(attempt_id: int, *, reason: str, now: datetime) -> Attempt:
         attempt.status = AttemptStatus.SUBMITTED  # what the scoring job grades
     elif attempt.status is AttemptStatus.VOID:
         attempt.score = None  # a void attempt is graded while it has no score
-    audit.record(
-        "attempt.rescore",
-        target_type="attempt",
-        target_id=attempt.id,
-        contest_id=_round_of(attempt).contest_id,
-        before=before,
-        after=_state(attempt),
-        reason=text,
-    )
+    _record("attempt.rescore", attempt, before, text)
     return attempt
 
 
