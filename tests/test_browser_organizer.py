@@ -139,6 +139,7 @@ def test_an_organizer_runs_a_contest_from_the_browser(
     start_worker: Callable[[], object],
 ) -> None:
     admin = organizer
+    admin.on("dialog", lambda dialog: dialog.accept())  # publish, finish and archive ask first
     log_in(admin, ORGANIZER)
     expect(admin).to_have_url(path_is("/admin/"))
     start_worker()
