@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import current_app
@@ -27,11 +28,19 @@ def import_questions(import_id: int) -> str:
 
 def enqueue_import(import_id: int) -> None:
     """Queue the import (call after the ImportJob row is committed)."""
+    enqueue_upload_job(import_questions, import_id, f"import-{import_id}")
+
+
+def enqueue_upload_job(
+    function: Callable[[int], str], upload_id: int, job_id: str, timeout_s: int = TIMEOUT_S
+) -> None:
+    """Queue a job over an uploaded file (questions or a roster) on the ``imports`` queue, with
+    the one retry and the result lifetimes such jobs share."""
     get_queue(current_app._get_current_object(), queues.IMPORTS).enqueue(  # type: ignore[attr-defined]
-        import_questions,
-        import_id,
-        job_id=f"import-{import_id}",
-        job_timeout=TIMEOUT_S,
+        function,
+        upload_id,
+        job_id=job_id,
+        job_timeout=timeout_s,
         retry=Retry(max=1),
         result_ttl=3600,
         failure_ttl=24 * 3600,

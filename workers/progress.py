@@ -21,7 +21,8 @@ def publisher(key: str) -> Callable[[int, int], None]:
 
 
 def read(key: str) -> tuple[int, int] | None:
-    """(done, total) last written under ``key``; None before the first write or an hour after the last."""
+    """(done, total) last written under ``key``; None before the first write or an hour after
+    the last."""
     values = redis_hub.client.hgetall(key)
     if not values:
         return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from rq import Retry
 
 from contest.services.roster_jobs import (
     PASSWORDS_TTL,
@@ -14,6 +13,7 @@ from contest.services.roster_jobs import (
     run_roster_import,
 )
 from workers import progress, queues
+from workers.imports import enqueue_upload_job
 from workers.runner import get_queue
 
 # 50,000 Argon2id hashes at ~27 ms on two idle cores take about 11 minutes (the rest is
@@ -56,15 +56,7 @@ def schedule_expiry(import_id: int, at: datetime) -> None:
 
 def enqueue_roster(import_id: int, step: str) -> None:
     """Queue the upload's next step (after its row is committed): ``check`` or ``import``."""
-    get_queue(current_app._get_current_object(), queues.IMPORTS).enqueue(  # type: ignore[attr-defined]
-        process_roster,
-        import_id,
-        job_id=f"roster-{import_id}-{step}",
-        job_timeout=TIMEOUT_S,
-        retry=Retry(max=1),
-        result_ttl=3600,
-        failure_ttl=24 * 3600,
-    )
+    enqueue_upload_job(process_roster, import_id, f"roster-{import_id}-{step}", TIMEOUT_S)
 
 
 def read_progress(import_id: int) -> tuple[int, int] | None:
