@@ -9,6 +9,7 @@ around each test, so use a database reserved for tests.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from contest import create_app
+from contest.auth import throttle
 from contest.extensions import db, redis_hub
 from contest.models import Organization, Role, User
 from contest.redis_server import EmbeddedRedis
@@ -75,6 +77,14 @@ def make_app(tmp_path: Path, redis_url: str, **overrides: object) -> Flask:
     }
     settings.update(overrides)
     return create_app(settings)
+
+
+@pytest.fixture(autouse=True)
+def still_throttle_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The throttle counts in fixed windows; a test that crossed a window's end would see its
+    counts start again. Hold the windows' clock still, inside one window, for every test."""
+    frozen = float(int(time.time()) // 3600 * 3600 + 60)
+    monkeypatch.setattr(throttle, "now_s", lambda: frozen)
 
 
 @pytest.fixture

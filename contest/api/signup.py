@@ -11,7 +11,6 @@ session.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from flask_wtf.csrf import generate_csrf
 
 from contest.api.blueprint import blp
 from contest.api.schemas import ErrorSchema, UserSchema
+from contest.auth import throttle
 from contest.auth.throttle import login_succeeded
 from contest.errors import Conflict
 from contest.extensions import db
@@ -146,7 +146,7 @@ def get_signup_form(contest_id: int) -> dict[str, Any]:
     contest = signup_service.signup_contest(contest_id)
     open_ = signup_service.takes_signups(contest)
     challenge = None
-    if open_ and signup_guard.challenge_due(request.remote_addr or "", time.time()):
+    if open_ and signup_guard.challenge_due(request.remote_addr or "", throttle.now_s()):
         challenge = signup_guard.new_challenge()
     return {
         "contest_id": contest.id,
@@ -217,7 +217,7 @@ def sign_up(body: dict[str, Any], contest_id: int) -> Any:
     try:
         signup_guard.guard(
             request.remote_addr or "",
-            time.time(),
+            throttle.now_s(),
             body["challenge_token"],
             body["challenge_answer"],
         )
@@ -225,7 +225,7 @@ def sign_up(body: dict[str, Any], contest_id: int) -> Any:
         return _challenge(exc)
     user = signup_service.sign_up(contest.id, data, now=datetime.now(UTC))
     db.session.commit()
-    signup_guard.note_made(request.remote_addr or "", time.time())
+    signup_guard.note_made(request.remote_addr or "", throttle.now_s())
     login_succeeded(user.username)
     login_user(user)
     session.pop("csrf_token", None)  # a fresh token for the new session

@@ -8,7 +8,6 @@ itself). Success signs the new account in and goes to the round to start.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from flask import flash, make_response, redirect, render_template, request, url_
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
+from contest.auth import throttle
 from contest.auth.throttle import login_succeeded
 from contest.boards.views import current_round
 from contest.errors import DomainError, TooManyAttempts
@@ -78,7 +78,7 @@ def _page(
 ) -> Any:
     """The sign-up page (or the closed notice); never cached: it echoes what was typed."""
     open_ = signup_service.takes_signups(contest)
-    if open_ and challenge is None and signup_guard.challenge_due(_address(), time.time()):
+    if open_ and challenge is None and signup_guard.challenge_due(_address(), throttle.now_s()):
         challenge = signup_guard.new_challenge()
     response = make_response(
         render_template(
@@ -130,11 +130,11 @@ def _submit(contest: Contest) -> Any:
         return _page(contest, status=422, problems=problems)
     try:
         signup_guard.guard(
-            _address(), time.time(), _text("challenge_token"), _text("challenge_answer")
+            _address(), throttle.now_s(), _text("challenge_token"), _text("challenge_answer")
         )
         user = signup_service.sign_up(contest.id, data, now=now())
         db.session.commit()
-        signup_guard.note_made(_address(), time.time())
+        signup_guard.note_made(_address(), throttle.now_s())
     except signup_guard.ChallengeRequired as exc:
         return _page(contest, status=428, challenge=exc.challenge, message=exc.message)
     except signup_service.MobileTaken as exc:
