@@ -449,23 +449,32 @@ def laws() -> None:
 
 @laws.command("import")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--in-force",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="When this version takes effect (one file only), where the file does not say.",
+)
 @with_appcontext
-def laws_import(path: Path) -> None:
-    """Import law texts (a .md file or a folder of them)."""
+def laws_import(path: Path, in_force: datetime | None) -> None:
+    """Import law texts (a .md file or a folder of them, amending decisions included)."""
     from flask_babel import gettext
 
     from contest.services.laws import import_laws
 
-    report = import_laws(path)
+    if in_force is not None and path.is_dir():
+        raise click.UsageError("--in-force dates one file; give the file, not a folder")
+    report = import_laws(path, in_force=in_force.date() if in_force else None)
     for title, version, articles in report.imported:
         click.echo(f"imported {title} ({version}): {articles} articles")
+    for title, version, day in report.dated:
+        click.echo(f"{title} ({version}) in force from {day}")
     for title, version in report.unchanged:
         click.echo(f"already imported {title} ({version})")
     for problem in report.skipped:
         click.echo(f"skipped: {problem.render(gettext)}", err=True)
     if report.flagged_questions:
         click.echo(
-            f"{report.flagged_questions} question(s) cite an older version: "
+            f"{report.flagged_questions} question(s) cite a superseded version: "
             "marked as needing review"
         )
 

@@ -20,6 +20,14 @@ One irregularity is tolerated: a file may mark a chapter by a bare title paragra
 zero-width space. A short paragraph without punctuation that is immediately followed by an
 article is therefore read as the next chapter, named ``第X章 title``.
 
+When a version takes effect (its in-force date, ISO like the version) is read from the file where
+it says so: a header line before the marker (the template's ``2021年11月1日 施行``, or
+``自2026年1月1日起施行``), else the last article's ``本法自2017年6月1日起施行`` when that date is
+not before the version's adoption (an amended text keeps the original commencement article, which
+then says nothing about the amendment). An amending decision (``关于修改《…》的决定``, its own
+file, :func:`parse_amending_decision`) gives the in-force date of the version it made. Where
+nothing says, :attr:`LawText.in_force` is None and the version counts from its adoption date.
+
 Parsing never raises: a file without articles (the format template, a README), without a title
 or without a version date gives a :class:`~question_bank.domain.Problem` instead of a law.
 
@@ -35,7 +43,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path, PurePath
 
@@ -53,6 +61,10 @@ _VERSION = re.compile(r"[(（]\s*(\d{4}-\d{2}-\d{2})\s*[)）]")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _PUNCTUATION = re.compile(r"[。，、；：！？,.;:!?（）()《》“”\"]")
+_DATE = r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"
+_IN_FORCE = re.compile(rf"{_DATE}\s*起?\s*施行")
+_DECISION_IN_FORCE = re.compile(rf"本决定自\s*{_DATE}\s*起施行")
+_AMENDS = re.compile(r"关于修改[《〈](.+?)[》〉]的决定")
 _BARE_CHAPTER_MAX = 20  # a bare chapter title is short ("网络信息内容规范")
 
 
@@ -70,6 +82,21 @@ class LawText:
     version: str  # adoption date from the file name, ISO: "2016-11-07"
     chapters: list[str]
     articles: dict[int, Article]
+    in_force: str | None = None  # ISO date the version takes effect, where the file says
+
+    @property
+    def effective_from(self) -> str:
+        """The in-force date, or the adoption date where the file gives none."""
+        return self.in_force or self.version
+
+
+@dataclass(frozen=True)
+class AmendingDecision:
+    """A decision amending a law: ``关于修改《中华人民共和国网络安全法》的决定``."""
+
+    law: str  # the amended law's title as the decision names it
+    version: str  # adoption date of the decision (and of the version it makes), ISO
+    in_force: str | None  # 本决定自……起施行
 
 
 def parse_law(filename: str, text: str) -> LawText | Problem:
@@ -101,19 +128,62 @@ def parse_law(filename: str, text: str) -> LawText | Problem:
             ),
             {"file": name},
         )
+    header = lines[1:marker] if marker is not None else []
     return LawText(
         title=title,
         short_title=_short(title),
         version=version,
         chapters=chapters,
         articles=articles,
+        in_force=_in_force(header, articles, version),
     )
 
 
+def parse_amending_decision(filename: str, text: str) -> AmendingDecision | None:
+    """The amending decision in ``text`` (file ``filename``), or None when it is not one."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n")
+    match = _AMENDS.search(_title(text.split("\n")))
+    version = _version(PurePath(filename).name)
+    if match is None or version is None:
+        return None
+    law = match.group(1).replace("〈", "").replace("〉", "").strip()
+    found = _DECISION_IN_FORCE.search(_COMMENT.sub("", text))
+    return AmendingDecision(law=law, version=version, in_force=_iso(found) if found else None)
+
+
+def in_force_on(versions: Sequence[LawText], on: date) -> LawText | None:
+    """The version of one law (``versions``) in force on ``on``: the latest to take effect by
+    then; None when none had taken effect."""
+    day = on.isoformat()
+    started = [law for law in versions if law.effective_from <= day]
+    return max(started, key=lambda law: (law.effective_from, law.version), default=None)
+
+
+def _in_force(header: list[str], articles: dict[int, Article], version: str) -> str | None:
+    for line in header:
+        if found := _IN_FORCE.search(_COMMENT.sub("", line)):
+            return _iso(found)
+    if articles:
+        last = articles[max(articles)].text
+        found = _IN_FORCE.search(last)
+        if found and (day := _iso(found)) is not None and day >= version:
+            return day
+    return None
+
+
+def _iso(match: re.Match[str]) -> str | None:
+    try:
+        return date(int(match["y"]), int(match["m"]), int(match["d"])).isoformat()
+    except ValueError:
+        return None
+
+
 def read_law_directory(directory: Path) -> tuple[list[LawText], list[Problem]]:
-    """Every ``*.md`` law of ``directory`` (sorted by name), and the problems of the other files."""
+    """Every ``*.md`` law of ``directory`` (sorted by name), with the in-force dates its amending
+    decisions give, and the problems of the other files (a decision is not a problem)."""
     laws: list[LawText] = []
     problems: list[Problem] = []
+    decisions: list[AmendingDecision] = []
     for path in sorted(directory.glob("*.md")):
         try:
             content = path.read_text(encoding="utf-8-sig")
@@ -126,12 +196,27 @@ def read_law_directory(directory: Path) -> tuple[list[LawText], list[Problem]]:
                 )
             )
             continue
+        if (decision := parse_amending_decision(path.name, content)) is not None:
+            decisions.append(decision)
+            continue
         result = parse_law(path.name, content)
         if isinstance(result, Problem):
             problems.append(result)
         else:
             laws.append(result)
-    return laws, problems
+    return apply_decisions(laws, decisions), problems
+
+
+def apply_decisions(laws: list[LawText], decisions: Sequence[AmendingDecision]) -> list[LawText]:
+    """``laws`` with the in-force date of each version an amending decision made (same law, same
+    date) where the law's own file gives none."""
+    dated = {(law_key(d.law), d.version): d.in_force for d in decisions if d.in_force}
+    return [
+        replace(law, in_force=dated.get((law_key(law.title), law.version)))
+        if law.in_force is None and (law_key(law.title), law.version) in dated
+        else law
+        for law in laws
+    ]
 
 
 def _title(lines: Iterable[str]) -> str:

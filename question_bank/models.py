@@ -204,6 +204,10 @@ class LawVersion(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     law_id: Mapped[int] = mapped_column(ForeignKey("law.id", ondelete="CASCADE"))
     version: Mapped[str] = mapped_column(String(10))  # adoption date, ISO
+    # the date it takes effect, ISO; None where neither the file nor an organizer gave one (it
+    # then counts from its adoption date). ``in_force_source``: "file", "decision", "organizer".
+    in_force: Mapped[str | None] = mapped_column(String(10))
+    in_force_source: Mapped[str | None] = mapped_column(String(20))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     law: Mapped[Law] = relationship(back_populates="versions")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from contest.extensions import db
 from contest.services import bank as bank_service
+from contest.services import laws as laws_service
 from contest.services.laws import import_laws
 from question_bank.domain import Citation, QuestionData, QuestionType
 from question_bank.models import Law, LawArticle, LawVersion, Question, QuestionStatus
@@ -38,7 +39,9 @@ def library(app: Flask) -> Flask:
     assert result.exit_code == 0, result.output
     assert "网络安全法 (2016-11-07): 79 articles" in result.output
     assert "网络安全法 (2025-10-28): 81 articles" in result.output
-    assert "skipped" in result.output  # the template, the README and the amending decision
+    assert "skipped" in result.output  # the template and the README
+    # the amending decision is no law text: it dates the version it made
+    assert "网络安全法 (2025-10-28) in force from 2026-01-01" in result.output
     return app
 
 
@@ -96,11 +99,69 @@ def test_a_newer_version_flags_citing_questions_but_keeps_them_live(
         question_id = question.id
     result = library.test_cli_runner().invoke(args=["laws", "import", str(CYBER_2025)])
     assert "网络安全法 (2025-10-28): 81 articles" in result.output
-    assert "1 question(s) cite an older version" in result.output
+    assert "1 question(s) cite a superseded version" in result.output
     with library.app_context():
         question = db.session.get(Question, question_id)
         assert question is not None and question.needs_review
         assert question.status is QuestionStatus.PUBLISHED
+
+
+def test_versions_know_when_they_take_effect_from_the_file_or_the_decision(
+    library: Flask,
+) -> None:
+    with library.app_context():
+        dates = {
+            (v.law.short_title, v.version): (v.in_force, v.in_force_source)
+            for v in db.session.scalars(select(LawVersion))
+        }
+    assert dates[("网络安全法", "2016-11-07")] == ("2017-06-01", "file")
+    assert dates[("网络安全法", "2025-10-28")] == ("2026-01-01", "decision")
+    assert dates[("计算机信息系统安全保护条例", "2011-01-08")] == (None, None)
+
+
+def test_a_version_not_yet_in_force_flags_nothing_until_its_date(original_only: Flask) -> None:
+    library = original_only
+    with library.app_context():
+        bank = bank_service.create_bank("法规题库")
+        question = bank_service.add_question(bank.id, CITED, actor_id=None, now=NOW)
+        db.session.commit()
+        question_id = question.id
+    later = (date.today() + timedelta(days=30)).isoformat()
+    result = library.test_cli_runner().invoke(
+        args=["laws", "import", str(CYBER_2025), "--in-force", later]
+    )
+    assert result.exit_code == 0, result.output
+    assert "superseded" not in result.output
+    with library.app_context():
+        question = db.session.get(Question, question_id)
+        assert question is not None and not question.needs_review
+        version = db.session.scalars(
+            select(LawVersion).where(LawVersion.version == "2025-10-28")
+        ).one()
+        assert (version.in_force, version.in_force_source) == (later, "organizer")
+        # the day comes: the same check flags the question
+        assert laws_service.flag_superseded(date.fromisoformat(later)) == 1
+        db.session.commit()
+        question = db.session.get(Question, question_id)
+        assert question is not None and question.needs_review
+
+
+def test_a_decision_imported_later_dates_the_version_it_made(app: Flask, tmp_path: Path) -> None:
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["laws", "import", str(CYBER_2025)]).exit_code == 0
+    result = runner.invoke(args=["laws", "import", str(LAWS / "网络安全法修改决定(2025-10-28).md")])
+    assert "网络安全法 (2025-10-28) in force from 2026-01-01" in result.output
+    with app.app_context():
+        version = db.session.scalars(select(LawVersion)).one()
+        assert version.in_force == "2026-01-01"
+
+
+def test_an_in_force_date_is_given_for_one_file_not_a_folder(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["laws", "import", str(LAWS), "--in-force", "2026-01-01"]
+    )
+    assert result.exit_code == 2
+    assert "one file" in result.output
 
 
 def test_organizers_clear_the_review_flag(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,13 @@ from hypothesis import strategies as st
 
 from question_bank.domain import Citation, Problem
 from question_bank.laws import (
+    AmendingDecision,
     LawText,
     check_citation,
     find_law,
+    in_force_on,
     matches_law,
+    parse_amending_decision,
     parse_law,
     quote_key,
     read_law_directory,
@@ -61,18 +65,81 @@ def law_file(name: str) -> Path:
 # --- the real files -------------------------------------------------------------------------
 
 
-def test_the_folder_has_thirteen_files_ten_law_texts_and_three_reported(
+def test_the_folder_has_thirteen_files_ten_law_texts_a_decision_and_two_reported(
     library: tuple[list[LawText], list[Problem]],
 ) -> None:
     assert len(list(LAWS_DIR.glob("*.md"))) == 13
     parsed, problems = library
     assert len(parsed) == 10
     reported = {p.params["file"]: p.message for p in problems}
-    # the amending decision numbers its changes 一、二、…, not 第N条: it is no law text
-    assert reported.keys() == {"README.md", "法律法规模版.md", "网络安全法修改决定(2025-10-28).md"}
+    # the amending decision is read for its in-force date, not reported as a broken law text
+    assert reported.keys() == {"README.md", "法律法规模版.md"}
     assert reported["README.md"] == "%(file)s has no articles; skipped."
-    assert reported["网络安全法修改决定(2025-10-28).md"] == "%(file)s has no articles; skipped."
     assert "version date" in reported["法律法规模版.md"]
+
+
+IN_FORCE = {
+    "网络安全法(2016-11-07)": "2017-06-01",  # its last article
+    "网络安全法(2025-10-28)": "2026-01-01",  # the amending decision
+    "数据安全法(2021-06-10)": "2021-09-01",
+    "个人信息保护法(2021-08-20)": "2021-11-01",
+    "反电信网络诈骗法(2022-09-02)": "2022-12-01",
+    "未成年人网络保护条例(2023-10-16)": "2024-01-01",
+    "关键信息基础设施安全保护条例(2021-07-30)": "2021-09-01",
+    "网络数据安全管理条例(2024-09-24)": "2025-01-01",
+    "密码法(2019-10-26)": "2020-01-01",
+    "计算机信息系统安全保护条例(2011-01-08)": None,  # 本条例自发布之日起施行: no date
+}
+
+
+def test_each_version_knows_when_it_takes_effect(
+    library: tuple[list[LawText], list[Problem]],
+) -> None:
+    parsed, _ = library
+    assert {f"{law.short_title}({law.version})": law.in_force for law in parsed} == IN_FORCE
+
+
+def test_an_amended_text_keeping_the_original_commencement_article_is_not_dated_by_it() -> None:
+    text = (LAWS_DIR / "网络安全法(2025-10-28).md").read_text(encoding="utf-8")
+    alone = parse_law("网络安全法(2025-10-28).md", text)
+    assert isinstance(alone, LawText)
+    assert "本法自2017年6月1日起施行" in alone.articles[81].text
+    assert alone.in_force is None  # 2017 is before the amendment: it says nothing of it
+    assert alone.effective_from == "2025-10-28"
+
+
+def test_the_amending_decision_names_its_law_and_date() -> None:
+    name = "网络安全法修改决定(2025-10-28).md"
+    decision = parse_amending_decision(name, (LAWS_DIR / name).read_text(encoding="utf-8"))
+    assert decision == AmendingDecision("中华人民共和国网络安全法", "2025-10-28", "2026-01-01")
+    law = LAWS_DIR / "网络安全法(2016-11-07).md"
+    assert parse_amending_decision(law.name, law.read_text(encoding="utf-8")) is None
+
+
+def test_a_header_line_gives_the_in_force_date_as_the_template_writes_it() -> None:
+    text = "# 示例法\n\n2021年6月1日 通过\n2021年11月1日 施行\n<!-- INFO END -->\n第一条 内容。\n"
+    law = parse_law("示例法(2021-06-01).md", text)
+    assert isinstance(law, LawText)
+    assert law.in_force == "2021-11-01"
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        ("2017-05-31", None),
+        ("2017-06-01", "2016-11-07"),
+        ("2025-10-28", "2016-11-07"),  # adopted, not yet in force
+        ("2025-12-31", "2016-11-07"),
+        ("2026-01-01", "2025-10-28"),
+        ("2030-01-01", "2025-10-28"),
+    ],
+)
+def test_the_version_in_force_on_a_date(
+    library: tuple[list[LawText], list[Problem]], day: str, expected: str | None
+) -> None:
+    versions = [law for law in library[0] if law.short_title == "网络安全法"]
+    found = in_force_on(versions, date.fromisoformat(day))
+    assert (found.version if found else None) == expected
 
 
 def test_article_counts_equal_the_readme_table(laws: dict[str, LawText]) -> None:
