@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # `exec` so that Ctrl-C and SIGTERM reach the stack itself, not a shell in between.
+# DEMO_LAWS=DIR: a folder of law texts the demo imports first (`contest demo --laws DIR`).
+DEMO_LAWS ?=
+
 demo: $(STAMP)
-	exec $(BIN)/contest demo
+	exec $(BIN)/contest demo $(if $(DEMO_LAWS),--laws '$(DEMO_LAWS)')
 
 test: $(STAMP)
 	exec $(BIN)/python -m pytest

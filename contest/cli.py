@@ -46,12 +46,19 @@ def main() -> None:
 
 
 @click.command()
+@click.option(
+    "--laws",
+    "laws_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of law texts to import before the demo bank (default: CONTEST_DEMO_LAWS).",
+)
 @with_appcontext
-def demo() -> None:
+def demo(laws_dir: Path | None) -> None:
     """Run the whole stack with demo data (embedded Redis, workers, web server)."""
     from contest.demo import run_demo
 
-    run_demo(current_app._get_current_object())  # type: ignore[attr-defined]
+    run_demo(current_app._get_current_object(), laws=laws_dir)  # type: ignore[attr-defined]
 
 
 @click.command()

@@ -90,6 +90,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("DEMO_WORKERS", "1", "RQ workers `contest demo` starts"),
     Setting(
+        "DEMO_LAWS",
+        None,
+        "folder of law texts `contest demo` imports before its bank (as `contest laws import`"
+        " does), so that question pages show the cited articles",
+    ),
+    Setting(
         "PUBLIC_URL",
         None,
         "address contestants open, for the big screen's join link and QR code; default: the"
@@ -149,6 +155,7 @@ def build_config(instance_path: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
         "CONTEST_PORT": int(raw.get("PORT") or 5000),
         "CONTEST_DEMO_PASSWORD": raw.get("DEMO_PASSWORD") or None,
         "CONTEST_DEMO_WORKERS": int(raw.get("DEMO_WORKERS") or 1),
+        "CONTEST_DEMO_LAWS": raw.get("DEMO_LAWS") or None,
         "BABEL_DEFAULT_LOCALE": raw.get("DEFAULT_LOCALE") or "zh_CN",
         "CONTEST_TIMEZONE": raw.get("TIMEZONE") or "Asia/Shanghai",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),

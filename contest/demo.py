@@ -7,6 +7,10 @@ is killed outright (``PR_SET_PDEATHSIG``).
 
 Demo data is idempotent: existing organizations and accounts are reused, and the demo accounts'
 passwords are reset to this run's password, so running the demo twice in a row just works.
+
+Given a folder of law texts (``--laws`` or ``CONTEST_DEMO_LAWS``), the demo imports them before its
+bank, as ``contest laws import`` does: the bank's citations are then checked against them, and a
+question's page shows the article it cites.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -35,6 +39,7 @@ from contest.models import Contest, ContestStatus, OrganizationKind, Role, User
 from contest.redis_server import EmbeddedRedis, _die_with_parent
 from contest.services import leaderboards
 from contest.services.accounts import create_user, get_or_create_organization, hash_password
+from contest.services.laws import LawImportReport, import_laws
 
 ORGANIZER = "organizer"
 CONTESTANTS = [f"demo{n:02d}" for n in range(1, 51)]
@@ -89,6 +94,20 @@ def seed_demo_data(password: str) -> dict[str, int]:
             user.session_generation += 1
     db.session.commit()
     return {"created": created, "reused": len(accounts) - created}
+
+
+BEIJING = timedelta(hours=8)
+
+
+def beijing_date(moment: datetime) -> date:
+    """The calendar day in Beijing at ``moment`` (a law takes effect on a Beijing day)."""
+    return (moment.astimezone(UTC) + BEIJING).date()
+
+
+def load_demo_laws(directory: Path, now: datetime) -> LawImportReport:
+    """Import the law texts of the folder ``directory`` (committed); versions already imported
+    are kept."""
+    return import_laws(directory, today=beijing_date(now))
 
 
 DEMO_BANK = "演示题库"
@@ -167,15 +186,19 @@ PRELIMINARY_BLUEPRINT = [
 ]
 
 
+def preliminary_opens(now: datetime) -> datetime:
+    """When the demo's preliminary opens: 9:00 Beijing time on the day after ``now``'s."""
+    nine_today = (now + BEIJING).replace(hour=9, minute=0, second=0, microsecond=0)
+    return nine_today + timedelta(days=1) - BEIJING
+
+
 def load_demo_contests(bank_id: int, now: datetime) -> list[str]:
     """The practice contest and a scheduled preliminary (created once, then reused)."""
     from contest.services import contests as contest_service
 
     created = []
-    beijing = timedelta(hours=8)
-    tomorrow_9am = (now + beijing).replace(hour=9, minute=0, second=0, microsecond=0)
-    opens = tomorrow_9am + timedelta(days=1) - beijing
-    day = (opens + beijing).date()
+    opens = preliminary_opens(now)
+    day = (opens + BEIJING).date()
     specs: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         (
             PRACTICE_CONTEST,
@@ -294,14 +317,18 @@ def _stop(processes: list[subprocess.Popen[bytes]], timeout: float = 15.0) -> No
             process.wait()
 
 
-def run_demo(base_app: Flask) -> None:
-    """Run the stack until Ctrl-C or SIGTERM; see the module docstring."""
+def run_demo(base_app: Flask, laws: Path | None = None) -> None:
+    """Run the stack until Ctrl-C or SIGTERM; see the module docstring. ``laws``: a folder of law
+    texts to import first (default ``CONTEST_DEMO_LAWS``; neither: no law texts)."""
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     # A shell without job control starts `make demo &` with SIGINT ignored, which Python keeps:
     # the demo stops on it all the same.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     config = base_app.config
     password = config["CONTEST_DEMO_PASSWORD"] or secrets.token_urlsafe(9)
+    laws = laws or (Path(config["CONTEST_DEMO_LAWS"]) if config["CONTEST_DEMO_LAWS"] else None)
+    if laws is not None and not laws.is_dir():
+        raise click.ClickException(f"the law texts folder {laws} does not exist")
     instance = Path(base_app.instance_path)
     workers: list[subprocess.Popen[bytes]] = []
     try:
@@ -310,7 +337,10 @@ def run_demo(base_app: Flask) -> None:
             with app.app_context():
                 upgrade(directory=app.extensions["migrate"].directory)
                 counts = seed_demo_data(password)
-                counts.update(load_demo_bank(datetime.now(UTC)))
+                now = datetime.now(UTC)
+                counts.update(load_demo_bank(now))
+                # after the bank: the import flags the questions citing a superseded version
+                library = (laws, load_demo_laws(laws, now)) if laws is not None else None
                 # The embedded Redis starts empty: boards come back from the database.
                 leaderboards.rebuild_all(redis_hub.client)
                 practice_id = db.session.scalar(
@@ -319,7 +349,7 @@ def run_demo(base_app: Flask) -> None:
             env = dict(os.environ, CONTEST_REDIS_URL=redis_url, CONTEST_INSTANCE_PATH=str(instance))
             workers = _start_workers(config["CONTEST_DEMO_WORKERS"], env)
             server = make_server(config["CONTEST_HOST"], config["CONTEST_PORT"], app, threaded=True)
-            _banner(app, password, counts, practice_id)
+            _banner(app, password, counts, practice_id, library)
             try:
                 server.serve_forever()
             finally:
@@ -331,7 +361,13 @@ def run_demo(base_app: Flask) -> None:
     click.echo("Stopped: web server, workers and Redis.")
 
 
-def _banner(app: Flask, password: str, counts: dict[str, int], practice_id: int | None) -> None:
+def _banner(
+    app: Flask,
+    password: str,
+    counts: dict[str, int],
+    practice_id: int | None,
+    laws: tuple[Path, LawImportReport] | None,
+) -> None:
     url = f"http://{app.config['CONTEST_HOST']}:{app.config['CONTEST_PORT']}/"
     click.echo("")
     click.echo("NetSec Contest demo is running")
@@ -356,6 +392,13 @@ def _banner(app: Flask, password: str, counts: dict[str, int], practice_id: int 
         f"  Bank:      {DEMO_BANK} ({counts['questions_created']} questions created, "
         f"{counts['questions_reused']} already there)"
     )
+    if laws is not None:
+        folder, report = laws
+        click.echo(
+            f"  Laws:      {folder} ({len(report.imported)} versions imported, "
+            f"{len(report.unchanged)} already there, {len(report.skipped)} files skipped; "
+            f"{report.flagged_questions} questions cite a superseded version)"
+        )
     click.echo("  Stop with Ctrl-C.")
     click.echo("", nl=True)
     sys.stdout.flush()

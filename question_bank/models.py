@@ -185,6 +185,24 @@ class ImportJob(db.Model):  # type: ignore[name-defined]
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class QuestionImage(db.Model):  # type: ignore[name-defined]
+    """An image question texts link to as ``/media/<sha256>.<ext>``; immutable, named by the
+    SHA-256 of ``content`` (the bytes kept, see :mod:`question_bank.images`)."""
+
+    __tablename__ = "question_image"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ext: Mapped[str] = mapped_column(String(4))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+
 class Law(db.Model):  # type: ignore[name-defined]
     __tablename__ = "law"
 
@@ -208,6 +226,8 @@ class LawVersion(db.Model):  # type: ignore[name-defined]
     # then counts from its adoption date). ``in_force_source``: "file", "decision", "organizer".
     in_force: Mapped[str | None] = mapped_column(String(10))
     in_force_source: Mapped[str | None] = mapped_column(String(20))
+    # whether the questions citing older versions were flagged once this one came into force
+    review_flagged: Mapped[bool] = mapped_column(default=False)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     law: Mapped[Law] = relationship(back_populates="versions")

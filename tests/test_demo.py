@@ -7,19 +7,27 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import psutil
 import pytest
 
+from tests.conftest import SHARED, needs_shared
+
 pytestmark = pytest.mark.slow
 PASSWORD = "Demo-Password-1"
+# The law texts beside the repository (CI has them): the demo imports them before its bank.
+LAWS = SHARED / "laws"
+HAS_LAWS = LAWS.is_dir() or bool(os.environ.get("CI"))
+BANK_SIZE = 242  # questions in question_bank/demo_bank/*.json
 
 
 def free_port() -> int:
@@ -35,7 +43,14 @@ def ignore_sigint() -> None:  # runs in the child before exec
 class Demo:
     """One `contest demo` process in a session of its own, with its log captured."""
 
-    def __init__(self, instance: Path, *, sigint_ignored: bool = False) -> None:
+    def __init__(
+        self,
+        instance: Path,
+        *,
+        sigint_ignored: bool = False,
+        laws_setting: Path | None = None,
+        laws_option: Path | None = None,
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONTEST_")}
@@ -44,10 +59,13 @@ class Demo:
             CONTEST_PORT=str(self.port),
             CONTEST_DEMO_PASSWORD=PASSWORD,
         )
+        if laws_setting is not None:
+            env["CONTEST_DEMO_LAWS"] = str(laws_setting)
+        options = ["--laws", str(laws_option)] if laws_option is not None else []
         self.log_path = instance.parent / f"demo-{self.port}.log"
         self.log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "contest", "demo"],
+            [sys.executable, "-m", "contest", "demo", *options],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -115,6 +133,20 @@ def api_login(base: str, username: str, password: str) -> int:
     return session.call("POST", "/api/v1/session", {"username": username, "password": password})[0]
 
 
+def question_citing(instance: Path, law: str, article: int) -> int:
+    """The id of a demo question whose current version cites ``law`` ``article`` (read from the
+    demo's own SQLite file)."""
+    with closing(sqlite3.connect(instance / "contest.db")) as connection:
+        row = connection.execute(
+            "SELECT question.id FROM question JOIN question_version"
+            " ON question_version.id = question.current_version_id"
+            " WHERE citation_law = ? AND citation_article = ? ORDER BY question.id",
+            (law, article),
+        ).fetchone()
+    assert row is not None, (law, article)
+    return int(row[0])
+
+
 def practice_board(base: str, contest_id: int) -> dict[str, object]:
     """The practice contest's public board, read as a spectator."""
     status, body = Session(base).call("GET", f"/api/v1/contests/{contest_id}/leaderboard")
@@ -158,7 +190,7 @@ def instance(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_demo_serves_logs_in_and_stops_on_ctrl_c_then_runs_again(instance: Path) -> None:
-    demo = Demo(instance)
+    demo = Demo(instance, laws_setting=LAWS if HAS_LAWS else None)
     try:
         demo.wait_until_serving()
         names = " ".join(" ".join(p.cmdline()) for p in demo.tree())
@@ -171,9 +203,12 @@ def test_demo_serves_logs_in_and_stops_on_ctrl_c_then_runs_again(instance: Path)
         alive = demo.stop(signal.SIGINT, whole_group=True)
     assert alive == [], f"left running after Ctrl-C: {alive}"
     assert "51 accounts created" in demo.output()
-    assert "225 questions created" in demo.output()
+    assert f"{BANK_SIZE} questions created" in demo.output()
+    if HAS_LAWS:
+        assert "10 versions imported, 0 already there" in demo.output()
+        assert "0 questions cite a superseded version" in demo.output()
 
-    again = Demo(instance)  # the same instance folder: data is reused
+    again = Demo(instance, laws_setting=LAWS if HAS_LAWS else None)  # data is reused
     try:
         again.wait_until_serving()
         assert api_login(again.base, "demo50", PASSWORD) == 200
@@ -183,7 +218,35 @@ def test_demo_serves_logs_in_and_stops_on_ctrl_c_then_runs_again(instance: Path)
         alive = again.stop(signal.SIGTERM, whole_group=False)
     assert alive == [], f"left running after SIGTERM: {alive}"
     assert "0 accounts created, 51 reused" in again.output()
-    assert "0 questions created, 225 already there" in again.output()
+    assert f"0 questions created, {BANK_SIZE} already there" in again.output()
+    if HAS_LAWS:
+        assert "0 versions imported, 10 already there" in again.output()
+        assert "0 questions cite a superseded version" in again.output()
+
+
+@needs_shared
+def test_the_demo_imports_the_law_texts_it_is_given_before_its_bank(instance: Path) -> None:
+    """`contest demo --laws DIR`: the bank's citations meet the imported texts, so a question's
+    page shows the article it cites, from the version in force (网络安全法 as amended in 2025)."""
+    demo = Demo(instance, laws_option=LAWS)
+    try:
+        demo.wait_until_serving()
+        organizer = Session(demo.base)
+        status, _ = organizer.call(
+            "POST", "/api/v1/session", {"username": "organizer", "password": PASSWORD}
+        )
+        assert status == 200
+        question_id = question_citing(instance, "网络安全法", 3)  # an article the amendment added
+        with organizer.opener.open(f"{demo.base}/admin/questions/{question_id}") as response:
+            page = response.read().decode()
+    finally:
+        alive = demo.stop(signal.SIGTERM, whole_group=False)
+    assert alive == [], f"left running after SIGTERM: {alive}"
+    assert 'data-testid="article-text"' in page
+    assert "网络安全工作坚持中国共产党的领导" in page
+    assert "中华人民共和国网络安全法 (2025-10-28)" in page
+    assert "所引法规已导入新版本" not in page  # not flagged for review
+    assert "10 versions imported" in demo.output()
 
 
 def test_killing_the_demo_outright_takes_its_children_along(instance: Path) -> None:
@@ -209,3 +272,22 @@ def test_ctrl_c_stops_a_demo_started_in_the_background_and_redis_goes_last(
     output = demo.output()
     assert "Stopped: web server, workers and Redis." in output
     assert "unavailable" not in output and "Error 111" not in output, output[-2000:]
+
+
+def test_a_missing_law_texts_folder_stops_the_demo_before_it_starts(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTEST_")}
+    env.update(
+        CONTEST_INSTANCE_PATH=str(tmp_path / "instance"),
+        CONTEST_DEMO_LAWS=str(tmp_path / "no-such-folder"),
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "contest", "demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "the law texts folder" in result.stderr and "does not exist" in result.stderr
+    assert not (tmp_path / "instance" / "contest.db").exists()  # nothing was set up

@@ -2,23 +2,26 @@
 
 Pure checks, no app: the files are read with the JSON format's own parser, so what passes here
 is exactly what an import accepts. Citations in basics.json and incidents.json are checked with
-the law library against ``../shared/laws/`` (laws.json has its own test for that).
+the law library against ``../shared/laws/`` (laws.json has its own test for that); every citation
+of the bank must name the version in force on the days the demo's contests run, so that importing
+those texts flags none of the demo's questions for review.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from contest.demo import load_demo_bank
+from contest.demo import beijing_date, load_demo_bank, preliminary_opens
 from contest.extensions import db
 from contest.models import Contest
+from contest.services.laws import import_laws, superseded_versions
 from question_bank.domain import (
     Difficulty,
     QuestionData,
@@ -28,7 +31,8 @@ from question_bank.domain import (
     normalize_text,
 )
 from question_bank.formats.json_format import parse
-from question_bank.laws import check_citation, read_law_directory
+from question_bank.laws import check_citation, in_force_on, matches_law, read_law_directory
+from question_bank.models import Question
 from tests.conftest import SHARED, needs_shared
 
 DEMO_BANK = Path(__file__).resolve().parents[1] / "question_bank" / "demo_bank"
@@ -40,6 +44,9 @@ AREAS = {"basics.json": "基础知识", "incidents.json": "事件处置"}
 ALL_FILES = ("basics.json", "incidents.json", "laws.json")
 
 MIN_TOTAL = 50
+MIN_LAW_QUESTIONS = 97  # category 法律法规/…, whichever file holds them
+MIN_AMENDMENT_QUESTIONS = 12
+AMENDMENT_TAG = "2025修正"  # questions on the 2025-10-28 amendment of 网络安全法
 MIN_PER_TYPE = {
     QuestionType.SINGLE: 18,
     QuestionType.MULTIPLE: 10,
@@ -156,3 +163,50 @@ def test_the_demo_preliminary_names_its_date_not_tomorrow(app: Flask) -> None:
         opens = contest.rounds[0].opens_at
     assert opens == datetime(2026, 12, 2, 1, 0, tzinfo=UTC)  # 9:00 on 2 December in Beijing
     assert contest.schedule == "初赛：2026年12月2日 9:00–11:00（北京时间）"
+
+
+def demo_days(now: datetime) -> list[date]:
+    """The Beijing days the demo's rounds run when it is started at ``now``: the practice round
+    from then on, the preliminary from its opening."""
+    return [beijing_date(now), beijing_date(preliminary_opens(now))]
+
+
+def test_the_bank_has_enough_law_questions_and_questions_on_the_amendment() -> None:
+    questions = [q for _, q in whole_bank()]
+    laws = [q for q in questions if q.category.startswith("法律法规/")]
+    assert len(laws) >= MIN_LAW_QUESTIONS, len(laws)
+    amendment = [q for q in laws if AMENDMENT_TAG in q.tags]
+    assert len(amendment) >= MIN_AMENDMENT_QUESTIONS, len(amendment)
+    for q in amendment:
+        assert q.citation is not None and q.citation.law == "网络安全法", q.stem
+        assert q.citation.version == "2025-10-28", q.stem
+        # what changed, and since when
+        assert "2025年10月28日" in q.explanation and "2026年1月1日" in q.explanation, q.stem
+
+
+@needs_shared
+def test_every_citation_names_the_version_in_force_on_the_demo_days() -> None:
+    laws, _ = read_law_directory(LAWS)
+    cited = [(name, q) for name, q in whole_bank() if q.citation is not None]
+    assert cited
+    for day in demo_days(datetime.now(UTC)):
+        for name, q in cited:
+            assert q.citation is not None
+            versions = [law for law in laws if matches_law(law, q.citation.law)]
+            current = in_force_on(versions, day)
+            assert current is not None, (name, q.citation.law, day)
+            assert q.citation.version == current.version, (name, q.stem, q.citation, day)
+
+
+@needs_shared
+def test_importing_the_law_texts_flags_none_of_the_demo_questions(app: Flask) -> None:
+    now = datetime.now(UTC)
+    with app.app_context():
+        load_demo_bank(now)
+        for day in demo_days(now):
+            report = import_laws(LAWS, today=day)
+            assert report.flagged_questions == 0
+            assert db.session.scalars(select(Question).where(Question.needs_review)).all() == []
+            # the 2016 text of 网络安全法 is superseded that day: there was something to flag
+            superseded = [law.short_title for law, _, _ in superseded_versions(day).values()]
+            assert "网络安全法" in superseded, superseded

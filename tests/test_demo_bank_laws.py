@@ -21,6 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 BANK = ROOT / "question_bank" / "demo_bank" / "laws.json"
 LAWS_DIR = SHARED / "laws"
 
+# The 2025-10-28 amendment of 网络安全法 (in force since 2026-01-01): the articles it added or
+# rewrote that the bank asks about (党的领导, 人工智能, the penalties, the merged article 71 …).
+AMENDMENT_TAG = "2025修正"
+AMENDMENT_ARTICLES = {3, 20, 61, 62, 63, 64, 69, 71, 73, 77}
+
 MINIMUM = {
     QuestionType.SINGLE: 20,
     QuestionType.MULTIPLE: 10,
@@ -118,3 +123,20 @@ def test_choice_questions_are_well_formed(questions: list[QuestionData]) -> None
 def test_stems_are_unique(questions: list[QuestionData]) -> None:
     stems = Counter(q.stem for q in questions)
     assert [s for s, n in stems.items() if n > 1] == []
+
+
+def test_the_amendment_of_the_cybersecurity_law_is_asked_about(
+    questions: list[QuestionData],
+) -> None:
+    amendment = [q for q in questions if AMENDMENT_TAG in q.tags]
+    assert len(amendment) >= 12
+    for q in amendment:
+        assert q.category == "法律法规/网络安全法", q.stem
+        assert q.citation is not None and q.citation.version == "2025-10-28", q.stem
+    assert {q.citation.article for q in amendment if q.citation} >= AMENDMENT_ARTICLES
+    types = Counter(q.type for q in amendment)
+    assert min(types[t] for t in (QuestionType.SINGLE, QuestionType.MULTIPLE)) >= 2, types
+    assert types[QuestionType.TRUE_FALSE] >= 2, types
+    # 关闭网站 became 关闭网站或者应用程序 (article 64): the question quotes the new words
+    (closing,) = [q for q in amendment if q.citation and q.citation.article == 64]
+    assert closing.citation is not None and "关闭网站或者应用程序" in (closing.citation.quote or "")

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from question_bank.domain import QuestionData, QuestionType, normalize_text, validate
 from question_bank.formats import ParseReport
 from question_bank.formats.aiken import answer_value, export, option_marker, parse
+from question_bank.markdown import from_plain
 
 # One line of text: no line break (\r, \n), no surrogate, no BOM (a leading U+FEFF would read as
 # the file's byte order mark); stripped and non-empty, as the parser strips lines.
@@ -24,14 +25,15 @@ def one_line() -> st.SearchStrategy[str]:
 
 @st.composite
 def single_choice(draw: st.DrawFn) -> QuestionData:
+    """A question as an Aiken import stores it (plain text, see ``markdown.from_plain``)."""
     stem = draw(one_line())
     # Aiken cannot tell a stem that starts like "B. …" or "ANSWER: …" from structure.
     assume(option_marker(stem) is None and answer_value(stem) is None)
     options = draw(st.lists(one_line(), min_size=2, max_size=8, unique_by=normalize_text))
     question = QuestionData(
         type=QuestionType.SINGLE,
-        stem=stem,
-        options=tuple(options),
+        stem=from_plain(stem, blanks=True),
+        options=tuple(from_plain(option) for option in options),
         answer=draw(st.integers(0, len(options) - 1)),
     )
     assume(not validate(question))
@@ -196,13 +198,21 @@ def test_chinese_markers_and_answer_alias() -> None:
 def test_multi_line_stem_and_blank_lines_before_answer() -> None:
     report = parse(b"Line one\nline two\n\nA. x\nB. y\n\nANSWER: B\n")
     assert report.problems == []
-    assert report.questions[0].question.stem == "Line one\nline two"
+    assert report.questions[0].question.stem == "Line one\\\nline two"  # a hard line break
 
 
 def test_text_that_only_looks_like_an_option_is_text() -> None:
     report = parse(b"A.5 GB is how much?\nA. 5 GB\nB. 5 GiB\nANSWER: A\n")
     assert report.problems == []
     assert report.questions[0].question.stem == "A.5 GB is how much?"
+
+
+def test_options_without_a_space_after_the_mark() -> None:
+    # as Moodle reads them: "A)text" and "A.text" are options after the stem
+    report = parse(b"Which port?\nA)80\nB.443\nC) 8080\nANSWER: B\n")
+    assert report.problems == []
+    [parsed] = report.questions
+    assert (parsed.question.options, parsed.question.answer) == (("80", "443", "8080"), 1)
 
 
 def test_bom_gbk_and_crlf() -> None:

@@ -146,6 +146,21 @@ def test_a_version_not_yet_in_force_flags_nothing_until_its_date(original_only: 
         assert question is not None and question.needs_review
 
 
+def test_a_question_reviewed_and_kept_is_not_flagged_again(library: Flask) -> None:
+    with library.app_context():
+        bank = bank_service.create_bank("法规题库")
+        question = bank_service.add_question(bank.id, CITED, actor_id=None, now=NOW)
+        assert question.needs_review  # it cites the superseded 2016 text
+        question.needs_review = False  # reviewed and kept
+        db.session.commit()
+        # the 2025 version was flagged for when it came into force; later checks leave it
+        assert laws_service.flag_superseded(date(2026, 12, 5)) == 0
+        version = db.session.scalars(
+            select(LawVersion).where(LawVersion.version == "2025-10-28")
+        ).one()
+        assert version.review_flagged
+
+
 def test_a_decision_imported_later_dates_the_version_it_made(app: Flask, tmp_path: Path) -> None:
     runner = app.test_cli_runner()
     assert runner.invoke(args=["laws", "import", str(CYBER_2025)]).exit_code == 0

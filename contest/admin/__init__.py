@@ -44,12 +44,14 @@ def index() -> Any:
 # Registers the bank pages, the contest and round pages, a round's attempts (monitoring, flags,
 # one contestant's paper and the actions on it), the contest's life
 # (publish, finish, archive, copy, delete, preview), the account pages (admins only), the
-# audit log page and its exports, and the contest's sign-up settings and list.
+# audit log page and its exports, the contest's sign-up settings and list, and the law library
+# with its review queue after an amendment.
 from contest.admin import (  # noqa: E402,F401
     attempts,
     audit,
     banks,
     contests,
+    laws,
     lifecycle,
     signup,
     users,

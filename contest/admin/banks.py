@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from datetime import UTC, datetime
+from pathlib import PurePath
 from typing import Any
 
 from flask import (
@@ -30,6 +31,7 @@ from contest.http_limits import takes_upload
 from contest.labels import difficulty_label, status_label, type_label
 from contest.models import User
 from contest.services import bank as bank_service
+from contest.services import images as image_service
 from contest.services.imports import create_import, get_import
 from contest.services.laws import cited_article
 from question_bank import markdown
@@ -43,6 +45,7 @@ from question_bank.domain import (
 from question_bank.formats import get_format
 from question_bank.formats.spreadsheet import answer_text as format_answer
 from question_bank.formats.spreadsheet import parse_answer
+from question_bank.images import MAX_BYTES as MAX_IMAGE_BYTES
 from question_bank.models import Bank, Category, Question, QuestionStatus
 from workers.imports import enqueue_import
 
@@ -393,6 +396,37 @@ def preview() -> Any:
         options=[markdown.render_inline(o) for o in options],
         explanation=markdown.render(str(payload.get("explanation", ""))[:20000]),
     )
+
+
+# Images ------------------------------------------------------------------------------------------
+
+
+@bp.route("/images", methods=["POST"])
+@takes_upload
+def upload_image() -> Any:
+    """Store an image for question texts (field ``image``). The editor's script asks for JSON
+    (``url``, ``markdown``); a plain form post gets a page with the Markdown to paste."""
+    wants_json = request.accept_mimetypes.best == "application/json"
+    upload = request.files.get("image")
+    try:
+        if upload is None or not upload.filename:
+            raise image_service.ImageInvalid(_("Choose an image file."))
+        # Read one byte past the limit: enough for prepare() to refuse an oversized file.
+        with upload.stream as stream:
+            content = stream.read(MAX_IMAGE_BYTES + 1)
+        image = image_service.upload(content, actor_id=current_user.id, now=_now())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        if wants_json:
+            return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
+        return render_template("admin/banks/image.html", error=exc.message), exc.status
+    alt = re.sub(r"[\[\]()\\\s]+", " ", PurePath(upload.filename or "").stem).strip()
+    snippet = f"![{alt}]({image.url})"
+    body = {"url": image.url, "markdown": snippet, "width": image.width, "height": image.height}
+    if wants_json:
+        return jsonify(body), 201
+    return render_template("admin/banks/image.html", image=body), 201
 
 
 # Import and export -------------------------------------------------------------------------------

@@ -548,6 +548,8 @@ def _round_view(contest: Contest, round_: Round | None, form: RoundForm) -> Any:
                         "info",
                     )
                 _flash_window_warnings(contest)
+                if (warning := lifecycle.round_law_warning(saved, _now())) is not None:
+                    flash(warning, "warning")
                 return redirect(url_for("admin.contest", contest_id=contest.id))
     while len(form.blueprint) < max(BLUEPRINT_ROWS, _filled_rows(form) + 2):
         form.blueprint.append_entry()

@@ -63,13 +63,22 @@ def publish_contest(contest_id: int) -> Any:
         db.session.commit()
     except lifecycle.PublishRefused as exc:
         db.session.rollback()
-        return contest_page(db.get_or_404(Contest, contest_id), problems=exc.problems, status=422)
+        contest = db.get_or_404(Contest, contest_id)
+        _flash_law_warnings(contest)
+        return contest_page(contest, problems=exc.problems, status=422)
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")
         return _back(contest_id)
     flash(_("%(title)s is published: contestants and spectators see it now.", title=contest.title))
+    _flash_law_warnings(contest)
     return _back(contest_id)
+
+
+def _flash_law_warnings(contest: Contest) -> None:
+    """Rounds whose pools cite superseded law articles: a warning, publishing goes ahead."""
+    for warning in lifecycle.law_warnings(contest, _now()):
+        flash(warning, "warning")
 
 
 @bp.route("/contests/<int:contest_id>/finish", methods=["POST"])

@@ -31,6 +31,7 @@ def init_api(app: Flask) -> None:
         banks,
         boards,
         contests,
+        laws,
         lifecycle,
         monitoring,
         organizations,

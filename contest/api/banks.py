@@ -30,7 +30,12 @@ from question_bank.formats import get_format
 from question_bank.models import Bank, ImportJob, ImportStatus, QuestionStatus
 from workers.imports import enqueue_import, read_progress
 
-COUNTS = {"problems": "problem_count", "skipped": "skipped_count", "duplicates": "duplicate_count"}
+COUNTS = {
+    "problems": "problem_count",
+    "skipped": "skipped_count",
+    "files_skipped": "files_skipped_count",
+    "duplicates": "duplicate_count",
+}
 
 
 def import_body(job: ImportJob) -> dict[str, Any]:
@@ -49,6 +54,14 @@ def import_body(job: ImportJob) -> dict[str, Any]:
                 }
                 for item in job.report.get(key, [])
             ]
+        report["files_skipped"] = [
+            {
+                "line": item["line"],
+                "name": item["name"],
+                "message": Problem(item["line"], item["message"], item["params"]).render(_),
+            }
+            for item in job.report.get("files_skipped", [])
+        ]
         # The report keeps the first REPORT_LIMIT items of each list and the total counts.
         for key, count in COUNTS.items():
             report.setdefault(count, len(report.get(key, [])))

@@ -109,6 +109,10 @@ class ReportItemSchema(ma.Schema):
     message = ma.fields.String()
 
 
+class SkippedFileSchema(ReportItemSchema):
+    name = ma.fields.String(metadata={"description": "the file's name in the imported file"})
+
+
 class ImportReportSchema(ma.Schema):
     problems = ma.fields.List(
         ma.fields.Nested(ReportItemSchema),
@@ -119,6 +123,11 @@ class ImportReportSchema(ma.Schema):
         ma.fields.Nested(ReportItemSchema), metadata={"description": "the first 1,000"}
     )
     skipped_count = ma.fields.Integer()
+    files_skipped = ma.fields.List(
+        ma.fields.Nested(SkippedFileSchema),
+        metadata={"description": "embedded files not imported (audio, video …): the first 1,000"},
+    )
+    files_skipped_count = ma.fields.Integer()
     duplicates = ma.fields.List(ma.fields.Dict(), metadata={"description": "the first 1,000"})
     duplicate_count = ma.fields.Integer()
     created = ma.fields.Integer()

@@ -440,5 +440,5 @@ def attempt_result(attempt_id: int) -> Any:
     )
 
 
-# Registers the public sign-up page.
-from contest.main import signup  # noqa: E402,F401
+# Registers the public sign-up page and the question images.
+from contest.main import media, signup  # noqa: E402,F401

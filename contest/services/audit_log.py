@@ -59,6 +59,9 @@ _ACTIONS = {
     "user.reactivate": _l("Account reactivated"),
     "user.reset_password": _l("Password reset"),
     "site.update": _l("Site settings changed"),
+    "law.import": _l("Law file imported"),
+    "law_version.in_force": _l("In-force date of a law version set"),
+    "question.cite_in_force": _l("Citation moved to the version in force"),
 }
 
 _TARGETS = {
@@ -69,6 +72,9 @@ _TARGETS = {
     "user": _l("Account"),
     "roster": _l("Roster"),
     "site": _l("Site"),
+    "law": _l("Law"),
+    "law_version": _l("Law version"),
+    "question": _l("Question"),
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -188,6 +188,15 @@ def check_question(data: QuestionData) -> None:
         raise QuestionInvalid(problems)
 
 
+def _superseded_check(now: datetime) -> Callable[[Citation | None], bool]:
+    """Whether a new question's citation names a superseded version: then it starts flagged
+    for review, as the questions citing it were when the newer version came into force."""
+    from contest.services.amendments import local_day
+    from contest.services.laws import superseded_check
+
+    return superseded_check(local_day(now))
+
+
 def add_question(
     bank_id: int,
     data: QuestionData,
@@ -206,6 +215,7 @@ def add_question(
         category_id=category.id if category else None,
         status=status,
         duplicate_hash=duplicate_hash(data),
+        needs_review=_superseded_check(now)(data.citation),
         created_at=now,
         updated_at=now,
     )
@@ -242,6 +252,7 @@ def add_questions_bulk(
     """
     if not items:
         return []
+    cites_superseded = _superseded_check(now)
     category_ids = {}
     for path in {data.category for data in items}:
         category = ensure_category(bank_id, path)
@@ -255,7 +266,7 @@ def add_questions_bulk(
                     "category_id": category_ids[data.category],
                     "status": status,
                     "duplicate_hash": duplicate_hash(data),
-                    "needs_review": False,
+                    "needs_review": cites_superseded(data.citation),
                     "created_at": now,
                     "updated_at": now,
                 }
@@ -524,6 +535,14 @@ def bank_questions(
 def export_bank(
     bank_id: int, format_name: str, statuses: Sequence[QuestionStatus] | None = None
 ) -> bytes:
+    from contest.services.images import contents
     from question_bank.formats import get_format
+    from question_bank.images import referenced
 
-    return get_format(format_name).export(bank_questions(bank_id, statuses))
+    fmt = get_format(format_name)
+    questions = bank_questions(bank_id, statuses)
+    images: Mapping[str, bytes] = {}
+    if fmt.carries_images:  # the images the texts link to travel with them
+        texts = (t for q in questions for t in (q.stem, q.explanation, *q.options))
+        images = contents(referenced(texts))
+    return fmt.write(questions, images)

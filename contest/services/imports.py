@@ -4,8 +4,10 @@ An import is an :class:`ImportJob` row holding the uploaded file. :func:`run_imp
 ``imports`` RQ job, or directly by the CLI) parses the whole file, checks every question — its own
 rules, citations against the law library, duplicates — and, only when nothing is wrong, writes the
 questions. The report lists the problems with their row or line, the skipped items (types we do
-not support), and the duplicates with what was done about them: the first :data:`REPORT_LIMIT` of
-each, with the total counts (``problem_count``, ``skipped_count``, ``duplicate_count``).
+not support), the embedded files not imported (``files_skipped``: file name, question line,
+reason; images in the file are stored with the questions), and the duplicates with what was done
+about them: the first :data:`REPORT_LIMIT` of each, with the total counts (``problem_count``,
+``skipped_count``, ``files_skipped_count``, ``duplicate_count``).
 
 What an import may cost is bounded (:class:`question_bank.formats.Limits`: rows, cells, seconds;
 ``IMPORT_LIMITS`` in the app's config overrides it); a file over a bound is refused naming it.
@@ -39,9 +41,11 @@ from sqlalchemy import delete, exists, select, update
 from contest.errors import InvalidInput, NotFound
 from contest.extensions import db, reading
 from contest.services import bank as bank_service
+from contest.services import images as image_service
 from contest.services.laws import citation_problems, load_library
 from question_bank.domain import N_, Problem
 from question_bank.formats import LIMITS, Limits, ParsedQuestion, detect_format, formats
+from question_bank.images import StoredImage
 from question_bank.models import (
     Bank,
     Category,
@@ -182,14 +186,30 @@ def _run(
                 for p in citation_problems(item.question.citation, library)
             ]
     if not problems and not parsed.questions:
-        problems = [Problem(0, N_("The file holds no questions."))]
+        problems = [
+            Problem(
+                0,
+                N_(
+                    "None of the file's %(count)d questions is of a type that can be imported"
+                    " (see the skipped questions): nothing to import."
+                ),
+                {"count": len(parsed.skipped)},
+            )
+            if parsed.skipped
+            else Problem(0, N_("The file holds no questions."))
+        ]
     problems.sort(key=lambda p: p.line)
     report: dict[str, Any] = {"created": 0, "updated": 0, "unchanged": 0}
     report["problems"], report["problem_count"] = capped([_problem_json(p) for p in problems])
     report["skipped"], report["skipped_count"] = capped([_problem_json(p) for p in parsed.skipped])
+    report["files_skipped"], report["files_skipped_count"] = capped(
+        [{"name": f.name, **_problem_json(f.reason), "line": f.line} for f in parsed.files_skipped]
+    )
     if problems:
         return ImportStatus.FAILED, {**report, "duplicates": [], "duplicate_count": 0}
-    duplicates = _Writer(source, now(), progress).write(parsed.questions, report)
+    writer = _Writer(source, now(), progress)
+    writer.images = list(parsed.images.values())
+    duplicates = writer.write(parsed.questions, report)
     report["duplicates"], report["duplicate_count"] = capped(duplicates)
     report["total"] = len(parsed.questions)
     return ImportStatus.SUCCEEDED, report
@@ -215,6 +235,8 @@ class _Writer:
         self.hidden = source.initial_status is not QuestionStatus.DRAFT
         self.created: list[int] = []
         self.new_categories: set[int] = set()
+        self.images: list[StoredImage] = []  # the file's pictures, stored with the categories
+        self.new_images: list[str] = []
         self.updates: list[tuple[ParsedQuestion, int, dict[str, Any]]] = []
 
     def write(self, items: list[ParsedQuestion], report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -241,13 +263,17 @@ class _Writer:
         db.session.execute(select(Bank.id).where(Bank.id == self.source.bank_id).with_for_update())
 
     def _categories(self, items: list[ParsedQuestion]) -> None:
-        """Create the categories the file names (one transaction), remembering the new ones."""
+        """Create the categories the file names and store its images (one transaction),
+        remembering the new ones."""
         self._lock_bank()
         in_bank = select(Category.id).where(Category.bank_id == self.source.bank_id)
         before = set(db.session.scalars(in_bank))
         for path in sorted({item.question.category for item in items}):
             bank_service.ensure_category(self.source.bank_id, path)
         self.new_categories = set(db.session.scalars(in_bank)) - before
+        self.new_images = image_service.store(
+            self.images, actor_id=self.source.created_by_id, now=self.at
+        )
         db.session.commit()
 
     def _batch(
@@ -323,8 +349,9 @@ class _Writer:
 
     def _undo(self) -> None:
         """Delete what the committed batches wrote (one transaction)."""
-        if not self.created and not self.new_categories:
+        if not self.created and not self.new_categories and not self.new_images:
             return
+        image_service.delete_unused(self.new_images)
         for start in range(0, len(self.created), CHUNK):
             ids = self.created[start : start + CHUNK]
             db.session.execute(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from contest.extensions import db
 from question_bank.domain import N_, Citation, Problem
@@ -159,15 +160,53 @@ def _spellings(law: Law) -> list[str]:
     ]
 
 
-def flag_superseded(today: date) -> int:
-    """Mark questions whose current version cites a version of a law that a newer version has
-    superseded by ``today`` (or names no version) as needing review; returns how many were newly
-    marked. Not committed.
+def cites_superseded(today: date) -> ColumnElement[bool] | None:
+    """A condition on :class:`QuestionVersion`: it cites a version of a law that a newer version
+    has superseded by ``today`` (or names no version); None when no law has such a version."""
+    clauses = [
+        and_(
+            QuestionVersion.citation_law.in_(_spellings(law)),
+            or_(
+                QuestionVersion.citation_version.is_(None),
+                QuestionVersion.citation_version < current.version,
+            ),
+        )
+        for law, _older, current in superseded_versions(today).values()
+    ]
+    return or_(*clauses) if clauses else None
 
-    They stay in live rounds: a round's paper points at question versions, which never change.
+
+def superseded_check(today: date) -> Callable[[Citation | None], bool]:
+    """A test of citations: does it cite a version of a law that a newer one has superseded by
+    ``today`` (or name no version of such a law)? For questions written or imported after the
+    newer version came into force, which :func:`flag_superseded` (once per version) missed."""
+    current = {}
+    for law, _older, in_force in superseded_versions(today).values():
+        current[law_key(law.title)] = current[law_key(law.short_title)] = in_force.version
+
+    def cites_superseded(citation: Citation | None) -> bool:
+        if citation is None or (version := current.get(law_key(citation.law))) is None:
+            return False
+        return citation.version is None or citation.version < version
+
+    return cites_superseded
+
+
+def flag_superseded(today: date) -> int:
+    """Once per version that has come into force by ``today``: mark the questions whose current
+    version cites an older version of its law (or names no version) as needing review; returns
+    how many were newly marked. Not committed.
+
+    Once per version, so that a question an organizer reviewed and kept (a question on the law's
+    history) is not flagged again by the next check; the review queue lists every question citing
+    a superseded version whatever its flag. Flagged questions stay in live rounds: a round's paper
+    points at question versions, which never change.
     """
     flagged = 0
     for law, _older, current in superseded_versions(today).values():
+        if current.review_flagged:
+            continue
+        current.review_flagged = True
         citing = select(QuestionVersion.id).where(
             QuestionVersion.citation_law.in_(_spellings(law)),
             or_(

@@ -34,6 +34,7 @@ from sqlalchemy import delete, select
 
 from contest.errors import Conflict, InvalidInput
 from contest.extensions import db
+from contest.i18n import to_local
 from contest.models import (
     Attempt,
     AttemptItem,
@@ -46,7 +47,7 @@ from contest.models import (
     Round,
     User,
 )
-from contest.services import audit
+from contest.services import amendments, audit
 from contest.services import contests as contest_service
 from contest.services.leaderboards import boards_of, settings_changed
 from question_bank.domain import Problem
@@ -196,6 +197,30 @@ def publish_problems(contest: Contest, now: datetime) -> list[str]:
         problems += _settings_problems(contest, round_)
         previous = round_
     return problems
+
+
+def round_law_warning(round_: Round, now: datetime) -> str | None:
+    """How many questions of the round's pool cite a law version superseded on the day the
+    round opens (today for a round always open); None when none do. A warning, never a refusal:
+    the questions stay correct for what they cite, and an organizer may keep them."""
+    opens = to_local(round_.opens_at or now)
+    assert opens is not None
+    count = amendments.superseded_in_pool(round_, opens.date())
+    if not count:
+        return None
+    return _(
+        "%(n)d questions in this blueprint's pool cite superseded articles.",
+        n=count,
+    )
+
+
+def law_warnings(contest: Contest, now: datetime) -> list[str]:
+    """:func:`round_law_warning` for every round of the contest, each naming its round."""
+    warnings = []
+    for round_ in contest.rounds:
+        if (warning := round_law_warning(round_, now)) is not None:
+            warnings.append(_("%(round)s: %(problem)s", round=round_.title, problem=warning))
+    return warnings
 
 
 def publish(contest_id: int, *, now: datetime, actor: User | None = None) -> Contest:

@@ -8,11 +8,12 @@ What each format can carry is in ``CAPABILITIES`` and in the README's table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from question_bank.domain import N_, Problem, QuestionData, QuestionType
+from question_bank.images import StoredImage
 
 
 @dataclass(frozen=True)
@@ -21,13 +22,28 @@ class ParsedQuestion:
     question: QuestionData
 
 
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file embedded in the question at ``line`` that was not imported, and why."""
+
+    line: int
+    name: str
+    reason: Problem
+
+
 @dataclass
 class ParseReport:
-    """What a parser found: questions, problems (any problem refuses the file), skipped items."""
+    """What a parser found: questions, problems (any problem refuses the file), skipped items.
+
+    Formats that embed pictures also fill ``images`` (prepared, by their stored name; the
+    questions link to them as ``/media/<name>``) and ``files_skipped`` (embedded files not taken).
+    """
 
     questions: list[ParsedQuestion] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     skipped: list[Problem] = field(default_factory=list)
+    images: dict[str, StoredImage] = field(default_factory=dict)
+    files_skipped: list[SkippedFile] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -57,11 +73,19 @@ class Format:
     name: str
     extensions: tuple[str, ...]
     parse: Callable[..., ParseReport]  # (content: bytes[, limits=Limits]) -> ParseReport
-    export: Callable[[Sequence[QuestionData]], bytes]
+    export: Callable[..., bytes]  # (questions[, images={name: bytes}]) -> bytes
     types: frozenset[QuestionType]
     fields: frozenset[str]  # the QuestionData fields the format carries besides type/stem/answer
     media_type: str
     takes_limits: bool = False  # parse() takes ``limits``: the format can unpack to far more
+    # export() takes ``images``: the stored images the texts link to, by name, to carry along
+    carries_images: bool = False
+
+    def write(self, questions: Sequence[QuestionData], images: Mapping[str, bytes]) -> bytes:
+        """Export ``questions``, with the ``images`` they link to where the format carries them."""
+        if self.carries_images:
+            return self.export(questions, images=images)
+        return self.export(questions)
 
     def read(self, content: bytes, limits: Limits = LIMITS) -> ParseReport:
         """Parse ``content`` within ``limits`` (rows and cells and seconds for spreadsheets,

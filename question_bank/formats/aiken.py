@@ -8,14 +8,14 @@
     ANSWER: A
 
 A question is its stem line(s), its option lines ``A. text`` or ``A) text`` (letters A–H, in
-order), then ``ANSWER: <letter>``. Blank lines separate questions.
+order), then ``ANSWER: <letter>``. Blank lines separate questions. As in Moodle, no space is
+needed after the mark (``A)text``, ``A.text``), except on a question's first line: a line that
+starts a question is its stem (``A.5 GB is how much?``).
 
 Accepted besides the standard, as Chinese question banks write it:
 
 * option markers ``A、text`` and full-width ones (``Ａ．text``, ``Ａ）text``): the letter and the
-  mark are read after NFKC, so no space is needed after a full-width mark or ``、``; after an ASCII
-  ``.`` or ``)`` a space is needed when an ASCII character follows (``A.5 GB`` is not an option,
-  ``A.网络`` is);
+  mark are read after NFKC;
 * ``答案：B`` (or ``答案: B``) as an alias of ``ANSWER: B``; ``ANSWER`` in any letter case, the
   colon and the letter full-width or not;
 * a stem on several consecutive lines (joined with newlines). A text line after a blank line, or
@@ -28,11 +28,17 @@ of order, an option or ``ANSWER`` line with no question before it, and whatever
 duplicate options, an empty stem; at the question's first line). One bad question does not hide
 the others: every problem in the file is reported.
 
+Aiken is plain text, as Moodle reads it: stems and options are stored so that they show exactly
+as written — ``<``, ``&``, ``*``, backslashes and line breaks included (see
+:func:`question_bank.markdown.from_plain`).
+
 Aiken carries ``options`` and nothing else: no explanation, difficulty, category, tags or
 citation. Export writes the single-choice questions only; other types cannot be expressed in Aiken
-and are left out. Aiken stems and options are one line each, so export joins the lines of a
-multi-line stem or option with spaces. A stem whose text itself starts like an option marker
-(``A. …``) or an ``ANSWER:`` line cannot be told apart from structure when read back.
+and are left out. Texts are written as the plain text that reads back into the same stored text
+(:func:`question_bank.markdown.to_plain`); a Markdown text that shows differently as plain text
+(``**bold**``, a list) cannot be written and its question is left out, except that line breaks
+that show as spaces are written as spaces. Options are one line each; a stem with an empty line,
+or with a line that reads as an option or ``ANSWER:`` line, is left out too.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from question_bank import markdown
 from question_bank.domain import (
     N_,
     OPTION_LETTERS,
@@ -70,10 +77,12 @@ def option_marker(line: str) -> tuple[str, str] | None:
     letter, mark = _nfkc(line[0]), _nfkc(line[1])
     if len(letter) != 1 or not "A" <= letter <= "Z" or mark not in _OPTION_MARKS:
         return None
-    rest = line[2:]
-    if line[1] in ".)" and rest and rest[0].isascii() and not rest[0].isspace():
-        return None  # "A.5 GB", "A)b": not an option
-    return letter, rest.strip()
+    return letter, line[2:].strip()
+
+
+def _tight(line: str) -> bool:
+    """An ASCII mark with no space after it (``A.5 GB``): a stem when it starts a question."""
+    return line[1] in ".)" and len(line) > 2 and not line[2].isspace()
 
 
 def answer_value(line: str) -> str | None:
@@ -122,7 +131,7 @@ def parse(content: bytes) -> ParseReport:
                 current = None
             continue
         option = option_marker(line)
-        if option is not None:
+        if option is not None and not (current is None and _tight(line)):
             if current is None:
                 current = _Pending(number, [])
                 current.problems.append(
@@ -184,8 +193,8 @@ def _finish(current: _Pending, value: str, line: int, report: ParseReport) -> No
         )
     question = QuestionData(
         type=QuestionType.SINGLE,
-        stem="\n".join(current.stem),
-        options=tuple(current.options),
+        stem=markdown.from_plain("\n".join(current.stem), blanks=True),
+        options=tuple(markdown.from_plain(option) for option in current.options),
         answer=index,
     )
     problems += [
@@ -202,19 +211,49 @@ def _one_line(text: str) -> str:
     return " ".join(part.strip() for part in _LINE_BREAK.split(text) if part.strip())
 
 
+def _shown(source: str) -> str:
+    return " ".join(markdown.render(source).split())
+
+
+def _plain(source: str, *, stem: bool) -> str | None:
+    """The plain text that Aiken writes for the stored ``source``, or None when there is none."""
+    exact = markdown.to_plain(source)
+    if exact is not None:
+        return exact
+    for text in (source, _one_line(source)):
+        if _shown(markdown.from_plain(text, blanks=stem)) == _shown(source):
+            return text
+    return None
+
+
+def _question_lines(question: QuestionData) -> list[str] | None:
+    """The lines of a single-choice question, or None when Aiken cannot write it."""
+    answer = question.answer
+    if question.type is not QuestionType.SINGLE or isinstance(answer, bool | tuple):
+        return None  # Aiken carries single choice only
+    stem = _plain(question.stem, stem=True)
+    options = [_plain(option, stem=False) for option in question.options]
+    if stem is None or any(o is None or _LINE_BREAK.search(o) or o != o.strip() for o in options):
+        return None
+    stem_lines = _LINE_BREAK.split(stem)  # Aiken strips lines and ends a stem at an empty one
+    if any(
+        line != line.strip() or not line or option_marker(line) or answer_value(line)
+        for line in stem_lines
+    ):
+        return None
+    lines = [
+        *stem_lines,
+        *(f"{letter}. {o}" for letter, o in zip(OPTION_LETTERS, options, strict=False)),
+    ]
+    return [*lines, f"ANSWER: {OPTION_LETTERS[answer]}"]
+
+
 def export(questions: Sequence[QuestionData]) -> bytes:
     blocks = []
     for question in questions:
-        answer = question.answer
-        if question.type is not QuestionType.SINGLE or isinstance(answer, bool | tuple):
-            continue  # Aiken carries single choice only
-        lines = [_one_line(question.stem)]
-        lines += [
-            f"{letter}. {_one_line(option)}"
-            for letter, option in zip(OPTION_LETTERS, question.options, strict=False)
-        ]
-        lines.append(f"ANSWER: {OPTION_LETTERS[answer]}")
-        blocks.append("\n".join(lines) + "\n")
+        lines = _question_lines(question)
+        if lines is not None:
+            blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks).encode("utf-8")
 
 

@@ -11,9 +11,14 @@ Reading follows Moodle's own importer (``question/format/gift/format.php``):
   in a question's comment lines become its tags (``[id:x]`` is ignored).
 * ``$CATEGORY: $course$/top/A/B`` sets the category "A/B" for the questions that follow (a
   leading ``$course$/``, ``$system$/`` or other context and then ``top`` are removed).
-* ``::title::`` is dropped; a ``[html]``/``[markdown]``/``[plain]``/``[moodle]`` prefix is
-  removed from the stem, options and feedback and the text kept as it is (HTML included: stems
-  are Markdown that is sanitized when shown).
+* ``::title::`` is dropped. Texts are read in their format, as Moodle shows them, and stored as
+  our Markdown (:mod:`question_bank.markdown`): ``[plain]`` so that it shows exactly as written
+  (:func:`~question_bank.markdown.from_plain`), ``[html]`` as sanitized HTML
+  (:func:`~question_bank.markdown.from_html`), ``[moodle]`` and unmarked text — Moodle's
+  auto-format — as sanitized HTML whose line breaks are kept
+  (:func:`~question_bank.markdown.from_moodle_auto`), ``[markdown]`` as written. Options and the
+  explanation without a prefix take the stem's format, as in Moodle. Answers to type in
+  (fill-in-the-blank) are taken as written, their prefix removed.
 * Escapes: ``\\~ \\= \\# \\{ \\} \\:`` give the character, ``\\\\`` a backslash and ``\\n`` a
   line break; any other backslash is literal.
 * ``####text`` in the answer block is the explanation; ``#text`` after an answer (per-answer
@@ -25,33 +30,43 @@ Mapping of answer blocks (``%n%`` is an answer weight; ``=`` without weight coun
 
 =================================================  ==================================
 ``{T}`` ``{TRUE}`` ``{F}`` ``{FALSE}`` (+ ``#fb``)  true_false
-``{=a ~b ~c}``: exactly one answer at 100%          single, that answer (any partial
-                                                    credit ``~%50%x`` options are just
+``{=a ~b ~c}``: an ``=``, exactly one answer at     single, that answer (any partial
+100%                                                credit ``~%50%x`` options are just
                                                     wrong options: partial credit is
                                                     not kept)
-``{~%50%a ~%50%b ~%-100%c}``: no single 100%        multiple, every answer with a
-answer, several with a positive weight              positive weight (zero or negative:
-                                                    wrong options); several ``=``
-                                                    answers also give multiple
-only one answer with a positive weight              single
+``{~%50%a ~%50%b ~%-100%c}``: no ``=`` (Moodle's    multiple, every answer with a
+multiple response), several with a positive         positive weight (zero or negative:
+weight; or several ``=`` answers                    wrong options)
+only one answer with a positive weight              single (without an ``=``: with a
+                                                    note, our multiple choice needing
+                                                    two right options)
+an empty answer (``{~a ~=c}``)                      left out with a note, as Moodle
+                                                    ignores it: c is the right answer
 ``{=a =b}`` / ``{a}`` (no ``~``)                    fill_blank with one blank whose
                                                     alternatives are the 100% answers
                                                     (``=%50%x`` partial answers are
                                                     dropped, so they earn nothing)
 ``{}`` essay, ``{#…}`` numerical, ``{=a -> b}``     skipped (``report.skipped``)
-matching, no answer block (description)
+matching, several answer blocks or ``{1:MC:…}``
+(embedded answers, Cloze), no answer block
+(description)
 =================================================  ==================================
 
+Notes (an empty answer, single choice without ``=``) go to ``report.skipped`` too, at the
+question's line. A file whose questions are all skipped gets a problem at line 0 saying there is
+nothing to import.
+
 Writing: ``$CATEGORY: $course$/top/<category>`` when the category changes, tags on one
-``// [tag:a] [tag:b]`` line, the escaped stem followed by its answer block (multiple choice with
-weights ``100/n`` for the n right options and ``-100`` for wrong ones), ``####explanation``. Line
-breaks in texts are written as ``\\n``. A text that would otherwise be read as a format prefix or
-comment (``[html]…``, ``//…``) gets a ``[markdown]`` prefix, and an answer that starts with ``%`` an
-explicit weight, so ``parse(export(qs))`` gives the questions back. Export cannot report problems,
-so it leaves out, without notice, what GIFT cannot express: ordering questions, fill-in-the-blank
-questions with several blanks or with an answer containing ``->`` (it would read as matching),
-and questions that fail :func:`~question_bank.domain.validate`. Carriage returns become line
-breaks; line breaks in the category or tags become spaces.
+``// [tag:a] [tag:b]`` line, the stem with a ``[markdown]`` prefix (our texts are Markdown; the
+options and explanation take its format) and escaped, followed by its answer block (multiple choice
+with weights ``100/n`` for the n right options and ``-100`` for wrong ones), ``####explanation``.
+Line breaks in texts are written as ``\\n``. An option or explanation that would otherwise be read
+as a format prefix or comment (``[html]…``, ``//…``) gets a ``[markdown]`` prefix of its own, and an
+answer that starts with ``%`` an explicit weight, so ``parse(export(qs))`` gives the questions back.
+Export cannot report problems, so it leaves out, without notice, what GIFT cannot express: ordering
+questions, fill-in-the-blank questions with several blanks or with an answer containing ``->`` (it
+would read as matching), and questions that fail :func:`~question_bank.domain.validate`. Carriage
+returns become line breaks; line breaks in the category or tags become spaces.
 """
 
 from __future__ import annotations
@@ -60,6 +75,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from question_bank import markdown
 from question_bank.domain import N_, Problem, QuestionData, QuestionType, validate
 from question_bank.formats import Format, ParsedQuestion, ParseReport, register
 from question_bank.formats.moodle_xml import category_from_path
@@ -69,12 +85,20 @@ BLANK = "____"
 _ESCAPABLE = "\\~=#{}:n"
 _UNESCAPE = re.compile(r"\\([\\~=#{}:n])")
 _TEXT_FORMATS = ("[html]", "[markdown]", "[plain]", "[moodle]")
+_CLOZE = re.compile(r"\s*\d*:[A-Za-z_]+:")  # {1:MC:…}, {:SHORTANSWER:…}: embedded answers
 _WEIGHT = re.compile(r"%(-?(?:\d+(?:\.\d*)?|\.\d+))%")
 _TAG = re.compile(r"\[(tag|id):((?:\\.|[^\]\\])*)\]")
 _TAG_UNESCAPE = re.compile(r"\\([\]\\])")
 _CATEGORY = "$CATEGORY:"
 _TRUE, _FALSE = ("T", "TRUE"), ("F", "FALSE")
 _LINE_BREAKS = re.compile(r"[\r\n]+")
+
+
+_EMPTY_ANSWER = N_("An empty answer (a ~ or = with no text) was left out, as Moodle does.")
+_ONE_RIGHT_OF_MANY = N_(
+    "Without an = answer Moodle shows check boxes, but only one answer gets credit: imported as"
+    " single choice."
+)
 
 
 class _Skip(Exception):
@@ -111,6 +135,18 @@ def parse(content: bytes) -> ParseReport:
         elif chunk:
             category = _read_chunk(chunk, category, report)
             chunk = []
+    unsupported = [s for s in report.skipped if "kind" in s.params]
+    if unsupported and not report.questions and not report.problems:
+        report.problems.append(
+            Problem(
+                0,
+                N_(
+                    "None of the file's %(count)d questions is of a type that can be imported"
+                    " (see the skipped questions): nothing to import."
+                ),
+                {"count": len(unsupported)},
+            )
+        )
     return report
 
 
@@ -125,8 +161,9 @@ def _read_chunk(chunk: list[tuple[int, str]], category: str, report: ParseReport
         return category
     line = content[0][0]
     raw = "\n".join(text for _, text in content).strip()
+    notes: list[str] = []
     try:
-        question = _question(raw, category, _tags(comments))
+        question = _question(raw, category, _tags(comments), notes)
     except _Skip as skip:
         report.skipped.append(
             Problem(
@@ -143,6 +180,7 @@ def _read_chunk(chunk: list[tuple[int, str]], category: str, report: ParseReport
     report.problems += [Problem(line, p.message, p.params) for p in problems]
     if not problems:
         report.questions.append(ParsedQuestion(line, question))
+        report.skipped += [Problem(line, note) for note in dict.fromkeys(notes)]
     return category
 
 
@@ -195,20 +233,36 @@ def _unescape(raw: str) -> str:
     return _UNESCAPE.sub(lambda m: "\n" if m[1] == "n" else m[1], raw)
 
 
-def _text(raw: str) -> str:
-    """Stem, option or feedback text: format prefix removed, unescaped, trimmed."""
+def _split_format(raw: str) -> tuple[str | None, str]:
+    """``[html]text`` → ``("html", "text")``; a text without a format prefix → ``(None, text)``."""
     text = raw.strip()
     for prefix in _TEXT_FORMATS:
         if text.startswith(prefix):
-            text = text[len(prefix) :]
-            break
-    return _unescape(text.strip()).strip()
+            return prefix[1:-1], text[len(prefix) :]
+    return None, text
 
 
-def _question(raw: str, category: str, tags: tuple[str, ...]) -> QuestionData:
-    if raw.startswith("::"):
-        end = _find_run(raw, ":", 2, start=2)
-        raw = raw[2:] if end < 0 else raw[end + 2 :].strip()
+def _text(raw: str) -> str:
+    """An answer to type in (fill-in-the-blank): format prefix removed, unescaped, trimmed."""
+    return _unescape(_split_format(raw)[1].strip()).strip()
+
+
+def _rich(raw: str, default: str, *, inline: bool = False, blanks: bool = False) -> str:
+    """A stem, option or explanation as stored Markdown, read in its format (see the docstring)."""
+    fmt, text = _split_format(raw)
+    text = _unescape(text.strip()).strip()
+    fmt = fmt or default
+    if fmt == "markdown":
+        return text
+    if fmt == "plain":
+        return markdown.from_plain(text, blanks=blanks and not inline)
+    if fmt == "html":
+        return markdown.from_html(text, inline=inline)
+    return markdown.from_moodle_auto(text, inline=inline)
+
+
+def _answer_blocks(raw: str) -> tuple[int, int]:
+    """Where the one answer block is: the indexes of its ``{`` and ``}``."""
     opens, closes = _positions(raw, "{"), _positions(raw, "}")
     if not opens and not closes:
         raise _Skip("description")
@@ -217,46 +271,83 @@ def _question(raw: str, category: str, tags: tuple[str, ...]) -> QuestionData:
     if not opens or closes[0] < opens[0]:
         raise _Bad(N_("A } has no matching {; write a literal brace as \\}."))
     if len(opens) > 1 or len(closes) > 1:
+        marks = sorted([(i, "{") for i in opens] + [(i, "}") for i in closes])
+        if len(opens) == len(closes) and "".join(m for _, m in marks) == "{}" * len(opens):
+            raise _Skip("embedded-answers (Cloze)")
         raise _Bad(
             N_("Only one answer block {…} per question; write literal braces as \\{ and \\}.")
         )
-    start, end = opens[0], closes[0]
-    after = raw[end + 1 :]
-    stem = _text(raw[:start] + BLANK + after if after.strip() else raw[:start])
-    answer_raw, explanation = raw[start + 1 : end], ""
+    return opens[0], closes[0]
+
+
+def _question(raw: str, category: str, tags: tuple[str, ...], notes: list[str]) -> QuestionData:
+    if raw.startswith("::"):
+        end = _find_run(raw, ":", 2, start=2)
+        raw = raw[2:] if end < 0 else raw[end + 2 :].strip()
+    start, end = _answer_blocks(raw)
+    answer_raw, explanation_raw = raw[start + 1 : end], ""
     feedback = _find_run(answer_raw, "#", 4, last=True)
     if feedback >= 0:
-        explanation = _text(answer_raw[feedback + 4 :])
+        explanation_raw = answer_raw[feedback + 4 :]
         answer_raw = answer_raw[:feedback]
     answer_raw = answer_raw.strip()
-    common: dict[str, Any] = {"explanation": explanation, "category": category, "tags": tags}
+    kind = _unsupported(answer_raw)
+    if kind:
+        raise _Skip(kind)
 
-    if not answer_raw:
-        raise _Skip("essay")
-    if answer_raw.startswith("#"):
-        raise _Skip("numerical")
+    after = raw[end + 1 :]
+    stem_raw = raw[:start] + BLANK + after if after.strip() else raw[:start]
+    stem_format = _split_format(stem_raw)[0] or "moodle"  # answers take the stem's format
+    stem = _rich(stem_raw, stem_format, blanks=True)
+    explanation = _rich(explanation_raw, stem_format) if feedback >= 0 else ""
+    common: dict[str, Any] = {"explanation": explanation, "category": category, "tags": tags}
     if _positions(answer_raw, "~"):
-        return _choice(stem, answer_raw, common)
-    if _positions(answer_raw, "=") and "->" in answer_raw:
-        raise _Skip("matching")
+        return _choice(stem, answer_raw, common, stem_format, notes)
     hashes = _positions(answer_raw, "#")
     head = (answer_raw[: hashes[0]] if hashes else answer_raw).strip()
     if head in _TRUE or head in _FALSE:
         return QuestionData(type=QuestionType.TRUE_FALSE, stem=stem, answer=head in _TRUE, **common)
     answers = [_answer(piece, 100.0) for _, piece in _pieces(answer_raw)]
-    accepted = tuple(text for text, weight in answers if weight >= 100)
+    if any(not text for text, _ in answers):
+        notes.append(_EMPTY_ANSWER)
+    accepted = tuple(text for text, weight in answers if weight >= 100 and text)
     if not accepted:
         raise _Bad(N_("No answer gets full credit; a fill-in-the-blank question keeps only those."))
     return QuestionData(type=QuestionType.FILL_BLANK, stem=stem, answer=(accepted,), **common)
 
 
-def _choice(stem: str, answer_raw: str, common: dict[str, Any]) -> QuestionData:
-    answers = [_answer(piece, 100.0 if mark == "=" else 0.0) for mark, piece in _pieces(answer_raw)]
+def _unsupported(answer_raw: str) -> str | None:
+    """The kind of an answer block we do not carry (essay, numerical …), or None."""
+    if not answer_raw:
+        return "essay"
+    if _CLOZE.match(answer_raw):
+        return "embedded-answers (Cloze)"
+    if answer_raw.startswith("#"):
+        return "numerical"
+    if not _positions(answer_raw, "~") and _positions(answer_raw, "=") and "->" in answer_raw:
+        return "matching"
+    return None
+
+
+def _choice(
+    stem: str, answer_raw: str, common: dict[str, Any], text_format: str, notes: list[str]
+) -> QuestionData:
+    answers: list[tuple[str, float]] = []
+    right_mark = False  # Moodle: an "=" makes it one answer to choose, none check boxes
+    for mark, piece in _pieces(answer_raw):
+        text, weight = _answer(piece, 100.0 if mark == "=" else 0.0)
+        if not text:  # Moodle ignores empty answers: "~=c" is the right answer c
+            notes.append(_EMPTY_ANSWER)
+            continue
+        right_mark = right_mark or mark == "="
+        answers.append((_rich(_answer_text(piece), text_format, inline=True), weight))
     options = tuple(text for text, _ in answers)
     full = [i for i, (_, weight) in enumerate(answers) if weight >= 100]
     positive = [i for i, (_, weight) in enumerate(answers) if weight > 0]
-    if len(full) == 1 or len(positive) == 1:
-        single = full[0] if len(full) == 1 else positive[0]
+    if (right_mark and len(full) == 1) or len(positive) == 1:
+        if not right_mark:
+            notes.append(_ONE_RIGHT_OF_MANY)
+        single = full[0] if right_mark and len(full) == 1 else positive[0]
         return QuestionData(
             type=QuestionType.SINGLE, stem=stem, options=options, answer=single, **common
         )
@@ -280,8 +371,18 @@ def _pieces(answer_raw: str) -> list[tuple[str, str]]:
     return pieces
 
 
+def _answer_text(piece: str) -> str:
+    """An answer's raw text: feedback and weight dropped, escapes and format prefix kept."""
+    body = piece.strip()
+    hashes = _positions(body, "#")
+    if hashes:
+        body = body[: hashes[0]].strip()
+    match = _WEIGHT.match(body)
+    return body[match.end() :] if match else body
+
+
 def _answer(piece: str, default_weight: float) -> tuple[str, float]:
-    """An answer's text (feedback dropped) and its weight in percent."""
+    """An answer's text to type in (feedback dropped) and its weight in percent."""
     body = piece.strip()
     hashes = _positions(body, "#")
     if hashes:
@@ -314,9 +415,10 @@ def _escape(text: str) -> str:
     return "".join(out)
 
 
-def _written(text: str) -> str:
-    """``text`` escaped, with a ``[markdown]`` prefix when its start would be read as syntax."""
-    guard = text.startswith((*_TEXT_FORMATS, "//", "\ufeff"))
+def _written(text: str, *, stem: bool = False) -> str:
+    """``text`` escaped, with a ``[markdown]`` prefix on a stem (options and the explanation take
+    the stem's format) and on any text whose start would be read as syntax."""
+    guard = stem or text.startswith((*_TEXT_FORMATS, "//", "\ufeff"))
     return ("[markdown]" if guard else "") + _escape(text)
 
 
@@ -372,7 +474,7 @@ def export(questions: Sequence[QuestionData]) -> bytes:
         written = ["[tag:" + t.replace("\\", "\\\\").replace("]", "\\]") + "]" for t in tags if t]
         if written:
             lines.append("// " + " ".join(written))
-        lines.append(_written(question.stem.strip()) + block)
+        lines.append(_written(question.stem.strip(), stem=True) + block)
         chunks.append("\n".join(lines))
     return "".join(chunk + "\n\n" for chunk in chunks).encode("utf-8")
 

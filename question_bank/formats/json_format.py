@@ -11,15 +11,25 @@ Schema (version 1)::
                     "explanation": "…", "difficulty": "easy|medium|hard",
                     "category": "法律法规/网络安全法", "tags": ["…"],
                     "citation": {"law": "网络安全法", "version": "2016-11-07",
-                                 "article": 21, "quote": "…"} | null}]}
+                                 "article": 21, "quote": "…"} | null}],
+     "images": {"<sha256>.png": "<base64 of the image>", …}}
+
+Texts link to images as ``/media/<sha256>.<ext>`` (Markdown ``![…](/media/…)``). ``images``
+(optional) carries the images the exported texts link to. On import each is prepared again
+(:func:`question_bank.images.prepare`: checked, rebuilt); should that give other bytes (a file
+made elsewhere), the links follow the new name. An image that is not taken is listed in the
+report, and its links stay as they were.
 
 Problems are reported with the 1-based position of the question in the list as the line.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from question_bank.domain import (
@@ -33,8 +43,9 @@ from question_bank.domain import (
     answer_to_json,
     validate,
 )
-from question_bank.formats import Format, ParsedQuestion, ParseReport, register
+from question_bank.formats import Format, ParsedQuestion, ParseReport, SkippedFile, register
 from question_bank.formats.text import decode
+from question_bank.images import NAME, ImageRefused, prepare, replace_links
 
 MARKER = "netsec-contest-questions"
 VERSION = 1
@@ -144,20 +155,66 @@ def parse(content: bytes) -> ParseReport:
     else:
         report.problems.append(Problem(0, N_('Expected {"questions": [...]} or a list.')))
         return report
+    renamed = _images(document.get("images") if isinstance(document, dict) else None, report)
     for number, item in enumerate(items, start=1):
         question, problems = question_from_dict(item)
         report.problems += [Problem(number, p.message, p.params) for p in problems]
         if question is not None and not problems:
-            report.questions.append(ParsedQuestion(number, question))
+            report.questions.append(ParsedQuestion(number, _relinked(question, renamed)))
     return report
 
 
-def export(questions: Sequence[QuestionData]) -> bytes:
-    document = {
+def _images(data: Any, report: ParseReport) -> dict[str, str]:
+    """Prepare the document's images into ``report.images``; old name → new URL where the name
+    changed."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        report.problems.append(Problem(0, N_('"images" must map image names to base64 text.')))
+        return {}
+    renamed = {}
+    for name, text in data.items():
+        try:
+            if not isinstance(name, str) or not isinstance(text, str):
+                raise ImageRefused(N_("The file's base64 text is damaged."))
+            try:
+                content = base64.b64decode(text, validate=True)
+            except (binascii.Error, ValueError):
+                raise ImageRefused(N_("The file's base64 text is damaged.")) from None
+            image = prepare(content)
+        except ImageRefused as exc:
+            reason = Problem(0, exc.message, exc.params)
+            report.files_skipped.append(SkippedFile(0, str(name), reason))
+            continue
+        report.images.setdefault(image.name, image)
+        if image.name != name and NAME.fullmatch(name):
+            renamed[name] = image.url
+    return renamed
+
+
+def _relinked(question: QuestionData, renamed: dict[str, str]) -> QuestionData:
+    if not renamed:
+        return question
+    return dataclasses.replace(
+        question,
+        stem=replace_links(question.stem, renamed),
+        options=tuple(replace_links(o, renamed) for o in question.options),
+        explanation=replace_links(question.explanation, renamed),
+    )
+
+
+def export(questions: Sequence[QuestionData], images: Mapping[str, bytes] | None = None) -> bytes:
+    """The JSON document; ``images`` (stored name → bytes) the texts link to are carried along."""
+    document: dict[str, Any] = {
         "format": MARKER,
         "version": VERSION,
         "questions": [question_to_dict(q) for q in questions],
     }
+    if images:
+        document["images"] = {
+            name: base64.b64encode(content).decode("ascii")
+            for name, content in sorted(images.items())
+        }
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
 
 
@@ -170,5 +227,6 @@ register(
         types=frozenset(QuestionType),
         media_type="application/json",
         fields=frozenset({"options", "explanation", "difficulty", "category", "tags", "citation"}),
+        carries_images=True,
     )
 )

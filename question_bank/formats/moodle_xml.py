@@ -17,8 +17,8 @@ Moodle XML                                         QuestionData
                                                    alternatives = the answers with fraction 100
 ``ordering`` (qtype_ordering)                      ``ordering``; the ``<answer>`` items are listed
                                                    in the correct order
-``<questiontext><text>``                           ``stem`` (HTML, Markdown or plain text is kept
-                                                   as written; CDATA is transparent)
+``<questiontext><text>``                           ``stem``, read in its ``format`` (below; CDATA
+                                                   is transparent)
 ``<generalfeedback><text>``                        ``explanation``
 ``<tags><tag><text>``                              ``tags``
 ``<answer><text>``                                 ``options`` (choice and ordering types)
@@ -28,9 +28,19 @@ cloze/multianswer, description, calculated, …)     its ``<question`` tag
 
 Not carried: ``difficulty`` (always ``medium`` on import), ``citation``, per-answer feedback,
 partial credit (a single-choice option with a fraction below 100 is simply wrong; a short answer
-with a fraction below 100 is not accepted), ``<usecase>``, embedded files, hints and names.
+with a fraction below 100 is not accepted), ``<usecase>``, hints and names. Embedded images
+(``<file>`` and the old ``<image_base64>``) come in and go out with their texts; other embedded
+files are listed in the report (:mod:`question_bank.formats.embedded`).
 Texts are stripped of surrounding whitespace on import, and XML reads ``\\r\\n`` and ``\\r`` as
 ``\\n``.
+
+Text formats, as Moodle shows them (the stem's ``format`` attribute, ``html`` when missing; the
+options and the explanation take the stem's format unless they name their own): ``markdown`` is
+kept as written; ``plain_text`` is stored so that it shows exactly as written, line breaks
+included (:func:`question_bank.markdown.from_plain`); ``html`` is sanitized HTML
+(:func:`~question_bank.markdown.from_html`); ``moodle_auto_format`` (and any other format) is
+sanitized HTML whose line breaks are kept (:func:`~question_bank.markdown.from_moodle_auto`).
+Fill-in-the-blank answers, tags and categories are taken as written.
 
 Line numbers come from the XML parser itself: each element records the line of its start tag
 (expat's ``CurrentLineNumber`` at the start-tag event), so a question's problems and a skipped
@@ -56,12 +66,13 @@ import dataclasses
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
+from question_bank import markdown
 from question_bank.domain import (
     N_,
     Answer,
@@ -71,7 +82,7 @@ from question_bank.domain import (
     count_blanks,
     validate,
 )
-from question_bank.formats import Format, ParsedQuestion, ParseReport, register
+from question_bank.formats import Format, ParsedQuestion, ParseReport, embedded, register
 from question_bank.formats.text import decode
 
 FULL_CREDIT = 99.9  # a fraction at or above this counts as 100 (Moodle writes 100 or 100.0000000)
@@ -192,6 +203,26 @@ def _text(element: ET.Element | None) -> str:
     return "".join(node.itertext()).strip()
 
 
+def _format(element: ET.Element | None, default: str) -> str:
+    """A text's ``format`` attribute, as Moodle reads it (missing: ``default``)."""
+    fmt = (element.get("format") if element is not None else None) or default
+    return fmt.strip()
+
+
+def _rich(
+    element: ET.Element | None, default: str, *, inline: bool = False, blanks: bool = False
+) -> str:
+    """A stem, option or explanation as stored Markdown, read in its format (see the docstring)."""
+    text, fmt = _text(element), _format(element, default)
+    if fmt == "markdown":
+        return text
+    if fmt == "plain_text":
+        return markdown.from_plain(text, blanks=blanks and not inline)
+    if fmt == "html":
+        return markdown.from_html(text, inline=inline)
+    return markdown.from_moodle_auto(text, inline=inline)  # also Moodle's fallback
+
+
 def category_from_path(path: str) -> str:
     """``$course$/top/A/B`` → ``A/B``: drop the ``$context$`` part, ``top`` and empty segments."""
     parts = [p.strip() for p in path.strip().split("/")]
@@ -222,13 +253,18 @@ def _read_question(element: ET.Element, category: str, report: ParseReport) -> s
     if fields is None or problems:
         report.problems += problems
         return category
+    stem_format = _format(element.find("questiontext"), "html")  # the other texts' default
+    if "options" in fields:  # one option per <answer>, in order (choice and ordering types)
+        answers = element.findall("answer")
+        fields["options"] = tuple(_rich(a, stem_format, inline=True) for a in answers)
     question = QuestionData(
-        stem=_text(element.find("questiontext")),
-        explanation=_text(element.find("generalfeedback")),
+        stem=_rich(element.find("questiontext"), stem_format, blanks=True),
+        explanation=_rich(element.find("generalfeedback"), stem_format),
         category=category,
         tags=tuple(t for t in (_text(tag) for tag in element.findall("tags/tag")) if t),
         **fields,
     )
+    question = embedded.bring_in(element, question, line, report)
     found = validate(question)
     report.problems += [Problem(line, p.message, p.params) for p in found]
     if not found:
@@ -322,19 +358,31 @@ def _xml_text(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
-def _text_element(tag: str, text: str, fmt: str | None = None, indent: str = "    ") -> list[str]:
+def _text_element(
+    tag: str,
+    text: str,
+    fmt: str | None = None,
+    indent: str = "    ",
+    images: Mapping[str, bytes] | None = None,
+) -> list[str]:
     attribute = f' format="{fmt}"' if fmt else ""
+    text, files = embedded.write_out(text, images or {})
     return [
         f"{indent}<{tag}{attribute}>",
         f"{indent}  <text>{_xml_text(text)}</text>",
+        *(f"{indent}  {file}" for file in files),
         f"{indent}</{tag}>",
     ]
 
 
-def _answer(fraction: str, text: str, fmt: str) -> list[str]:
+def _answer(
+    fraction: str, text: str, fmt: str, images: Mapping[str, bytes] | None = None
+) -> list[str]:
+    text, files = embedded.write_out(text, images or {})
     return [
         f'    <answer fraction="{fraction}" format="{fmt}">',
         f"      <text>{_xml_text(text)}</text>",
+        *(f"      {file}" for file in files),
         "    </answer>",
     ]
 
@@ -348,7 +396,9 @@ def _fraction(value: float) -> str:
     return format(value, ".7g")
 
 
-def _question_xml(question: QuestionData) -> list[str] | None:
+def _question_xml(
+    question: QuestionData, images: Mapping[str, bytes] | None = None
+) -> list[str] | None:
     kind, answer = question.type, question.answer
     body: list[str] = []
     if kind in (QuestionType.SINGLE, QuestionType.MULTIPLE):
@@ -361,7 +411,7 @@ def _question_xml(question: QuestionData) -> list[str] | None:
         ]
         wrong = "0" if kind is QuestionType.SINGLE else "-100"
         for index, option in enumerate(question.options):
-            body += _answer(share if index in correct else wrong, option, "markdown")
+            body += _answer(share if index in correct else wrong, option, "markdown", images)
         moodle_type = "multichoice"
     elif kind is QuestionType.TRUE_FALSE:
         body += _answer("100" if answer is True else "0", "true", "moodle_auto_format")
@@ -385,14 +435,14 @@ def _question_xml(question: QuestionData) -> list[str] | None:
             "    <numberingstyle>none</numberingstyle>",
         ]
         for position, index in enumerate(_indexes(answer), start=1):
-            body += _answer(str(position), question.options[index], "markdown")
+            body += _answer(str(position), question.options[index], "markdown", images)
         moodle_type = "ordering"
     else:  # pragma: no cover - every QuestionType is handled above
         return None
     lines = [f'  <question type="{moodle_type}">']
     lines += _text_element("name", _name(question.stem))
-    lines += _text_element("questiontext", question.stem, "markdown")
-    lines += _text_element("generalfeedback", question.explanation, "markdown")
+    lines += _text_element("questiontext", question.stem, "markdown", images=images)
+    lines += _text_element("generalfeedback", question.explanation, "markdown", images=images)
     penalty = "1" if kind is QuestionType.TRUE_FALSE else "0.3333333"
     lines += ["    <defaultgrade>1</defaultgrade>", f"    <penalty>{penalty}</penalty>"]
     lines.append("    <hidden>0</hidden>")
@@ -417,11 +467,13 @@ def _category_xml(category: str) -> list[str]:
     ]
 
 
-def export(questions: Sequence[QuestionData]) -> bytes:
+def export(questions: Sequence[QuestionData], images: Mapping[str, bytes] | None = None) -> bytes:
+    """The questions as a Moodle XML ``<quiz>``; ``images`` (stored name → bytes) go into the
+    texts that link to them as ``<file>`` elements (see :mod:`question_bank.formats.embedded`)."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
     current = ""  # no category question before questions without a category
     for question in questions:
-        body = _question_xml(question)
+        body = _question_xml(question, images)
         if body is None:
             continue
         if question.category != current:
@@ -449,5 +501,6 @@ register(
         ),
         fields=frozenset({"options", "explanation", "category", "tags"}),
         media_type="application/xml",
+        carries_images=True,
     )
 )
