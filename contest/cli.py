@@ -442,11 +442,13 @@ def bank_export(bank_ref: str, format_name: str, output: Path, statuses: tuple[s
         target = bank_service.get_bank(bank_ref)
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
-    content = bank_service.export_bank(
+    exported = bank_service.export_file(
         target.id, format_name, [QuestionStatus(s) for s in statuses] or None
     )
-    output.write_bytes(content)
-    click.echo(f"wrote {output} ({len(content)} bytes)")
+    output.write_bytes(exported.content)
+    click.echo(f"wrote {output} ({len(exported.content)} bytes)")
+    if exported.extension == ".zip" and output.suffix.lower() != ".zip":
+        click.echo("note: the questions link to images: the file is a ZIP of the sheet and them")
 
 
 @click.group()

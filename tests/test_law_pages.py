@@ -338,6 +338,27 @@ def test_a_round_drawing_superseded_citations_warns_on_save_and_on_publish(
     assert "引用了已被修正的条文" not in again.get_data(as_text=True)
 
 
+def test_publishing_through_the_api_returns_the_warnings(
+    app: Flask, amended: dict[str, int], organizer_client: FlaskClient
+) -> None:
+    with app.app_context():
+        bank_id = published_bank(per_type=2)
+        add(bank_service.get_bank(bank_id).name, cites(21, None, "法条题", category="基础知识"))
+        round_ = paper_round(
+            bank_id,
+            contest_status=ContestStatus.DRAFT,
+            opens_at=NOW + timedelta(days=2),
+            closes_at=NOW + timedelta(days=3),
+        )
+        contest_id = round_.contest_id
+    headers = {"X-CSRFToken": token_of(organizer_client)}
+    published = organizer_client.post(f"/api/v1/contests/{contest_id}/publish", headers=headers)
+    assert published.status_code == 200, published.get_json()
+    body = published.get_json()
+    assert body["status"] == "published"
+    assert body["warnings"] == ["初赛：本轮抽题范围内有 1 道题目引用了已被修正的条文。"]
+
+
 def test_a_round_opening_before_the_amendment_takes_effect_does_not_warn(
     app: Flask, amended: dict[str, int]
 ) -> None:

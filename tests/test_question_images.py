@@ -500,7 +500,8 @@ def test_referenced_finds_each_stored_name_once() -> None:
 
 
 def test_a_sheet_keeps_image_links_as_text() -> None:
-    """XLSX and CSV carry no pictures: the links stay in the cells (see the README)."""
+    """XLSX and CSV cells keep the links as text; the pictures travel beside the sheet in a ZIP
+    (tests/test_spreadsheet_images.py), and only those the questions link to."""
     from question_bank.formats import get_format
 
     url = prepare(picture()).url
@@ -509,7 +510,9 @@ def test_a_sheet_keeps_image_links_as_text() -> None:
     )
     for name in ("xlsx", "csv"):
         fmt = get_format(name)
-        assert not fmt.carries_images
-        report = fmt.read(fmt.write([question], {"ignored.png": b""}))
+        assert fmt.carries_images and fmt.bundles_images
+        exported = fmt.write([question], {"ignored.png": b""})
+        assert fmt.file_type(exported) == (fmt.media_type, f".{name}")
+        report = fmt.read(exported)
         assert report.ok and report.questions[0].question.stem == question.stem
         assert report.questions[0].question.options == question.options

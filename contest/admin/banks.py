@@ -493,12 +493,12 @@ def export(bank_id: int, fmt: str) -> Any:
     bank = db.get_or_404(Bank, bank_id)
     if fmt not in EXPORT_FORMATS:
         abort(404)
-    info = get_format(fmt)
+    exported = bank_service.export_file(bank.id, fmt)
     return Response(
-        bank_service.export_bank(bank.id, fmt),
-        content_type=info.media_type,  # the media type carries its own charset
+        exported.content,
+        content_type=exported.media_type,  # the media type carries its own charset
         headers={
-            "Content-Disposition": f'attachment; filename="bank-{bank.id}{info.extensions[0]}"'
+            "Content-Disposition": f'attachment; filename="bank-{bank.id}{exported.extension}"'
         },
     )
 

@@ -139,15 +139,20 @@ def get_import_view(import_id: int) -> dict[str, Any]:
 @blp.doc(operationId="exportQuestions", summary="Download a bank in one of the formats")
 @organizer_required
 @blp.arguments(ExportQuerySchema(), location="query")
-@blp.response(200, description="The file", content_type="application/octet-stream")
+@blp.response(
+    200,
+    description="The file; XLSX or CSV whose questions link to images: a ZIP of the sheet and"
+    " an images/ folder",
+    content_type="application/octet-stream",
+)
 def export_questions(query: dict[str, Any], bank_id: int) -> Response:
     bank = bank_service.get_bank(bank_id)
     fmt = get_format(query["format"])
     statuses = [QuestionStatus(s) for s in query.get("status", [])] or None
-    content = bank_service.export_bank(bank.id, fmt.name, statuses)
-    filename = f"bank-{bank.id}{fmt.extensions[0]}"
+    exported = bank_service.export_file(bank.id, fmt.name, statuses)
+    filename = f"bank-{bank.id}{exported.extension}"
     return Response(
-        content,
-        content_type=fmt.media_type,  # the media type carries its own charset
+        exported.content,
+        content_type=exported.media_type,  # the media type carries its own charset
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

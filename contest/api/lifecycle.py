@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import marshmallow as ma
 from flask import Response, url_for
 from flask_login import current_user
 
@@ -30,6 +31,16 @@ def _actor() -> Any:
     return current_user._get_current_object()
 
 
+class PublishedContestSchema(ContestOutSchema):
+    warnings = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "What the organizers may want to look at, without blocking: rounds "
+            "whose pool cites law articles superseded on the day the round opens"
+        },
+    )
+
+
 @blp.route("/contests/<int:contest_id>/publish", methods=["POST"])
 @blp.doc(
     operationId="publishContest",
@@ -39,7 +50,7 @@ def _actor() -> Any:
     "an invite-only contest without a code …); 409 when the contest is not a draft.",
 )
 @organizer_required
-@blp.response(200, ContestOutSchema)
+@blp.response(200, PublishedContestSchema)
 @blp.alt_response(422, description="Not publishable yet: `error.problems` lists every reason")
 @blp.alt_response(409, description="Not a draft")
 def publish_contest(contest_id: int) -> Any:
@@ -48,8 +59,9 @@ def publish_contest(contest_id: int) -> Any:
     except lifecycle.PublishRefused as exc:
         db.session.rollback()
         return error_response(exc.status, exc.code, exc.message, problems=exc.problems)
+    warnings = lifecycle.law_warnings(contest, _now())
     db.session.commit()
-    return contest_out(contest)
+    return {**contest_out(contest), "warnings": warnings}
 
 
 @blp.route("/contests/<int:contest_id>/finish", methods=["POST"])

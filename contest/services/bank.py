@@ -532,9 +532,31 @@ def bank_questions(
     ]
 
 
+@dataclass(frozen=True)
+class ExportFile:
+    """An exported bank: the bytes, their media type and the file name extension (``.zip`` for
+    a sheet with its images)."""
+
+    content: bytes
+    media_type: str
+    extension: str
+
+
+def export_file(
+    bank_id: int, format_name: str, statuses: Sequence[QuestionStatus] | None = None
+) -> ExportFile:
+    """The bank's questions (with ``statuses``, default all) as a file in the format."""
+    from question_bank.formats import get_format
+
+    content = export_bank(bank_id, format_name, statuses)
+    media_type, extension = get_format(format_name).file_type(content)
+    return ExportFile(content, media_type, extension)
+
+
 def export_bank(
     bank_id: int, format_name: str, statuses: Sequence[QuestionStatus] | None = None
 ) -> bytes:
+    """The bytes of :func:`export_file`."""
     from contest.services.images import contents
     from question_bank.formats import get_format
     from question_bank.images import referenced

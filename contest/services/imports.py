@@ -10,7 +10,8 @@ about them: the first :data:`REPORT_LIMIT` of each, with the total counts (``pro
 ``skipped_count``, ``files_skipped_count``, ``duplicate_count``).
 
 What an import may cost is bounded (:class:`question_bank.formats.Limits`: rows, cells, seconds;
-``IMPORT_LIMITS`` in the app's config overrides it); a file over a bound is refused naming it.
+``IMPORT_LIMITS`` in the app's config overrides it; a ZIP of a sheet with its images unpacks to no
+more than ``MAX_CONTENT_LENGTH``); a file over a bound is refused naming it.
 
 **Transactions.** Other users share the database while an import runs, and on SQLite a writing
 transaction locks out every other writer. So no transaction is open while the file is parsed and
@@ -44,7 +45,14 @@ from contest.services import bank as bank_service
 from contest.services import images as image_service
 from contest.services.laws import citation_problems, load_library
 from question_bank.domain import N_, Problem
-from question_bank.formats import LIMITS, Limits, ParsedQuestion, detect_format, formats
+from question_bank.formats import (
+    LIMITS,
+    Limits,
+    ParsedQuestion,
+    bundle,
+    detect_format,
+    formats,
+)
 from question_bank.images import StoredImage
 from question_bank.models import (
     Bank,
@@ -76,7 +84,8 @@ def create_import(
 ) -> ImportJob:
     """Record an import (committed) so that a worker can run it."""
     bank_service.get_bank(bank_id)
-    name = format_name or detect_format(filename)
+    # a .zip is a sheet with its images/ folder (question_bank.formats.bundle) or nothing we read
+    name = format_name or detect_format(filename) or bundle.sheet_kind(content)
     if name not in formats():
         raise InvalidInput(
             _("Unknown file format; use one of: %(names)s.", names=", ".join(sorted(formats()))),
@@ -165,7 +174,9 @@ def run_import(
 def _limits() -> Limits:
     limits = current_app.config.get("IMPORT_LIMITS", LIMITS)
     assert isinstance(limits, Limits)
-    return limits
+    # a ZIP of a sheet and its images unpacks to no more than an upload may hold
+    upload = int(current_app.config["MAX_CONTENT_LENGTH"])
+    return replace(limits, archive_bytes=min(limits.archive_bytes, upload))
 
 
 def _run(

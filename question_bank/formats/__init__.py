@@ -57,12 +57,17 @@ class Limits:
     ``rows`` counts every row a spreadsheet yields (empty ones too, the header included) and every
     question item of the other formats; ``cells`` counts spreadsheet cells, the empty ones a
     stray far-right cell pads a row with included; ``seconds`` is the wall time a spreadsheet's
-    rows may take to read. The README's import section gives what a file at the limits costs.
+    rows may take to read. ``archive_bytes`` and ``archive_entries`` bound a ZIP of a sheet with
+    its images (:mod:`question_bank.formats.bundle`): what it unpacks to (the app lowers it to its
+    upload limit) and how many files it holds. The README's import section gives what a file at
+    the limits costs.
     """
 
     rows: int = 20_000
     cells: int = 1_000_000
     seconds: float = 60.0
+    archive_bytes: int = 32 * 2**20
+    archive_entries: int = 10_000
 
 
 LIMITS = Limits()
@@ -80,12 +85,22 @@ class Format:
     takes_limits: bool = False  # parse() takes ``limits``: the format can unpack to far more
     # export() takes ``images``: the stored images the texts link to, by name, to carry along
     carries_images: bool = False
+    # with images, export() gives a ZIP of the file and its images/ folder (formats.bundle)
+    bundles_images: bool = False
 
     def write(self, questions: Sequence[QuestionData], images: Mapping[str, bytes]) -> bytes:
         """Export ``questions``, with the ``images`` they link to where the format carries them."""
         if self.carries_images:
             return self.export(questions, images=images)
         return self.export(questions)
+
+    def file_type(self, content: bytes) -> tuple[str, str]:
+        """The media type and file name extension of ``content``, written by :meth:`write`."""
+        from question_bank.formats import bundle
+
+        if self.bundles_images and bundle.is_bundle(content):
+            return bundle.MEDIA_TYPE, bundle.EXTENSION
+        return self.media_type, self.extensions[0]
 
     def read(self, content: bytes, limits: Limits = LIMITS) -> ParseReport:
         """Parse ``content`` within ``limits`` (rows and cells and seconds for spreadsheets,

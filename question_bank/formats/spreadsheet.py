@@ -19,6 +19,10 @@ Problems carry the row number a spreadsheet shows (the header is row 1 when it i
 cell texts)`` and :func:`_read_rows` turns rows into questions. Exports write the same header and
 notation, so ``parse(export(questions))`` gives the questions back.
 
+Images: cells keep ``/media/<sha256>.<ext>`` links as text; an export whose questions link to
+stored images is a ZIP of the sheet and an ``images/`` folder, and such a ZIP imports with its
+images (:mod:`question_bank.formats.bundle`).
+
 CSV exports are UTF-8 with a BOM (Excel then reads them as UTF-8) and neutralise cells Excel would
 run as formulas (leading ``=``, ``+``, ``-``, ``@``) with a leading apostrophe, which the CSV
 parser removes again.
@@ -34,7 +38,7 @@ import time
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
@@ -60,6 +64,7 @@ from question_bank.formats import (
     Limits,
     ParsedQuestion,
     ParseReport,
+    bundle,
     register,
     too_many_rows,
 )
@@ -130,7 +135,22 @@ Add = Callable[..., None]  # reports a problem: add(message, **params)
 
 def parse_xlsx(content: bytes, limits: Limits = LIMITS) -> ParseReport:
     """The questions on the first worksheet of an XLSX workbook (see the module docstring);
-    a sheet over ``limits`` is refused as soon as the bound is crossed."""
+    a sheet over ``limits`` is refused as soon as the bound is crossed. A ZIP of a sheet with
+    its images is read as :mod:`question_bank.formats.bundle` says."""
+    if bundle.is_bundle(content):
+        return bundle.read(content, _READERS, limits)
+    return _parse_xlsx(content, limits)
+
+
+def parse_csv(content: bytes, limits: Limits = LIMITS) -> ParseReport:
+    """The questions in a CSV file: UTF-8 with or without BOM, or GBK; comma- or tab-separated;
+    within ``limits`` as :func:`parse_xlsx`, which also says how a ZIP with images is read."""
+    if bundle.is_bundle(content):
+        return bundle.read(content, _READERS, limits)
+    return _parse_csv(content, limits)
+
+
+def _parse_xlsx(content: bytes, limits: Limits) -> ParseReport:
     report = ParseReport()
     budget = _Budget(limits)  # the clock runs from here: opening reads every shared string
     problem = check_archive(content)
@@ -164,9 +184,7 @@ def parse_xlsx(content: bytes, limits: Limits = LIMITS) -> ParseReport:
     return report
 
 
-def parse_csv(content: bytes, limits: Limits = LIMITS) -> ParseReport:
-    """The questions in a CSV file: UTF-8 with or without BOM, or GBK; comma- or tab-separated;
-    within ``limits`` as :func:`parse_xlsx`."""
+def _parse_csv(content: bytes, limits: Limits) -> ParseReport:
     report = ParseReport()
     budget = _Budget(limits)
     text, problem = decode(content)
@@ -184,6 +202,10 @@ def parse_csv(content: bytes, limits: Limits = LIMITS) -> ParseReport:
         budget=budget,
     )
     return report
+
+
+# The sheet inside a bundle is read as it is: a ZIP in a ZIP is never unpacked.
+_READERS: dict[str, bundle.Reader] = {"xlsx": _parse_xlsx, "csv": _parse_csv}
 
 
 def check_archive(content: bytes) -> Problem | None:
@@ -667,14 +689,22 @@ def question_row(question: QuestionData) -> list[str]:
     ]
 
 
-def export_xlsx(questions: Sequence[QuestionData]) -> bytes:
-    """An XLSX workbook in the template's layout (written in openpyxl's streaming mode)."""
-    return _workbook([question_row(q) for q in questions])
+def export_xlsx(
+    questions: Sequence[QuestionData], images: Mapping[str, bytes] | None = None
+) -> bytes:
+    """An XLSX workbook in the template's layout (written in openpyxl's streaming mode); in a ZIP
+    with the ``images`` (stored name → bytes) the questions link to, if any."""
+    sheet = _workbook([question_row(q) for q in questions])
+    return bundle.wrap("xlsx", sheet, questions, images or {})
 
 
-def export_csv(questions: Sequence[QuestionData]) -> bytes:
-    """UTF-8 CSV with a BOM and CRLF line ends, in the template's layout."""
-    return _csv(question_row(q) for q in questions)
+def export_csv(
+    questions: Sequence[QuestionData], images: Mapping[str, bytes] | None = None
+) -> bytes:
+    """UTF-8 CSV with a BOM and CRLF line ends, in the template's layout; in a ZIP with the
+    ``images`` the questions link to, as :func:`export_xlsx`."""
+    sheet = _csv(question_row(q) for q in questions)
+    return bundle.wrap("csv", sheet, questions, images or {})
 
 
 def _workbook(rows: Sequence[list[str]], notes: Sequence[tuple[str, str]] = ()) -> bytes:
@@ -864,6 +894,8 @@ register(
         fields=_FIELDS,
         media_type=XLSX_MEDIA_TYPE,
         takes_limits=True,
+        carries_images=True,
+        bundles_images=True,
     )
 )
 register(
@@ -876,5 +908,7 @@ register(
         fields=_FIELDS,
         media_type=CSV_MEDIA_TYPE,
         takes_limits=True,
+        carries_images=True,
+        bundles_images=True,
     )
 )
