@@ -93,6 +93,9 @@ class StoredImage:
         return MEDIA_TYPES[self.ext]
 
 
+MAX_JPEG_SCANS = 64  # SOS markers; cameras and editors write up to about a dozen
+
+
 def sniff(content: bytes) -> str | None:
     """The extension the first bytes announce (``png``, ``jpg``, ``gif``, ``webp``), or None."""
     if content.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -130,6 +133,11 @@ def prepare(content: bytes) -> StoredImage:
                 )
             )
         raise ImageRefused(N_("Not a PNG, JPEG, GIF or WebP image."))
+    if ext == "jpg" and content.count(b"\xff\xda") > MAX_JPEG_SCANS:
+        # each progressive scan is decoded again: thousands of tiny ones cost minutes of CPU
+        raise ImageRefused(
+            N_("This JPEG has too many progressive scans; save it again as a normal JPEG.")
+        )
     image = _open(content, ext)
     if ext == "jpg":
         stored = _jpeg(content, image)

@@ -461,3 +461,10 @@ def test_without_a_version_the_newest_is_used(
     assert check_citation(cite(article=81, version=None, quote=None), every) == []
     assert check_citation(cite(article=80, version=None, quote=None), every) == []
     assert check_citation(cite(article=80, quote=None), every)
+
+
+def test_an_unclosed_comment_runs_to_the_end_in_linear_time() -> None:
+    text = "# 示例法\n<!-- INFO END -->\n第一条 内容。\n" + "<!--" * 50_000
+    law = parse_law("示例法(2021-06-01).md", text)
+    assert isinstance(law, LawText)
+    assert law.articles[1].text == "内容。"

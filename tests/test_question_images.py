@@ -516,3 +516,13 @@ def test_a_sheet_keeps_image_links_as_text() -> None:
         report = fmt.read(exported)
         assert report.ok and report.questions[0].question.stem == question.stem
         assert report.questions[0].question.options == question.options
+
+
+def test_a_jpeg_of_thousands_of_progressive_scans_is_refused_before_decoding() -> None:
+    progressive = picture("JPEG", progressive=True)
+    assert prepare(progressive).width == 64  # an ordinary progressive JPEG is welcome
+    # each scan is decoded again: a 2 MB file of tiny scans would hold a worker for minutes
+    scans = progressive.replace(b"\xff\xd9", b"\xff\xda\x00\x02" * 200 + b"\xff\xd9")
+    with pytest.raises(ImageRefused) as refused:
+        prepare(scans)
+    assert "progressive scans" in refused.value.args[0]

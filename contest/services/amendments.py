@@ -11,7 +11,9 @@ question version, the duplicate hash kept right, the review flag cleared) and is
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -324,6 +326,8 @@ def _apply(row: ReviewRow, *, actor: User | None, now: datetime) -> Applied:
         rewritten=in_stem + in_explanation,
         left=_still_naming(updated, old_number) if old_number != new_number else [],
     )
+    if applied.left:  # the text or key still names the old number: an organizer looks again
+        row.question.needs_review = True
     audit.record(
         "question.cite_in_force",
         target_type="question",
@@ -348,7 +352,12 @@ def _still_naming(data: QuestionData, number: int) -> list[str]:
         "explanation": data.explanation,
         "options": "\n".join(data.options),
     }
-    return [name for name, text in fields.items() if any(s in text for s in spelled)]
+    left = [name for name, text in fields.items() if any(s in text for s in spelled)]
+    # a key may hold the number bare (a blank after 第____条 accepts "二十一" or "21")
+    key = json.dumps(data.answer, ensure_ascii=False)
+    if int_to_chinese(number) in key or re.search(rf"(?<!\d){number}(?!\d)", key):
+        left.append("answer")
+    return left
 
 
 # Rounds ------------------------------------------------------------------------------------------
