@@ -611,3 +611,11 @@ def test_undecodable_bytes() -> None:
     report = parse(b"Q?{T}\n\xff\xfe\xff")
     assert not report.ok and report.questions == []
     assert [p.line for p in report.problems] == [0]
+
+
+def test_a_comment_of_unclosed_tags_is_read_in_linear_time() -> None:
+    """``[tag:`` repeated without ``]`` once made the tag pattern quadratic (minutes here)."""
+    report = parse(("// " + "[tag:" * 50_000 + "\n::q::stem{T}\n").encode())
+    assert [q.question.tags for q in report.questions] == [()]
+    tagged = parse(b"// [tag:a\\[1\\]] [tag:b]\n::q::stem{T}\n")
+    assert [q.question.tags for q in tagged.questions] == [("a[1]", "b")]

@@ -87,8 +87,10 @@ _UNESCAPE = re.compile(r"\\([\\~=#{}:n])")
 _TEXT_FORMATS = ("[html]", "[markdown]", "[plain]", "[moodle]")
 _CLOZE = re.compile(r"\s*\d*:[A-Za-z_]+:")  # {1:MC:…}, {:SHORTANSWER:…}: embedded answers
 _WEIGHT = re.compile(r"%(-?(?:\d+(?:\.\d*)?|\.\d+))%")
-_TAG = re.compile(r"\[(tag|id):((?:\\.|[^\]\\])*)\]")
-_TAG_UNESCAPE = re.compile(r"\\([\]\\])")
+_TAG = re.compile(
+    r"\[(tag|id):((?:\\.|[^\]\\\[])*)\]"
+)  # no bare "[" inside: linear on "[tag:[tag:…"
+_TAG_UNESCAPE = re.compile(r"\\([\[\]\\])")
 _CATEGORY = "$CATEGORY:"
 _TRUE, _FALSE = ("T", "TRUE"), ("F", "FALSE")
 _LINE_BREAKS = re.compile(r"[\r\n]+")
@@ -471,7 +473,11 @@ def export(questions: Sequence[QuestionData]) -> bytes:
             chunks.append(f"{_CATEGORY} $course$/top" + (f"/{path}" if path else ""))
         lines = []
         tags = [_LINE_BREAKS.sub(" ", t).strip() for t in question.tags]
-        written = ["[tag:" + t.replace("\\", "\\\\").replace("]", "\\]") + "]" for t in tags if t]
+        written = [
+            "[tag:" + t.replace("\\", "\\\\").replace("]", "\\]").replace("[", "\\[") + "]"
+            for t in tags
+            if t
+        ]
         if written:
             lines.append("// " + " ".join(written))
         lines.append(_written(question.stem.strip(), stem=True) + block)
