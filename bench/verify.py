@@ -1,8 +1,9 @@
 """Checks after a round: acknowledged answers are stored, scores match an independent regrade.
 
 The regrade maps each stored answer's opaque option ids to option indexes from the attempt's own
-paper (``option_ids`` / ``option_order``) and grades with ``question_bank.grading`` — it shares
-the pure grading rules with the platform but none of the scoring job's code.
+paper (``option_ids`` / ``option_order``) and grades with ``question_bank.grading`` (through the
+item rulings of accepted appeals, ``contest.services.rulings``) — it shares the pure grading rules
+with the platform but none of the scoring job's code.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from sqlalchemy import select
 from contest.extensions import db
 from contest.models import Attempt, AttemptItem, AttemptStatus, Round
 from contest.services.bank import version_data
+from contest.services.rulings import grade_item, rulings_for
 from question_bank.domain import QuestionType
-from question_bank.grading import MultipleRule, grade
+from question_bank.grading import MultipleRule
 from question_bank.models import QuestionVersion
 
 
@@ -70,6 +72,7 @@ def verify_round(round_id: int, records: Sequence[ContestantRecord]) -> Verifica
     round_ = db.session.get(Round, round_id)
     assert round_ is not None
     rule = MultipleRule(round_.multiple_rule)
+    rulings = rulings_for([round_id])  # accepted appeals grade some items otherwise
     attempts = {
         a.id: a for a in db.session.scalars(select(Attempt).where(Attempt.round_id == round_id))
     }
@@ -129,7 +132,8 @@ def verify_round(round_id: int, records: Sequence[ContestantRecord]) -> Verifica
             version = versions[item.question_version_id]
             answer = sent.get((position, item.seq)) if item.seq else None
             response = _indexes(version.type, answer, item.option_ids, item.option_order)
-            total += grade(version_data(version), response, item.points, rule).points
+            ruling = rulings.get((round_id, item.question_version_id))
+            total += grade_item(version_data(version), response, item.points, rule, ruling).points
         if _cents(total) != Decimal(attempt.score):
             result.score_mismatches += 1
             result.note(f"attempt {attempt.id}: score {attempt.score}, regraded {_cents(total)}")

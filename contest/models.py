@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -12,6 +12,7 @@ from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -317,6 +318,9 @@ class Round(db.Model):  # type: ignore[name-defined]
     # organizers reveal (revealed_at); organizers always see live standings.
     freeze_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # 申诉: hours after review opens (the close plus grace; a round without a close: the
+    # submission) during which contestants may appeal an item. 0: no appeals.
+    appeal_window_h: Mapped[int] = mapped_column(Integer, default=72, server_default="72")
 
     contest: Mapped[Contest] = relationship(back_populates="rounds")
 
@@ -462,3 +466,145 @@ class RosterImport(db.Model):  # type: ignore[name-defined]
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# Awards (评奖) and the public winners list (公示) -------------------------------------------------
+
+
+class AwardPlan(db.Model):  # type: ignore[name-defined]
+    """A contest's awards: the tier rules, the unit award rule, the organizers' adjustments, the
+    locked result and the public winners list (公示).
+
+    ``tiers``: [{"key", "label", "mode" ("count"/"percent"), "value", "per_unit", "min_score"}]
+    in order (the first tier is the highest). ``unit_rule``: {"label", "metric" ("rate"/"mean"),
+    "top", "min_enrolled"} or None. ``adjustments``: user id (as text) → {"tier": a tier key, or
+    "" for removed, "reason"}. ``snapshot`` (set while locked): {"awardees": [...],
+    "units": [...]}, never recomputed until unlocked. ``review_reason``: set when scores changed
+    after locking (the awards need a second look), cleared on re-locking or confirming.
+    """
+
+    __tablename__ = "award_plan"
+
+    contest_id: Mapped[int] = mapped_column(
+        ForeignKey("contest.id", ondelete="CASCADE"), primary_key=True
+    )
+    tiers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    unit_rule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    adjustments: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    locked_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    review_reason: Mapped[str] = mapped_column(Text, default="")
+    review_flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    publish_from: Mapped[date | None] = mapped_column(Date)
+    publish_until: Mapped[date | None] = mapped_column(Date)
+    objection_contact: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# Exports ----------------------------------------------------------------------------------------
+
+
+class ExportJob(db.Model):  # type: ignore[name-defined]
+    """A file generated on the ``default`` queue for a contest (results, certificates …): its
+    status and progress, then the file itself until ``expires_at`` (24 h), when ``content`` is
+    dropped and the status becomes ``expired``."""
+
+    __tablename__ = "export_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))  # results, certificates, report …
+    contest_id: Mapped[int] = mapped_column(
+        ForeignKey("contest.id", ondelete="CASCADE"), index=True
+    )
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # running/done/failed/expired
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    mimetype: Mapped[str] = mapped_column(String(120), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+# Appeals (申诉) and item rulings ------------------------------------------------------------------
+
+
+class AppealStatus(enum.StrEnum):
+    OPEN = "open"
+    REJECTED = "rejected"
+    ACCEPTED = "accepted"
+
+
+class AppealDecision(enum.StrEnum):
+    REJECT = "reject"
+    ACCEPT_ANSWER = "accept_answer"  # another answer also earns full points
+    CHANGE_KEY = "change_key"  # the key was wrong: graded with the corrected one
+    VOID_ITEM = "void_item"  # the item is void: every attempt holding it gets its points
+
+
+class Appeal(db.Model):  # type: ignore[name-defined]
+    """A contestant's appeal of one item of their attempt, with the organizers' decision."""
+
+    __tablename__ = "appeal"
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "position"),
+        Index("ix_appeal_item", "round_id", "question_version_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"))
+    contest_id: Mapped[int] = mapped_column(
+        ForeignKey("contest.id", ondelete="CASCADE"), index=True
+    )
+    question_version_id: Mapped[int] = mapped_column(ForeignKey("question_version.id"))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[AppealStatus] = mapped_column(str_enum(AppealStatus), default=AppealStatus.OPEN)
+    decision: Mapped[AppealDecision | None] = mapped_column(str_enum(AppealDecision))
+    reply: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+
+class ItemRuling(db.Model):  # type: ignore[name-defined]
+    """How one question version is graded in one round after accepted appeals; every grading
+    of the round's attempts consults it (``workers.scoring``, ``contest.services.rulings``).
+
+    ``key``: the corrected key (the version's answer JSON, in the version's own option indexes),
+    None: the version's own; ``accepted``: further answers that earn full points (same form);
+    ``voided``: every attempt holding the item gets its points. ``new_version_id``: the bank
+    version that carries the corrected key (the attempts keep showing the version they saw)."""
+
+    __tablename__ = "item_ruling"
+    __table_args__ = (UniqueConstraint("round_id", "question_version_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"))
+    question_version_id: Mapped[int] = mapped_column(ForeignKey("question_version.id"))
+    key: Mapped[Any] = mapped_column(JSON)
+    accepted: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    voided: Mapped[bool] = mapped_column(default=False)
+    new_version_id: Mapped[int | None] = mapped_column(ForeignKey("question_version.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# Award certificates (contest/certificate_models.py) ----------------------------------------
+
+from contest.certificate_models import Certificate, CertificateSettings  # noqa: E402,F401

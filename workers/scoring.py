@@ -14,6 +14,10 @@ Two ways in, one grading routine (:func:`score_attempts`):
 - **The safe path** (the reconciler, retries): :func:`score_attempt(attempt_id)` is an RQ job per
   attempt with the deterministic id ``score-<id>``, an explicit timeout and retries.
 
+- **Regrades** after an accepted appeal (:func:`enqueue_regrade`): :func:`regrade_attempts` jobs
+  of :data:`REGRADE_CHUNK` attempts grade scored attempts again too, and the last one tells the
+  awards. Every grading consults the round's item rulings (:mod:`contest.services.rulings`).
+
 Both are idempotent: only a submitted attempt (or an unscored void one) is graded (status guard),
 values are written absolutely, so grading twice changes nothing. After the commit the
 contestants' leaderboard entries are *set* from the database
@@ -43,8 +47,9 @@ from contest.extensions import db, redis_hub
 from contest.models import Attempt, AttemptItem, AttemptStatus, Round
 from contest.services import leaderboards
 from contest.services.bank import version_data
+from contest.services.rulings import grade_item, rulings_for
 from question_bank.domain import QuestionData, QuestionType
-from question_bank.grading import MultipleRule, grade
+from question_bank.grading import MultipleRule
 from question_bank.models import QuestionVersion
 from workers import queues
 from workers.runner import get_queue
@@ -145,20 +150,25 @@ _WRITE_ATTEMPT = (
 )
 
 
-def _gradable(status: AttemptStatus, score: Decimal | None) -> bool:
+def _gradable(status: AttemptStatus, score: Decimal | None, again: bool = False) -> bool:
     # A voided attempt is graded too (organizers review it) but stays void: it ranks nowhere.
+    # ``again`` (a regrade after a ruling): scored ones and scored void ones too.
+    if again and status in (AttemptStatus.SCORED, AttemptStatus.VOID):
+        return True
     return status is AttemptStatus.SUBMITTED or (status is AttemptStatus.VOID and score is None)
 
 
-def score_attempts(attempt_ids: Sequence[int]) -> dict[int, str]:
+def score_attempts(attempt_ids: Sequence[int], *, again: bool = False) -> dict[int, str]:
     """Grade the gradable ones of these attempts in one transaction (Core SQL: one read of the
-    attempts, one of their items, batched writes), then set their leaderboard entries.
+    attempts, one of their items, one of their rounds' item rulings, batched writes), then set
+    their leaderboard entries. ``again``: grade scored attempts again too (after an accepted
+    appeal changed how an item is graded); their status stays.
 
     Returns each found attempt's status afterwards.
     """
     connection = db.session.connection()
     attempts = connection.execute(_ATTEMPTS, {"ids": list(attempt_ids)}).all()
-    to_grade = {row.id: row for row in attempts if _gradable(row.status, row.score)}
+    to_grade = {row.id: row for row in attempts if _gradable(row.status, row.score, again)}
     statuses = {row.id: row.status for row in attempts}
     rounds = {
         round_id: db.session.get_one(Round, round_id)
@@ -170,12 +180,15 @@ def score_attempts(attempt_ids: Sequence[int]) -> dict[int, str]:
         rules = {round_id: MultipleRule(r.multiple_rule) for round_id, r in rounds.items()}
         items = connection.execute(_ITEMS, {"ids": list(to_grade)}).all()
         data = versions({item.question_version_id for item in items})
+        rulings = rulings_for(rounds)
         totals = dict.fromkeys(to_grade, Fraction(0))
         results = []
         for item in items:
             question = data[item.question_version_id]
             answer = to_indexes(item.answer, item.option_ids, item.option_order, question.type)
-            result = grade(question, answer, item.points, rules[to_grade[item.attempt_id].round_id])
+            round_id = to_grade[item.attempt_id].round_id
+            ruling = rulings.get((round_id, item.question_version_id))
+            result = grade_item(question, answer, item.points, rules[round_id], ruling)
             totals[item.attempt_id] += result.points
             results.append(
                 {
@@ -344,3 +357,60 @@ def enqueue_scoring_many(attempt_ids: list[int]) -> None:
                 for attempt_id in attempt_ids[start : start + 500]
             ]
         )
+
+
+# Regrades after a ruling --------------------------------------------------------------------------
+
+REGRADE_CHUNK = 200  # attempts per regrade job (one transaction each)
+
+
+def regrade_attempts(
+    attempt_ids: list[int], contest_id: int, reason: str, finished_key: str
+) -> int:
+    """Grade these attempts again (the job :func:`enqueue_regrade` queues): scored ones too, with
+    the rulings as they are now; their leaderboard entries follow. The last of a regrade's jobs
+    to finish (a Redis counter at ``finished_key``) tells the awards that scores changed."""
+    done = len(score_attempts(attempt_ids, again=True))
+    if redis_hub.client.decr(finished_key) <= 0:
+        redis_hub.client.delete(finished_key)
+        tell_awards(contest_id, reason)
+    return done
+
+
+def tell_awards(contest_id: int, reason: str) -> None:
+    """The awards follow the scores (locked ones are flagged for a second look). The scores
+    stand whatever happens here: a failure is logged, not retried with the regrade."""
+    try:
+        from contest.services import awards
+
+        awards.scores_changed(contest_id, reason)
+    except Exception:
+        db.session.rollback()
+        log.exception("the awards of contest %s were not told that scores changed", contest_id)
+
+
+def enqueue_regrade(attempt_ids: Sequence[int], *, contest_id: int, reason: str, tag: str) -> int:
+    """Queue :func:`regrade_attempts` jobs for these attempts, :data:`REGRADE_CHUNK` a job, on
+    the scoring queue (ids ``regrade-<tag>-<n>``, retried); returns how many jobs."""
+    ids = sorted(set(attempt_ids))
+    if not ids:
+        return 0
+    chunks = [ids[start : start + REGRADE_CHUNK] for start in range(0, len(ids), REGRADE_CHUNK)]
+    finished_key = f"score:regrade:{tag}"
+    redis_hub.client.set(finished_key, len(chunks), ex=7 * 24 * 3600)
+    queue = get_queue(current_app._get_current_object(), queues.SCORING)  # type: ignore[attr-defined]
+    queue.enqueue_many(
+        [
+            Queue.prepare_data(
+                regrade_attempts,
+                (chunk, contest_id, reason, finished_key),
+                job_id=f"regrade-{tag}-{n}",
+                timeout=TIMEOUT_S,
+                retry=Retry(max=3, interval=[1, 5, 15]),
+                result_ttl=0,
+                failure_ttl=7 * 24 * 3600,
+            )
+            for n, chunk in enumerate(chunks)
+        ]
+    )
+    return len(chunks)

@@ -47,12 +47,17 @@ def index() -> Any:
 # audit log page and its exports, the contest's sign-up settings and list, and the law library
 # with its review queue after an amendment.
 from contest.admin import (  # noqa: E402,F401
+    appeals,
     attempts,
     audit,
+    awards,
     banks,
+    certificates,
     contests,
+    exports,
     laws,
     lifecycle,
     signup,
+    statistics,
     users,
 )

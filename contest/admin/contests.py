@@ -213,6 +213,11 @@ class RoundForm(FlaskForm):
         validators=[InputRequired(), NumberRange(min=0, max=600)],
         default=10,
     )
+    appeal_window_h = IntegerField(
+        _l("Appeals accepted for (hours after the answers are shown; 0: no appeals)"),
+        validators=[Optional(), NumberRange(min=0, max=24 * 30)],
+        default=72,
+    )
     qualification_rule = SelectField(_l("Qualification rule"), choices=_qualification_choices)
     qualification_value = DecimalField(
         _l("N or minimum score"), places=2, validators=[Optional(), NumberRange(min=0)]
@@ -672,6 +677,8 @@ def _round_values(form: RoundForm) -> tuple[dict[str, Any], list[int], list[str]
         "grace_s": form.grace_s.data,
         "qualification": qualification,
     }
+    if form.appeal_window_h.data is not None:  # left out: the round keeps its own (72 h)
+        values["appeal_window_h"] = form.appeal_window_h.data
     return values, numbers, errors
 
 
@@ -733,6 +740,7 @@ def _round_data(round_: Round) -> dict[str, Any]:
         "integrity_action": round_.integrity_action.value,
         "focus_grace_s": round_.focus_grace_s,
         "grace_s": round_.grace_s,
+        "appeal_window_h": round_.appeal_window_h,
         "qualification_rule": qualification.get("kind", ""),
         "qualification_value": qualification.get("value"),
     }

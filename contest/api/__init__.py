@@ -26,17 +26,22 @@ api = Api()
 
 def init_api(app: Flask) -> None:
     from contest.api import (  # noqa: F401  (each module registers its routes)
+        appeals,
         attempts,
         audit,
+        awards,
         banks,
         boards,
+        certificates,
         contests,
+        exports,
         laws,
         lifecycle,
         monitoring,
         organizations,
         session,
         signup,
+        statistics,
         users,
     )
 

@@ -355,6 +355,13 @@ class RoundInSchema(ma.Schema):
     integrity_action = ma.fields.String(validate=ma.validate.OneOf(["warn", "submit", "void"]))
     focus_grace_s = ma.fields.Integer(validate=ma.validate.Range(min=0, max=600))
     grace_s = ma.fields.Integer(validate=ma.validate.Range(min=0, max=600))
+    appeal_window_h = ma.fields.Integer(
+        validate=ma.validate.Range(min=0, max=24 * 30),
+        metadata={
+            "description": "申诉: hours after review opens (the close plus grace) during which "
+            "contestants may appeal an item; 0: no appeals (default 72)"
+        },
+    )
     qualification = ma.fields.Dict(allow_none=True)
 
 

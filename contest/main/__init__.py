@@ -437,8 +437,13 @@ def attempt_result(attempt_id: int) -> Any:
         pending=score_shown and result["score"] is None and result["status"] == "submitted",
         review_later=round_.review_policy is ReviewPolicy.AFTER_CLOSE and not result["review"],
         result_url=url_for("api.get_attempt_result", attempt_id=attempt.id),
+        appeals=appeal_pages.result_state(attempt, round_, result),
+        rank=appeal_pages.own_rank(round_, current_user.id, score_shown),
+        certificate_url=certificate_pages.own_certificate_url(round_.contest_id),
     )
 
 
 # Registers the public sign-up page and the question images.
-from contest.main import media, signup  # noqa: E402,F401
+from contest.main import appeals as appeal_pages  # noqa: E402
+from contest.main import certificates as certificate_pages  # noqa: E402
+from contest.main import media, signup, winners  # noqa: E402,F401

@@ -671,6 +671,22 @@ def after_change(action: str, attempt_ids: Sequence[int]) -> None:
         for attempt in open_:  # restored to in progress: closed at its deadline again
             schedule_close(attempt, _round_of(attempt).grace_s)
         request_scoring([a.id for a in attempts if a.score is None and a not in open_])
+    if action != "extend":
+        _tell_awards(action, attempts)
+
+
+def _tell_awards(action: str, attempts: Sequence[Attempt]) -> None:
+    """A void, restore or rescore may change scores: locked awards are flagged for a second
+    look (never changed)."""
+    from contest.services import awards
+
+    reasons = {
+        "void": _("An organizer voided an attempt."),
+        "restore": _("An organizer restored a voided attempt."),
+        "rescore": _("An organizer rescored an attempt."),
+    }
+    for contest_id in sorted({_round_of(a).contest_id for a in attempts}):
+        awards.scores_changed(contest_id, reasons[action])
 
 
 ACTIONS: dict[str, Callable[..., Attempt]] = {

@@ -298,6 +298,7 @@ ROUND_FIELDS = {
     "grace_s",
     "qualification",
     "freeze_at",
+    "appeal_window_h",
 }
 
 
@@ -475,7 +476,13 @@ _ROUND_ENUMS: dict[str, type[StrEnum]] = {
     "score_visibility": ScoreVisibility,
     "integrity_action": IntegrityAction,
 }
-_ROUND_COUNTS = ("attempts_allowed", "integrity_threshold", "focus_grace_s", "grace_s")
+_ROUND_COUNTS = (
+    "attempts_allowed",
+    "integrity_threshold",
+    "focus_grace_s",
+    "grace_s",
+    "appeal_window_h",
+)
 QUALIFICATION_KINDS = ("top_n", "top_n_per_organization", "min_score")
 
 
