@@ -72,9 +72,24 @@ SETTINGS: tuple[Setting, ...] = (
         "accounts made by public sign-up per client address (a venue's Wi-Fi is one address)",
     ),
     Setting(
+        "APPEAL_LIMIT_USER",
+        "30 per hour",
+        "appeals (申诉) one contestant may file",
+    ),
+    Setting(
+        "CERTIFICATE_VERIFY_LIMIT",
+        "30 per minute",
+        "certificate verifications per client address (the public page and API)",
+    ),
+    Setting(
+        "WINNERS_LIMIT",
+        "120 per minute",
+        "views of the public winners list per client network",
+    ),
+    Setting(
         "RATELIMIT_ENABLED",
         "1",
-        "0 disables the login, invite-code and sign-up throttles (load tests only)",
+        "0 disables the login, invite-code, sign-up, appeal, certificate-verification and winners-list throttles (load tests only)",
     ),
     Setting(
         "STREAMS_PER_PROCESS",
@@ -173,6 +188,9 @@ def build_config(instance_path: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
         "INVITE_LIMIT_ACCOUNT": raw.get("INVITE_LIMIT_ACCOUNT") or "10 per 5 minutes",
         "SIGNUP_CHALLENGE_AFTER": raw.get("SIGNUP_CHALLENGE_AFTER") or "20 per 10 minutes",
         "SIGNUP_LIMIT_ADDRESS": raw.get("SIGNUP_LIMIT_ADDRESS") or "600 per minute",
+        "APPEAL_LIMIT_USER": raw.get("APPEAL_LIMIT_USER") or "30 per hour",
+        "CERTIFICATE_VERIFY_LIMIT": raw.get("CERTIFICATE_VERIFY_LIMIT") or "30 per minute",
+        "WINNERS_LIMIT": raw.get("WINNERS_LIMIT") or "120 per minute",
         "RATELIMIT_ENABLED": _truthy(raw.get("RATELIMIT_ENABLED", "1")),
         "CONTEST_PROXY_COUNT": int(raw.get("PROXY_COUNT") or 0),
         "CONTEST_STREAMS_PER_PROCESS": int(raw.get("STREAMS_PER_PROCESS") or 1000),

@@ -30,9 +30,9 @@ from contest.models import (
     User,
 )
 from contest.services import appeals as appeal_service
+from contest.services import attempt_admin, leaderboards
 from contest.services import bank as bank_service
 from contest.services import contests as contest_service
-from contest.services import leaderboards
 from contest.services.rulings import Ruling, grade_item
 from question_bank.domain import QuestionData, QuestionType
 from question_bank.grading import MultipleRule
@@ -380,6 +380,11 @@ def test_changing_the_key_adds_a_bank_version_and_voiding_gives_the_points(
         assert appeal_service.score_differences(round_id) == []
         actions = set(db.session.scalars(select(AuditEvent.action)))
         assert {"appeal.change_key", "appeal.void_item"} <= actions
+        # The organizers' paper shows the key grading uses and what the appeals changed.
+        items = {item.position: item for item in attempt_admin.paper(mine)}
+    assert items[single].ruled == ("key_corrected",) and items[ordering].ruled == ("voided",)
+    keyed = [option.text for option in items[single].options if option.key]
+    assert keyed == ["丙"], keyed
 
 
 # 1,000 attempts -----------------------------------------------------------------------------------

@@ -18,12 +18,12 @@ from playwright.sync_api import Browser, Page, expect
 
 from contest.extensions import db
 from contest.models import Certificate, Organization, Role
-from contest.services import awards
 from tests import browser_support
 from tests.browser_support import BROWSER_MARKS, ORGANIZER, log_in, new_page, path_is
 from tests.conftest import add_user
 from tests.contest_support import paper_round, published_bank
-from tests.test_certificates import TIERS, pdf_text, scored
+from tests.test_browser_awards import lock_awards, open_awards, set_tiers
+from tests.test_certificates import pdf_text, scored
 from workers import queues
 from workers.runner import make_worker
 
@@ -37,7 +37,6 @@ WIDE = {"viewport": {"width": 1440, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 TIMEOUT_MS = 60_000
 TITLE = "2026年网络安全知识竞赛"
-THIRD = {"key": "third", "label": "三等奖", "mode": "count", "value": "1"}
 
 
 @pytest.fixture
@@ -62,7 +61,7 @@ def seal_png() -> bytes:
 
 @pytest.fixture
 def contest_id(live_app: Flask) -> int:
-    """A contest with three scored contestants and tier rules awarding all three (not locked)."""
+    """A contest with three scored contestants and no award rules yet."""
     with live_app.app_context():
         round_ = paper_round(published_bank(per_type=2), contest_title=TITLE)
         unit = Organization(name="朝阳区网络安全协会")
@@ -72,12 +71,10 @@ def contest_id(live_app: Flask) -> int:
             user = add_user(f"w{i}", Role.CONTESTANT, unit.id)
             scored(round_.id, user.id, str(90 - i), 300)
         db.session.commit()
-        awards.set_rules(round_.contest_id, [*TIERS, THIRD], None)
-        db.session.commit()
         return round_.contest_id
 
 
-def test_an_organizer_sets_up_the_certificates_and_downloads_them_all(
+def test_an_organizer_sets_tiers_locks_them_and_downloads_every_certificate(
     organizer: Page, visitor: Page, live_app: Flask, contest_id: int
 ) -> None:
     page = organizer
@@ -87,11 +84,10 @@ def test_an_organizer_sets_up_the_certificates_and_downloads_them_all(
     expect(page.get_by_test_id("certificates-state")).to_contain_text("奖项锁定后颁发证书")
     expect(page.get_by_test_id("certificates-zip")).to_have_count(0)
 
-    # the awards page locks the awards (it asks first)
-    page.goto(f"/admin/contests/{contest_id}")
-    page.get_by_test_id("awards-link").click()
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_test_id("lock-awards").click()
+    # the awards page: the tiers, then the lock (it asks first)
+    open_awards(page, contest_id)
+    set_tiers(page, [("一等奖", "count", "1"), ("二等奖", "count", "1"), ("三等奖", "count", "1")])
+    lock_awards(page)
     expect(page.get_by_test_id("unlock-form")).to_be_visible()
 
     page.goto(f"/admin/contests/{contest_id}")

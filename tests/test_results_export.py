@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from contest.extensions import db, redis_hub
 from contest.models import (
@@ -323,6 +324,31 @@ def test_expired_content_is_dropped(
         assert db.session.get(ExportJob, other_id).content is None  # type: ignore[union-attr]
     run_worker(app)
     assert client.get(f"/api/v1/exports/{started['id']}").get_json()["status"] == "done"
+
+
+def test_an_export_the_queue_cannot_take_fails_instead_of_waiting_for_good(
+    app: Flask,
+    client: FlaskClient,
+    contest_data: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Redis down when the job is queued: the export says it failed (and the caller gets 503)
+    rather than staying "queued" with nothing ever to run it."""
+    import redis
+
+    import workers.exports
+
+    def unreachable(export_id: int) -> None:
+        raise redis.ConnectionError("Connection refused")
+
+    token = organizer_login(client)
+    monkeypatch.setattr(workers.exports, "enqueue_export", unreachable)
+    refused = start(client, token, contest_data["contest"])
+    assert refused.status_code == 503, refused.get_json()
+    assert refused.get_json()["error"]["code"] == "queue_unavailable"
+    with app.app_context():
+        job = db.session.scalars(select(ExportJob)).one()
+        assert job.status == "failed" and job.error
 
 
 def test_authorization(app: Flask, client: FlaskClient, contest_data: dict[str, Any]) -> None:

@@ -43,7 +43,7 @@ from contest.models import (
     Round,
     User,
 )
-from contest.services import audit, leaderboards
+from contest.services import audit, leaderboards, rulings
 from contest.services import contests as contest_service
 from contest.services.attempts import DEVICE_CHANGED, deadline_for
 from question_bank.domain import OPTION_LETTERS, QuestionType
@@ -319,6 +319,8 @@ class PaperItem:
     explanation: str = ""
     answer_letters: list[str] = field(default_factory=list)
     key_letters: list[str] = field(default_factory=list)
+    # After an accepted appeal: "key_corrected", "voided" and/or "answers_accepted".
+    ruled: tuple[str, ...] = ()
 
 
 def get_attempt(attempt_id: int, *, lock: bool = False) -> Attempt:
@@ -332,23 +334,35 @@ def paper(attempt_id: int) -> list[PaperItem]:
     """The questions exactly as this contestant saw them — the versions drawn for the attempt, in
     its order, the options in its order with the page's letters — with the answers, the key and
     the points earned."""
-    get_attempt(attempt_id)
+    round_id = get_attempt(attempt_id).round_id
     rows = db.session.execute(
         select(AttemptItem, QuestionVersion)
         .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
         .where(AttemptItem.attempt_id == attempt_id)
         .order_by(AttemptItem.position)
     ).all()
-    return [_paper_item(item, version) for item, version in rows]
+    ruled = rulings.rulings_for([round_id])
+    return [_paper_item(item, version, ruled.get((round_id, version.id))) for item, version in rows]
 
 
-def _key_ids(item: AttemptItem, version: QuestionVersion) -> Any:
+def _key_ids(item: AttemptItem, version: QuestionVersion, answer: Any) -> Any:
     ids = dict(zip(item.option_order, item.option_ids, strict=True))
     if version.type is QuestionType.SINGLE:
-        return ids.get(version.answer)
+        return ids.get(answer)
     if version.type in (QuestionType.MULTIPLE, QuestionType.ORDERING):
-        return [ids.get(i) for i in version.answer]
-    return version.answer
+        return [ids.get(i) for i in answer]
+    return answer
+
+
+def _ruled(ruling: rulings.Ruling | None) -> tuple[str, ...]:
+    if ruling is None:
+        return ()
+    marks = (
+        ("key_corrected", ruling.key is not None),
+        ("voided", ruling.voided),
+        ("answers_accepted", bool(ruling.accepted)),
+    )
+    return tuple(name for name, applies in marks if applies)
 
 
 def _option_ids(value: Any) -> set[str]:
@@ -357,8 +371,14 @@ def _option_ids(value: Any) -> set[str]:
     return {v for v in values if isinstance(v, str)}
 
 
-def _paper_item(item: AttemptItem, version: QuestionVersion) -> PaperItem:
-    key = _key_ids(item, version)
+def _paper_item(
+    item: AttemptItem, version: QuestionVersion, ruling: rulings.Ruling | None = None
+) -> PaperItem:
+    """One item of the paper; its key is the one grading uses (an appeal's correction, if any)."""
+    corrected = ruling is not None and ruling.key is not None
+    key = _key_ids(
+        item, version, ruling.key if ruling is not None and corrected else version.answer
+    )
     answer = item.answer
     chosen, keyed = _option_ids(answer), _option_ids(key)
     choice = version.type in (QuestionType.SINGLE, QuestionType.MULTIPLE)
@@ -398,6 +418,7 @@ def _paper_item(item: AttemptItem, version: QuestionVersion) -> PaperItem:
         explanation=version.explanation,
         answer_letters=letters(answer) if version.type is not QuestionType.FILL_BLANK else [],
         key_letters=letters(key) if version.type is not QuestionType.FILL_BLANK else [],
+        ruled=_ruled(ruling),
     )
 
 

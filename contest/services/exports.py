@@ -19,10 +19,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import redis
 from flask_babel import gettext as _
 from sqlalchemy import update
 
-from contest.errors import InvalidInput, NotFound
+from contest.errors import InvalidInput, NotFound, Unavailable
 from contest.extensions import db
 from contest.models import Contest, ExportJob, User
 from contest.services import audit
@@ -109,7 +110,17 @@ def start_export(
     db.session.commit()
     from workers.exports import enqueue_export  # the worker package imports this module
 
-    enqueue_export(job_id)
+    try:
+        enqueue_export(job_id)
+    except redis.RedisError as exc:
+        # Nothing would ever run it: say so on the job rather than leave it queued for good.
+        job.status, job.error = FAILED, _("The job queue could not be reached.")
+        db.session.commit()
+        raise Unavailable(
+            _("The job queue could not be reached. Please try again."),
+            code="queue_unavailable",
+            retry_after=30,
+        ) from exc
     return job
 
 
