@@ -4,6 +4,8 @@ freezes hold for the public, names are masked, and reads never touch the databas
 from __future__ import annotations
 
 import json
+import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,10 +55,43 @@ def settle(app: Flask) -> None:
         render_pending(redis_hub.client, wait=False)
 
 
+_PUBLIC_BOARDS = (
+    (re.compile(r"^/api/v1/rounds/(\d+)/leaderboard$"), leaderboards.round_board),
+    (re.compile(r"^/api/v1/contests/(\d+)/leaderboard$"), leaderboards.contest_board),
+    (
+        re.compile(r"^/api/v1/contests/(\d+)/organizations/leaderboard$"),
+        leaderboards.organization_board,
+    ),
+)
+
+
+def _stored_version(app: Flask, url: str) -> int | None:
+    """The version of the public board ``url`` reads, as stored in Redis (None: not one)."""
+    for pattern, name in _PUBLIC_BOARDS:
+        found = pattern.match(url)
+        if found:
+            with app.app_context():
+                return leaderboards.board_version(redis_hub.client, name(int(found.group(1))))
+    return None
+
+
 def board(app: Flask, url: str, **headers: str) -> Any:
-    response = app.test_client().get(url, headers=headers)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
+    """A public board as a spectator reads it once the process has heard of the last render.
+
+    Plain reads are served from the process's page cache, which the board hub's subscriber
+    thread invalidates when a render is announced on pub/sub: a read right after a render may
+    come before that announcement is heard (as in production, for milliseconds). Wait until the
+    version served is the one stored."""
+    stored = _stored_version(app, url)
+    deadline = time.monotonic() + 10
+    while True:
+        response = app.test_client().get(url, headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        if stored is None or time.monotonic() > deadline:
+            return response.get_json()
+        if int(response.headers["ETag"].strip('"').split("-")[0]) >= stored:
+            return response.get_json()
+        time.sleep(0.01)
 
 
 def stored(app: Flask, contest_id: int) -> dict[str, Any]:
