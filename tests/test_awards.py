@@ -279,7 +279,8 @@ def test_adjustment_by_hand_is_audited(app: Flask) -> None:
         awards.adjust(cid, ids["a"], "", "作弊，取消资格")
         awards.adjust(cid, ids["e"], "first", "复核加分")
         db.session.commit()
-        assert tiers_of(cid) == {"a": None, "b": "first", "c": None, "d": None, "e": "first"}
+        # a's place goes to c; e is added by hand on top of the quota
+        assert tiers_of(cid) == {"a": None, "b": "first", "c": "first", "d": None, "e": "first"}
         events = db.session.scalars(
             select(AuditEvent).where(AuditEvent.action == "awards.adjust").order_by(AuditEvent.id)
         ).all()
@@ -291,6 +292,30 @@ def test_adjustment_by_hand_is_audited(app: Flask) -> None:
         awards.adjust(cid, ids["a"], "auto", "误判，恢复")
         db.session.commit()
         assert tiers_of(cid)["a"] == "first"
+
+
+def test_a_disqualified_contestant_frees_their_place(app: Flask) -> None:
+    with app.app_context():
+        cid, ids = contest_with(FIVE)
+        rules(
+            cid,
+            [
+                {"label": "一等奖", "mode": "count", "value": "1"},
+                {"label": "二等奖", "mode": "count", "value": "1"},
+            ],
+        )
+        awards.adjust(cid, ids["a"], "", "作弊，取消资格")
+        db.session.commit()
+        assert tiers_of(cid) == {"a": None, "b": "first", "c": "second", "d": None, "e": None}
+        assert awards.state(cid).preview.counts == {"first": 1, "second": 1}
+        row = next(r for r in awards.state(cid).preview.rows if r.user_id == ids["a"])
+        assert row.tier_key is None and row.adjustment_reason == "作弊，取消资格"
+        awards.lock(cid)
+        db.session.commit()
+        assert [(a.user_id, a.tier_key) for a in awards.awardees(cid)] == [
+            (ids["b"], "first"),
+            (ids["c"], "second"),
+        ]
 
 
 def test_locked_awards_keep_their_snapshot_and_are_flagged(app: Flask) -> None:

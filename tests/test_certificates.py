@@ -18,9 +18,9 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 import contest.models
-from contest.extensions import db
+from contest.extensions import db, redis_hub
 from contest.models import Attempt, AttemptStatus, Certificate, ExportJob, Organization, Role
-from contest.services import awards
+from contest.services import awards, winners_pdf
 from contest.services import certificates as service
 from tests.conftest import add_user, api_login, csrf_token
 from tests.contest_support import paper_round, published_bank
@@ -220,14 +220,34 @@ def test_numbers_are_stable_and_a_withdrawn_award_is_revoked(
     # bob loses his award; alice's changes tier: her old paper must not verify as the new one
     with app.app_context():
         relock(awarded.contest_id, {awarded.bob: None, awarded.alice: "second"})
-        [again] = service.issue_certificates(awarded.contest_id)
+        issued = {c.user_id: c for c in service.issue_certificates(awarded.contest_id)}
         db.session.commit()
+        assert set(issued) == {awarded.alice, awarded.carol}  # bob's place went to carol
+        again = issued[awarded.alice]
         assert again.number != alice_number and again.tier_label == "二等奖"
     for revoked in (bob_number, alice_number):
         page = client.get(f"/certificates/{revoked}")
         assert page.status_code == 200
         assert 'data-testid="verify-revoked"' in page.get_data(as_text=True)
         assert client.get(f"/api/v1/certificates/{revoked}").get_json()["status"] == "revoked"
+
+
+def test_relocking_revokes_a_disqualified_contestants_certificate_without_printing(
+    app: Flask, client: FlaskClient, awarded: Setup
+) -> None:
+    login(client, "bob")
+    assert client.get(f"/contests/{awarded.contest_id}/certificate.pdf").status_code == 200
+    number = numbers(app, awarded.contest_id)[awarded.bob]
+    assert client.get(f"/api/v1/certificates/{number}").get_json()["status"] == "valid"
+    with app.app_context():
+        awards.unlock(awarded.contest_id, "复核")
+        awards.adjust(awarded.contest_id, awarded.bob, "", "作弊，取消资格")
+        awards.lock(awarded.contest_id)
+        db.session.commit()
+    # nobody printed anything since: the verification already says revoked
+    assert client.get(f"/api/v1/certificates/{number}").get_json()["status"] == "revoked"
+    page = client.get(f"/certificates/{number}")
+    assert 'data-testid="verify-revoked"' in page.get_data(as_text=True)
 
 
 def test_while_the_awards_are_unlocked_nothing_is_issued_or_revoked(
@@ -294,7 +314,7 @@ def test_the_zip_is_built_by_a_worker_with_one_pdf_per_awardee(
     app: Flask, client: FlaskClient, awarded: Setup
 ) -> None:
     from workers import queues
-    from workers.runner import make_worker
+    from workers.runner import get_queue, make_worker
 
     url = f"/api/v1/contests/{awarded.contest_id}/certificates/export"
     assert client.post(url, headers={"X-CSRFToken": csrf_token(client)}).status_code == 401
@@ -307,6 +327,8 @@ def test_the_zip_is_built_by_a_worker_with_one_pdf_per_awardee(
     started = client.post(url, headers={"X-CSRFToken": csrf_token(client)})
     assert started.status_code == 202, started.get_json()
     job_id = started.get_json()["id"]
+    queued = get_queue(app, queues.DEFAULT).fetch_job(f"export-{job_id}")
+    assert queued is not None and queued.timeout == 7200  # a large archive gets two hours
     make_worker(app, [queues.DEFAULT]).work(burst=True)
     with app.app_context():
         job = db.session.get(ExportJob, job_id)
@@ -462,3 +484,84 @@ def test_the_printable_winners_list_shows_the_names_masked(
         row.mask_names = False
         db.session.commit()
     assert "欧阳娜娜" in pdf_text(client.get(url).data)
+
+
+def _publish(app: Flask, contest_id: int) -> None:
+    with app.app_context():
+        awards.publish(
+            contest_id,
+            publish_from=date(2026, 12, 5),
+            publish_until=date(2026, 12, 12),
+            objection_contact="010-12345678",
+        )
+        db.session.commit()
+
+
+def test_the_printable_winners_list_is_cached_under_what_it_shows(
+    app: Flask, client: FlaskClient, awarded: Setup
+) -> None:
+    _publish(app, awarded.contest_id)
+    url = f"/contests/{awarded.contest_id}/winners.pdf"
+    first = client.get(url)
+    assert first.status_code == 200
+    with app.app_context():
+        listing = awards.winners_list(awarded.contest_id)
+        assert listing is not None
+        key = winners_pdf.cache_key(listing)
+        assert redis_hub.client.get(key) == first.data
+        redis_hub.client.set(key, b"%PDF-cached", ex=60)
+    assert client.get(url).data == b"%PDF-cached"  # served from the cache, not laid out again
+    with app.app_context():  # a new publication (unlock, lock, publish) is a new key
+        awards.unlock(awarded.contest_id, "复核")
+        awards.lock(awarded.contest_id)
+        db.session.commit()
+    _publish(app, awarded.contest_id)
+    again = client.get(url)
+    assert again.status_code == 200 and again.data.startswith(b"%PDF-1")
+    with app.app_context():
+        listing = awards.winners_list(awarded.contest_id)
+        assert listing is not None and winners_pdf.cache_key(listing) != key
+        assert 0 < redis_hub.client.ttl(winners_pdf.cache_key(listing)) <= winners_pdf.CACHE_TTL_S
+
+
+def test_the_printable_winners_list_is_rate_limited(
+    app: Flask, client: FlaskClient, awarded: Setup
+) -> None:
+    _publish(app, awarded.contest_id)
+    app.config["WINNERS_LIMIT"] = "2 per minute"
+    url = f"/contests/{awarded.contest_id}/winners.pdf"
+    codes = [client.get(url).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_printed_numbers_still_verify_after_the_secret_key_is_rotated(
+    app: Flask, client: FlaskClient, awarded: Setup
+) -> None:
+    with app.app_context():
+        service.issue_certificates(awarded.contest_id)
+        db.session.commit()
+    number = numbers(app, awarded.contest_id)[awarded.alice]
+    app.config["SECRET_KEY"] = "rotated-secret"
+    assert client.get(f"/api/v1/certificates/{number}").status_code == 404  # old key forgotten
+    app.config["SECRET_KEY_FALLBACKS"] = ["test-secret"]
+    assert client.get(f"/api/v1/certificates/{number}").get_json()["status"] == "valid"
+    with app.app_context():  # new numbers are issued under the current key
+        fresh = service.new_number(awarded.contest_id, 2026)
+        body = fresh.rsplit("-", 1)[0]
+        assert fresh.endswith(service._check_part(body, "rotated-secret"))
+        assert service.is_genuine_form(fresh)
+        app.config["SECRET_KEY_FALLBACKS"] = []
+        assert service.is_genuine_form(fresh) and not service.is_genuine_form(number)
+
+
+def test_the_settings_page_shows_the_verification_address_and_warns_without_a_public_url(
+    app: Flask, organizer_client: FlaskClient, awarded: Setup
+) -> None:
+    url = f"/admin/contests/{awarded.contest_id}/certificates"
+    page = organizer_client.get(url).get_data(as_text=True)
+    assert "http://localhost/certificates/" in page
+    assert 'data-testid="public-url-warning"' in page and "CONTEST_PUBLIC_URL" in page
+    app.config["CONTEST_PUBLIC_URL"] = "https://contest.example.cn"
+    page = organizer_client.get(url).get_data(as_text=True)
+    assert "https://contest.example.cn/certificates/" in page
+    assert 'data-testid="public-url-warning"' not in page

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from flask import current_app
 
+from contest.extensions import db
+from contest.models import ExportJob
 from contest.services.exports import run_export
 from workers import progress, queues
 from workers.runner import get_queue
 
-# 50,000 rows take seconds; a slow database or a large certificates archive gets some room.
+# 50,000 rows take seconds; a slow database gets some room.
 TIMEOUT_S = 1800
+# A certificates archive lays out one PDF per awardee (about 0.2 s each): 7,200 s is ~30,000.
+KIND_TIMEOUT_S = {"certificates": 7200}
+
+
+def timeout_for(kind: str) -> int:
+    """The RQ job timeout of an export of ``kind`` (seconds)."""
+    return KIND_TIMEOUT_S.get(kind, TIMEOUT_S)
 
 
 def progress_key(export_id: int) -> str:
@@ -23,12 +32,14 @@ def process_export(export_id: int) -> str:
 
 
 def enqueue_export(export_id: int) -> None:
-    """Queue the export on ``default`` (after its row is committed)."""
+    """Queue the export on ``default`` (after its row is committed), with its kind's timeout."""
+    job = db.session.get(ExportJob, export_id)
+    timeout = timeout_for(job.kind) if job is not None else TIMEOUT_S
     get_queue(current_app._get_current_object(), queues.DEFAULT).enqueue(  # type: ignore[attr-defined]
         process_export,
         export_id,
         job_id=f"export-{export_id}",
-        job_timeout=TIMEOUT_S,
+        job_timeout=timeout,
         result_ttl=3600,
         failure_ttl=24 * 3600,
     )

@@ -1,4 +1,5 @@
 """The organizers' certificate page of a contest: the design, issuer, date and seal, the
+address the QR codes carry (with a warning while ``CONTEST_PUBLIC_URL`` is unset), the
 certificates issued (with their numbers and whether revoked), one certificate's PDF, a sample
 and the ZIP of all of them (an export on the RQ queue, followed on the export status page).
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -121,6 +122,8 @@ def contest_certificates(contest_id: int) -> Any:
         settings=settings,
         locked=locked,
         issued=issued,
+        verify_base=service.verify_url("", service.public_base_url(request.url_root)),
+        public_url_set=bool(current_app.config.get("CONTEST_PUBLIC_URL")),
     ), status
 
 

@@ -5,7 +5,8 @@
   or says that the number is not genuine or that the certificate was revoked. Rate-limited per
   client address (:func:`contest.services.certificates.check_verify_rate`).
 - ``/contests/<id>/certificate.pdf``: a contestant's own certificate, once the awards are locked.
-- ``/contests/<id>/winners.pdf``: the printable winners list (公示名单), while it is public.
+- ``/contests/<id>/winners.pdf``: the printable winners list (公示名单), while it is public
+  (rate-limited with the winners page, ``WINNERS_LIMIT``; cached in Redis).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from contest.auth import throttle
 from contest.errors import NotFound
 from contest.extensions import db
 from contest.main import bp, contestant_required
+from contest.main.winners import check_rate
 from contest.services import certificates as service
 from contest.services import winners_pdf
 
@@ -70,8 +72,10 @@ def my_certificate(contest_id: int) -> Any:
 
 @bp.route("/contests/<int:contest_id>/winners.pdf")
 def winners_list_pdf(contest_id: int) -> Any:
-    """The printable winners list, names masked as the contest's setting says."""
-    content = winners_pdf.render(contest_id)
+    """The printable winners list, names masked as the contest's setting says (rate-limited as
+    the winners page, served from the cache while the list is unchanged)."""
+    check_rate(request.remote_addr or "", throttle.now_s())
+    content = winners_pdf.cached(contest_id)
     return Response(
         content,
         content_type="application/pdf",

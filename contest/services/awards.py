@@ -18,7 +18,8 @@ rate (submitted of enrolled) or mean score and gives it to the top ``top`` (ties
 optionally only to units with at least ``min_enrolled`` enrolled.
 
 Adjustments move a contestant to another tier or remove them (a disqualification), each with a
-reason, recorded in the audit log. Until the awards are locked, the preview is recomputed from the
+reason, recorded in the audit log; a removed contestant frees their place (the tiers are taken
+from the others). Until the awards are locked, the preview is recomputed from the
 current scores every time; locking stores the result (``snapshot``), which later score changes
 never alter: :func:`scores_changed` only flags it for a second look (and commits that). Every
 other change here is added to the caller's session with its audit event; the caller commits.
@@ -460,10 +461,12 @@ def compute_preview(contest: Contest, plan: AwardPlan) -> Preview:
     """The awards as the rules and adjustments give them now, from the current scores."""
     tiers = tiers_of(plan)
     people, standings = participants(contest)
-    computed = assign_tiers(people, tiers)
+    adjustments = plan.adjustments or {}
+    # A disqualified contestant (adjusted to no award) takes no place: the tiers go to the others.
+    removed = {int(k) for k, v in adjustments.items() if not (v or {}).get("tier")}
+    computed = assign_tiers([p for p in people if p.user_id not in removed], tiers)
     labels = {t.key: t.label for t in tiers}
     usernames = _usernames([p.user_id for p in people])
-    adjustments = plan.adjustments or {}
     rows: list[PreviewRow] = []
     counts = {t.key: 0 for t in tiers}
     for p in people:
@@ -686,8 +689,9 @@ def adjust(
 
 
 def lock(contest_id: int, *, actor: User | None = None) -> AwardPlan:
-    """Store the current result as the awards (audited) and clear any review flag. Locking again
-    while locked (after a second look) recomputes nothing: unlock first to change the result."""
+    """Store the current result as the awards (audited), clear any review flag and bring the
+    certificates in line with it (revoking those no longer due). Locking again while locked
+    (after a second look) recomputes nothing: unlock first to change the result."""
     contest = _contest(contest_id)
     if contest.status is ContestStatus.DRAFT:
         raise Conflict(_("A draft contest has no awards."), code="wrong_status")
@@ -709,6 +713,11 @@ def lock(contest_id: int, *, actor: User | None = None) -> AwardPlan:
         actor=actor,
     )
     db.session.flush()
+    # Certificates follow the new result at once: a withdrawn award's paper verifies as revoked
+    # even if nobody prints a certificate again.
+    from contest.services import certificates
+
+    certificates.issue_certificates(contest_id)
     return plan
 
 

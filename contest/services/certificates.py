@@ -11,9 +11,11 @@ locked nothing changes (and nothing new is printed).
 **Numbers.** ``NSC<contest>-<year>-<random>-<check>``, e.g. ``NSC12-2026-7KQ3M9XW2D-8F4H``: ten
 random Crockford base-32 characters (50 bits: not guessable, no sequence to walk through) and four
 characters of an HMAC of the rest under the app's secret key, so a mistyped or made-up number is
-told apart before the database is asked. Verification (:func:`verify`) is public, rate-limited
-per client address (``CERTIFICATE_VERIFY_LIMIT``, default :data:`VERIFY_LIMIT`), and shows the
-name masked (张*丰), the contest, the award, the date and whether the certificate was revoked.
+told apart before the database is asked (a number issued under a rotated-out key still checks
+while that key is listed in ``SECRET_KEY_FALLBACKS``). Verification (:func:`verify`) is public,
+rate-limited per client address (``CERTIFICATE_VERIFY_LIMIT``, default :data:`VERIFY_LIMIT`),
+and shows the name masked (张*丰), the contest, the award, the date and whether the certificate
+was revoked.
 
 **Printing.** :func:`render` lays out one certificate with :mod:`contest.pdf` in the contest's
 design; :func:`build_zip` (the ``certificates`` export kind, run on the RQ queue through
@@ -73,8 +75,10 @@ SEAL_MAX_SIDE = 800  # pixels kept: 38 mm printed at about 500 dpi
 # Numbers ----------------------------------------------------------------------------------------
 
 
-def _check_part(body: str) -> str:
-    key = hmac.new(str(current_app.secret_key).encode(), b"certificate-number", hashlib.sha256)
+def _check_part(body: str, secret: Any = None) -> str:
+    """The check characters of ``body`` under ``secret`` (default: the current secret key)."""
+    secret = current_app.secret_key if secret is None else secret
+    key = hmac.new(str(secret).encode(), b"certificate-number", hashlib.sha256)
     digest = hmac.new(key.digest(), body.encode(), hashlib.sha256).digest()
     value = int.from_bytes(digest[:4], "big")
     return "".join(_ALPHABET[(value >> (5 * i)) & 31] for i in range(_CHECK_CHARS))
@@ -97,12 +101,18 @@ def normalize(text: str) -> str:
 
 
 def is_genuine_form(number: str) -> bool:
-    """Whether ``number`` (normalized) has the form of a number and its check part matches."""
+    """Whether ``number`` (normalized) has the form of a number and its check part matches
+    under the secret key or one of ``SECRET_KEY_FALLBACKS`` (numbers are issued under the
+    current key)."""
     match = NUMBER.fullmatch(number)
     if match is None:
         return False
     body = number[: -(_CHECK_CHARS + 1)]
-    return hmac.compare_digest(_check_part(body), match.group(4))
+    given = match.group(4)
+    # Numbers printed before the secret key was rotated stay genuine under the old keys.
+    keys = [current_app.secret_key, *(current_app.config.get("SECRET_KEY_FALLBACKS") or ())]
+    matches = [hmac.compare_digest(_check_part(body, key), given) for key in keys if key]
+    return any(matches)
 
 
 # Verification -----------------------------------------------------------------------------------
