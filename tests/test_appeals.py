@@ -619,3 +619,176 @@ def test_answers_are_written_in_the_versions_terms(app: Flask) -> None:
             with pytest.raises(InvalidInput):
                 appeal_service.parse_answer(by_type[kind], text)
         assert appeal_service.answer_text(QuestionType.MULTIPLE, [2, 0]) == "AC"
+
+
+# When the queue refuses, concurrent decisions, the regrade's last chunk ---------------------------
+
+
+def holding(
+    app: Flask, round_id: int, names: tuple[str, ...] = ("alice", "bob", "carol")
+) -> tuple[list[tuple[Player, int, int]], int]:
+    """Contestants who sat the round wrong (甲 for every single choice), scored; those holding
+    the first one's first single choice as (player, attempt, position), and its version id."""
+    players = [Player(app, name) for name in names]
+    sheets = [p.sit(round_id, right=False) for p in players]
+    drain(app)
+    _position, version_id = item_of_type(app, sheets[0], "single")
+    found = []
+    for player, sheet in zip(players, sheets, strict=True):
+        with app.app_context():
+            position = db.session.scalar(
+                select(AttemptItem.position).where(
+                    AttemptItem.attempt_id == sheet, AttemptItem.question_version_id == version_id
+                )
+            )
+        if position is not None:
+            found.append((player, sheet, position))
+    return found, version_id
+
+
+def test_a_refused_regrade_keeps_the_decision_and_can_be_queued_again(
+    app: Flask, round_id: int, monkeypatch: pytest.MonkeyPatch, awards_calls: list[Any]
+) -> None:
+    import redis
+
+    from workers import scoring
+
+    holders, version_id = holding(app, round_id, ("alice",))
+    alice, sheet, position = holders[0]
+    boss = Player(app, "boss", Role.ADMIN)
+    before = score_of(app, sheet)
+    filed = alice.call(
+        "POST", f"/api/v1/attempts/{sheet}/appeals", {"position": position, "reason": "甲也对"}
+    )
+    real_enqueue = scoring.enqueue_regrade
+
+    def refuse(*args: Any, **kwargs: Any) -> int:
+        raise redis.ConnectionError("the queue is down")
+
+    monkeypatch.setattr(scoring, "enqueue_regrade", refuse)
+    decided = boss.call(
+        "POST",
+        f"/api/v1/appeals/{filed.get_json()['id']}/decision",
+        {"decision": "accept_answer", "reply": "甲亦可"},
+    )
+    assert decided.status_code == 200, decided.get_data(as_text=True)
+    body = decided.get_json()
+    assert body["regrade_queued"] is False and body["note"]
+    assert body["appeal"]["status"] == "accepted"
+    drain(app)
+    assert score_of(app, sheet) == before  # nothing was queued
+    # Regrading the item again: organizers only (CSRF as every API call), audited.
+    url = f"/api/v1/rounds/{round_id}/versions/{version_id}/regrade"
+    anonymous = app.test_client()
+    headers = {"X-CSRFToken": csrf_token(anonymous)}
+    assert anonymous.post(url, headers=headers).status_code == 401
+    assert alice.call("POST", url).status_code == 403
+    assert boss.client.post(url).status_code in (400, 403)  # no CSRF token
+    assert boss.call("POST", url).status_code == 503  # the queue is still down
+    monkeypatch.setattr(scoring, "enqueue_regrade", real_enqueue)
+    again = boss.call("POST", url)
+    assert again.status_code == 200, again.get_data(as_text=True)
+    assert again.get_json()["attempts_regraded"] == 1
+    drain(app)
+    assert score_of(app, sheet) == before + 2
+    assert awards_calls
+    with app.app_context():
+        assert appeal_service.score_differences(round_id) == []
+        events = list(
+            db.session.scalars(select(AuditEvent).where(AuditEvent.action == "appeal.regrade"))
+        )
+        assert len(events) == 1
+        assert (events[0].after or {}).get("question_version_id") == version_id
+        contest_id = contest_service.get_round(round_id).contest_id
+    # The page's button (one per question group, CSRF from the page's form).
+    page = boss.client.get(f"/admin/contests/{contest_id}/appeals?status=all")
+    assert page.get_data(as_text=True).count('data-testid="regrade-form"') == 1
+    pressed = boss.client.post(
+        f"/admin/rounds/{round_id}/versions/{version_id}/regrade",
+        data={"csrf_token": boss.token},
+    )
+    assert pressed.status_code == 302
+    assert (
+        alice.client.post(
+            f"/admin/rounds/{round_id}/versions/{version_id}/regrade",
+            data={"csrf_token": alice.token},
+        ).status_code
+        == 403
+    )
+
+
+def test_two_accepted_answers_of_one_item_both_stand(app: Flask, round_id: int) -> None:
+    holders, version_id = holding(app, round_id)
+    assert len(holders) >= 2
+    boss = Player(app, "boss", Role.ADMIN)
+    for (player, sheet, position), answer in zip(holders[:2], ("C", "D"), strict=False):
+        filed = player.call(
+            "POST", f"/api/v1/attempts/{sheet}/appeals", {"position": position, "reason": "x"}
+        )
+        assert filed.status_code == 201, filed.get_json()
+        decided = boss.call(
+            "POST",
+            f"/api/v1/appeals/{filed.get_json()['id']}/decision",
+            {"decision": "accept_answer", "reply": "采纳", "answer": answer},
+        )
+        assert decided.status_code == 200, decided.get_json()
+    with app.app_context():
+        ruling = db.session.scalars(select(ItemRuling)).one()
+        assert ruling.question_version_id == version_id and ruling.accepted == [2, 3]
+
+
+def test_a_ruling_written_meanwhile_is_a_conflict_not_an_error(
+    app: Flask, round_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another decision's first ruling of the item committed between the read and the write:
+    the unique constraint refuses the second insert; the organizer gets 409, nothing changes."""
+    holders, version_id = holding(app, round_id, ("alice",))
+    alice, sheet, position = holders[0]
+    boss = Player(app, "boss", Role.ADMIN)
+    filed = alice.call(
+        "POST", f"/api/v1/attempts/{sheet}/appeals", {"position": position, "reason": "x"}
+    )
+    real_decide = appeal_service.decide
+
+    def decide_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        decided = real_decide(*args, **kwargs)
+        db.session.add(
+            ItemRuling(round_id=round_id, question_version_id=version_id, key=None, accepted=[])
+        )
+        return decided
+
+    monkeypatch.setattr(appeal_service, "decide", decide_meanwhile)
+    decided = boss.call(
+        "POST",
+        f"/api/v1/appeals/{filed.get_json()['id']}/decision",
+        {"decision": "accept_answer", "reply": "采纳"},
+    )
+    assert decided.status_code == 409, decided.get_data(as_text=True)
+    assert decided.get_json()["error"]["code"] == "decision_conflict"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ItemRuling)) == 0
+        assert db.session.get_one(Appeal, filed.get_json()["id"]).status is AppealStatus.OPEN
+
+
+def test_a_chunk_run_twice_tells_the_awards_once_after_every_chunk(
+    app: Flask, round_id: int, monkeypatch: pytest.MonkeyPatch, awards_calls: list[Any]
+) -> None:
+    from workers import scoring
+
+    players = [Player(app, name) for name in ("alice", "bob")]
+    sheets = sorted(p.sit(round_id) for p in players)
+    drain(app)
+    monkeypatch.setattr(scoring, "REGRADE_CHUNK", 1)
+    with app.app_context():
+        contest_id = contest_service.get_round(round_id).contest_id
+        assert scoring.enqueue_regrade(sheets, contest_id=contest_id, reason="r", tag="t") == 2
+        key = "score:regrade:t"
+        # The first chunk runs twice (a retry after it finished): the second chunk is still due.
+        scoring.regrade_attempts([sheets[0]], contest_id, "r", key, 0)
+        scoring.regrade_attempts([sheets[0]], contest_id, "r", key, 0)
+    assert awards_calls == []
+    drain(app)  # both queued chunks: the first a third time, then the second
+    assert awards_calls == [(contest_id, "r")]
+    with app.app_context():
+        scoring.regrade_attempts([sheets[1]], contest_id, "r", key, 1)
+    assert awards_calls == [(contest_id, "r")]

@@ -83,6 +83,7 @@ from contest.models import (
     Attempt,
     AttemptItem,
     AttemptStatus,
+    ItemRuling,
     Organization,
     Registration,
     Role,
@@ -440,6 +441,40 @@ def test_a_void_changes_the_fingerprint(app: Flask, fixture_round: dict[str, Any
         attempt.status = AttemptStatus.VOID
         db.session.commit()
         assert stats.fingerprint(fixture_round["contest"]) != before
+
+
+def test_the_key_and_flags_follow_the_appeal_rulings(
+    app: Flask, organizer_client: FlaskClient, fixture_round: dict[str, Any]
+) -> None:
+    """Q2's key corrected to A, B and Q1 void by appeals: the key column follows the ruling,
+    the void item is marked and no longer flagged (the figures themselves are the graded ones)."""
+    q1_version, q2_version = fixture_round["versions"][:2]
+    with app.app_context():
+        round_id = db.session.get_one(Attempt, fixture_round["attempts"]["A"]).round_id
+        db.session.add_all(
+            [
+                ItemRuling(round_id=round_id, question_version_id=q2_version, key=[0, 1]),
+                ItemRuling(
+                    round_id=round_id, question_version_id=q1_version, key=None, voided=True
+                ),
+            ]
+        )
+        db.session.commit()
+    report = computed(app, organizer_client, fixture_round["contest"])
+    for scope in (report["rounds"][0], report["total"]):
+        items = {i["version_id"]: i for i in scope["items"]}
+        q1, q2 = items[q1_version], items[q2_version]
+        assert [(o["letter"], o["count"], o["key"]) for o in q2["options"]] == [
+            ("A", 5, True),
+            ("B", 2, True),
+            ("C", 4, False),
+            ("D", 1, False),
+        ]
+        assert (q1["voided"], q1["flags"]) == (True, [])
+        assert (q2["voided"], q2["flags"]) == (False, ["negative_discrimination"])
+        assert scope["flagged"] == 2  # Q2 and Q4; Q1 (too easy) is void
+    page = organizer_client.get(f"/admin/contests/{fixture_round['contest']}/report")
+    assert 'data-testid="item-voided"' in page.get_data(as_text=True)
 
 
 def test_the_page_polls_then_shows_charts_each_with_its_table(

@@ -365,14 +365,20 @@ REGRADE_CHUNK = 200  # attempts per regrade job (one transaction each)
 
 
 def regrade_attempts(
-    attempt_ids: list[int], contest_id: int, reason: str, finished_key: str
+    attempt_ids: list[int], contest_id: int, reason: str, finished_key: str, index: int = 0
 ) -> int:
     """Grade these attempts again (the job :func:`enqueue_regrade` queues): scored ones too, with
-    the rulings as they are now; their leaderboard entries follow. The last of a regrade's jobs
-    to finish (a Redis counter at ``finished_key``) tells the awards that scores changed."""
+    the rulings as they are now; their leaderboard entries follow. ``finished_key`` is a Redis
+    set of the regrade's chunks still to finish: this job takes its own ``index`` out, and the
+    one that empties it tells the awards that scores changed (a chunk run twice, e.g. retried,
+    takes its index out once)."""
     done = len(score_attempts(attempt_ids, again=True))
-    if redis_hub.client.decr(finished_key) <= 0:
-        redis_hub.client.delete(finished_key)
+    client = redis_hub.client
+    pipe = client.pipeline()
+    pipe.srem(finished_key, str(index))
+    pipe.scard(finished_key)
+    removed, left = pipe.execute()
+    if int(removed) == 1 and int(left) == 0:
         tell_awards(contest_id, reason)
     return done
 
@@ -397,13 +403,17 @@ def enqueue_regrade(attempt_ids: Sequence[int], *, contest_id: int, reason: str,
         return 0
     chunks = [ids[start : start + REGRADE_CHUNK] for start in range(0, len(ids), REGRADE_CHUNK)]
     finished_key = f"score:regrade:{tag}"
-    redis_hub.client.set(finished_key, len(chunks), ex=7 * 24 * 3600)
+    pipe = redis_hub.client.pipeline()
+    pipe.delete(finished_key)
+    pipe.sadd(finished_key, *[str(n) for n in range(len(chunks))])
+    pipe.expire(finished_key, 7 * 24 * 3600)
+    pipe.execute()
     queue = get_queue(current_app._get_current_object(), queues.SCORING)  # type: ignore[attr-defined]
     queue.enqueue_many(
         [
             Queue.prepare_data(
                 regrade_attempts,
-                (chunk, contest_id, reason, finished_key),
+                (chunk, contest_id, reason, finished_key, n),
                 job_id=f"regrade-{tag}-{n}",
                 timeout=TIMEOUT_S,
                 retry=Retry(max=3, interval=[1, 5, 15]),

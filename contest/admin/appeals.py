@@ -18,7 +18,7 @@ from contest.admin import bp
 from contest.errors import DomainError
 from contest.extensions import db
 from contest.main import points_text, type_text
-from contest.models import AppealDecision, AppealStatus, Contest
+from contest.models import AppealDecision, AppealStatus, Contest, Round
 from contest.services import appeals
 from question_bank import markdown
 from question_bank.domain import OPTION_LETTERS
@@ -58,6 +58,10 @@ class DecisionForm(FlaskForm):
     )
 
 
+class RegradeForm(FlaskForm):
+    """The button that queues a question's regrade again (CSRF only)."""
+
+
 class RejectForm(FlaskForm):
     reply = TextAreaField(_l("Reply"), validators=[DataRequired(), Length(max=appeals.MAX_REPLY)])
 
@@ -77,6 +81,7 @@ def contest_appeals(contest_id: int) -> Any:
         open_total=appeals.open_count(contest.id),
         decision_form=DecisionForm(formdata=None),
         reject_form=RejectForm(formdata=None),
+        regrade_form=RegradeForm(formdata=None),
         decision_label=decision_label,
         status_label=status_label,
         type_text=type_text,
@@ -126,4 +131,21 @@ def decide_appeal(appeal_id: int) -> Any:
         )
     if decided.note:
         flash(decided.note, "warning")
+    return redirect(back)
+
+
+@bp.route("/rounds/<int:round_id>/versions/<int:version_id>/regrade", methods=["POST"])
+def regrade_appeal_item(round_id: int, version_id: int) -> Any:
+    """Queue the regrade of every attempt of the round holding the question version again."""
+    round_ = db.get_or_404(Round, round_id)
+    back = url_for("admin.contest_appeals", contest_id=round_.contest_id)
+    if not RegradeForm().validate_on_submit():
+        flash(_("The security token is missing or expired. Reload the page and retry."), "error")
+        return redirect(back)
+    try:
+        count = appeals.regrade_item(round_id, version_id, now=datetime.now(UTC))
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(back)
+    flash(_("%(m)d attempt(s) are being scored again, the boards follow.", m=count), "success")
     return redirect(back)

@@ -2,7 +2,8 @@
 open, within the round's window, one per item, rate-limited), listAppeals (organizers: a contest's
 appeals grouped by question, with the key and how the round answered) and decideAppeal
 (organizers: reject, accept another answer, correct the key or void the item, with a reply; an
-accepting decision regrades every attempt holding the item on the scoring workers)."""
+accepting decision regrades every attempt holding the item on the scoring workers), and
+regradeAppealItem (organizers: queue that regrade again, e.g. when Redis refused it)."""
 
 from __future__ import annotations
 
@@ -139,6 +140,18 @@ class DecisionSchema(ma.Schema):
         metadata={"description": "attempts queued for grading again"}
     )
     note = ma.fields.String()
+    regrade_queued = ma.fields.Boolean(
+        metadata={
+            "description": "false: the decision stands but the regrade could not be queued; "
+            "call regradeAppealItem"
+        }
+    )
+
+
+class RegradeSchema(ma.Schema):
+    attempts_regraded = ma.fields.Integer(
+        metadata={"description": "attempts queued for grading again"}
+    )
 
 
 # Serialization ---------------------------------------------------------------------------------
@@ -243,4 +256,18 @@ def decide_appeal(body: dict[str, Any], appeal_id: int) -> dict[str, Any]:
         "settled": decided.settled,
         "attempts_regraded": len(decided.regrade),
         "note": decided.note,
+        "regrade_queued": decided.queued,
     }
+
+
+@blp.route("/rounds/<int:round_id>/versions/<int:version_id>/regrade", methods=["POST"])
+@blp.doc(
+    operationId="regradeAppealItem",
+    summary="Grade every attempt of the round holding this question version again, with the "
+    "rulings in force (e.g. when the regrade after a decision could not be queued) (organizers)",
+)
+@organizer_required
+@blp.response(200, RegradeSchema)
+def regrade_appeal_item(round_id: int, version_id: int) -> dict[str, Any]:
+    count = appeals.regrade_item(round_id, version_id, now=now())
+    return {"attempts_regraded": count}

@@ -47,7 +47,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from contest.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
+from contest.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, Unavailable
 from contest.extensions import db, redis_hub
 from contest.models import (
     Appeal,
@@ -560,6 +560,7 @@ class Decided:
     regrade: list[int]
     contest_id: int
     note: str = ""  # e.g. the bank could not take the corrected key as a new version
+    queued: bool = True  # False: the regrade could not be queued (regrade the item again)
 
 
 def affected_attempts(round_id: int, version_id: int) -> list[int]:
@@ -625,9 +626,13 @@ def decide(
     decided before, ``item_voided`` for an item void already, ``already_accepted`` for an
     answer that earns full points already; 422 for a missing reply or an answer that does not
     fit."""
-    appeal = db.session.get(Appeal, appeal_id, with_for_update=True)
+    appeal = db.session.get(Appeal, appeal_id)
     if appeal is None:
         raise NotFound(_("No appeal %(id)s.", id=appeal_id))
+    # A round's decisions take turns: the round row first, then the appeal (read again under
+    # the lock) and the item's ruling, so two decisions on one item never write over each other.
+    db.session.execute(select(Round.id).where(Round.id == appeal.round_id).with_for_update())
+    db.session.refresh(appeal, with_for_update=True)
     text = _text(reply, MAX_REPLY, "reply", _("a reply to the contestant"))
     if appeal.status is not AppealStatus.OPEN:
         raise Conflict(_("This appeal is decided already."), code="already_decided")
@@ -751,17 +756,27 @@ def decide_and_commit(appeal_id: int, decision: AppealDecision, **kwargs: Any) -
     attempts on the scoring queue (commit, then enqueue)."""
     try:
         decided = decide(appeal_id, decision, **kwargs)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(
+            _("Another decision on this question came first: reload and decide again."),
+            code="decision_conflict",
+        ) from None
     except Exception:
         db.session.rollback()
         raise
-    db.session.commit()
     after_decision(decided, kwargs["now"])
     return decided
 
 
 def after_decision(decided: Decided, now: datetime) -> int:
     """After the commit of an accepting decision: the item's attempts are graded again by the
-    scoring workers; returns the jobs queued. (No attempt to grade: the awards are told now.)"""
+    scoring workers; returns the jobs queued. (No attempt to grade: the awards are told now.)
+
+    The decision stands whatever happens here: Redis unreachable, ``decided.queued`` turns
+    False and ``decided.note`` says so; the organizers regrade the item again
+    (:func:`regrade_item`) once Redis is back."""
     if decided.decision not in ACCEPTING:
         return 0
     reason = _("Appeal %(id)d accepted", id=decided.appeal.id)
@@ -771,7 +786,67 @@ def after_decision(decided: Decided, now: datetime) -> int:
         tell_awards(decided.contest_id, reason)
         return 0
     tag = f"{decided.appeal.id}-{int(now.timestamp() * 1000)}"
-    return enqueue_regrade(decided.regrade, contest_id=decided.contest_id, reason=reason, tag=tag)
+    try:
+        return enqueue_regrade(
+            decided.regrade, contest_id=decided.contest_id, reason=reason, tag=tag
+        )
+    except redis.RedisError:
+        log.exception("the regrade after appeal %s was not queued", decided.appeal.id)
+        decided.queued = False
+        unqueued = _(
+            "The decision stands, but the regrade could not be queued: use “Regrade this "
+            "question again” once the queue is back."
+        )
+        decided.note = f"{decided.note} {unqueued}".strip()
+        return 0
+
+
+def regrade_item(
+    round_id: int, version_id: int, *, actor: User | None = None, now: datetime
+) -> int:
+    """Queue the regrade of every attempt of the round holding the version again (the rulings
+    as they are now), audited; returns the attempts queued. 404 for an item no appeal names;
+    503 ``queue_unavailable`` when Redis is unreachable."""
+    found = db.session.scalar(
+        select(Appeal.contest_id)
+        .where(Appeal.round_id == round_id, Appeal.question_version_id == version_id)
+        .limit(1)
+    )
+    if found is None:
+        raise NotFound(_("No appeals of this question in this round."))
+    round_ = db.session.get_one(Round, round_id)
+    if round_.contest.status is ContestStatus.ARCHIVED:
+        raise Conflict(
+            _("The contest is archived and read-only: unarchive it to change it."),
+            code="contest_archived",
+        )
+    attempt_ids = affected_attempts(round_id, version_id)
+    from workers.scoring import enqueue_regrade, tell_awards
+
+    reason = _("Question regraded after appeals")
+    if attempt_ids:
+        tag = f"item-{round_id}-{version_id}-{int(now.timestamp() * 1000)}"
+        try:
+            enqueue_regrade(attempt_ids, contest_id=found, reason=reason, tag=tag)
+        except redis.RedisError:
+            log.exception("regrade of version %s in round %s not queued", version_id, round_id)
+            raise Unavailable(
+                _("The scoring queue is unreachable: try again in a moment."),
+                code="queue_unavailable",
+                retry_after=30,
+            ) from None
+    audit.record(
+        "appeal.regrade",
+        target_type="round",
+        target_id=round_id,
+        contest_id=found,
+        after={"question_version_id": version_id, "attempts": len(attempt_ids)},
+        actor=actor,
+    )
+    db.session.commit()
+    if not attempt_ids:
+        tell_awards(found, reason)
+    return len(attempt_ids)
 
 
 # Checks -------------------------------------------------------------------------------------------

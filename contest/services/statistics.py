@@ -29,7 +29,9 @@ of each round) and, for the contest as a whole, from the sum over rounds
   version's options (letters are the author's order, not the shuffled display). *Time*: the
   mean gap between the item's last save and the save before it in the same attempt (the start
   for the first): only the last save of an item is kept, so this is an approximation.
-- **Flags**: an item to review has negative discrimination, a facility above 0.95 or below 0.2.
+- **Flags**: an item to review has negative discrimination, a facility above 0.95 or below 0.2
+  (an item void by an appeal's ruling is marked ``voided`` and never flagged; keys shown are the
+  keys as corrected by the rulings).
 - **Breakdowns**: by area (the top level of the question's category: 法律法规/基础知识/事件处置),
   by law cited (the version's citation) and by unit (the contestant's organization).
 
@@ -51,7 +53,7 @@ import math
 import statistics as pystats
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -68,18 +70,19 @@ from contest.models import (
     AttemptItem,
     AttemptStatus,
     Contest,
+    ItemRuling,
     Organization,
     Registration,
     Role,
     Round,
     User,
 )
-from contest.services import leaderboards
+from contest.services import leaderboards, rulings
 from question_bank.domain import OPTION_LETTERS, QuestionType, answer_from_json
 from question_bank.models import Category, Question, QuestionVersion
 
 # Bump when the report's content or shape changes: cached reports of older code are recomputed.
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: items carry ``voided``; keys follow the rulings
 BINS = 10
 GROUP_SHARE = 0.27
 EASY, HARD = 0.95, 0.2  # facility above / below: flagged
@@ -194,6 +197,37 @@ class VersionInfo:
     category: str
     law: str | None
     article: int | None
+    voided: bool = False  # void by an appeal's ruling: everyone holding it earns its points
+
+
+def ruled(info: VersionInfo, ruling: rulings.Ruling | None) -> VersionInfo:
+    """The version as its round grades it after appeals: the corrected key, or void."""
+    if ruling is None:
+        return info
+    key = info.key if ruling.key is None else answer_from_json(info.type, ruling.key)
+    return replace(info, key=key, voided=info.voided or ruling.voided)
+
+
+def infos_for_round(
+    infos: Mapping[int, VersionInfo], found: Mapping[tuple[int, int], rulings.Ruling], round_id: int
+) -> dict[int, VersionInfo]:
+    """The versions as this round grades them (its rulings applied)."""
+    return {v: ruled(info, found.get((round_id, v))) for v, info in infos.items()}
+
+
+def infos_for_total(
+    infos: Mapping[int, VersionInfo],
+    found: Mapping[tuple[int, int], rulings.Ruling],
+    rounds_of: Mapping[int, set[int]],
+) -> dict[int, VersionInfo]:
+    """The versions across the contest: a ruling applies when every round holding the version
+    rules it alike (rounds ruling it differently: the version's own key)."""
+    result = {}
+    for v, info in infos.items():
+        seen = [found.get((r, v)) for r in sorted(rounds_of.get(v, set()))]
+        alike = bool(seen) and all(ruling == seen[0] for ruling in seen)
+        result[v] = ruled(info, seen[0]) if alike else info
+    return result
 
 
 def _facility(sittings: Iterable[Sitting]) -> float | None:
@@ -294,7 +328,8 @@ def item_row(
         "blank": sum(1 for s in sittings if not _answered(s.answer)),
         "mean_gap_s": _round4(pystats.fmean(gaps)) if gaps else None,
         "timed": len(gaps),
-        "flags": flags(facility, discrimination),
+        "voided": info.voided,
+        "flags": [] if info.voided else flags(facility, discrimination),
     }
 
 
@@ -660,6 +695,11 @@ def compute_report(contest_id: int, progress: Progress | None = None) -> dict[st
         scopes.append((round_, scope, _full_marks(round_.id)))
         advance()
     infos = load_versions(s.version_id for _, scope, _ in scopes for s in scope.sittings)
+    found = rulings.rulings_for([r.id for r in rounds])
+    rounds_of: dict[int, set[int]] = defaultdict(set)
+    for r, scope, _marks in scopes:
+        for s in scope.sittings:
+            rounds_of[s.version_id].add(r.id)
     standings = leaderboards.contest_standings(per_round_entries)
     contest_scope = _Scope(
         [s for _, scope, _ in scopes for s in scope.sittings],
@@ -673,10 +713,12 @@ def compute_report(contest_id: int, progress: Progress | None = None) -> dict[st
         "computed_at": datetime.now(UTC).isoformat(),
         "rounds": [
             {"id": r.id, "position": r.position, "title": r.title}
-            | _scope_body(infos, scope, marks, units, names)
+            | _scope_body(infos_for_round(infos, found, r.id), scope, marks, units, names)
             for r, scope, marks in scopes
         ],
-        "total": _scope_body(infos, contest_scope, full, units, names),
+        "total": _scope_body(
+            infos_for_total(infos, found, rounds_of), contest_scope, full, units, names
+        ),
         "participation": participation(contest, standings, names, advance),
     }
     advance()
@@ -743,7 +785,20 @@ def fingerprint(contest_id: int) -> str:
         else (0, None)
     )
     rounds = [(r.id, r.score_policy.value) for r in contest.rounds]
-    parts = [REPORT_VERSION, list(attempts), list(registrations), listed, list(members), rounds]
+    ruled_items = db.session.execute(
+        select(func.count(ItemRuling.id), func.max(ItemRuling.updated_at))
+        .join(Round, Round.id == ItemRuling.round_id)
+        .where(Round.contest_id == contest_id)
+    ).one()
+    parts = [
+        REPORT_VERSION,
+        list(attempts),
+        list(registrations),
+        listed,
+        list(members),
+        rounds,
+        list(ruled_items),
+    ]
     text = json.dumps(parts, default=str, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
