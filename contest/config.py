@@ -89,7 +89,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "RATELIMIT_ENABLED",
         "1",
-        "0 disables the login, invite-code, sign-up, appeal, certificate-verification and winners-list throttles (load tests only)",
+        "0 disables the login, invite-code, sign-up, appeal, certificate-verification and "
+        "winners-list throttles (load tests only)",
     ),
     Setting(
         "STREAMS_PER_PROCESS",
