@@ -109,6 +109,29 @@ def window_counter(name: str, limit: Limit, now: float) -> Counter:
     return Counter(f"{name}:{window}", limit, retry_after=(window + 1) * limit.window_s - int(now))
 
 
+def over_limit(name: str, setting: str, default: str, now: float) -> int | None:
+    """Count one request on the counter ``name`` against the limit the app's config ``setting``
+    names (``default`` when unset); past it, the seconds until its window ends, else None.
+
+    For the public pages and operations of closing a contest (winners list, certificate
+    verification, appeals). Nothing is counted when rate limits are off; when Redis cannot be
+    reached the request is let through (logged): these limits keep a page usable, they guard no
+    secret."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return None
+    limit = Limit.parse(str(current_app.config.get(setting) or default))
+    counter = window_counter(name, limit, now)
+    try:
+        pipe = redis_hub.client.pipeline()
+        pipe.set(counter.key, 0, ex=limit.window_s, nx=True)
+        pipe.incr(counter.key)
+        count = int(pipe.execute()[1])
+    except redis.RedisError:
+        log.warning("%s not rate-limited: Redis is unreachable", setting)
+        return None
+    return counter.retry_after if count > limit.amount else None
+
+
 def client_network(address: str) -> str:
     """The unit a client address counts as: an IPv4 address, or an IPv6 address's /64."""
     try:

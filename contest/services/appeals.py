@@ -42,13 +42,12 @@ from fractions import Fraction
 from typing import Any
 
 import redis
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from contest.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, Unavailable
-from contest.extensions import db, redis_hub
+from contest.extensions import db
 from contest.models import (
     Appeal,
     AppealDecision,
@@ -113,25 +112,17 @@ def appeal_refusal(attempt: Attempt, round_: Round, now: datetime) -> tuple[str,
 
 def check_rate(user_id: int, now_s: float) -> None:
     """Count one appeal request of the user; :class:`TooManyAttempts` past the limit
-    (``APPEAL_LIMIT_USER``, default :data:`DEFAULT_LIMIT`). Redis unreachable: not counted."""
-    from contest.auth.throttle import Limit, window_counter
+    (``APPEAL_LIMIT_USER``, default :data:`DEFAULT_LIMIT`; see
+    :func:`contest.auth.throttle.over_limit`)."""
+    from contest.auth.throttle import over_limit
 
-    if not current_app.config.get("RATELIMIT_ENABLED", True):
-        return
-    limit = Limit.parse(str(current_app.config.get("APPEAL_LIMIT_USER") or DEFAULT_LIMIT))
-    counter = window_counter(f"throttle:appeal:{user_id}", limit, now_s)
-    try:
-        pipe = redis_hub.client.pipeline()
-        pipe.set(counter.key, 0, ex=limit.window_s, nx=True)
-        pipe.incr(counter.key)
-        count = pipe.execute()[1]
-    except redis.RedisError:
-        log.warning("appeal throttle skipped: Redis is unreachable", exc_info=True)
-        return
-    if int(count) > limit.amount:
+    retry_after = over_limit(
+        f"throttle:appeal:{user_id}", "APPEAL_LIMIT_USER", DEFAULT_LIMIT, now_s
+    )
+    if retry_after is not None:
         raise TooManyAttempts(
             _("Too many appeals. Please wait a moment and try again."),
-            retry_after=counter.retry_after,
+            retry_after=retry_after,
         )
 
 

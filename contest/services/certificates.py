@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-import redis
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -44,9 +43,9 @@ from PIL import Image
 from sqlalchemy import select
 
 from contest import pdf
-from contest.auth.throttle import Limit, client_network, window_counter
+from contest.auth.throttle import client_network, over_limit
 from contest.errors import InvalidInput, NotFound, TooManyAttempts
-from contest.extensions import db, redis_hub
+from contest.extensions import db
 from contest.i18n import zone
 from contest.models import Certificate, CertificateSettings, Contest, ExportJob, User
 from contest.services import audit, awards, exports
@@ -162,24 +161,14 @@ def verify(number: str) -> Verification:
 
 def check_verify_rate(address: str, now: float) -> None:
     """Count one verification from ``address`` (``now``: epoch seconds); :class:`TooManyAttempts`
-    past ``CERTIFICATE_VERIFY_LIMIT`` in its window. Not counted when rate limits are off or
-    Redis cannot be reached (logged)."""
-    if not current_app.config.get("RATELIMIT_ENABLED", True):
-        return
-    limit = Limit.parse(str(current_app.config.get("CERTIFICATE_VERIFY_LIMIT") or VERIFY_LIMIT))
-    counter = window_counter(f"throttle:certificate:{client_network(address)}", limit, now)
-    try:
-        pipe = redis_hub.client.pipeline()
-        pipe.set(counter.key, 0, ex=limit.window_s, nx=True)
-        pipe.incr(counter.key)
-        count = int(pipe.execute()[1])
-    except redis.RedisError:
-        log.warning("certificate verification not rate-limited: Redis is unreachable")
-        return
-    if count > limit.amount:
+    past ``CERTIFICATE_VERIFY_LIMIT`` in its window (see
+    :func:`contest.auth.throttle.over_limit`)."""
+    name = f"throttle:certificate:{client_network(address)}"
+    retry_after = over_limit(name, "CERTIFICATE_VERIFY_LIMIT", VERIFY_LIMIT, now)
+    if retry_after is not None:
         raise TooManyAttempts(
             _("Too many verifications from this network. Please wait a moment and try again."),
-            retry_after=counter.retry_after,
+            retry_after=retry_after,
         )
 
 
