@@ -98,10 +98,31 @@ def live_app(tmp_path: Path, redis_url: str) -> Iterator[Flask]:
             db.engine.dispose()
 
 
+def _static_read_whole(app: Any) -> Any:
+    """WSGI middleware for the test server: static files are read into memory and their file
+    closed before the first byte is sent. Werkzeug's development server skips closing a
+    response whose client went away mid-write (a page navigating on while its favicon is
+    sent), and the open file's ResourceWarning would fail whichever test the collector next
+    runs in."""
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        body = app(environ, start_response)
+        if not str(environ.get("PATH_INFO", "")).startswith("/static/"):
+            return body
+        try:
+            return [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return serve
+
+
 @pytest.fixture
 def live_server(live_app: Flask) -> Iterator[str]:
     """Serve ``live_app`` on 127.0.0.1; yield its base URL."""
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    server = make_server("127.0.0.1", 0, _static_read_whole(live_app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
