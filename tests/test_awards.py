@@ -450,8 +450,19 @@ def test_public_winners_list_masks_names(app: Flask, client: FlaskClient) -> Non
     text = html + body.get_data(as_text=True)
     for _username, full, _score in NAMES:
         assert full not in text
-    for secret in ("zsf", "lsi", "score", "90"):
+    for secret in ("zsf", "lsi", "score"):
         assert secret not in body.get_data(as_text=True)
+    # No score as a value either (a bare "90" could be part of a time or an id).
+    assert not {90, 80, 70, "90", "80", "70", "90.00"} & set(scalars(data))
+
+
+def scalars(value: object) -> list[object]:
+    """Every scalar value inside a JSON document."""
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in scalars(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in scalars(v)]
+    return [value]
 
 
 def test_public_winners_list_shows_full_names_when_the_contest_does(
