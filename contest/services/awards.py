@@ -218,15 +218,20 @@ def scores_changed(contest_id: int, reason: str) -> None:
     reason = reason.strip()[:MAX_REASON] or _("Scores changed after the awards were locked.")
     plan.review_reason = reason
     plan.review_flagged_at = utcnow()
-    audit.record(
+    _record(
         "awards.flag",
-        target_type="contest",
-        target_id=contest_id,
-        contest_id=contest_id,
+        contest_id,
         after={"review_reason": reason},
         reason=reason,
     )
     db.session.commit()
+
+
+def _record(action: str, contest_id: int, **fields: Any) -> None:
+    """Audit one action on the contest's awards (not committed)."""
+    audit.record(
+        action, target_type="contest", target_id=contest_id, contest_id=contest_id, **fields
+    )
 
 
 def winners_list(contest_id: int) -> WinnersList | None:
@@ -635,11 +640,9 @@ def set_rules(
     plan.tiers = [_tier_json(t) for t in parsed]
     plan.unit_rule = asdict(unit) if unit is not None else None
     plan.updated_at = utcnow()
-    audit.record(
+    _record(
         "awards.rules",
-        target_type="contest",
-        target_id=contest_id,
-        contest_id=contest_id,
+        contest_id,
         before=before,
         after={"tiers": plan.tiers, "unit_rule": plan.unit_rule},
         actor=actor,
@@ -704,11 +707,9 @@ def lock(contest_id: int, *, actor: User | None = None) -> AwardPlan:
     plan.review_reason = ""
     plan.review_flagged_at = None
     plan.updated_at = utcnow()
-    audit.record(
+    _record(
         "awards.lock",
-        target_type="contest",
-        target_id=contest_id,
-        contest_id=contest_id,
+        contest_id,
         after={"awardees": len(plan.snapshot["awardees"]), "counts": preview.counts},
         actor=actor,
     )
@@ -739,11 +740,9 @@ def unlock(contest_id: int, reason: str, *, actor: User | None = None) -> AwardP
     plan.review_reason = ""
     plan.review_flagged_at = None
     plan.updated_at = utcnow()
-    audit.record(
+    _record(
         "awards.unlock",
-        target_type="contest",
-        target_id=contest_id,
-        contest_id=contest_id,
+        contest_id,
         before=before,
         after={"locked_at": None, "published": False},
         reason=reason,
@@ -762,11 +761,9 @@ def confirm_review(contest_id: int, reason: str, *, actor: User | None = None) -
     before = {"review_reason": plan.review_reason}
     plan.review_reason = ""
     plan.review_flagged_at = None
-    audit.record(
+    _record(
         "awards.confirm",
-        target_type="contest",
-        target_id=contest_id,
-        contest_id=contest_id,
+        contest_id,
         before=before,
         after={"review_reason": ""},
         reason=reason,
@@ -804,11 +801,9 @@ def publish(
     plan.publish_from, plan.publish_until = publish_from, publish_until
     plan.objection_contact = contact
     plan.published_at = plan.published_at or utcnow()
-    audit.record(
+    _record(
         "awards.publish",
-        target_type="contest",
-        target_id=contest_id,
-        contest_id=contest_id,
+        contest_id,
         before=before,
         after={
             "published_at": plan.published_at.isoformat(),
@@ -830,11 +825,9 @@ def unpublish(contest_id: int, reason: str, *, actor: User | None = None) -> Awa
         raise Conflict(_("The list is not published."), code="not_published")
     before = {"published_at": plan.published_at.isoformat()}
     plan.published_at = None
-    audit.record(
+    _record(
         "awards.unpublish",
-        target_type="contest",
-        target_id=contest_id,
-        contest_id=contest_id,
+        contest_id,
         before=before,
         after={"published_at": None},
         reason=reason,
