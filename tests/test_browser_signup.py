@@ -34,7 +34,7 @@ PHONE_390: dict[str, Any] = {
 }
 MOBILE = "13912345678"
 PASSWORD = "phone-sign-up-2026"
-ATTEMPT_URL = re.compile(r"^https?://[^/]+/attempts/\d+$")
+ATTEMPT_URL = re.compile(r"^https?://[^/]+/attempts/\d+(#q\d+)?$")
 RESULT_URL = re.compile(r"^https?://[^/]+/attempts/\d+/result$")
 # The caller's own session (getSession names its account): not a public response.
 OWN = re.compile(r"/api/v1/session$")
