@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install clean translations fuzz
+.PHONY: demo test test-fast lint install clean translations fuzz
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version.split()[0])'
@@ -26,6 +26,21 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	exec $(BIN)/python -m pytest
+
+# The edit-test loop: the suite without the browser, slow and scaleout tests, in parallel
+# (pytest-xdist; TEST_WORKERS=auto is one worker per core). Always on a SQLite file per test and an
+# embedded Redis per worker: CONTEST_DATABASE_URL / CONTEST_REDIS_URL are ignored, as parallel
+# workers would drop and flush each other's data there (`make test` uses them).
+# ARGS: more pytest arguments, e.g. ARGS='tests/test_leaderboards.py -x'.
+TEST_WORKERS ?= auto
+ARGS ?=
+
+test-fast: $(STAMP)
+	@if [ -n "$$CONTEST_DATABASE_URL$$CONTEST_REDIS_URL" ]; then \
+		echo "test-fast: ignoring CONTEST_DATABASE_URL / CONTEST_REDIS_URL (make test uses them)"; \
+	fi
+	exec env -u CONTEST_DATABASE_URL -u CONTEST_REDIS_URL $(BIN)/python -m pytest \
+		-n $(TEST_WORKERS) -m 'not browser and not slow and not scaleout' $(ARGS)
 
 # Fuzz the OpenAPI document longer than the suite does (tests/test_api_fuzz.py: schemathesis calls
 # every operation as a contestant and as an organizer, FUZZ_EXAMPLES cases per operation and mode;

@@ -44,11 +44,11 @@ from contest.models import (  # noqa: E402
 from contest.services import appeals, leaderboards  # noqa: E402
 from contest.services import bank as bank_service  # noqa: E402
 from contest.services import contests as contest_service  # noqa: E402
+from contest.services.scoring import request_scoring  # noqa: E402
 from question_bank.domain import QuestionData, QuestionType  # noqa: E402
 from question_bank.models import QuestionStatus, QuestionVersion  # noqa: E402
 from workers import queues  # noqa: E402
 from workers.runner import make_worker  # noqa: E402
-from workers.scoring import request_scoring  # noqa: E402
 
 QUESTIONS = 30
 POINTS = 2

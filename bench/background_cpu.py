@@ -5,7 +5,7 @@
 Starts the standard stack, seeds it, runs wrk saves at the loaded phase's 500/s and submissions
 at 100/s (or one of them), and prints the cores each group used over 10 s: the web processes,
 the RQ workers, Redis, PostgreSQL (every ``postgres`` process on the machine) and wrk. Asserts
-nothing; this is how bench/README.md splits the loaded phase's background.
+nothing; this is how bench/HISTORY.md splits the loaded phase's background.
 """
 
 from __future__ import annotations

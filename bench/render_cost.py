@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from contest import create_app  # noqa: E402
 from contest.extensions import db, redis_hub  # noqa: E402
 from contest.services import leaderboards  # noqa: E402
-from tests.contest_support import paper_round, published_bank  # noqa: E402
+from tests.support.contests import paper_round, published_bank  # noqa: E402
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Seeding the benchmark database directly: bulk inserts through the app's models.
 
-Accounts share ONE precomputed password hash (a verification costs ~80 ms; hashing per account
+Accounts share ONE precomputed password hash (Argon2id is slow by design: hashing per account
 would take minutes). Banks, contests and rounds go through the services, so the rounds are the
 ones an organizer could have made; attempts for load phases are drawn with the platform's own
 ``draw_paper`` and inserted in bulk. Sessions for load phases are minted with the run's secret key
@@ -37,7 +37,7 @@ from contest.models import (
 )
 from contest.services import bank as bank_service
 from contest.services import contests as contest_service
-from contest.services.attempts import deadline_for
+from contest.services.timing import deadline_for
 from question_bank.domain import QuestionData, QuestionType
 from question_bank.models import QuestionStatus, QuestionVersion
 from question_bank.papers import draw_paper

@@ -33,8 +33,8 @@ PG_SOCKET_DIR = Path("/var/run/postgresql")
 
 def app_database_url(name: str) -> str:
     """The URL the stack's processes use: the server's Unix socket where there is one, as a
-    deployment on one machine connects (measured: 13% more saves/s than TCP over loopback, whose
-    kernel work a save pays for twice), else TCP. ``BENCH_PG_TCP=1`` forces TCP."""
+    deployment on one machine connects (more saves/s than TCP over loopback, whose kernel work a
+    save pays for twice: bench/HISTORY.md), else TCP. ``BENCH_PG_TCP=1`` forces TCP."""
     if (PG_SOCKET_DIR / ".s.PGSQL.5432").exists() and not os.environ.get("BENCH_PG_TCP"):
         return f"postgresql+psycopg://postgres@/{name}?host={PG_SOCKET_DIR}"
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"

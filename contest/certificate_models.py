@@ -11,8 +11,8 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from contest.columns import UTCDateTime, utcnow
 from contest.extensions import db
-from contest.models import UTCDateTime, utcnow
 
 
 class CertificateSettings(db.Model):  # type: ignore[name-defined]

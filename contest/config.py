@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from question_bank.formats import LIMITS
+
 PREFIX = "CONTEST_"
 
 
@@ -129,6 +131,23 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+DEFAULTS: dict[str, str | None] = {s.name: s.default for s in SETTINGS}
+
+
+def default(name: str) -> str:
+    """The default of the setting ``name``, one that has a default in :data:`SETTINGS`."""
+    value = DEFAULTS[name]
+    if value is None:
+        raise KeyError(f"{name} has no default")
+    return value
+
+
+def _setting(raw: Mapping[str, Any], name: str) -> Any:
+    """The setting ``name`` from ``raw``; unset or empty (``CONTEST_PORT=``) means its default in
+    :data:`SETTINGS`, the one place a default is written."""
+    return raw.get(name) or DEFAULTS[name]
+
+
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -138,7 +157,7 @@ def from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
     return {s.name: environ.get(PREFIX + s.name, s.default) for s in SETTINGS}
 
 
-def engine_options(database_url: str, pool_size: str | None) -> dict[str, Any]:
+def engine_options(database_url: str, pool_size: str | int) -> dict[str, Any]:
     """Connection pool settings. PostgreSQL: a pool as large as the requests a web process serves
     at once (waiting for a connection is what makes tail latency: 64 concurrent saves over two
     processes measured p99 282 ms with 20 connections, 220 ms with 32), connections recycled hourly;
@@ -147,11 +166,25 @@ def engine_options(database_url: str, pool_size: str | None) -> dict[str, Any]:
     if not database_url.startswith("postgresql"):
         return {"pool_pre_ping": True}
     return {
-        "pool_size": int(pool_size or 32),
+        "pool_size": int(pool_size),
         "max_overflow": 5,
         "pool_recycle": 3600,
         "pool_pre_ping": False,
     }
+
+
+# Throttle settings, Flask configuration keys of the same name ("10 per 5 minutes" …).
+_LIMITS = (
+    "LOGIN_LIMIT_ACCOUNT",
+    "LOGIN_LIMIT_ACCOUNT_TOTAL",
+    "LOGIN_LIMIT_ADDRESS",
+    "INVITE_LIMIT_ACCOUNT",
+    "SIGNUP_CHALLENGE_AFTER",
+    "SIGNUP_LIMIT_ADDRESS",
+    "APPEAL_LIMIT_USER",
+    "CERTIFICATE_VERIFY_LIMIT",
+    "WINNERS_LIMIT",
+)
 
 
 def build_config(instance_path: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -165,15 +198,15 @@ def build_config(instance_path: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "SECRET_KEY": raw.get("SECRET_KEY") or load_or_create_secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, raw.get("DB_POOL_SIZE")),
-        "CONTEST_REDIS_URL": raw.get("REDIS_URL") or None,
-        "CONTEST_HOST": raw.get("HOST") or "127.0.0.1",
-        "CONTEST_PORT": int(raw.get("PORT") or 5000),
-        "CONTEST_DEMO_PASSWORD": raw.get("DEMO_PASSWORD") or None,
-        "CONTEST_DEMO_WORKERS": int(raw.get("DEMO_WORKERS") or 1),
-        "CONTEST_DEMO_LAWS": raw.get("DEMO_LAWS") or None,
-        "BABEL_DEFAULT_LOCALE": raw.get("DEFAULT_LOCALE") or "zh_CN",
-        "CONTEST_TIMEZONE": raw.get("TIMEZONE") or "Asia/Shanghai",
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, _setting(raw, "DB_POOL_SIZE")),
+        "CONTEST_REDIS_URL": _setting(raw, "REDIS_URL"),
+        "CONTEST_HOST": _setting(raw, "HOST"),
+        "CONTEST_PORT": int(_setting(raw, "PORT")),
+        "CONTEST_DEMO_PASSWORD": _setting(raw, "DEMO_PASSWORD"),
+        "CONTEST_DEMO_WORKERS": int(_setting(raw, "DEMO_WORKERS")),
+        "CONTEST_DEMO_LAWS": _setting(raw, "DEMO_LAWS"),
+        "BABEL_DEFAULT_LOCALE": _setting(raw, "DEFAULT_LOCALE"),
+        "CONTEST_TIMEZONE": _setting(raw, "TIMEZONE"),
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -183,20 +216,16 @@ def build_config(instance_path: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
         "REMEMBER_COOKIE_SECURE": secure,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "WTF_CSRF_HEADERS": ["X-CSRFToken"],
-        "LOGIN_LIMIT_ACCOUNT": raw.get("LOGIN_LIMIT_ACCOUNT") or "10 per 5 minutes",
-        "LOGIN_LIMIT_ACCOUNT_TOTAL": raw.get("LOGIN_LIMIT_ACCOUNT_TOTAL") or "100 per 5 minutes",
-        "LOGIN_LIMIT_ADDRESS": raw.get("LOGIN_LIMIT_ADDRESS") or "2000 per 5 minutes",
-        "INVITE_LIMIT_ACCOUNT": raw.get("INVITE_LIMIT_ACCOUNT") or "10 per 5 minutes",
-        "SIGNUP_CHALLENGE_AFTER": raw.get("SIGNUP_CHALLENGE_AFTER") or "20 per 10 minutes",
-        "SIGNUP_LIMIT_ADDRESS": raw.get("SIGNUP_LIMIT_ADDRESS") or "600 per minute",
-        "APPEAL_LIMIT_USER": raw.get("APPEAL_LIMIT_USER") or "30 per hour",
-        "CERTIFICATE_VERIFY_LIMIT": raw.get("CERTIFICATE_VERIFY_LIMIT") or "30 per minute",
-        "WINNERS_LIMIT": raw.get("WINNERS_LIMIT") or "120 per minute",
-        "RATELIMIT_ENABLED": _truthy(raw.get("RATELIMIT_ENABLED", "1")),
-        "CONTEST_PROXY_COUNT": int(raw.get("PROXY_COUNT") or 0),
-        "CONTEST_STREAMS_PER_PROCESS": int(raw.get("STREAMS_PER_PROCESS") or 1000),
-        "CONTEST_STREAMS_PER_ADDRESS": int(raw.get("STREAMS_PER_ADDRESS") or 500),
-        "CONTEST_PUBLIC_URL": (raw.get("PUBLIC_URL") or "").rstrip("/") or None,
+        **{name: _setting(raw, name) for name in _LIMITS},
+        # Set but empty means off here, not the default: the switch is read as written.
+        "RATELIMIT_ENABLED": _truthy(raw.get("RATELIMIT_ENABLED", DEFAULTS["RATELIMIT_ENABLED"])),
+        "CONTEST_PROXY_COUNT": int(_setting(raw, "PROXY_COUNT")),
+        "CONTEST_STREAMS_PER_PROCESS": int(_setting(raw, "STREAMS_PER_PROCESS")),
+        "CONTEST_STREAMS_PER_ADDRESS": int(_setting(raw, "STREAMS_PER_ADDRESS")),
+        "CONTEST_PUBLIC_URL": (_setting(raw, "PUBLIC_URL") or "").rstrip("/") or None,
+        # What an import may cost (question_bank.formats.Limits); not an environment setting: a
+        # deployment that needs other bounds sets it in the config it passes to create_app.
+        "IMPORT_LIMITS": LIMITS,
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
         "API_TITLE": "NetSec Contest API",
         "API_VERSION": "v1",

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import Pool
 
+from contest import after_commit
 from contest.redis_server import EmbeddedRedis, socket_path_for
 
 
@@ -39,7 +40,8 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base)
+# The session runs the follow-ups services schedule once it commits (contest.after_commit).
+db = SQLAlchemy(model_class=Base, session_options={"class_": after_commit.Session})
 migrate = Migrate()
 login_manager = LoginManager()
 
@@ -74,7 +76,7 @@ class RedisHub:
     _servers: ClassVar[dict[Path, EmbeddedRedis]] = {}
 
     def init_app(self, app: Flask) -> None:
-        configured = app.config.get("CONTEST_REDIS_URL")
+        configured = app.config["CONTEST_REDIS_URL"]
         embedded_dir = None if configured else Path(app.instance_path) / "redis"
         url = configured or f"unix://{socket_path_for(embedded_dir)}"  # type: ignore[arg-type]
         app.extensions["contest_redis"] = {"url": url, "embedded_dir": embedded_dir, "client": None}

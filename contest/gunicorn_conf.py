@@ -5,9 +5,9 @@ turn per request, connections shared evenly between the processes): each process
 requests at once on greenlets. Ordinary requests are short; each spectator's live board
 (server-sent events, ``streamRoundLeaderboard``) is a greenlet that sleeps until the board
 changes, so a thousand spectators cost little. psycopg 3 (3.1.14+) and redis-py cooperate with
-gevent's patched sockets. Measured with ``make bench`` (bench/README.md): on 2 cores gevent
-workers served about 1.5× the autosaves and trivial reads of threaded workers, and threaded
-workers ran out of threads with hundreds of open live boards.
+gevent's patched sockets. gevent workers serve more autosaves and trivial reads than threaded
+workers on the same cores, and threaded workers ran out of threads with hundreds of open live
+boards (``make bench``; bench/HISTORY.md).
 
 ``WEB_CONCURRENCY`` sets the number of processes (default: one per core), ``GUNICORN_CONNECTIONS``
 the connections each accepts at once (default 2000; when all are taken, the oldest idle keep-alive
@@ -50,10 +50,10 @@ GC_THRESHOLDS = (20_000, 20, 20)
 def post_worker_init(worker: Any) -> None:
     """Move the loaded app out of the garbage collector's sight and collect less often.
 
-    A full collection walked the whole app (about 160,000 objects) in ~100 ms, during which the
-    worker served nothing, and the collector took ~1 s of each worker's CPU in a 15-second save
-    run. After ``gc.freeze()`` and :data:`GC_THRESHOLDS` it took ~30 ms (``make bench``'s saves
-    phase: 624 → 747 saves/s; bench/README.md).
+    A full collection walks the whole loaded app, during which the worker serves nothing, and
+    the collector took a large share of each worker's CPU in a save run. ``gc.freeze()`` takes
+    the app out of its sight and :data:`GC_THRESHOLDS` makes collections rarer (figures in
+    bench/HISTORY.md).
     """
     import gc
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request
@@ -36,6 +36,14 @@ def to_local(moment: datetime | None) -> datetime | None:
         return None
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return aware.astimezone(zone()).replace(tzinfo=None)
+
+
+def local_day(moment: datetime) -> date:
+    """The calendar day of ``moment`` in the deployment's time zone: the day a law version is
+    in force or not."""
+    local = to_local(moment)
+    assert local is not None
+    return local.date()
 
 
 def to_utc(local: datetime | None) -> datetime | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -13,8 +13,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Date,
-    DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -22,48 +20,12 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from contest.columns import UTCDateTime, str_enum, utcnow
 from contest.extensions import db
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timestamp that always comes back timezone-aware in UTC.
-
-    PostgreSQL stores ``timestamptz``; SQLite keeps no zone, so values are stored as UTC and
-    given their zone back when read. Comparisons with ``datetime.now(UTC)`` then just work.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is not None:
-            value = value.astimezone(UTC)
-        return value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def str_enum(enum_class: type[enum.StrEnum]) -> Enum:
-    """A portable VARCHAR column storing the enum's values (not its member names)."""
-    return Enum(
-        enum_class,
-        native_enum=False,
-        length=20,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
 
 
 class Role(enum.StrEnum):
@@ -585,7 +547,7 @@ class Appeal(db.Model):  # type: ignore[name-defined]
 
 class ItemRuling(db.Model):  # type: ignore[name-defined]
     """How one question version is graded in one round after accepted appeals; every grading
-    of the round's attempts consults it (``workers.scoring``, ``contest.services.rulings``).
+    of the round's attempts consults it (``contest.services.scoring``, ``rulings``).
 
     ``key``: the corrected key (the version's answer JSON, in the version's own option indexes),
     None: the version's own; ``accepted``: further answers that earn full points (same form);

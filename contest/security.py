@@ -13,6 +13,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from contest.extensions import db, login_manager
 from contest.models import SessionUser, User, parse_session_user
+from contest.services import attempt_rules as rules
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,7 +69,8 @@ def _load_user(user_id: str) -> User | None:
     if who is None:
         return None
     user = db.session.get(User, who.id)
-    if user is None or not user.active or user.session_generation != who.generation:
+    bound = {"b_generation": who.generation}
+    if user is None or not rules.holds(rules.ACCOUNT, rules.facts(user=user), bound):
         return None
     return user
 

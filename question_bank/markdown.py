@@ -82,7 +82,7 @@ def _clean(html: str) -> str:
 
 
 # Rendering is a pure function of the text, and every contestant of a round is shown the same
-# stems and options: a started paper's 30 stems and ~100 options took ~13% of a start's CPU.
+# stems and options, which were a noticeable share of a start's CPU (bench/HISTORY.md).
 _RENDERED_KEPT = 8192
 
 

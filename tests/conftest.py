@@ -4,6 +4,10 @@ By default: a fresh SQLite file per test and the embedded Valkey server (one per
 around each test). With ``CONTEST_DATABASE_URL`` / ``CONTEST_REDIS_URL`` set (CI does), the same
 suite runs against that PostgreSQL and Redis; tables are dropped and the Redis database flushed
 around each test, so use a database reserved for tests.
+
+In parallel (pytest-xdist, ``make test-fast``) each worker process has its own embedded server and
+every test its own SQLite file; a parallel run with the external URLs set is refused, as its
+workers would drop and flush each other's data.
 """
 
 from __future__ import annotations
@@ -40,6 +44,18 @@ needs_shared = pytest.mark.skipif(
     not (SHARED / "laws").is_dir() and not os.environ.get("CI"),
     reason=f"{SHARED} not found: the law texts and conformance files live beside the repository",
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "dist", "no") == "no" or hasattr(config, "workerinput"):
+        return  # one process, or a worker: the controller has checked
+    if EXTERNAL_DATABASE or EXTERNAL_REDIS:
+        raise pytest.UsageError(
+            "CONTEST_DATABASE_URL / CONTEST_REDIS_URL are set: parallel workers (-n) would share "
+            "that one database and Redis, each dropping and flushing them under the others' "
+            "tests. Run the suite in one process (make test), or unset both to run in parallel "
+            "on a SQLite file per test and an embedded Redis per worker (make test-fast does)."
+        )
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from question_bank.domain import Citation, QuestionData, QuestionType
 from question_bank.laws import LawText, read_law_directory
 from question_bank.models import Question, QuestionStatus, QuestionVersion
 from tests.conftest import SHARED, needs_shared
-from tests.contest_support import BLUEPRINT, paper_round, published_bank
+from tests.support.contests import BLUEPRINT, paper_round, published_bank
 
 LAWS = SHARED / "laws"
 MAP = LAWS / "网络安全法条文对照(2016-2025).tsv"

@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from contest.services import bank as bank_service
-from tests.contest_support import paper_round, published_bank
-from tests.test_attempts_api import Player
+from tests.support.contests import paper_round, published_bank
+from tests.support.players import Player
 
 
 @pytest.mark.parametrize(

@@ -29,20 +29,20 @@ from contest.models import (
     Role,
     User,
 )
+from contest.services import appeal_decisions, attempt_admin, leaderboards
 from contest.services import appeals as appeal_service
-from contest.services import attempt_admin, leaderboards
 from contest.services import bank as bank_service
 from contest.services import contests as contest_service
 from contest.services.rulings import Ruling, grade_item
+from contest.services.scoring import request_scoring
 from question_bank.domain import QuestionData, QuestionType
 from question_bank.grading import MultipleRule
 from question_bank.models import Question, QuestionStatus, QuestionVersion
 from tests.conftest import CHEAP_HASH, add_user, api_login, csrf_token
-from tests.contest_support import paper_round, published_bank
-from tests.test_attempts_api import answer_for
+from tests.support.contests import paper_round, published_bank
+from tests.support.players import answer_for
 from workers import queues
 from workers.runner import make_worker
-from workers.scoring import request_scoring
 
 KEY_MARKERS = ("explanation", "correct_answer", '"correct"', "解析")
 
@@ -51,7 +51,7 @@ KEY_MARKERS = ("explanation", "correct_answer", '"correct"', "解析")
 def fresh_version_cache() -> Iterator[None]:
     """The scoring worker keeps question versions by id for its process's life; each test's
     fresh database reuses the ids (with other questions), before and after this module's."""
-    from workers import scoring
+    from contest.services import scoring
 
     scoring._versions.clear()
     yield
@@ -651,7 +651,7 @@ def test_a_refused_regrade_keeps_the_decision_and_can_be_queued_again(
 ) -> None:
     import redis
 
-    from workers import scoring
+    from contest.services import scoring
 
     holders, version_id = holding(app, round_id, ("alice",))
     alice, sheet, position = holders[0]
@@ -748,7 +748,7 @@ def test_a_ruling_written_meanwhile_is_a_conflict_not_an_error(
     filed = alice.call(
         "POST", f"/api/v1/attempts/{sheet}/appeals", {"position": position, "reason": "x"}
     )
-    real_decide = appeal_service.decide
+    real_decide = appeal_decisions.decide
 
     def decide_meanwhile(*args: Any, **kwargs: Any) -> Any:
         decided = real_decide(*args, **kwargs)
@@ -757,7 +757,7 @@ def test_a_ruling_written_meanwhile_is_a_conflict_not_an_error(
         )
         return decided
 
-    monkeypatch.setattr(appeal_service, "decide", decide_meanwhile)
+    monkeypatch.setattr(appeal_decisions, "decide", decide_meanwhile)
     decided = boss.call(
         "POST",
         f"/api/v1/appeals/{filed.get_json()['id']}/decision",
@@ -773,7 +773,8 @@ def test_a_ruling_written_meanwhile_is_a_conflict_not_an_error(
 def test_a_chunk_run_twice_tells_the_awards_once_after_every_chunk(
     app: Flask, round_id: int, monkeypatch: pytest.MonkeyPatch, awards_calls: list[Any]
 ) -> None:
-    from workers import scoring
+    from contest.services import scoring
+    from workers.scoring import regrade_attempts
 
     players = [Player(app, name) for name in ("alice", "bob")]
     sheets = sorted(p.sit(round_id) for p in players)
@@ -784,11 +785,11 @@ def test_a_chunk_run_twice_tells_the_awards_once_after_every_chunk(
         assert scoring.enqueue_regrade(sheets, contest_id=contest_id, reason="r", tag="t") == 2
         key = "score:regrade:t"
         # The first chunk runs twice (a retry after it finished): the second chunk is still due.
-        scoring.regrade_attempts([sheets[0]], contest_id, "r", key, 0)
-        scoring.regrade_attempts([sheets[0]], contest_id, "r", key, 0)
+        regrade_attempts([sheets[0]], contest_id, "r", key, 0)
+        regrade_attempts([sheets[0]], contest_id, "r", key, 0)
     assert awards_calls == []
     drain(app)  # both queued chunks: the first a third time, then the second
     assert awards_calls == [(contest_id, "r")]
     with app.app_context():
-        scoring.regrade_attempts([sheets[1]], contest_id, "r", key, 1)
+        regrade_attempts([sheets[1]], contest_id, "r", key, 1)
     assert awards_calls == [(contest_id, "r")]

@@ -23,9 +23,9 @@ from contest.models import (
 )
 from contest.services import contests as contest_service
 from tests.conftest import api_login, csrf_token
-from tests.contest_support import paper_round, published_bank
-from tests.test_attempts_api import Player, answer_for
-from tests.test_leaderboards import board, settle, sit
+from tests.support.boards import board, settle, sit
+from tests.support.contests import paper_round, published_bank
+from tests.support.players import Player, answer_for
 from workers import queues
 
 HOUR = timedelta(hours=1)

@@ -18,7 +18,8 @@ from contest.services import contests as contest_service
 from question_bank.models import Question, QuestionStatus
 from question_bank.papers import draw_paper
 from tests.conftest import PASSWORD, add_user, api_login, csrf_token
-from tests.contest_support import paper_round, published_bank
+from tests.support.contests import paper_round, published_bank
+from tests.support.players import Player, answer_for
 from workers import queues
 from workers.deadlines import close_overdue_attempts
 from workers.runner import make_worker
@@ -30,50 +31,6 @@ KEY_FIELDS = {"correct", "correct_answer", "explanation", "explanation_html", "e
 def round_id(app: Flask) -> int:
     with app.app_context():
         return paper_round(published_bank()).id
-
-
-class Player:
-    """A contestant's phone: its own session, CSRF token, device id and every response seen."""
-
-    def __init__(
-        self,
-        app: Flask,
-        username: str,
-        device: str = "phone-1",
-        organization_id: int | None = None,
-    ) -> None:
-        with app.app_context():
-            add_user(username, Role.CONTESTANT, organization_id)
-        self.client = app.test_client()
-        assert api_login(self.client, username, PASSWORD).status_code == 200
-        self.device = device
-        self.token = csrf_token(self.client)
-        self.seen: list[Any] = []
-
-    def call(self, method: str, url: str, body: Any = None) -> Any:
-        response = self.client.open(
-            url,
-            method=method,
-            json=body,
-            headers={"X-CSRFToken": self.token, "X-Device-Id": self.device},
-        )
-        self.seen.append(response.get_json())
-        return response
-
-
-def answer_for(item: dict[str, Any], right: bool = True) -> Any:
-    """Answers by looking at the stem (the test bank's keys are fixed by type)."""
-    ids = {o["text"]: o["id"] for o in item["options"]}
-    kind = item["type"]
-    if kind == "single":
-        return ids["乙"] if right else ids["甲"]
-    if kind == "multiple":
-        return [ids["甲"], ids["丙"]] if right else [ids["甲"]]
-    if kind == "true_false":
-        return right
-    if kind == "fill_blank":
-        return ["6" if right else "七"]
-    return [ids["三"], ids["一"], ids["二"]] if right else [ids["一"], ids["二"], ids["三"]]
 
 
 def test_a_full_attempt_scores_and_never_leaks_the_key_before_review(

@@ -20,7 +20,7 @@ from contest.extensions import db
 from contest.models import AuditEvent, Organization, User
 from contest.services import audit, audit_log
 from tests.conftest import api_login
-from tests.contest_support import paper_round, published_bank
+from tests.support.contests import paper_round, published_bank
 
 DAY = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
 

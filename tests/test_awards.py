@@ -4,8 +4,7 @@ scores_changed), and the public winners list (masked names, 404 until published)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +17,6 @@ from contest.errors import Conflict, InvalidInput
 from contest.extensions import db
 from contest.models import (
     Attempt,
-    AttemptStatus,
     AuditEvent,
     Contest,
     ContestStatus,
@@ -27,36 +25,12 @@ from contest.models import (
     Role,
     User,
 )
-from contest.services import awards
+from contest.services import award_results, awards
 from contest.services import contests as contest_service
 from tests.conftest import add_user, api_login, csrf_token
-from tests.contest_support import paper_round, published_bank
-
-NOW = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
-
+from tests.support.awards import NOW, contest_with
 
 # Building a scored contest ----------------------------------------------------------------------
-
-
-def scored(round_id: int, user_id: int, score: float, time_used_s: int = 300) -> Attempt:
-    """A scored attempt (app context; not committed)."""
-    attempt = Attempt(
-        round_id=round_id,
-        user_id=user_id,
-        number=1,
-        seed=1,
-        status=AttemptStatus.SCORED,
-        started_at=NOW,
-        deadline_at=NOW + timedelta(hours=1),
-        submitted_at=NOW + timedelta(seconds=time_used_s),
-        submitted_by="contestant",
-        score=Decimal(str(score)),
-        max_score=Decimal(100),
-        time_used_s=time_used_s,
-        scored_at=NOW + timedelta(seconds=time_used_s),
-    )
-    db.session.add(attempt)
-    return attempt
 
 
 def unit(name: str) -> int:
@@ -64,33 +38,6 @@ def unit(name: str) -> int:
     db.session.add(org)
     db.session.flush()
     return org.id
-
-
-def contest_with(
-    people: Sequence[tuple[Any, ...]],
-    *,
-    status: ContestStatus = ContestStatus.FINISHED,
-) -> tuple[int, dict[str, int]]:
-    """A contest with one round and a scored attempt per (username, full name, score[, unit
-    id]); returns (contest id, username → user id). App context; committed."""
-    round_ = paper_round(published_bank())
-    db.session.get_one(Contest, round_.contest_id).status = status
-    ids: dict[str, int] = {}
-    for person in people:
-        username, name, score = person[0], person[1], person[2]
-        org_id = person[3] if len(person) > 3 else None
-        user = add_user(username, Role.CONTESTANT, org_id)
-        user = db.session.get_one(User, user.id)
-        user.display_name = name
-        ids[username] = user.id
-        scored(round_.id, user.id, score)
-        db.session.add(
-            Registration(
-                contest_id=round_.contest_id, user_id=user.id, source="open", registered_at=NOW
-            )
-        )
-    db.session.commit()
-    return round_.contest_id, ids
 
 
 def rules(contest_id: int, tiers: list[dict[str, Any]], unit_rule: Any = None) -> None:
@@ -128,7 +75,7 @@ def test_tiers_by_count(app: Flask) -> None:
         )
         assert tiers_of(cid) == {"a": "first", "b": "second", "c": "second", "d": None, "e": None}
         assert awards.state(cid).preview.counts == {"first": 1, "second": 2}
-        assert awards.awardees(cid) == []  # not locked yet
+        assert award_results.awardees(cid) == []  # not locked yet
 
 
 def test_tiers_by_percentage_of_participants(app: Flask) -> None:
@@ -312,7 +259,7 @@ def test_a_disqualified_contestant_frees_their_place(app: Flask) -> None:
         assert row.tier_key is None and row.adjustment_reason == "作弊，取消资格"
         awards.lock(cid)
         db.session.commit()
-        assert [(a.user_id, a.tier_key) for a in awards.awardees(cid)] == [
+        assert [(a.user_id, a.tier_key) for a in award_results.awardees(cid)] == [
             (ids["b"], "first"),
             (ids["c"], "second"),
         ]
@@ -324,8 +271,8 @@ def test_locked_awards_keep_their_snapshot_and_are_flagged(app: Flask) -> None:
         rules(cid, [{"label": "一等奖", "mode": "count", "value": "1"}])
         awards.lock(cid)
         db.session.commit()
-        assert awards.is_locked(cid) and awards.locked_at(cid) is not None
-        before = awards.awardees(cid)
+        assert award_results.is_locked(cid) and award_results.locked_at(cid) is not None
+        before = award_results.awardees(cid)
         assert [(a.username, a.tier_label, a.rank, a.score) for a in before] == [
             ("a", "一等奖", 1, Decimal("90.00"))
         ]
@@ -337,7 +284,7 @@ def test_locked_awards_keep_their_snapshot_and_are_flagged(app: Flask) -> None:
         attempt.score = Decimal(99)
         db.session.commit()
         awards.scores_changed(cid, "申诉通过：第 3 题改判")
-        assert awards.awardees(cid) == before
+        assert award_results.awardees(cid) == before
         state = awards.state(cid)
         assert state.needs_review and state.review_reason == "申诉通过：第 3 题改判"
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "awards.flag"))
@@ -349,7 +296,7 @@ def test_locked_awards_keep_their_snapshot_and_are_flagged(app: Flask) -> None:
         awards.lock(cid)
         db.session.commit()
         assert not awards.state(cid).needs_review
-        assert [a.username for a in awards.awardees(cid)] == ["e"]
+        assert [a.username for a in award_results.awardees(cid)] == ["e"]
         actions = db.session.scalars(
             select(AuditEvent.action).where(AuditEvent.action.like("awards.%"))
         ).all()
@@ -381,7 +328,8 @@ def test_voiding_an_attempt_after_locking_flags_the_awards(app: Flask) -> None:
         attempt_admin.act("void", attempt.id, now=datetime.now(UTC), reason="替考")
         state = awards.state(cid)
         assert state.needs_review and "作废" in state.review_reason
-        assert [a.username for a in awards.awardees(cid)] == ["a"]  # unchanged until a re-lock
+        # unchanged until a re-lock
+        assert [a.username for a in award_results.awardees(cid)] == ["a"]
 
 
 def test_scores_changed_before_locking_changes_nothing(app: Flask) -> None:
@@ -616,7 +564,7 @@ def test_admin_forms_need_the_csrf_token(app: Flask, organizer_client: FlaskClie
         cid, _ids = contest_with(FIVE)
     assert organizer_client.post(f"/admin/contests/{cid}/awards/lock").status_code in (400, 403)
     with app.app_context():
-        assert not awards.is_locked(cid)
+        assert not award_results.is_locked(cid)
 
 
 def test_contest_page_links_the_awards(app: Flask, organizer_client: FlaskClient) -> None:

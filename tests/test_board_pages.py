@@ -8,9 +8,7 @@ code of the join URL; nothing is loaded from outside the app.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -23,14 +21,13 @@ from contest.models import (
     BoardVisibility,
     Contest,
     ContestStatus,
-    Organization,
     RegistrationMode,
     Round,
 )
 from contest.services import leaderboards
-from tests.contest_support import paper_round, published_bank
-from tests.test_attempts_api import Player
-from tests.test_leaderboards import settle, sit
+from tests.support.boards import seed_board, settle, sit
+from tests.support.contests import paper_round, published_bank
+from tests.support.players import Player
 from workers.boards import render_pending
 
 STATIC = Path(__file__).resolve().parents[1] / "contest" / "static"
@@ -49,36 +46,6 @@ def contest_of(app: Flask, round_id: int) -> int:
         round_ = db.session.get(Round, round_id)
         assert round_ is not None
         return round_.contest_id
-
-
-def seed_board(
-    app: Flask, round_id: int, rows: Sequence[tuple[str, str, int, int]], first: int = 0
-) -> None:
-    """Put entries (name, organization, score, seconds) straight into a round's raw hash and
-    render the contest's boards, as scoring would (for layouts with many rows). The n-th row
-    is contestant ``first + n``: seeding again with the same number replaces their entry."""
-    with app.app_context():
-        round_ = db.session.get(Round, round_id)
-        assert round_ is not None
-        orgs: dict[str, int] = {}
-        for name in {org for _, org, _, _ in rows}:
-            existing = db.session.scalar(db.select(Organization).filter_by(name=name))
-            org = existing or Organization(name=name)
-            db.session.add(org)
-            db.session.flush()
-            orgs[name] = org.id
-        db.session.commit()
-        start = datetime.now(UTC) - timedelta(minutes=30)
-        mapping = {}
-        for n, (name, org_name, score, seconds) in enumerate(rows, start=first):
-            user_id = 100_000 + round_id * 1000 + n
-            entry = leaderboards.RawEntry(
-                user_id, name, orgs[org_name], org_name, Decimal(score), seconds,
-                start + timedelta(seconds=n), user_id,
-            )  # fmt: skip
-            mapping[str(user_id)] = entry.to_json()
-        redis_hub.client.hset(leaderboards.raw_key(round_id), mapping=mapping)
-        leaderboards.render_contest(redis_hub.client, round_.contest_id)
 
 
 def english(client: FlaskClient) -> FlaskClient:

@@ -15,9 +15,9 @@ from werkzeug.serving import make_server
 from contest.extensions import db, redis_hub
 from contest.live import hub_for
 from contest.models import Round
-from tests.contest_support import paper_round, published_bank
-from tests.test_attempts_api import Player
-from tests.test_leaderboards import settle, sit
+from tests.support.boards import settle, sit
+from tests.support.contests import paper_round, published_bank
+from tests.support.players import Player
 
 
 @pytest.fixture

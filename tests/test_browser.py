@@ -11,8 +11,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests import browser_support
-from tests.browser_support import BROWSER_MARKS, CONTESTANT, ORGANIZER, log_in, path_is
+from tests.support import browser as browser_support
+from tests.support.browser import BROWSER_MARKS, CONTESTANT, ORGANIZER, log_in, path_is
 
 # The fixtures these tests use (pytest looks for fixtures among a module's attributes).
 browser = browser_support.browser

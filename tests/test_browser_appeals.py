@@ -14,8 +14,9 @@ from sqlalchemy import select
 from contest.extensions import db
 from contest.models import AttemptItem, Role, User
 from question_bank.models import QuestionVersion
-from tests import browser_support
-from tests.browser_support import (
+from tests.conftest import add_user, api_login, csrf_token
+from tests.support import browser as browser_support
+from tests.support.browser import (
     BROWSER_MARKS,
     CONTESTANT,
     DESKTOP,
@@ -24,9 +25,8 @@ from tests.browser_support import (
     new_page,
     path_is,
 )
-from tests.conftest import add_user, api_login, csrf_token
-from tests.contest_support import paper_round, published_bank
-from tests.test_attempts_api import answer_for
+from tests.support.contests import paper_round, published_bank
+from tests.support.players import answer_for
 from workers import queues
 from workers.runner import make_worker
 

@@ -1,8 +1,9 @@
 """An organizer on a phone sets the award tiers of a finished contest, previews them, locks them
 and publishes the winners list; a spectator (no login) sees the list with the names masked.
 
-The steps are small functions (:func:`open_awards`, :func:`set_tiers`, :func:`lock_awards`,
-:func:`publish_winners`, :func:`finished_contest`) so that other flows can reuse them."""
+The steps are small functions (:func:`publish_winners`, :func:`finished_contest`; the ones other
+flows reuse, :func:`open_awards`, :func:`set_tiers`, :func:`lock_awards`, live in
+``tests/support/awards_page.py``)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from playwright.sync_api import Browser, Page, expect
 
 from contest.extensions import db
 from contest.models import ContestStatus
-from tests import browser_support
-from tests.browser_support import BROWSER_MARKS, ORGANIZER, log_in, new_page, path_is
-from tests.test_awards import contest_with
+from tests.support import browser as browser_support
+from tests.support.awards import contest_with
+from tests.support.awards_page import lock_awards, open_awards, set_tiers
+from tests.support.browser import BROWSER_MARKS, ORGANIZER, log_in, new_page
 
 browser = browser_support.browser
 live_app = browser_support.live_app
@@ -34,34 +36,6 @@ def finished_contest(live_app: Flask, people: list[tuple[str, str, float]] = PEO
         contest_id, _ids = contest_with(people, status=ContestStatus.FINISHED)
         db.session.remove()
         return contest_id
-
-
-def open_awards(page: Page, contest_id: int) -> None:
-    """From the contest's admin page to its awards page."""
-    page.goto(f"/admin/contests/{contest_id}")
-    page.get_by_test_id("awards-link").click()
-    expect(page).to_have_url(path_is(f"/admin/contests/{contest_id}/awards"))
-
-
-def set_tiers(page: Page, tiers: list[tuple[str, str, str]]) -> None:
-    """Fill the row editor with (label, mode, value) rows, empty the others, save."""
-    rows = page.get_by_test_id("tier-row")
-    for index in range(rows.count()):
-        row = rows.nth(index)
-        if index < len(tiers):
-            label, mode, value = tiers[index]
-            row.get_by_label("奖项名称").fill(label)
-            row.get_by_label("评定方式").select_option(mode)
-            row.get_by_label("数量").fill(value)
-        else:
-            row.get_by_label("奖项名称").fill("")
-    page.get_by_test_id("save-rules").click()
-
-
-def lock_awards(page: Page) -> None:
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_test_id("lock-awards").click()
-    expect(page.get_by_test_id("awards-status")).to_contain_text("已锁定")
 
 
 def publish_winners(page: Page, start: str = "2026-05-02", end: str = "2026-05-09") -> None:

@@ -24,8 +24,8 @@ from contest.services import bank as bank_service
 from question_bank.domain import QuestionData, QuestionType
 from question_bank.formats.spreadsheet import XLSX_MEDIA_TYPE, export_xlsx
 from question_bank.models import Question
-from tests import browser_support
-from tests.browser_support import BROWSER_MARKS, ORGANIZER, log_in, path_is
+from tests.support import browser as browser_support
+from tests.support.browser import BROWSER_MARKS, ORGANIZER, log_in, path_is
 
 # The fixtures these tests use (pytest looks for fixtures among a module's attributes).
 browser = browser_support.browser

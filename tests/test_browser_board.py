@@ -18,12 +18,19 @@ from playwright.sync_api import Browser, Page, expect
 from contest.extensions import db, redis_hub
 from contest.models import Round
 from contest.services import leaderboards
-from tests import browser_support
-from tests.browser_support import BROWSER_MARKS, DESKTOP, PHONE, new_page, path_is
-from tests.test_board_pages import seed_board
-from tests.test_browser_play import answer, fits_the_screen, open_attempt, watch_errors
-from tests.test_browser_play import make_round as make_round  # the fixture
-from tests.test_leaderboards import freeze
+from tests.support import browser as browser_support
+from tests.support.attempt_page import answer, open_attempt
+from tests.support.boards import freeze, seed_board
+from tests.support.browser import (
+    BROWSER_MARKS,
+    DESKTOP,
+    PHONE,
+    fits_the_screen,
+    new_page,
+    path_is,
+    watch_errors,
+)
+from tests.support.browser import make_round as make_round  # the fixture
 from workers import queues
 from workers.boards import render_pending
 from workers.runner import make_worker

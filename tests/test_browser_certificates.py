@@ -18,12 +18,12 @@ from playwright.sync_api import Browser, Page, expect
 
 from contest.extensions import db
 from contest.models import Certificate, Organization, Role
-from tests import browser_support
-from tests.browser_support import BROWSER_MARKS, ORGANIZER, log_in, new_page, path_is
 from tests.conftest import add_user
-from tests.contest_support import paper_round, published_bank
-from tests.test_browser_awards import lock_awards, open_awards, set_tiers
-from tests.test_certificates import pdf_text, scored
+from tests.support import browser as browser_support
+from tests.support.awards_page import lock_awards, open_awards, set_tiers
+from tests.support.browser import BROWSER_MARKS, ORGANIZER, log_in, new_page, path_is
+from tests.support.certificates import pdf_text, scored
+from tests.support.contests import paper_round, published_bank
 from workers import queues
 from workers.runner import make_worker
 

@@ -21,9 +21,9 @@ from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from contest.extensions import db
 from contest.services import bank as bank_service
-from tests import browser_support
-from tests.browser_support import BROWSER_MARKS, CONTESTANT, ORGANIZER, log_in, new_page, path_is
-from tests.contest_support import paper_round
+from tests.support import browser as browser_support
+from tests.support.browser import BROWSER_MARKS, CONTESTANT, ORGANIZER, log_in, new_page, path_is
+from tests.support.contests import paper_round
 from workers import queues
 from workers.runner import make_worker
 

@@ -20,9 +20,9 @@ from contest.services import bank as bank_service
 from contest.services.laws import import_laws
 from question_bank.domain import Citation, QuestionData, QuestionType
 from question_bank.models import LawVersion, Question, QuestionStatus
-from tests import browser_support
-from tests.browser_support import BROWSER_MARKS, ORGANIZER, log_in, new_page, path_is
 from tests.conftest import SHARED, needs_shared
+from tests.support import browser as browser_support
+from tests.support.browser import BROWSER_MARKS, ORGANIZER, log_in, new_page, path_is
 
 browser = browser_support.browser
 live_app = browser_support.live_app

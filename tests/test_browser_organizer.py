@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 
 from contest.extensions import db
 from contest.models import Contest, ContestStatus, Role, User
-from tests import browser_support
-from tests.browser_support import BROWSER_MARKS, CONTESTANT, ORGANIZER, log_in, new_page, path_is
-from tests.contest_support import published_bank
-from tests.test_browser_play import ATTEMPT_URL, answer, expect_saved, go_to
+from tests.support import browser as browser_support
+from tests.support.attempt_page import ATTEMPT_URL, answer, expect_saved, go_to
+from tests.support.browser import BROWSER_MARKS, CONTESTANT, ORGANIZER, log_in, new_page, path_is
+from tests.support.contests import published_bank
 
 browser = browser_support.browser
 live_app = browser_support.live_app

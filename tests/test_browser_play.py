@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
@@ -21,9 +20,27 @@ from sqlalchemy import select
 from contest.extensions import db
 from contest.models import Attempt, AttemptItem, AttemptStatus, Round
 from contest.services import contests as contest_service
-from tests import browser_support
-from tests.browser_support import BROWSER_MARKS, CONTESTANT, PHONE, log_in, new_page, path_is
-from tests.contest_support import paper_round, published_bank
+from tests.support import browser as browser_support
+from tests.support.attempt_page import (
+    ATTEMPT_URL,
+    RIGHT_ORDER,
+    answer,
+    expect_saved,
+    go_to,
+    open_attempt,
+    question,
+)
+from tests.support.browser import (
+    BROWSER_MARKS,
+    CONTESTANT,
+    PHONE,
+    fits_the_screen,
+    log_in,
+    new_page,
+    targets_are_large_enough,
+    watch_errors,
+)
+from tests.support.browser import make_round as make_round  # the fixture
 from workers import queues
 from workers.runner import make_worker
 
@@ -35,115 +52,7 @@ desktop = browser_support.desktop
 
 pytestmark = BROWSER_MARKS
 
-MIN_TARGET = 44
-ATTEMPT_URL = re.compile(r"^https?://[^/]+/attempts/(\d+)(#q\d+)?$")
 RESULT_URL = re.compile(r"^https?://[^/]+/attempts/\d+/result$")
-# The test bank's keys (tests/contest_support.py), by the options' text.
-RIGHT_ORDER = ["三", "一", "二"]
-
-
-@pytest.fixture
-def make_round(live_app: Flask) -> Callable[..., int]:
-    """A paper round over a fresh bank of published questions; returns its id."""
-
-    def make(**settings: Any) -> int:
-        duration = settings.pop("duration_override", None)
-        with live_app.app_context():
-            round_ = paper_round(published_bank(), **settings)
-            if duration is not None:  # shorter than the organizer pages allow
-                round_.duration_s = duration
-                db.session.commit()
-            return round_.id
-
-    return make
-
-
-def watch_errors(page: Page) -> list[str]:
-    """Uncaught script errors and CSP refusals on the page (failed loads while offline are fine)."""
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(message.text)
-            if message.type == "error" and "Failed to load resource" not in message.text
-            else None
-        ),
-    )
-    return errors
-
-
-def open_attempt(page: Page, round_id: int, screenshots: str = "") -> int:
-    """Log in, go from the home page to the round's lobby and start; returns the attempt id."""
-    log_in(page, CONTESTANT)
-    expect(page).to_have_url(path_is("/"))
-    expect(page.locator(f'[data-round-id="{round_id}"]')).to_be_visible()
-    if screenshots:
-        fits_the_screen(page)
-        page.screenshot(path=f"/tmp/play-home{screenshots}.png", full_page=True)
-    page.locator(f'[data-round-id="{round_id}"] h3 a').click()
-    expect(page).to_have_url(path_is(f"/rounds/{round_id}"))
-    if screenshots:
-        fits_the_screen(page)
-        page.screenshot(path=f"/tmp/play-lobby{screenshots}.png", full_page=True)
-    dialogs: list[str] = []
-
-    def accept(dialog: Any) -> None:  # the only attempt of a round: the page asks first
-        dialogs.append(dialog.message)
-        dialog.accept()
-
-    only_attempt = page.locator("form[data-confirm]").count() == 1  # set by the server
-    page.once("dialog", accept)
-    page.get_by_test_id("start").click()
-    expect(page).to_have_url(ATTEMPT_URL)
-    expect(page.get_by_test_id("question")).to_have_attribute("aria-busy", "false")
-    page.remove_listener("dialog", accept)
-    assert len(dialogs) == int(only_attempt)
-    if only_attempt:
-        assert "本轮只能作答一次" in dialogs[0]
-    match = ATTEMPT_URL.match(page.url)
-    assert match
-    return int(match.group(1))
-
-
-def question(page: Page) -> tuple[int, str]:
-    box = page.get_by_test_id("question")
-    return int(box.get_attribute("data-position") or 0), box.get_attribute("data-type") or ""
-
-
-def go_to(page: Page, position: int) -> None:
-    """Open question ``position`` from the answer card."""
-    card = page.locator("#answer-card")
-    if not card.evaluate("d => d.open"):
-        card.locator("summary").click()
-    page.get_by_test_id("answer-card").locator("li").nth(position - 1).get_by_role("button").click()
-    expect(page.get_by_test_id("question")).to_have_attribute("data-position", str(position))
-
-
-def answer(page: Page) -> str:
-    """Answer the question on screen correctly, as a contestant would; returns its type."""
-    _, kind = question(page)
-    box = page.get_by_test_id("question")
-    if kind == "single":
-        box.get_by_role("radio", name="乙", exact=True).check()
-    elif kind == "multiple":
-        box.get_by_role("checkbox", name="甲", exact=True).check()
-        box.get_by_role("checkbox", name="丙", exact=True).check()
-    elif kind == "true_false":
-        box.get_by_role("radio", name=re.compile(r"^(对|True)$")).check()
-    elif kind == "fill_blank":
-        blank = box.get_by_label(re.compile(r"第 ?1 ?空|Blank 1"))
-        blank.fill("6")
-        blank.blur()
-    else:
-        for place, text in enumerate(RIGHT_ORDER):
-            texts = box.locator(".order-list li .text").all_inner_texts()
-            for _ in range(texts.index(text) - place):
-                box.get_by_role("button", name=re.compile(rf"(上移|Move up).*{text}$")).click()
-        if box.locator(".keep-order").is_visible():  # already in the right order
-            box.locator(".keep-order").click()
-        expect(box.locator(".order-list li .text")).to_have_text(RIGHT_ORDER)
-    return kind
 
 
 def expect_answered(page: Page, kind: str) -> None:
@@ -166,12 +75,6 @@ def expect_answered(page: Page, kind: str) -> None:
         expect(box.locator(".keep-order")).to_be_hidden()
 
 
-def expect_saved(page: Page) -> None:
-    state = page.get_by_test_id("save-state")
-    expect(state).to_have_attribute("data-state", "saved")
-    expect(state).to_have_text(re.compile("已保存|Saved"))
-
-
 def card_cell(page: Page, position: int) -> Any:
     return page.get_by_test_id("answer-card").locator("li").nth(position - 1).locator("button")
 
@@ -192,29 +95,6 @@ def queued_saves(page: Page, attempt_id: int) -> dict[str, Any]:
         "key => JSON.parse(localStorage.getItem(key) || '{}')", f"netsec.attempt.{attempt_id}"
     )
     return stored.get("pending", {})
-
-
-def fits_the_screen(page: Page) -> None:
-    fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    assert fits, f"{page.url} scrolls sideways"
-
-
-def targets_are_large_enough(page: Page, scope: str) -> None:
-    controls = page.locator(scope).locator("button, a, input, summary").filter(visible=True)
-    for index in range(controls.count()):
-        element = controls.nth(index)
-        box = element.bounding_box()
-        assert box is not None
-        if element.evaluate("e => e.type === 'radio' || e.type === 'checkbox'"):
-            # The whole label is the target of a radio or checkbox.
-            box = element.evaluate(
-                "e => { const r = e.closest('label').getBoundingClientRect(); "
-                "return {height: r.height, width: r.width}; }"
-            )
-        label = element.evaluate("e => e.outerHTML.slice(0, 80)")
-        expect(element).to_have_accessible_name(re.compile(r"\S"))
-        assert box["height"] >= MIN_TARGET, f"{label} is {box['height']} px tall"
-        assert box["width"] >= MIN_TARGET, f"{label} is {box['width']} px wide"
 
 
 def test_answers_survive_a_reload_and_submit_shows_the_review(

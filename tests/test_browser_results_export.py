@@ -11,9 +11,9 @@ from playwright.sync_api import Page, expect
 
 from contest.extensions import db
 from contest.models import Attempt, AttemptStatus, User
-from tests import browser_support
-from tests.browser_support import BROWSER_MARKS, CONTESTANT, ORGANIZER, log_in
-from tests.contest_support import NOW, paper_round, published_bank
+from tests.support import browser as browser_support
+from tests.support.browser import BROWSER_MARKS, CONTESTANT, ORGANIZER, log_in
+from tests.support.contests import NOW, paper_round, published_bank
 from workers import queues
 from workers.runner import make_worker
 

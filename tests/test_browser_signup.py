@@ -13,10 +13,19 @@ from playwright.sync_api import Browser, Page, Route, expect
 
 from contest.extensions import db, redis_hub
 from contest.models import Contest, Organization, OrganizationKind, Round
-from tests import browser_support
-from tests.browser_support import BROWSER_MARKS, ORGANIZER, log_in, new_page, path_is
-from tests.test_browser_play import answer, fits_the_screen, targets_are_large_enough, watch_errors
-from tests.test_browser_play import make_round as make_round  # the fixture
+from tests.support import browser as browser_support
+from tests.support.attempt_page import answer
+from tests.support.browser import (
+    BROWSER_MARKS,
+    ORGANIZER,
+    fits_the_screen,
+    log_in,
+    new_page,
+    path_is,
+    targets_are_large_enough,
+    watch_errors,
+)
+from tests.support.browser import make_round as make_round  # the fixture
 from workers import queues
 from workers.boards import render_pending
 from workers.runner import make_worker

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from flask import Flask
 from playwright.sync_api import Browser, expect
 
-from tests import browser_support
-from tests.browser_support import BROWSER_MARKS, CONTESTANT, PHONE, log_in, new_page, path_is
-from tests.contest_support import paper_round, published_bank
+from tests.support import browser as browser_support
+from tests.support.browser import BROWSER_MARKS, CONTESTANT, PHONE, log_in, new_page, path_is
+from tests.support.contests import paper_round, published_bank
 
 browser = browser_support.browser
 live_app = browser_support.live_app

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from contest.extensions import db
 from contest.models import User
 from contest.services.accounts import verify_password
-from tests import browser_support
-from tests.browser_support import BROWSER_MARKS, CONTESTANT, ORGANIZER, log_in, new_page, path_is
+from tests.support import browser as browser_support
+from tests.support.browser import BROWSER_MARKS, CONTESTANT, ORGANIZER, log_in, new_page, path_is
 
 browser = browser_support.browser
 live_app = browser_support.live_app

@@ -7,8 +7,7 @@ import io
 import subprocess
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,34 +18,12 @@ from PIL import Image
 
 import contest.models
 from contest.extensions import db, redis_hub
-from contest.models import Attempt, AttemptStatus, Certificate, ExportJob, Organization, Role
-from contest.services import awards, winners_pdf
+from contest.models import Attempt, Certificate, ExportJob, Organization, Role
+from contest.services import award_results, awards, winners_pdf
 from contest.services import certificates as service
 from tests.conftest import add_user, api_login, csrf_token
-from tests.contest_support import paper_round, published_bank
-
-T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
-
-
-def scored(round_id: int, user_id: int, score: str, time_used_s: int) -> None:
-    """A scored attempt (app context, not committed)."""
-    db.session.add(
-        Attempt(
-            round_id=round_id,
-            user_id=user_id,
-            number=1,
-            seed=1,
-            status=AttemptStatus.SCORED,
-            started_at=T0,
-            deadline_at=T0 + timedelta(hours=1),
-            submitted_at=T0 + timedelta(minutes=30),
-            submitted_by="contestant",
-            score=Decimal(score),
-            max_score=Decimal(100),
-            time_used_s=time_used_s,
-            scored_at=T0 + timedelta(minutes=30),
-        )
-    )
+from tests.support.certificates import pdf_text, scored
+from tests.support.contests import paper_round, published_bank
 
 
 def add_person(username: str, name: str, organization_id: int) -> int:
@@ -102,18 +79,11 @@ def awarded(app: Flask) -> Setup:
         awards.set_rules(contest_id, TIERS, None)
         awards.lock(contest_id)
         db.session.commit()
-        assert [a.user_id for a in awards.awardees(contest_id)] == [alice, bob]
+        assert [a.user_id for a in award_results.awardees(contest_id)] == [alice, bob]
     return Setup(contest_id, round_id, alice, bob, carol)
 
 
 # Reading a PDF as a reader would -----------------------------------------------------------------
-
-
-def pdf_text(content: bytes) -> str:
-    """The PDF's text (poppler's pdftotext)."""
-    return subprocess.run(
-        ["pdftotext", "-layout", "-", "-"], input=content, capture_output=True, check=True
-    ).stdout.decode()
 
 
 def pdf_qr_codes(content: bytes, tmp_path: Path) -> list[str]:
@@ -505,7 +475,7 @@ def test_the_printable_winners_list_is_cached_under_what_it_shows(
     first = client.get(url)
     assert first.status_code == 200
     with app.app_context():
-        listing = awards.winners_list(awarded.contest_id)
+        listing = award_results.winners_list(awarded.contest_id)
         assert listing is not None
         key = winners_pdf.cache_key(listing)
         assert redis_hub.client.get(key) == first.data
@@ -519,7 +489,7 @@ def test_the_printable_winners_list_is_cached_under_what_it_shows(
     again = client.get(url)
     assert again.status_code == 200 and again.data.startswith(b"%PDF-1")
     with app.app_context():
-        listing = awards.winners_list(awarded.contest_id)
+        listing = award_results.winners_list(awarded.contest_id)
         assert listing is not None and winners_pdf.cache_key(listing) != key
         assert 0 < redis_hub.client.ttl(winners_pdf.cache_key(listing)) <= winners_pdf.CACHE_TTL_S
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -31,48 +30,13 @@ from contest.models import (
 from contest.services import attempts as attempt_service
 from contest.services import contests as contest_service
 from tests.conftest import PASSWORD, add_user, api_login, csrf_token
-from tests.contest_support import paper_round, published_bank
-from tests.test_attempts_api import Player
+from tests.support.contests import paper_round, published_bank, round_form
+from tests.support.players import Player
 
 
 def english(client: FlaskClient) -> FlaskClient:
     client.set_cookie("lang", "en")
     return client
-
-
-def round_form(token: str, bank_id: int, rows: list[dict[str, Any]], **fields: Any) -> dict:
-    """The round form as a browser posts it: eight blueprint rows, empty ones included."""
-    form: dict[str, Any] = {
-        "csrf_token": token,
-        "action": "save",
-        "title": "初赛",
-        "bank_id": bank_id,
-        "opens_at": "",
-        "closes_at": "",
-        "duration_min": "30",
-        "attempts_allowed": "1",
-        "score_policy": "best",
-        "shuffle_questions": "y",
-        "shuffle_options": "y",
-        "multiple_rule": "all_or_nothing",
-        "review_policy": "after_submit",
-        "integrity_threshold": "0",
-        "integrity_action": "warn",
-        "focus_grace_s": "3",
-        "grace_s": "10",
-        "qualification_rule": "",
-        "qualification_value": "",
-    }
-    padded = rows + [{}] * (8 - len(rows))
-    for n, row in enumerate(padded):
-        for key in ("category", "type", "difficulty", "count", "points"):
-            form[f"blueprint-{n}-{key}"] = row.get(key, "")
-    for key, value in fields.items():
-        if value is None:
-            form.pop(key, None)
-        else:
-            form[key] = value
-    return form
 
 
 def test_organizer_creates_a_contest_and_a_round_through_the_pages(
@@ -537,7 +501,7 @@ def test_cli_lists_contests_enrols_organizations_and_closes_overdue_attempts(app
 def test_cli_creates_a_contest_and_its_rounds(app: Flask, tmp_path: Path) -> None:
     import json
 
-    from tests.contest_support import BLUEPRINT, published_bank
+    from tests.support.contests import BLUEPRINT, published_bank
 
     with app.app_context():
         bank_id = published_bank()

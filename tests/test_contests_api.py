@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 
 from contest.models import Role
 from tests.conftest import PASSWORD, add_user, api_login, csrf_token
-from tests.contest_support import BLUEPRINT, published_bank
+from tests.support.contests import BLUEPRINT, published_bank
 
 
 def test_create_contest_and_round_then_patch_and_list_attempts(

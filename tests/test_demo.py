@@ -6,7 +6,6 @@ import http.cookiejar
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import psutil
 import pytest
 
 from tests.conftest import SHARED, needs_shared
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.slow
 PASSWORD = "Demo-Password-1"
@@ -28,12 +28,6 @@ PASSWORD = "Demo-Password-1"
 LAWS = SHARED / "laws"
 HAS_LAWS = LAWS.is_dir() or bool(os.environ.get("CI"))
 BANK_SIZE = 242  # questions in question_bank/demo_bank/*.json
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def ignore_sigint() -> None:  # runs in the child before exec

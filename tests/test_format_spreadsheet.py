@@ -24,15 +24,9 @@ from question_bank.domain import (
     validate,
 )
 from question_bank.formats import ParseReport, formats
-from question_bank.formats.spreadsheet import (
-    HEADER,
-    export_csv,
-    export_xlsx,
-    parse_citation,
-    parse_csv,
-    parse_xlsx,
-    template,
-)
+from question_bank.formats.notation import parse_citation
+from question_bank.formats.spreadsheet import HEADER, export_csv, export_xlsx, parse_csv, parse_xlsx
+from question_bank.formats.spreadsheet_template import template
 
 Parser = Callable[[bytes], ParseReport]
 Exporter = Callable[[Sequence[QuestionData]], bytes]

@@ -17,7 +17,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from contest.api.autosave_lane import MAX_BODY
 from contest.http_limits import FORM_MAX, JSON_MAX
 from tests.conftest import csrf_token
-from tests.contest_support import published_bank
+from tests.support.contests import published_bank
 
 
 class Unreadable(io.RawIOBase):

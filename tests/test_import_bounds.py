@@ -33,7 +33,7 @@ from question_bank.models import (
     StatusChange,
 )
 from tests.conftest import add_user, api_login
-from tests.test_imports import run_worker, upload
+from tests.support.imports import run_worker, upload
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELS = "http://schemas.openxmlformats.org/package/2006/relationships"

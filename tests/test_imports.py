@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +17,7 @@ from question_bank.domain import QuestionData, QuestionType
 from question_bank.formats.json_format import export as json_export
 from question_bank.models import Question, QuestionStatus
 from tests.conftest import csrf_token
-from workers import queues
-from workers.runner import make_worker
+from tests.support.imports import run_worker, upload
 
 GOOD = [
     QuestionData(
@@ -41,19 +39,6 @@ def bank_id(app: Flask) -> int:
         bank = bank_service.create_bank("导入测试")
         db.session.commit()
         return bank.id
-
-
-def upload(client: FlaskClient, bank_id: int, content: bytes, name: str, **form: str):  # type: ignore[no-untyped-def]
-    return client.post(
-        f"/api/v1/banks/{bank_id}/imports",
-        data={"file": (io.BytesIO(content), name), **form},
-        headers={"X-CSRFToken": csrf_token(client)},
-        content_type="multipart/form-data",
-    )
-
-
-def run_worker(app: Flask) -> None:
-    make_worker(app, [queues.IMPORTS]).work(burst=True)
 
 
 def question_count(app: Flask) -> int:

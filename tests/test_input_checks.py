@@ -14,7 +14,7 @@ from werkzeug.routing import IntegerConverter
 from contest.input_checks import MAX_ID
 from contest.services import bank as bank_service
 from tests.conftest import api_login, csrf_token
-from tests.contest_support import BLUEPRINT, paper_round, published_bank
+from tests.support.contests import BLUEPRINT, paper_round, published_bank
 
 # PostgreSQL's integer ends at 2^31 - 1, SQLite's at 2^63 - 1; the last one fits neither.
 OUT_OF_RANGE = [MAX_ID + 1, 3_000_000_000, 2**63, 10**30]
@@ -149,7 +149,7 @@ def test_nul_in_forms_and_searches_is_422(app: Flask, organizer_client: FlaskCli
 
 
 def test_nul_in_a_saved_answer_is_422(app: Flask, round_id: int) -> None:
-    from tests.test_attempts_api import Player
+    from tests.support.players import Player
 
     me = Player(app, "zhou")
     attempt = me.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()

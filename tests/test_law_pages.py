@@ -22,8 +22,7 @@ from contest.services.laws import import_laws
 from question_bank.domain import Citation, QuestionData, QuestionType
 from question_bank.models import Law, LawVersion, Question, QuestionStatus
 from tests.conftest import SHARED, add_user, api_login, csrf_token, needs_shared
-from tests.contest_support import BLUEPRINT, paper_round, published_bank
-from tests.test_contest_admin import round_form
+from tests.support.contests import BLUEPRINT, paper_round, published_bank, round_form
 
 pytestmark = needs_shared
 

@@ -4,9 +4,9 @@ freezes hold for the public, names are masked, and reads never touch the databas
 from __future__ import annotations
 
 import json
-import re
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,14 @@ from contest.extensions import db, redis_hub
 from contest.models import Attempt, BoardVisibility, Contest, Organization, Role, Round, User
 from contest.services import contests as contest_service
 from contest.services import leaderboards
+from contest.services import scoring as scoring_service
+from contest.services.leaderboards import rebuild as board_rebuild
+from contest.services.leaderboards import store as board_store
 from tests.conftest import PASSWORD, add_user, api_login, csrf_token, make_app
-from tests.contest_support import paper_round, published_bank
-from tests.test_attempts_api import Player, answer_for
-from workers import queues, scoring
+from tests.support.boards import board, freeze, settle, sit
+from tests.support.contests import paper_round, published_bank
+from tests.support.players import Player
+from workers import boards, queues, scoring
 from workers.boards import reconcile, render_pending
 from workers.runner import make_worker
 from workers.scoring import score_attempt
@@ -34,66 +38,6 @@ def round_id(app: Flask) -> int:
         return paper_round(published_bank(), attempts_allowed=0, score_policy="best").id
 
 
-def sit(app: Flask, player: Player, round_id: int, right: int) -> int:
-    """Start, answer the first ``right`` questions correctly (the rest wrongly), submit."""
-    attempt = player.call("POST", f"/api/v1/rounds/{round_id}/attempts").get_json()
-    for n, item in enumerate(attempt["items"]):
-        player.call(
-            "PUT",
-            f"/api/v1/attempts/{attempt['id']}/items/{item['position']}",
-            {"answer": answer_for(item, n < right), "seq": n + 1},
-        )
-    assert player.call("POST", f"/api/v1/attempts/{attempt['id']}/submission").status_code == 200
-    player.expected = sum(item["points"] for item in attempt["items"][:right])  # type: ignore[attr-defined]
-    return int(attempt["id"])
-
-
-def settle(app: Flask) -> None:
-    """Score everything queued with a real worker, then render what is dirty."""
-    make_worker(app, [queues.SCORING]).work(burst=True)
-    with app.app_context():
-        render_pending(redis_hub.client, wait=False)
-
-
-_PUBLIC_BOARDS = (
-    (re.compile(r"^/api/v1/rounds/(\d+)/leaderboard$"), leaderboards.round_board),
-    (re.compile(r"^/api/v1/contests/(\d+)/leaderboard$"), leaderboards.contest_board),
-    (
-        re.compile(r"^/api/v1/contests/(\d+)/organizations/leaderboard$"),
-        leaderboards.organization_board,
-    ),
-)
-
-
-def _stored_version(app: Flask, url: str) -> int | None:
-    """The version of the public board ``url`` reads, as stored in Redis (None: not one)."""
-    for pattern, name in _PUBLIC_BOARDS:
-        found = pattern.match(url)
-        if found:
-            with app.app_context():
-                return leaderboards.board_version(redis_hub.client, name(int(found.group(1))))
-    return None
-
-
-def board(app: Flask, url: str, **headers: str) -> Any:
-    """A public board as a spectator reads it once the process has heard of the last render.
-
-    Plain reads are served from the process's page cache, which the board hub's subscriber
-    thread invalidates when a render is announced on pub/sub: a read right after a render may
-    come before that announcement is heard (as in production, for milliseconds). Wait until the
-    version served is the one stored."""
-    stored = _stored_version(app, url)
-    deadline = time.monotonic() + 10
-    while True:
-        response = app.test_client().get(url, headers=headers)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        if stored is None or time.monotonic() > deadline:
-            return response.get_json()
-        if int(response.headers["ETag"].strip('"').split("-")[0]) >= stored:
-            return response.get_json()
-        time.sleep(0.01)
-
-
 def stored(app: Flask, contest_id: int) -> dict[str, Any]:
     """Every stored board of a contest without its version."""
     with app.app_context():
@@ -103,7 +47,7 @@ def stored(app: Flask, contest_id: int) -> dict[str, Any]:
             leaderboards.contest_board(contest_id),
             leaderboards.organization_board(contest_id),
         ]
-        return {name: leaderboards._stored_body(redis_hub.client, name) for name in names}
+        return {name: board_rebuild._stored_body(redis_hub.client, name) for name in names}
 
 
 def contest_of(app: Flask, round_id: int) -> int:
@@ -173,7 +117,7 @@ def test_a_rebuild_equals_the_live_board_and_check_finds_differences(
     assert runner.invoke(args=["leaderboard", "check"]).exit_code == 0
     with app.app_context():  # an entry Redis has but the database does not is a difference
         stray = leaderboards.RawEntry(
-            999999, "外人", None, "", leaderboards.Decimal(100), 1, datetime.now(UTC), 999999
+            999999, "外人", None, "", Decimal(100), 1, datetime.now(UTC), 999999
         )
         redis_hub.client.hset(leaderboards.raw_key(round_id), "999999", stray.to_json())
     with app.app_context():
@@ -351,17 +295,6 @@ def test_frozen_boards_do_not_move_for_the_public_until_revealed(app: Flask, rou
     assert app.test_client().post(f"/api/v1/rounds/{round_id}/reveal").status_code in (401, 403)
 
 
-def freeze(app: Flask, round_id: int, at: datetime) -> None:
-    """Set the round's freeze time as an organizer's edit does, then render."""
-    with app.app_context():
-        round_ = db.session.get(Round, round_id)
-        assert round_ is not None
-        round_.freeze_at = at
-        leaderboards.settings_changed(round_.contest_id)
-        db.session.commit()
-        render_pending(redis_hub.client, wait=False)
-
-
 def public(app: Flask, round_id: int) -> dict[str, Any]:
     """Every public board of the round's contest, as spectators read them."""
     contest_id = contest_of(app, round_id)
@@ -474,7 +407,7 @@ def test_a_score_set_while_a_round_is_recomputed_is_not_overwritten(
             make_worker(app, [queues.SCORING]).work(burst=True)
         return entries
 
-    monkeypatch.setattr(leaderboards, "counting_entries", scored_meanwhile)
+    monkeypatch.setattr(board_store, "counting_entries", scored_meanwhile)
     with app.app_context():
         client = redis_hub.client
         assert leaderboards.store_round_entries(client, db.session.get_one(Round, round_id)) == 2
@@ -517,7 +450,7 @@ def test_entries_set_for_an_old_freeze_time_are_never_published(
             leaderboards.record_attempts(client, [(round_id, user_id)], {round_id: old})
         return count
 
-    monkeypatch.setattr(leaderboards, "store_round_entries", stale_write_after)
+    monkeypatch.setattr(board_store, "store_round_entries", stale_write_after)
     with app.app_context():
         client = redis_hub.client
         assert leaderboards.render_contest(client, contest_id) is False  # three tries, all stale
@@ -574,9 +507,7 @@ def test_paging_combines_stored_pages(app: Flask, round_id: int) -> None:
         contest_id = round_.contest_id
         now = datetime.now(UTC)
         entries = {
-            n: leaderboards.RawEntry(
-                n, f"选手{n}", None, "", leaderboards.Decimal(n % 37), n % 11, now, n
-            )
+            n: leaderboards.RawEntry(n, f"选手{n}", None, "", Decimal(n % 37), n % 11, now, n)
             for n in range(1, 131)
         }
         redis_hub.client.hset(
@@ -666,7 +597,7 @@ def test_a_worker_killed_between_its_commit_and_its_board_write_is_caught_up(
     with app.app_context():
         client = redis_hub.client
         Queue(queues.SCORING, connection=client).empty()
-        client.delete(scoring.PENDING)
+        client.delete(scoring_service.PENDING)
 
         def die(*args: Any, **kwargs: Any) -> None:
             raise Killed
@@ -674,7 +605,7 @@ def test_a_worker_killed_between_its_commit_and_its_board_write_is_caught_up(
         with monkeypatch.context() as patch:
             patch.setattr(leaderboards, "record_attempts", die)
             with pytest.raises(Killed):
-                scoring.score_attempts([attempt_id])
+                scoring_service.score_attempts([attempt_id])
         db.session.rollback()
         attempt = db.session.get(Attempt, attempt_id)
         assert attempt is not None and attempt.status.value == "scored"  # committed …
@@ -707,12 +638,13 @@ def test_submissions_share_one_drain_that_grades_them_in_batches(app: Flask, rou
     jobs = scoring_jobs(app)
     assert len(jobs) == 1 and jobs[0].startswith("score-drain-")  # not one job per submission
     with app.app_context():
-        pending = [int(i) for i in redis_hub.client.lrange(scoring.PENDING, 0, -1)]
+        pending = [int(i) for i in redis_hub.client.lrange(scoring_service.PENDING, 0, -1)]
         assert pending == ids
     settle(app)
     with app.app_context():
-        assert redis_hub.client.llen(scoring.PENDING) == 0
-        assert not redis_hub.client.exists(scoring.DRAINING)  # released: the next one queues
+        assert redis_hub.client.llen(scoring_service.PENDING) == 0
+        # Released: the next one queues.
+        assert not redis_hub.client.exists(scoring_service.DRAINING)
         scores = {a.id: a.score for a in db.session.query(Attempt).filter(Attempt.id.in_(ids))}
     expected = {i: p.expected for i, p in zip(ids, players, strict=True)}  # type: ignore[attr-defined]
     assert scores == expected
@@ -729,14 +661,14 @@ def test_a_killed_drain_is_replaced_by_the_reconciler(app: Flask, round_id: int)
         # A drain killed with -9 left its mark and its queue entry gone, the id still pending:
         Queue(queues.SCORING, connection=client).empty()
         assert reconcile(client)["drain"] == 0  # the mark still holds: nothing queued
-        client.delete(scoring.DRAINING)  # … until it expires
+        client.delete(scoring_service.DRAINING)  # … until it expires
         assert reconcile(client)["drain"] == 1
         assert reconcile(client)["drain"] == 0  # one drain at a time
     settle(app)
     with app.app_context():
         attempt = db.session.get(Attempt, attempt_id)
         assert attempt is not None and attempt.status.value == "scored"
-        assert redis_hub.client.llen(scoring.PENDING) == 0
+        assert redis_hub.client.llen(scoring_service.PENDING) == 0
 
 
 def test_a_failed_batch_goes_to_one_job_per_attempt(
@@ -751,9 +683,9 @@ def test_a_failed_batch_goes_to_one_job_per_attempt(
         client = redis_hub.client
         Queue(queues.SCORING, connection=client).empty()  # the drain the submissions queued
         with monkeypatch.context() as patch:
-            patch.setattr(scoring, "versions", unavailable)
+            patch.setattr(scoring_service, "versions", unavailable)
             assert scoring.drain_pending("test") == 0  # the drain itself goes on
-        assert client.llen(scoring.PENDING) == 0
+        assert client.llen(scoring_service.PENDING) == 0
     assert sorted(scoring_jobs(app)) == sorted(f"score-{i}" for i in ids)  # retried one by one
     settle(app)
     with app.app_context():
@@ -773,7 +705,7 @@ def test_a_voided_attempt_lost_with_a_killed_drain_is_still_graded(
         attempt.status = "void"  # type: ignore[assignment]
         attempt.submitted_at = datetime.now(UTC) - timedelta(minutes=5)
         db.session.commit()
-        client.delete(scoring.PENDING)
+        client.delete(scoring_service.PENDING)
         Queue(queues.SCORING, connection=client).empty()
         reconcile(client)
     settle(app)
@@ -789,7 +721,7 @@ def test_a_submission_stands_when_redis_is_unreachable(
     down = make_app(tmp_path / "down", "redis://127.0.0.1:9/0")  # nothing listens on port 9
     try:
         with down.app_context(), caplog.at_level("WARNING"):
-            scoring.request_scoring([41, 42])  # the caller's commit stands: no exception
+            scoring_service.request_scoring([41, 42])  # the caller's commit stands: no exception
         assert "scoring of 2 attempt(s) not queued" in caplog.text
     finally:
         with down.app_context():
@@ -818,6 +750,36 @@ def test_the_render_pause_follows_the_renders_cpu_time_not_its_waits(
         assert time.monotonic() - began >= 0.3
         took = float(client.get(f"lb:render-took:{contest_id}") or -1)
     assert 0 <= took < 0.25  # the CPU it used, so the next pause is not 4 × 0.3 s
+
+
+def test_a_renderer_whose_lock_expired_leaves_the_next_renderers_lock_alone(
+    app: Flask, round_id: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    contest_id = contest_of(app, round_id)
+    name = f"lb:render-lock:{contest_id}"
+    real_render = leaderboards.render_contest
+    taken_over: list[Any] = []
+
+    def slow_render(client: Any, *args: Any) -> bool:
+        deadline = time.monotonic() + 5
+        while client.exists(name) and time.monotonic() < deadline:
+            time.sleep(0.01)  # slower than the lock's life: Redis lets the lock expire
+        second = client.lock(name, timeout=30)  # another worker's renderer takes it
+        assert second.acquire(blocking=False)
+        taken_over.append(second)
+        return real_render(client, *args)
+
+    monkeypatch.setattr(boards, "LOCK_MS", 100)
+    monkeypatch.setattr(leaderboards, "render_contest", slow_render)
+    with app.app_context(), caplog.at_level("WARNING"):
+        client = redis_hub.client
+        leaderboards.mark_dirty(client, contest_id)
+        assert render_pending(client, wait=False) == 1
+        [second] = taken_over
+        assert second.owned()  # the first renderer's release did not delete it
+        assert 0 < client.pttl(name) <= 30_000
+        second.release()
+    assert f"render lock of contest {contest_id} lost" in caplog.text
 
 
 def test_openapi_documents_the_board_operations(app: Flask) -> None:

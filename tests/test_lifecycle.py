@@ -29,13 +29,15 @@ from contest.models import (
     RegistrationMode,
     Role,
     Round,
+    SessionUser,
     User,
 )
 from contest.services import attempts as attempt_service
 from contest.services import audit_log, leaderboards, lifecycle
 from contest.services import contests as contest_service
+from contest.services.attempt_rules import Change
 from tests.conftest import add_user, api_login, csrf_token
-from tests.contest_support import BLUEPRINT, NOW, paper_round, published_bank
+from tests.support.contests import BLUEPRINT, NOW, paper_round, published_bank
 
 
 def draft_round(app: Flask, **settings: Any) -> Round:
@@ -293,12 +295,9 @@ def test_finishing_waits_for_the_rounds_then_keeps_boards_and_takes_no_attempts(
 
     with app.app_context():
         now = datetime.now(UTC)
-        attempt_service.submit_attempt(
-            started.get_json()["id"],
-            db.session.scalar(select(User.id).where(User.username == "alice")),
-            now=now,
-            device_id=None,
-        )
+        alice = db.session.scalars(select(User).where(User.username == "alice")).one()
+        who = SessionUser(alice.id, alice.session_generation)
+        attempt_service.submit_attempt(Change(started.get_json()["id"], who, now))
         db.session.get(Round, round_id).closes_at = now - timedelta(seconds=1)
         db.session.commit()
     # Without the close passed the attempt alone would block; both are settled now.
@@ -730,12 +729,9 @@ def test_a_finished_contest_reopens_and_an_archived_one_unarchives(
     assert "只有已结束的" in again.get_data(as_text=True)
 
     with app.app_context():
-        attempt_service.submit_attempt(
-            started.get_json()["id"],
-            db.session.scalar(select(User.id).where(User.username == "alice")),
-            now=datetime.now(UTC),
-            device_id=None,
-        )
+        alice = db.session.scalars(select(User).where(User.username == "alice")).one()
+        who = SessionUser(alice.id, alice.session_generation)
+        attempt_service.submit_attempt(Change(started.get_json()["id"], who, datetime.now(UTC)))
         db.session.commit()
     for action in ("finish", "archive"):
         assert (

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from limits import RateLimitItemPerHour, RateLimitItemPerMinute, RateLimitItemPerSecond
 
-from contest.auth.throttle import Counter, Limit, _take_back
+from contest.auth.throttle import _take_back, parse_limit, window_counter
 from contest.extensions import db, redis_hub
 from contest.models import Role, User
 from tests.conftest import CHEAP_HASH, PASSWORD, add_user, api_login, csrf_token, make_app
@@ -234,11 +235,13 @@ def test_logins_go_ahead_unthrottled_when_redis_is_unreachable(
 
 
 def test_limits_are_read_as_written_in_the_settings() -> None:
-    assert Limit.parse("10 per 5 minutes") == Limit(10, 300)
-    assert Limit.parse("2000 per hour") == Limit(2000, 3600)
-    assert Limit.parse("5/second") == Limit(5, 1)
-    with pytest.raises(ValueError, match="10 per 5 minutes"):
-        Limit.parse("ten a minute")
+    assert parse_limit("10 per 5 minutes") == RateLimitItemPerMinute(10, 5)
+    assert parse_limit("10 per 5 minutes").get_expiry() == 300
+    assert parse_limit("2000 per hour") == RateLimitItemPerHour(2000)
+    assert parse_limit("5/second") == RateLimitItemPerSecond(5)
+    for wrong in ("ten a minute", "5/minute; 100/day"):
+        with pytest.raises(ValueError, match="10 per 5 minutes"):
+            parse_limit(wrong)
 
 
 def test_a_count_taken_back_after_its_window_ended_leaves_no_key_behind(
@@ -247,11 +250,12 @@ def test_a_count_taken_back_after_its_window_ended_leaves_no_key_behind(
     """A success whose window ended between the count and the take-back must not leave a
     counter without an expiry (it would never reset)."""
     with app.test_request_context():
-        key = "throttle:login:account:alice"
-        _take_back([Counter(key, Limit(10, 300))])
+        counter = window_counter("throttle:login:account:alice", parse_limit("10/5 minutes"), 0)
+        key = counter.key
+        _take_back([counter])
         assert redis_hub.client.exists(key) == 0
         redis_hub.client.set(key, 3, ex=300)
-        _take_back([Counter(key, Limit(10, 300))])
+        _take_back([counter])
         assert int(redis_hub.client.get(key) or 0) == 2
         assert 0 < redis_hub.client.ttl(key) <= 300
 

@@ -18,11 +18,11 @@ from sqlalchemy import event, insert, select
 
 from contest.extensions import db
 from contest.models import Attempt, AttemptItem, AttemptStatus, Organization, Role, User
-from tests import browser_support
-from tests.browser_support import ORGANIZER, log_in, new_page
 from tests.conftest import CHEAP_HASH
-from tests.contest_support import paper_round, published_bank
-from tests.test_attempts_api import Player, answer_for
+from tests.support import browser as browser_support
+from tests.support.browser import ORGANIZER, log_in, new_page
+from tests.support.contests import paper_round, published_bank
+from tests.support.players import Player, answer_for
 
 browser = browser_support.browser
 live_app = browser_support.live_app

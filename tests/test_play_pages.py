@@ -12,14 +12,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from contest.extensions import db
 from contest.models import Attempt, AttemptStatus, Role
 from contest.services import contests as contest_service
 from tests.conftest import add_user, api_login, csrf_token
-from tests.contest_support import paper_round, published_bank
-from tests.test_attempts_api import answer_for
+from tests.support.contests import paper_round, published_bank
+from tests.support.players import Contestant, answer_for
 from workers import queues
 from workers.runner import make_worker
 
@@ -40,46 +39,6 @@ def explanations(app: Flask, bank_id: int) -> list[str]:
                 .where(Question.bank_id == bank_id)
             )
         )
-
-
-class Contestant:
-    """A logged-in browser without JavaScript: forms, pages and (as the script would) the API."""
-
-    def __init__(self, app: Flask, username: str, device: str = "phone-1") -> None:
-        with app.app_context():
-            add_user(username, Role.CONTESTANT)
-        self.client: FlaskClient = app.test_client()
-        assert api_login(self.client, username).status_code == 200
-        self.token = csrf_token(self.client)
-        self.device = device
-        self.seen: list[str] = []
-
-    def page(self, url: str, **kwargs: Any) -> Any:
-        response = self.client.get(url, **kwargs)
-        self.seen.append(response.get_data(as_text=True))
-        return response
-
-    def form(self, url: str, data: dict[str, str] | None = None) -> Any:
-        response = self.client.post(url, data={"csrf_token": self.token, **(data or {})})
-        self.seen.append(response.get_data(as_text=True))
-        return response
-
-    def api(self, method: str, url: str, body: Any = None) -> Any:
-        response = self.client.open(
-            url,
-            method=method,
-            json=body,
-            headers={"X-CSRFToken": self.token, "X-Device-Id": self.device},
-        )
-        self.seen.append(response.get_data(as_text=True))
-        return response
-
-    def start(self, round_id: int) -> int:
-        response = self.form(f"/rounds/{round_id}/start", {"device_id": self.device})
-        assert response.status_code == 302, response.get_data(as_text=True)
-        match = re.fullmatch(r"/attempts/(\d+)", response.headers["Location"])
-        assert match, response.headers["Location"]
-        return int(match.group(1))
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from contest.models import (
 from contest.services import contests as contest_service
 from contest.services import exports, leaderboards
 from tests.conftest import add_user, api_login, csrf_token
-from tests.contest_support import paper_round, published_bank
+from tests.support.contests import paper_round, published_bank
 from workers import queues
 from workers.exports import read_progress
 from workers.runner import get_queue, make_worker
@@ -336,13 +336,11 @@ def test_an_export_the_queue_cannot_take_fails_instead_of_waiting_for_good(
     rather than staying "queued" with nothing ever to run it."""
     import redis
 
-    import workers.exports
-
     def unreachable(export_id: int) -> None:
         raise redis.ConnectionError("Connection refused")
 
     token = organizer_login(client)
-    monkeypatch.setattr(workers.exports, "enqueue_export", unreachable)
+    monkeypatch.setattr(exports, "enqueue_export", unreachable)
     refused = start(client, token, contest_data["contest"])
     assert refused.status_code == 503, refused.get_json()
     assert refused.get_json()["error"]["code"] == "queue_unavailable"

@@ -41,11 +41,11 @@ from sqlalchemy import select
 from contest.config import build_config, from_environ
 from contest.extensions import db
 from contest.models import Attempt, AttemptItem, AttemptStatus, Role, User
+from contest.services.scoring import PENDING
 from tests.conftest import CHEAP_HASH, EXTERNAL_DATABASE, PASSWORD
-from tests.contest_support import paper_round, published_bank
-from tests.test_attempts_api import answer_for
+from tests.support.contests import paper_round, published_bank
+from tests.support.players import answer_for
 from workers.boards import UNSCORED_AFTER_S
-from workers.scoring import PENDING
 
 ROOT = Path(__file__).resolve().parents[1]
 LOAD_CONTESTANTS = 150  # more than the load phase gets through; it stops when told

@@ -19,10 +19,8 @@ from contest.models import BoardVisibility, Contest
 from contest.services import contests as contest_service
 from contest.services import leaderboards
 from tests.conftest import csrf_token
-from tests.contest_support import BLUEPRINT, NOW, paper_round, published_bank
-from tests.test_attempts_api import answer_for
-from tests.test_contest_admin import round_form
-from tests.test_play_pages import Contestant
+from tests.support.contests import BLUEPRINT, NOW, paper_round, published_bank, round_form
+from tests.support.players import Contestant, answer_for
 from workers import queues
 from workers.runner import make_worker
 

@@ -15,9 +15,8 @@ from contest.extensions import db
 from contest.models import AttemptItem, User, parse_session_user
 from contest.services import accounts
 from tests.conftest import PASSWORD, api_login, csrf_token
-from tests.contest_support import paper_round, published_bank
-from tests.test_attempts_api import Player, answer_for
-from tests.test_autosave_lane import Lane
+from tests.support.contests import paper_round, published_bank
+from tests.support.players import Lane, Player, answer_for
 
 
 @pytest.fixture

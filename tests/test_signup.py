@@ -32,8 +32,8 @@ from contest.services import signup as signup_service
 from contest.services import signup_guard
 from question_bank.numerals import chinese_to_int
 from tests.conftest import add_user, csrf_token
-from tests.contest_support import paper_round, published_bank
-from tests.test_leaderboards import settle, sit
+from tests.support.boards import settle, sit
+from tests.support.contests import paper_round, published_bank
 
 MOBILE = "13800138000"
 PASSWORD = "sign-up-pass-2026"
@@ -822,7 +822,7 @@ def test_fuzzing_sign_up_anonymously_finds_no_server_error(
     calls reach the checks of a contest taking sign-ups."""
     import schemathesis
 
-    from tests.test_api_fuzz import Tally, run_operation
+    from tests.support.fuzz import Tally, run_operation
 
     client = app.test_client()
     token = csrf_token(client)

@@ -92,15 +92,16 @@ from contest.models import (
 )
 from contest.services import bank as bank_service
 from contest.services import contests as contest_service
+from contest.services import report_figures as figures
 from contest.services import statistics as stats
+from contest.services.scoring import request_scoring
 from question_bank.domain import Citation, QuestionData, QuestionType
 from question_bank.models import QuestionStatus
-from tests import browser_support
-from tests.browser_support import log_in, new_page
 from tests.conftest import add_user, api_login, csrf_token
+from tests.support import browser as browser_support
+from tests.support.browser import log_in, new_page
 from workers import queues
 from workers.runner import make_worker
-from workers.scoring import request_scoring
 
 browser = browser_support.browser
 live_app = browser_support.live_app
@@ -383,11 +384,11 @@ def test_the_distribution_equals_the_hand_computed_one(
 
 
 def test_the_pure_figures_on_small_cases() -> None:
-    assert [stats.group_size(n) for n in (2, 3, 4, 7, 8, 10, 100)] == [1, 1, 1, 2, 2, 3, 27]
-    assert stats.pearson([1, 0, 1], [5, 5, 5]) is None
-    assert stats.quartiles([2.0]) == (2.0, 2.0, 2.0)
-    assert stats.flags(0.96, -0.01) == ["negative_discrimination", "too_easy"]
-    assert stats.flags(0.95, 0.0) == [] and stats.flags(0.2, None) == []
+    assert [figures.group_size(n) for n in (2, 3, 4, 7, 8, 10, 100)] == [1, 1, 1, 2, 2, 3, 27]
+    assert figures.pearson([1, 0, 1], [5, 5, 5]) is None
+    assert figures.quartiles([2.0]) == (2.0, 2.0, 2.0)
+    assert figures.flags(0.96, -0.01) == ["negative_discrimination", "too_easy"]
+    assert figures.flags(0.95, 0.0) == [] and figures.flags(0.2, None) == []
 
 
 def test_item_statistics_per_round_and_for_the_contest(

@@ -27,14 +27,13 @@ from contest.models import (
 from contest.services import contests as contest_service
 from contest.services import leaderboards
 from contest.services.roster import import_roster
-from tests import browser_support
-from tests.browser_support import BROWSER_MARKS, DESKTOP, new_page
 from tests.conftest import add_user
-from tests.contest_support import paper_round, published_bank
-from tests.test_attempts_api import Player
-from tests.test_browser_play import make_round as make_round  # the fixture
-from tests.test_browser_play import watch_errors
-from tests.test_leaderboards import board, freeze, settle, sit
+from tests.support import browser as browser_support
+from tests.support.boards import board, freeze, settle, sit
+from tests.support.browser import BROWSER_MARKS, DESKTOP, new_page, watch_errors
+from tests.support.browser import make_round as make_round  # the fixture
+from tests.support.contests import paper_round, published_bank
+from tests.support.players import Player
 from workers.boards import render_pending
 
 browser = browser_support.browser

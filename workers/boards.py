@@ -2,10 +2,13 @@
 
 The renderer takes dirty contests from Redis (``lb:dirty``, set by scoring) and renders their
 public boards, at most one render per contest every :data:`MIN_INTERVAL_S` (submissions that arrive
-meanwhile are batched into the next render). A Redis lock per contest lets several workers share
-the work without rendering the same contest at once.
+meanwhile are batched into the next render). A Redis lock per contest (redis-py's
+:class:`redis.lock.Lock`) lets several workers share the work without rendering the same contest at
+once; a renderer slower than the lock's life lets go of its own lock only, never of the one another
+renderer took after it expired.
 
-The reconciler runs every :data:`RECONCILE_EVERY_S` in one worker at a time (a Redis lock):
+The reconciler runs every :data:`RECONCILE_EVERY_S` in one worker at a time: a Redis lock that lives
+that long and is left to expire, so that however many workers run, one pass starts per period:
 
 - when Redis lost its data (restart: the ``lb:epoch`` marker is gone) it rebuilds every board from
   the database;
@@ -27,6 +30,8 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 from flask import Flask
+from redis.exceptions import LockError
+from redis.lock import Lock
 
 from contest.extensions import db, redis_hub
 from contest.services import leaderboards
@@ -41,6 +46,12 @@ RECONCILE_EVERY_S = 10.0
 UNSCORED_AFTER_S = 30.0
 UNRECORDED_AFTER_S = 30.0  # a scoring job takes well under this between its note and its write
 LOCK_MS = 30_000
+RECONCILE_LOCK = "lb:reconcile-lock"
+
+
+def render_lock(client: redis.Redis, contest_id: int) -> Lock:
+    """The lock a renderer holds while it renders ``contest_id`` (taken without waiting)."""
+    return client.lock(f"lb:render-lock:{contest_id}", timeout=LOCK_MS / 1000, blocking=False)
 
 
 def render_pending(client: redis.Redis, now: datetime | None = None, *, wait: bool = True) -> int:
@@ -57,8 +68,8 @@ def render_pending(client: redis.Redis, now: datetime | None = None, *, wait: bo
             return rendered
         for raw in popped:
             contest_id = int(raw)
-            lock = f"lb:render-lock:{contest_id}"
-            if not client.set(lock, 1, nx=True, px=LOCK_MS):
+            lock = render_lock(client, contest_id)
+            if not lock.acquire():
                 client.sadd(leaderboards.DIRTY, contest_id)  # another worker is rendering it
                 time.sleep(0.05)
                 continue
@@ -87,14 +98,19 @@ def render_pending(client: redis.Redis, now: datetime | None = None, *, wait: bo
                 )
                 rendered += 1
             finally:
-                client.delete(lock)
+                try:
+                    lock.release()
+                except LockError as exc:  # it expired mid-render: another renderer may hold it now
+                    log.warning(
+                        "board renderer: render lock of contest %d lost (%s)", contest_id, exc
+                    )
                 db.session.remove()
 
 
 def reconcile(client: redis.Redis, now: datetime | None = None) -> dict[str, int]:
     """One reconciler pass (see the module docstring); returns what it did."""
+    from contest.services.scoring import ensure_draining
     from workers.deadlines import close_overdue_attempts
-    from workers.scoring import ensure_draining
 
     now = now or datetime.now(UTC)
     done = {"rebuilt": 0, "closed": 0, "drain": int(ensure_draining()), "recorded": 0}
@@ -129,7 +145,9 @@ class BoardThread(threading.Thread):
                     render_pending(client)
                     if time.monotonic() >= next_reconcile:
                         next_reconcile = time.monotonic() + RECONCILE_EVERY_S
-                        if client.set("lb:reconcile-lock", 1, nx=True, ex=int(RECONCILE_EVERY_S)):
+                        # Not released: the lock's expiry spaces the passes of all workers.
+                        reconcile_lock = client.lock(RECONCILE_LOCK, timeout=int(RECONCILE_EVERY_S))
+                        if reconcile_lock.acquire(blocking=False):
                             reconcile(client)
                             db.session.remove()
                     client.blpop([leaderboards.WAKE], timeout=1)

@@ -1,23 +1,22 @@
 """Deadlines: submit attempts left open past their deadline plus grace, then score them.
 
-Every started attempt schedules ``close_attempt`` for just after its deadline plus grace (RQ's
-scheduler runs in ``contest worker``); ``close_overdue_attempts`` sweeps for any the schedule
-missed (Redis restarted, scheduler down) and is what ``contest attempts close-overdue`` runs.
+Every started attempt schedules ``close_attempt`` for just after its deadline plus grace
+(:func:`contest.services.timing.schedule_close`; RQ's scheduler runs in ``contest worker``);
+``close_overdue_attempts`` sweeps for any the schedule missed (Redis restarted, scheduler down)
+and is what ``contest attempts close-overdue`` runs. A closed attempt's scoring is queued by the
+submission itself, after the commit (:func:`contest.services.attempts.submit_if_overdue`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from flask import current_app
 from sqlalchemy import select
 
 from contest.extensions import db
 from contest.models import Attempt, AttemptStatus
 from contest.services.attempts import close_if_overdue, submit_if_overdue
-from workers import queues
-from workers.runner import get_queue
-from workers.scoring import enqueue_scoring_many, request_scoring
+from contest.services.scoring import enqueue_scoring_many, request_scoring
 
 SWEEP_PAGE = 500  # open attempts locked and submitted per commit
 
@@ -27,23 +26,11 @@ def close_attempt(attempt_id: int) -> str:
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None:
         return "missing"
-    close_if_overdue(attempt, datetime.now(UTC))
-    if attempt.status in (AttemptStatus.SUBMITTED, AttemptStatus.VOID) and attempt.score is None:
-        # Closed now, or earlier by a late request that queued nothing: scoring is idempotent.
-        request_scoring([attempt.id])
+    if attempt.status is AttemptStatus.IN_PROGRESS:
+        close_if_overdue(attempt, datetime.now(UTC))  # its scoring is queued at the commit
+    elif attempt.status in (AttemptStatus.SUBMITTED, AttemptStatus.VOID) and attempt.score is None:
+        request_scoring([attempt.id])  # closed earlier and its job lost: scoring is idempotent
     return attempt.status.value
-
-
-def close_overdue_and_score(attempt: Attempt, now: datetime) -> bool:
-    """Submit an attempt found open past deadline plus grace and queue its scoring.
-
-    For requests that touch an attempt (getAttempt, the attempt page): True if this call closed it.
-    """
-    was_open = attempt.status is AttemptStatus.IN_PROGRESS
-    if was_open and close_if_overdue(attempt, now):
-        request_scoring([attempt.id])
-        return True
-    return False
 
 
 def close_overdue_attempts(
@@ -56,7 +43,8 @@ def close_overdue_attempts(
 
     Built for the close of a round, when thousands of attempts are overdue at once: they are
     submitted in batches (one commit each) and handed to the scoring drain in one call each. The
-    unscored ones get a job each (:func:`workers.scoring.enqueue_scoring_many`, the safe path).
+    unscored ones get a job each (:func:`contest.services.scoring.enqueue_scoring_many`, the
+    safe path).
     """
     now = now or datetime.now(UTC)
     closed: list[int] = []
@@ -73,10 +61,8 @@ def close_overdue_attempts(
             .limit(SWEEP_PAGE)
             .with_for_update(skip_locked=True)
         ).all()
-        batch = [a.id for a in overdue if submit_if_overdue(a, now)]
-        db.session.commit()
-        closed += batch
-        request_scoring(batch)
+        closed += [a.id for a in overdue if submit_if_overdue(a, now)]
+        db.session.commit()  # queues the batch's scoring in one call
         if len(overdue) < SWEEP_PAGE:
             break
         after = overdue[-1].id
@@ -88,19 +74,3 @@ def close_overdue_attempts(
     just_closed = set(closed)  # already with the drain
     enqueue_scoring_many([i for i in db.session.scalars(query) if i not in just_closed])
     return len(closed)
-
-
-def schedule_close(attempt: Attempt, grace_s: int) -> None:
-    """Schedule :func:`close_attempt` for one second after the attempt's deadline plus grace."""
-    deadline = (
-        attempt.deadline_at
-        if attempt.deadline_at.tzinfo
-        else attempt.deadline_at.replace(tzinfo=UTC)
-    )
-    get_queue(current_app._get_current_object(), queues.DEFAULT).enqueue_at(  # type: ignore[attr-defined]
-        deadline + timedelta(seconds=grace_s + 1),
-        close_attempt,
-        attempt.id,
-        job_id=f"close-{attempt.id}",
-        job_timeout=60,
-    )

@@ -16,8 +16,8 @@ from workers import progress, queues
 from workers.imports import enqueue_upload_job
 from workers.runner import get_queue
 
-# 50,000 Argon2id hashes at ~27 ms on two idle cores take about 11 minutes (the rest is
-# seconds); on a busy machine a hash was measured at 45 ms a row, so allow two hours.
+# 50,000 Argon2id hashes take minutes on two idle cores (the rest is seconds), and much longer on
+# a busy machine (bench/HISTORY.md): allow two hours.
 TIMEOUT_S = 7200
 
 

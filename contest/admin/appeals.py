@@ -19,7 +19,7 @@ from contest.errors import DomainError
 from contest.extensions import db
 from contest.main import points_text, type_text
 from contest.models import AppealDecision, AppealStatus, Contest, Round
-from contest.services import appeals
+from contest.services import appeal_decisions, appeals
 from question_bank import markdown
 from question_bank.domain import OPTION_LETTERS
 
@@ -111,7 +111,7 @@ def decide_appeal(appeal_id: int) -> Any:
     else:
         decision, extra = AppealDecision.REJECT, {}
     try:
-        decided = appeals.decide_and_commit(
+        decided = appeal_decisions.decide_and_commit(
             appeal_id, decision, reply=form.reply.data or "", now=datetime.now(UTC), **extra
         )
     except DomainError as exc:
@@ -143,7 +143,7 @@ def regrade_appeal_item(round_id: int, version_id: int) -> Any:
         flash(_("The security token is missing or expired. Reload the page and retry."), "error")
         return redirect(back)
     try:
-        count = appeals.regrade_item(round_id, version_id, now=datetime.now(UTC))
+        count = appeal_decisions.regrade_item(round_id, version_id, now=datetime.now(UTC))
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(back)

@@ -23,7 +23,7 @@ from wtforms import BooleanField, IntegerField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from contest.admin import PAGE_SIZE, bp
-from contest.admin.contests import attempt_status_label
+from contest.admin.contest_labels import attempt_status_label
 from contest.errors import DomainError
 from contest.extensions import db
 from contest.main import points_text, type_text

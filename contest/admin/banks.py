@@ -43,8 +43,8 @@ from question_bank.domain import (
     QuestionType,
 )
 from question_bank.formats import get_format
-from question_bank.formats.spreadsheet import answer_text as format_answer
-from question_bank.formats.spreadsheet import parse_answer
+from question_bank.formats.notation import answer_text as format_answer
+from question_bank.formats.notation import parse_answer
 from question_bank.images import MAX_BYTES as MAX_IMAGE_BYTES
 from question_bank.models import Bank, Category, Question, QuestionStatus
 from workers.imports import enqueue_import
@@ -475,7 +475,7 @@ def import_status(import_id: int) -> Any:
 
 @bp.route("/banks/<int:bank_id>/template.<kind>")
 def import_template(bank_id: int, kind: str) -> Any:
-    from question_bank.formats.spreadsheet import template
+    from question_bank.formats.spreadsheet_template import template
 
     db.get_or_404(Bank, bank_id)
     if kind not in ("xlsx", "csv"):

@@ -27,7 +27,7 @@ from contest.errors import DomainError, NotFound
 from contest.extensions import db
 from contest.http_limits import takes_upload
 from contest.models import Certificate, Contest
-from contest.services import awards
+from contest.services import award_results
 from contest.services import certificates as service
 
 
@@ -105,7 +105,7 @@ def contest_certificates(contest_id: int) -> Any:
             return redirect(url_for("admin.contest_certificates", contest_id=contest.id))
     elif request.method == "POST":
         status = 422
-    locked = awards.is_locked(contest.id)
+    locked = award_results.is_locked(contest.id)
     if locked:
         service.issue_certificates(contest.id)
         db.session.commit()
@@ -123,7 +123,7 @@ def contest_certificates(contest_id: int) -> Any:
         locked=locked,
         issued=issued,
         verify_base=service.verify_url("", service.public_base_url(request.url_root)),
-        public_url_set=bool(current_app.config.get("CONTEST_PUBLIC_URL")),
+        public_url_set=bool(current_app.config["CONTEST_PUBLIC_URL"]),
     ), status
 
 

@@ -1,4 +1,4 @@
-"""Organizer pages for contests and paper rounds, and for integrity flags.
+"""Organizer pages for contests and their paper rounds.
 
 Times: the round form's ``datetime-local`` inputs are read as Beijing time (Asia/Shanghai, UTC+8,
 no daylight saving) and stored in UTC; pages show stored times in Beijing time again. An empty
@@ -7,43 +7,32 @@ open or close time means the round is always open on that side.
 Qualification rules are stored on the round as JSON, ``None`` for none, otherwise
 ``{"kind": "top_n" | "top_n_per_organization" | "min_score", "value": <number>}`` (``value``:
 N, a whole number of at least 1, or the minimum score).
+
+The forms these pages fill are in :mod:`contest.admin.contest_forms`, the labels they show in
+:mod:`contest.admin.contest_labels`, a round's live standings and its reveal in
+:mod:`contest.admin.standings`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.i18n import translations as wtf_translations
 from sqlalchemy import func, or_, select
-from wtforms import (
-    BooleanField,
-    DateTimeLocalField,
-    DecimalField,
-    FieldList,
-    Form,
-    FormField,
-    IntegerField,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-    TextAreaField,
-)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms import SelectMultipleField
 
-from contest.admin import PAGE_SIZE, bp
-from contest.admin.forms import _difficulty_choices as difficulty_choices
-from contest.admin.forms import _type_choices as type_choices
+from contest.admin import bp
+from contest.admin.contest_forms import BLUEPRINT_ROWS, ContestForm, EnrolForm, RoundForm
+from contest.admin.contest_labels import contest_status_label
 from contest.errors import DomainError
-from contest.extensions import db, redis_hub
-from contest.i18n import local_time, to_local, to_utc
+from contest.extensions import db
+from contest.i18n import to_local, to_utc
 from contest.models import (
     Attempt,
     AttemptStatus,
@@ -60,174 +49,13 @@ from contest.models import (
     ScoreVisibility,
 )
 from contest.services import contests as contest_service
-from contest.services import leaderboards, lifecycle
+from contest.services import lifecycle, timing
 from question_bank.domain import Problem
-from question_bank.grading import MultipleRule
 from question_bank.models import Bank, Category
-
-BLUEPRINT_ROWS = 8  # row inputs shown at least; more when a round already has more rows
-DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
-QUALIFICATION_RULES = ("top_n", "top_n_per_organization", "min_score")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-# Forms -------------------------------------------------------------------------------------------
-
-
-def _mode_choices() -> list[tuple[str, str]]:
-    return [(m.value, registration_mode_label(m)) for m in RegistrationMode]
-
-
-def _visibility_choices() -> list[tuple[str, str]]:
-    return [
-        (BoardVisibility.PUBLIC.value, str(_l("Public"))),
-        (BoardVisibility.ORGANIZERS.value, str(_l("Organizers only"))),
-    ]
-
-
-class ContestForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
-    schedule = TextAreaField(_l("Schedule"), validators=[Length(max=2000)])
-    registration_mode = SelectField(_l("Registration"), choices=_mode_choices, default="open")
-    invite_code = StringField(_l("Invite code"), validators=[Length(max=64)])
-    board_visibility = SelectField(
-        _l("Leaderboard visible to"), choices=_visibility_choices, default="public"
-    )
-    mask_names = BooleanField(_l("Mask names on public boards (张*三)"), default=True)
-    organizations = SelectMultipleField(_l("Organizations taking part"), coerce=int)
-
-
-def _row_type_choices() -> list[tuple[str, str]]:
-    return [("", str(_l("(empty row)"))), *type_choices()]
-
-
-def _row_difficulty_choices() -> list[tuple[str, str]]:
-    return [("", str(_l("Any difficulty"))), *difficulty_choices()]
-
-
-class BlueprintRowForm(Form):
-    """One blueprint row; a row without type, count and points is ignored."""
-
-    class Meta:
-        # A plain Form (rows carry no CSRF token of their own) speaking the page's language
-        # as FlaskForm does: WTForms' own messages ("Number must be between…") in Chinese.
-        def get_translations(self, form: Any) -> Any:
-            return wtf_translations
-
-    # Choices of the category are the bank's paths, set by the view; "" is every category.
-    category = SelectField(
-        _l("Category"), choices=[], default="", validate_choice=False, validators=[Length(max=500)]
-    )
-    type = SelectField(_l("Type"), choices=_row_type_choices, default="")
-    difficulty = SelectField(_l("Difficulty"), choices=_row_difficulty_choices, default="")
-    count = IntegerField(_l("Count"), validators=[Optional(), NumberRange(min=1, max=500)])
-    points = IntegerField(_l("Points"), validators=[Optional(), NumberRange(min=1, max=100)])
-
-    def is_empty(self) -> bool:
-        return not self.type.data and self.count.data is None and self.points.data is None
-
-
-def _score_policy_choices() -> list[tuple[str, str]]:
-    return [
-        (ScorePolicy.BEST.value, str(_l("The best attempt counts"))),
-        (ScorePolicy.LAST.value, str(_l("The last attempt counts"))),
-    ]
-
-
-def _multiple_rule_choices() -> list[tuple[str, str]]:
-    return [(rule.value, multiple_rule_label(rule.value)) for rule in MultipleRule]
-
-
-def _review_choices() -> list[tuple[str, str]]:
-    return [(p.value, review_policy_label(p)) for p in ReviewPolicy]
-
-
-def _score_visibility_choices() -> list[tuple[str, str]]:
-    return [(v.value, score_visibility_label(v)) for v in ScoreVisibility]
-
-
-def _integrity_action_choices() -> list[tuple[str, str]]:
-    return [(a.value, integrity_action_label(a)) for a in IntegrityAction]
-
-
-def _qualification_choices() -> list[tuple[str, str]]:
-    return [("", str(_l("None"))), *((r, qualification_label(r)) for r in QUALIFICATION_RULES)]
-
-
-class RoundForm(FlaskForm):
-    title = StringField(
-        _l("Title (初赛, 复赛, 决赛 …)"), validators=[DataRequired(), Length(max=200)]
-    )
-    bank_id = SelectField(_l("Question bank"), coerce=int, choices=[])
-    opens_at = DateTimeLocalField(
-        _l("Opens at (Beijing time)"), format=DATETIME_FORMATS, validators=[Optional()]
-    )
-    closes_at = DateTimeLocalField(
-        _l("Closes at (Beijing time)"), format=DATETIME_FORMATS, validators=[Optional()]
-    )
-    freeze_at = DateTimeLocalField(
-        _l("Freeze the public board at (封榜, Beijing time)"),
-        format=DATETIME_FORMATS,
-        validators=[Optional()],
-    )
-    # Minutes, decimals allowed (1.5 = 90 s) so rounds set up in seconds survive an edit.
-    duration_min = DecimalField(
-        _l("Duration per attempt (minutes)"),
-        places=None,
-        validators=[InputRequired(), NumberRange(min=Decimal("0.2"), max=24 * 60)],
-        default=30,
-    )
-    attempts_allowed = IntegerField(
-        _l("Attempts allowed (0: unlimited)"),
-        validators=[InputRequired(), NumberRange(min=0, max=1000)],
-        default=1,
-    )
-    score_policy = SelectField(_l("Which attempt counts"), choices=_score_policy_choices)
-    blueprint = FieldList(FormField(BlueprintRowForm), min_entries=BLUEPRINT_ROWS, max_entries=100)
-    shuffle_questions = BooleanField(_l("Shuffle questions"), default=True)
-    shuffle_options = BooleanField(_l("Shuffle options"), default=True)
-    multiple_rule = SelectField(_l("Multiple-choice scoring"), choices=_multiple_rule_choices)
-    review_policy = SelectField(_l("Review opens"), choices=_review_choices, default="after_close")
-    score_visibility = SelectField(
-        _l("Score shown"), choices=_score_visibility_choices, default="after_submit"
-    )
-    integrity_threshold = IntegerField(
-        _l("Focus losses allowed (0: not enforced)"),
-        validators=[InputRequired(), NumberRange(min=0, max=1000)],
-        default=0,
-    )
-    integrity_action = SelectField(
-        _l("Action when the limit is exceeded"), choices=_integrity_action_choices
-    )
-    focus_grace_s = IntegerField(
-        _l("Focus losses shorter than this are not counted (seconds)"),
-        validators=[InputRequired(), NumberRange(min=0, max=600)],
-        default=3,
-    )
-    grace_s = IntegerField(
-        _l("Grace for answers in flight after the deadline (seconds)"),
-        validators=[InputRequired(), NumberRange(min=0, max=600)],
-        default=10,
-    )
-    appeal_window_h = IntegerField(
-        _l("Appeals accepted for (hours after the answers are shown; 0: no appeals)"),
-        validators=[Optional(), NumberRange(min=0, max=24 * 30)],
-        default=72,
-    )
-    qualification_rule = SelectField(_l("Qualification rule"), choices=_qualification_choices)
-    qualification_value = DecimalField(
-        _l("N or minimum score"), places=2, validators=[Optional(), NumberRange(min=0)]
-    )
-
-
-class EnrolForm(FlaskForm):
-    organizations = SelectMultipleField(
-        _l("Organizations"), coerce=int, validators=[DataRequired()]
-    )
 
 
 # Contests ----------------------------------------------------------------------------------------
@@ -542,7 +370,7 @@ def _round_view(contest: Contest, round_: Round | None, form: RoundForm) -> Any:
                 errors = [exc.message]
             else:
                 flash(_("Round %(title)s saved.", title=saved.title), "info")
-                retimed = db.session.info.pop(contest_service.RETIMED, 0)
+                retimed = db.session.info.pop(timing.RETIMED, 0)
                 if retimed:
                     flash(
                         _(
@@ -689,15 +517,6 @@ def _minutes(seconds: int) -> Decimal:
     return (Decimal(seconds) / 60).quantize(Decimal("0.01"))
 
 
-def duration_text(seconds: int) -> str:
-    minutes, rest = divmod(seconds, 60)
-    if not rest:
-        return _("%(m)d min", m=minutes)
-    if not minutes:
-        return _("%(s)d s", s=rest)
-    return _("%(m)d min %(s)d s", m=minutes, s=rest)
-
-
 def _number(value: Decimal, whole: bool) -> int | float:
     if whole or value == value.to_integral_value():
         return int(value)
@@ -746,159 +565,5 @@ def _round_data(round_: Round) -> dict[str, Any]:
     }
 
 
-# Integrity flags (their pages: contest/admin/attempts.py) -----------------------------------------
-
-
 def _flagged_clause() -> Any:
     return or_(Attempt.flagged.is_(True), Attempt.status == AttemptStatus.VOID)
-
-
-@bp.route("/rounds/<int:round_id>/standings")
-def round_standings(round_id: int) -> Any:
-    """Live standings (full names, no freeze) from Redis, with the freeze state and 揭榜."""
-    round_ = db.get_or_404(Round, round_id)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    client = redis_hub.client
-    live = leaderboards.live_round_body(client, round_, (page - 1) * PAGE_SIZE, PAGE_SIZE)
-    public = leaderboards.read_board(client, leaderboards.round_board(round_.id), 0, 1)
-    return render_template(
-        "admin/contests/standings.html",
-        round=round_,
-        contest=round_.contest,
-        live=live,
-        public=json.loads(public.body) if public else None,
-        frozen=leaderboards.freeze_active(round_, datetime.now(UTC)),
-        revealed=leaderboards.revealed(round_),
-        page=page,
-        pages=max(1, -(-live["total"] // PAGE_SIZE)),
-        reveal_form=FlaskForm(),
-    )
-
-
-@bp.route("/rounds/<int:round_id>/reveal", methods=["POST"])
-def reveal_round(round_id: int) -> Any:
-    """揭榜: end the freeze; the public boards re-render with every submission."""
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    try:
-        leaderboards.reveal(round_id, datetime.now(UTC))
-    except DomainError as exc:
-        flash(exc.message, "error")
-    else:
-        flash(_("The board is revealed: the public now sees the live standings."), "success")
-    return redirect(url_for("admin.round_standings", round_id=round_id))
-
-
-# Helpers and labels ------------------------------------------------------------------------------
-
-
-def registration_mode_label(mode: RegistrationMode) -> str:
-    return {
-        RegistrationMode.OPEN: _("Open to every contestant"),
-        RegistrationMode.INVITE: _("With the invite code"),
-        RegistrationMode.ROSTER: _("Roster only (organizers enrol)"),
-    }[RegistrationMode(mode)]
-
-
-def contest_status_label(status: str) -> str:
-    return {
-        ContestStatus.DRAFT: _("Draft"),
-        ContestStatus.PUBLISHED: _("Published"),
-        ContestStatus.FINISHED: _("Finished"),
-        ContestStatus.ARCHIVED: _("Archived"),
-    }.get(ContestStatus(status), status)
-
-
-def round_status_label(status: str) -> str:
-    return {"scheduled": _("Scheduled"), "open": _("Open"), "closed": _("Closed")}.get(
-        status, status
-    )
-
-
-def multiple_rule_label(rule: str) -> str:
-    return {
-        "all_or_nothing": _("All or nothing (少选、错选不得分)"),
-        "half_for_subset": _("Half the points for a correct subset"),
-        "proportional": _("Points in proportion to the correct options chosen"),
-    }.get(rule, rule)
-
-
-def review_policy_label(policy: ReviewPolicy) -> str:
-    return {
-        ReviewPolicy.AFTER_SUBMIT: _("After the attempt is submitted"),
-        ReviewPolicy.AFTER_CLOSE: _("After the round closes"),
-        ReviewPolicy.NEVER: _("Never"),
-    }[ReviewPolicy(policy)]
-
-
-def score_visibility_label(visibility: ScoreVisibility) -> str:
-    return {
-        ScoreVisibility.AFTER_SUBMIT: _("After the attempt is submitted"),
-        ScoreVisibility.AFTER_CLOSE: _("After the round closes"),
-    }[ScoreVisibility(visibility)]
-
-
-def integrity_action_label(action: IntegrityAction) -> str:
-    return {
-        IntegrityAction.WARN: _("Warn and flag"),
-        IntegrityAction.SUBMIT: _("Submit the attempt and flag it"),
-        IntegrityAction.VOID: _("Void the attempt for review"),
-    }[IntegrityAction(action)]
-
-
-def qualification_label(rule: str) -> str:
-    return {
-        "top_n": _("Top N overall"),
-        "top_n_per_organization": _("Top N of each organization"),
-        "min_score": _("Minimum score"),
-    }.get(rule, rule)
-
-
-def qualification_text(qualification: dict[str, Any] | None) -> str:
-    if not qualification:
-        return _("None")
-    rule, value = qualification.get("kind", ""), qualification.get("value")
-    if rule == "top_n":
-        return _("Top %(n)s overall", n=value)
-    if rule == "top_n_per_organization":
-        return _("Top %(n)s of each organization", n=value)
-    if rule == "min_score":
-        return _("At least %(score)s points", score=value)
-    return str(qualification)
-
-
-def attempt_status_label(status: AttemptStatus) -> str:
-    return {
-        AttemptStatus.IN_PROGRESS: _("In progress"),
-        AttemptStatus.SUBMITTED: _("Submitted"),
-        AttemptStatus.SCORED: _("Scored"),
-        AttemptStatus.VOID: _("Void (for review)"),
-    }[AttemptStatus(status)]
-
-
-def submitted_by_label(by: str | None) -> str:
-    return {
-        "contestant": _("by the contestant"),
-        "deadline": _("at the deadline"),
-        "integrity": _("by the integrity rule"),
-        None: "",
-    }.get(by, by or "")
-
-
-@bp.app_context_processor
-def contest_labels() -> dict[str, Any]:
-    return {
-        "local_time": local_time,
-        "duration_text": duration_text,
-        "round_status": contest_service.contest_round_status,
-        "round_status_label": round_status_label,
-        "contest_status_label": contest_status_label,
-        "registration_mode_label": registration_mode_label,
-        "review_policy_label": review_policy_label,
-        "score_visibility_label": score_visibility_label,
-        "integrity_action_label": integrity_action_label,
-        "multiple_rule_label": multiple_rule_label,
-        "qualification_text": qualification_text,
-        "attempt_status_label": attempt_status_label,
-        "submitted_by_label": submitted_by_label,
-    }

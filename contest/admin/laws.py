@@ -21,6 +21,7 @@ from contest.admin import bp
 from contest.errors import DomainError
 from contest.extensions import db
 from contest.http_limits import takes_upload
+from contest.i18n import local_day
 from contest.services import amendments
 from question_bank.models import Bank, Law, LawVersion
 
@@ -30,7 +31,7 @@ def _now() -> datetime:
 
 
 def local_today() -> date:
-    return amendments.local_day(_now())
+    return local_day(_now())
 
 
 def _actor() -> Any:

@@ -19,7 +19,7 @@ from contest.auth import throttle
 from contest.extensions import db
 from contest.models import AppealDecision, AppealStatus
 from contest.security import organizer_required
-from contest.services import appeals
+from contest.services import appeal_decisions, appeals
 from contest.services import contests as contest_service
 
 
@@ -242,7 +242,7 @@ def list_appeals(query: dict[str, Any], contest_id: int) -> dict[str, Any]:
 @blp.arguments(DecisionInSchema())
 @blp.response(200, DecisionSchema)
 def decide_appeal(body: dict[str, Any], appeal_id: int) -> dict[str, Any]:
-    decided = appeals.decide_and_commit(
+    decided = appeal_decisions.decide_and_commit(
         appeal_id,
         AppealDecision(body["decision"]),
         reply=body["reply"],
@@ -269,5 +269,5 @@ def decide_appeal(body: dict[str, Any], appeal_id: int) -> dict[str, Any]:
 @organizer_required
 @blp.response(200, RegradeSchema)
 def regrade_appeal_item(round_id: int, version_id: int) -> dict[str, Any]:
-    count = appeals.regrade_item(round_id, version_id, now=now())
+    count = appeal_decisions.regrade_item(round_id, version_id, now=now())
     return {"attempts_regraded": count}

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from contest.api.autosave_lane import CHECKED, device_id_in
 from contest.api.blueprint import blp
 from contest.api.schemas import (
+    SAVE_ANSWER,
     AttemptClockSchema,
     AttemptResultSchema,
     AttemptSchema,
@@ -24,7 +25,6 @@ from contest.api.schemas import (
     IntegrityEventInSchema,
     IntegrityResultSchema,
     RegistrationSchema,
-    SaveAnswerSchema,
     SaveResultSchema,
 )
 from contest.errors import Forbidden
@@ -39,13 +39,13 @@ from contest.models import (
     SessionUser,
 )
 from contest.security import session_user
+from contest.services import answers, timing
 from contest.services import attempts as attempt_service
 from contest.services import contests as contest_service
+from contest.services.attempt_rules import Change
 from question_bank import markdown
 from question_bank.domain import QuestionType, count_blanks
 from question_bank.models import QuestionVersion
-from workers.deadlines import close_overdue_and_score, schedule_close
-from workers.scoring import request_scoring
 
 
 def now() -> datetime:
@@ -118,7 +118,7 @@ def attempt_body(attempt: Attempt, round_: Round) -> dict[str, Any]:
         "focus_losses": attempt.focus_losses,
         "integrity_remaining": attempt_service.integrity_remaining(round_, attempt),
         # As saves are checked: a request that names no device is not told apart.
-        "held_here": not (attempt.device_id and device_id() and attempt.device_id != device_id()),
+        "held_here": (here := device_id()) is None or attempt_service.held_on(attempt, here),
         "items": [_item_body(item, version) for item, version in _items(attempt)],
     }
 
@@ -207,7 +207,7 @@ def contest_body(contest: Contest, user_id: int) -> dict[str, Any]:
                 "id": round_.id,
                 "title": round_.title,
                 "mode": round_.mode,
-                "status": contest_service.round_status(round_, at) if taking else "closed",
+                "status": timing.round_status(round_, at) if taking else "closed",
                 "opens_at": round_.opens_at,
                 "closes_at": round_.closes_at,
                 "duration_s": round_.duration_s,
@@ -271,8 +271,6 @@ def start_attempt(round_id: int) -> Any:
         round_id, current_user.id, now=now(), device_id=device_id()
     )
     round_ = contest_service.get_round(round_id)
-    # Resuming schedules the close again (same job id): a lost schedule is repaired.
-    schedule_close(started.attempt, round_.grace_s)
     headers = {"Location": url_for("api.get_attempt", attempt_id=started.attempt.id)}
     return attempt_body(started.attempt, round_), 201 if started.created else 200, headers
 
@@ -283,7 +281,7 @@ def start_attempt(round_id: int) -> Any:
 @blp.response(200, AttemptSchema)
 def get_attempt(attempt_id: int) -> dict[str, Any]:
     attempt = attempt_service.get_own_attempt(attempt_id, current_user.id)
-    close_overdue_and_score(attempt, now())
+    attempt_service.close_if_overdue(attempt, now())
     return attempt_body(attempt, contest_service.get_round(attempt.round_id))
 
 
@@ -299,7 +297,7 @@ def get_attempt(attempt_id: int) -> dict[str, Any]:
 @blp.response(200, AttemptClockSchema)
 def get_attempt_clock(attempt_id: int) -> dict[str, Any]:
     attempt = attempt_service.get_own_attempt(attempt_id, current_user.id)
-    close_overdue_and_score(attempt, now())
+    attempt_service.close_if_overdue(attempt, now())
     return {"status": attempt.status.value, "deadline_at": attempt.deadline_at, "server_now": now()}
 
 
@@ -308,75 +306,60 @@ def get_attempt_clock(attempt_id: int) -> dict[str, Any]:
     operationId="saveAnswer",
     summary="Autosave one answer; a seq not above the stored one changes nothing",
 )
-@blp.arguments(SaveAnswerSchema())
+@blp.arguments(SAVE_ANSWER)
 @blp.response(200, SaveResultSchema)
 def save_answer(body: dict[str, Any], attempt_id: int, position: int) -> Any:
     # The hot path of a contest: the signed session names the user, and the one query of the
-    # fast path checks the account is active and owns the attempt, so no user is loaded. (Most
-    # saves never get here: the autosave lane serves them; CHECKED: it ran this query already.)
+    # fast path checks every rule (the account's too), so no user is loaded. (Most saves never
+    # get here: the autosave lane serves them; CHECKED: it ran this query already.)
     user = signed_session_user()
     if user is not None and not request.environ.get(CHECKED):
-        fast = attempt_service.save_answer_fast(
-            attempt_id,
-            user,
-            position,
-            answer=body["answer"],
-            seq=body["seq"],
-            flagged=body.get("flagged"),
-            now=now(),
-            device_id=device_id(),
-        )
+        fast = answers.save_answer_fast(save_change(attempt_id, position, body, user))
         if fast is not None:
             return fast
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    result = attempt_service.save_answer(
+    return answers.save_answer(save_change(attempt_id, position, body, signed_in()))
+
+
+def save_change(attempt_id: int, position: int, body: dict[str, Any], user: SessionUser) -> Change:
+    """A save as the attempt rules read it (the API's body, validated by SaveAnswerSchema)."""
+    return Change(
         attempt_id,
-        current_user.id,
-        position,
+        user,
+        now(),
+        device_id(),
+        position=position,
         answer=body["answer"],
         seq=body["seq"],
         flagged=body.get("flagged"),
-        now=now(),
-        device_id=device_id(),
     )
-    return result
+
+
+def signed_in() -> SessionUser:
+    """The signed-in user as the attempt rules name a requester."""
+    return SessionUser(current_user.id, current_user.session_generation)
 
 
 @blp.route("/attempts/<int:attempt_id>/submission", methods=["POST"])
 @blp.doc(operationId="submitAttempt", summary="Submit; submitting twice is harmless")
 @blp.response(200, AttemptResultSchema)
-def submit_attempt(attempt_id: int) -> dict[str, Any]:
-    # Like saveAnswer: the fast path serves the ordinary submission without loading the user.
+def submit_attempt(attempt_id: int) -> Any:
+    # Like saveAnswer: the signed session names the user, and the submission's one read checks
+    # every rule (the account's too), so no user is loaded.
     user = signed_session_user()
-    if user is not None:
-        fast = attempt_service.submit_attempt_fast(
-            attempt_id, user, now=now(), device_id=device_id()
-        )
-        if fast is not None:
-            request_scoring([attempt_id])
-            status = AttemptStatus.SUBMITTED
-            review = attempt_service.review_open_for(
-                status, fast.review_policy, fast.closes_at, fast.grace_s, now()
-            )
-            return _result_head(
-                attempt_id,
-                fast.round_id,
-                status,
-                None,
-                fast.max_score,
-                fast.time_used_s,
-                review,
-            )
-    if not current_user.is_authenticated:
+    if user is None:
         return login_manager.unauthorized()
-    attempt, submitted = attempt_service.submit_attempt(
-        attempt_id, current_user.id, now=now(), device_id=device_id()
+    done = attempt_service.submit_attempt(Change(attempt_id, user, now(), device_id()))
+    return _result_head(
+        done.attempt_id,
+        done.round_id,
+        done.status,
+        done.score,
+        done.max_score,
+        done.time_used_s,
+        done.review,
     )
-    if submitted or (attempt.status is AttemptStatus.SUBMITTED and attempt.score is None):
-        # A retried submit may follow a lost job: scoring is idempotent.
-        request_scoring([attempt.id])
-    return result_body(attempt, contest_service.get_round(attempt.round_id), items=False)
 
 
 @blp.route("/attempts/<int:attempt_id>/result", methods=["GET"])
@@ -388,7 +371,7 @@ def submit_attempt(attempt_id: int) -> dict[str, Any]:
 @blp.response(200, AttemptResultSchema)
 def get_attempt_result(attempt_id: int) -> dict[str, Any]:
     attempt = attempt_service.get_own_attempt(attempt_id, current_user.id)
-    close_overdue_and_score(attempt, now())
+    attempt_service.close_if_overdue(attempt, now())
     return result_body(attempt, contest_service.get_round(attempt.round_id))
 
 
@@ -409,8 +392,6 @@ def report_integrity_event(body: dict[str, Any], attempt_id: int) -> dict[str, A
         device_id=device_id(),
     )
     attempt = attempt_service.get_own_attempt(attempt_id, current_user.id)
-    if result.action in ("submit", "void"):
-        request_scoring([attempt.id])
     return {
         "counted": result.counted,
         "focus_losses": result.focus_losses,

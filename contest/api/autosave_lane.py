@@ -3,7 +3,7 @@
 Autosaves are most of a contest's requests: every answer a contestant touches, saved again at each
 change. Through Flask a save spends most of its CPU on request machinery (contexts, routing,
 argument parsing and the response schema) around one SQL statement; this WSGI middleware serves
-the same save with the same checks for less (bench/README.md has the figures).
+the same save with the same checks for less (bench/HISTORY.md has the figures).
 
 The lane **only accepts**. It answers a request itself when every check of the full path passes:
 
@@ -12,17 +12,22 @@ The lane **only accepts**. It answers a request itself when every check of the f
   generation it was signed in;
 - CSRF as Flask-WTF checks it: the ``WTF_CSRF_HEADERS`` token matches the session's, and over
   HTTPS the referrer has the same origin;
-- the body is an object the schema would take unchanged (``SaveAnswerSchema``: an ``answer``, an
-  integer ``seq`` from 1 to 2^62, ``flagged`` true, false or null; other fields are ignored);
-- :func:`contest.services.attempts.save_answer_fast` saves it, in one statement that also checks
-  the account is active, has not ended its sessions since this one was signed in (logout,
-  password change, deactivation) and owns the open, in-time attempt on this device.
+- the body is valid for the API's own schema object (:data:`contest.api.schemas.SAVE_ANSWER`,
+  the one ``saveAnswer`` validates with: not a copy of its rules);
+- :func:`contest.services.answers.save_answer_fast` saves it, in one statement that holds every
+  rule of :mod:`contest.services.attempt_rules` (the account is active and has not ended its
+  sessions since this one was signed in; it owns the open, in-time attempt on this device).
 
 Anything else — a refusal, an unusual but valid body, an error — goes to the full Flask path with
 the body put back, and that path answers as it always did (when the lane already ran the save's
 statement, the view skips its own fast attempt). So the lane cannot make anything succeed that
 the full path refuses, and its answers carry the full path's status, headers and body
-(tests/test_autosave_lane.py).
+(tests/test_autosave_lane.py, tests/test_save_refusals.py).
+
+The lane runs none of Flask's request hooks; it does itself what the app's own hooks do for a
+save (:data:`KNOWN_HOOKS`). Before it serves its first request it compares the app's hooks with
+that list, and when the app has one it does not know (a rate limit, a maintenance switch added
+later) it turns itself off with a log line: every save then takes the full path.
 """
 
 from __future__ import annotations
@@ -40,21 +45,44 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import same_origin
 from itsdangerous import BadData, URLSafeTimedSerializer
+from marshmallow import ValidationError
 from werkzeug.http import parse_cookie
 from werkzeug.wsgi import get_content_length, get_host
 
+from contest.api.schemas import SAVE_ANSWER
 from contest.errors import DomainError
 from contest.security import SECURITY_HEADERS, session_user
-from contest.services import attempts as attempt_service
+from contest.services import answers
+from contest.services.attempt_rules import Change
 
 log = logging.getLogger(__name__)
 
 _PATH = re.compile(r"/api/v1/attempts/([1-9][0-9]{0,9})/items/([1-9][0-9]{0,4})")
 MAX_BODY = 64 * 1024
-MAX_SEQ = 2**62
 # Set in the environ when the lane ran the save's checks and handed over: the view then takes the
 # general path at once instead of running the same fast statement again.
 CHECKED = "contest.autosave_checked"
+
+# The request hooks a save would run on the full path, each mirrored by the lane: the body limit
+# (MAX_BODY; a missing or doubled Host is refused by the gunicorn worker before either path), the
+# CSRF check (:meth:`AutosaveLane._csrf_passes`), no NUL in strings (``encode_answer``; a NUL in
+# an option id matches no option), the embedded Redis starter (nothing to do for a save), the
+# remember cookie (set only by a login), the security headers (:meth:`AutosaveLane._headers`).
+KNOWN_HOOKS = {
+    "before_request": {
+        "contest.http_limits._check_head",
+        "flask_wtf.csrf.CSRFProtect.init_app.<locals>.csrf_protect",
+        "contest.input_checks._refuse_nul",
+        "contest.extensions.RedisHub.init_app.<locals>.<lambda>",
+    },
+    "after_request": {
+        "flask_login.login_manager.LoginManager._update_remember_cookie",
+        "contest.security._security_headers",
+    },
+    "teardown_request": set(),
+    "url_value_preprocessors": set(),
+}
+_SCOPES = (None, "api")  # the app's hooks and the API blueprint's
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -72,9 +100,19 @@ class AutosaveLane:
         self.app = app
         self.flask_wsgi = flask_wsgi
         self._csrf: tuple[Any, URLSafeTimedSerializer] | None = None
+        self.enabled: bool | None = None  # decided before the first request (unknown_hooks)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        answer = self._serve(environ)
+        if self.enabled is None:
+            unknown = unknown_hooks(self.app)
+            self.enabled = not unknown
+            if unknown:
+                log.warning(
+                    "autosave lane off: the app has request hooks it does not run (%s); "
+                    "every save takes the full path",
+                    ", ".join(unknown),
+                )
+        answer = self._serve(environ) if self.enabled else None
         if answer is None:
             return self.flask_wsgi(environ, start_response)
         start_response("200 OK", self._headers(len(answer)))
@@ -139,24 +177,24 @@ class AutosaveLane:
             payload = json.loads(body.decode("utf-8"))
         except (ValueError, RecursionError):  # UnicodeDecodeError included; too deep to parse
             return None
-        if type(payload) is not dict or "answer" not in payload:
+        if type(payload) is not dict:  # the full path answers what its schema says of it
             return None
-        seq, flagged = payload.get("seq"), payload.get("flagged")
-        if type(seq) is not int or not 1 <= seq <= MAX_SEQ:
+        try:
+            valid = SAVE_ANSWER.load(payload)
+        except ValidationError:
             return None
-        if flagged is not None and type(flagged) is not bool:
-            return None
+        change = Change(
+            attempt_id,
+            user,
+            datetime.now(UTC),
+            device_id_in(environ),
+            position=position,
+            answer=valid["answer"],
+            seq=valid["seq"],
+            flagged=valid.get("flagged"),
+        )
         with app.app_context():
-            result = attempt_service.save_answer_fast(
-                attempt_id,
-                user,
-                position,
-                answer=payload["answer"],
-                seq=seq,
-                flagged=flagged,
-                now=datetime.now(UTC),
-                device_id=device_id_in(environ),
-            )
+            result = answers.save_answer_fast(change)
         if result is None:  # refused or unusual: the view explains it without trying again
             environ[CHECKED] = True
             return None
@@ -250,15 +288,26 @@ class AutosaveLane:
 
 
 def init_app(app: Flask) -> None:
-    """Put the lane in front of the app's WSGI callable (inside any proxy middleware).
-
-    The lane runs no ``before_request`` / ``after_request`` hook; it holds what the app-wide
-    ones ask of a save itself: the security headers (it sends them), the body limit
-    (``contest.http_limits``: 64 KiB for JSON, which :data:`MAX_BODY` is; a missing or doubled
-    Host is refused by the gunicorn worker before either path), and no NUL in strings
-    (``contest.input_checks``: an answer's strings are checked by ``encode_answer``, and a NUL in
-    an option id matches no option). The embedded Redis starter has nothing to do for a save. A
-    new API-wide hook (a rate limit, a maintenance switch) must be mirrored here or the lane
-    turned off for it.
-    """
+    """Put the lane in front of the app's WSGI callable (inside any proxy middleware). It turns
+    itself off before its first request if the app has a request hook it does not know."""
     app.wsgi_app = AutosaveLane(app, app.wsgi_app)  # type: ignore[method-assign]
+
+
+def unknown_hooks(app: Flask) -> list[str]:
+    """The app's request hooks (app-wide and the API blueprint's) that :data:`KNOWN_HOOKS` does
+    not list: a save served by the lane would skip them."""
+    tables: dict[str, Mapping[str | None, list[Callable[..., Any]]]] = {
+        "before_request": app.before_request_funcs,
+        "after_request": app.after_request_funcs,
+        "teardown_request": app.teardown_request_funcs,
+        "url_value_preprocessors": app.url_value_preprocessors,
+    }
+    unknown = []
+    for kind, known in KNOWN_HOOKS.items():
+        hooks = tables[kind]
+        for scope in _SCOPES:
+            for hook in hooks.get(scope, ()):
+                name = f"{hook.__module__}.{hook.__qualname__}"
+                if name not in known:
+                    unknown.append(f"{kind}: {name}")
+    return unknown

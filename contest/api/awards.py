@@ -21,7 +21,7 @@ from contest.errors import NotFound
 from contest.extensions import db
 from contest.main import winners as winner_pages
 from contest.security import organizer_required
-from contest.services import awards
+from contest.services import award_results, award_rules, awards
 
 NUMBER = r"^-?\d{1,7}(\.\d{1,4})?$"  # a decimal as text: "10", "12.5"
 
@@ -36,7 +36,7 @@ def _actor() -> Any:
 class AwardTierSchema(ma.Schema):
     key = ma.fields.String(load_default="", validate=ma.validate.Length(max=20))
     label = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
-    mode = ma.fields.String(required=True, validate=ma.validate.OneOf(awards.MODES))
+    mode = ma.fields.String(required=True, validate=ma.validate.OneOf(award_rules.MODES))
     value = ma.fields.String(
         required=True,
         validate=ma.validate.Regexp(NUMBER),
@@ -50,7 +50,7 @@ class AwardTierSchema(ma.Schema):
 
 class AwardUnitRuleSchema(ma.Schema):
     label = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
-    metric = ma.fields.String(required=True, validate=ma.validate.OneOf(awards.UNIT_METRICS))
+    metric = ma.fields.String(required=True, validate=ma.validate.OneOf(award_rules.UNIT_METRICS))
     top = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=100_000))
     min_enrolled = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
 
@@ -302,7 +302,7 @@ def publish_winners(body: dict[str, Any], contest_id: int) -> Any:
 @blp.response(200, WinnersListSchema)
 def get_winners_list(contest_id: int) -> Any:
     winner_pages.check_rate(request.remote_addr or "", now_s())
-    listing = awards.winners_list(contest_id)
+    listing = award_results.winners_list(contest_id)
     if listing is None:
         raise NotFound(_("No published winners list."))
     return listing

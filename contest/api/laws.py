@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from contest.api.blueprint import blp
 from contest.extensions import db
+from contest.i18n import local_day
 from contest.security import organizer_required
 from contest.services import amendments
 
@@ -98,7 +99,7 @@ def review_body(row: amendments.ReviewRow) -> dict[str, Any]:
 @blp.alt_response(401, description="Not logged in")
 @blp.alt_response(403, description="Not an organizer")
 def list_amendment_reviews() -> dict[str, Any]:
-    rows = amendments.review_queue(amendments.local_day(datetime.now(UTC)))
+    rows = amendments.review_queue(local_day(datetime.now(UTC)))
     db.session.commit()
     return {"reviews": [review_body(row) for row in rows]}
 
@@ -120,7 +121,7 @@ def list_amendment_reviews() -> dict[str, Any]:
 def apply_amendment_update(question_id: int) -> dict[str, Any]:
     applied = amendments.apply_update(
         question_id,
-        today=amendments.local_day(datetime.now(UTC)),
+        today=local_day(datetime.now(UTC)),
         actor=current_user._get_current_object(),
         now=datetime.now(UTC),
     )

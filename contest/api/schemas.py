@@ -243,6 +243,10 @@ class SaveAnswerSchema(ma.Schema):
     flagged = ma.fields.Boolean(load_default=None, allow_none=True)
 
 
+# The one instance saveAnswer validates with; the autosave lane validates with it too.
+SAVE_ANSWER = SaveAnswerSchema()
+
+
 class SaveResultSchema(ma.Schema):
     saved = ma.fields.Boolean()
     seq = ma.fields.Integer()

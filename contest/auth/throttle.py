@@ -22,10 +22,18 @@ The login views call :func:`check_login_allowed` with the very username they pas
 HEAD, an incomplete form or a request without a valid CSRF token). Every such attempt is counted
 *before* its password is checked, so requests sent at once cannot all pass a check made before any
 of them counted; a refused attempt takes its counts back (an attacker hammering from one address
-must not use up the owner's total), and so does a successful one (only failures count). Counters
-are fixed windows in Redis (the window's number is part of the key, so a count taken back is
-taken from the window it was made in), shared by every web process. An IPv6 client counts by its
-/64 network, which one subscriber usually holds whole.
+must not use up the owner's total), and so does a successful one (only failures count). An IPv6
+client counts by its /64 network, which one subscriber usually holds whole.
+
+Counting is the ``limits`` package's fixed window (:class:`limits.strategies.FixedWindowRateLimiter`
+over a :class:`limits.storage.RedisStorage` sharing the app's Redis connection pool), shared by
+every web process; the settings are its notation (:func:`parse_limit`). The windows are the
+clock's (:func:`window_counter`): the window's number is one of the counter's identifiers, so a
+count taken back is taken from the window it was made in and ``Retry-After`` is the time to the
+window's end; the key's Redis expiry only clears it away. ``limits`` has no decrement, so taking a
+count back is a small script of ours on the same keys (:func:`_take_back`). The invite-code
+throttle alone counts in windows that begin with an account's first attempt and end with their
+key's expiry (:func:`invite_attempt_refused`).
 
 When Redis cannot be reached the login goes ahead unthrottled and the failure is logged: during a
 round, contestants who cannot log in are worse than a few minutes without brute-force throttling.
@@ -33,25 +41,26 @@ round, contestants who cannot log in are worse than a few minutes without brute-
 
 from __future__ import annotations
 
+import glob
 import ipaddress
 import logging
-import re
 import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import limits
 import redis
-from flask import Response, after_this_request, current_app, g, request
+from flask import Flask, Response, after_this_request, current_app, g, request
 from itsdangerous import BadData, URLSafeTimedSerializer
+from limits import RateLimitItem
+from limits.storage import RedisStorage
+from limits.strategies import FixedWindowRateLimiter
 
 from contest.extensions import redis_hub
 from contest.services.accounts import normalize_username
 
 log = logging.getLogger(__name__)
-
-_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
-_LIMIT = re.compile(r"^\s*(\d+)\s*(?:per|/)\s*(\d+)?\s*(second|minute|hour|day)s?\s*$")
 
 DEVICE_COOKIE = "contest_device"
 DEVICE_MAX_AGE_S = 180 * 86400
@@ -59,19 +68,38 @@ DEVICE_ACCOUNTS = 8  # accounts one browser is known for (a shared computer at a
 _DEVICE_SALT = "contest-device"
 
 
-@dataclass(frozen=True, slots=True)
-class Limit:
-    amount: int
-    window_s: int
+def parse_limit(text: str) -> RateLimitItem:
+    """One limit in ``limits``' notation: ``"10 per 5 minutes"``, ``"2000 per hour"``,
+    ``"5/minute"`` (a list such as ``"5/minute; 100/day"`` is refused: each setting is one
+    limit)."""
+    try:
+        parsed = limits.parse_many(text)
+    except ValueError:
+        parsed = []
+    if len(parsed) != 1:
+        raise ValueError(f"not a rate limit: {text!r} (write it like '10 per 5 minutes')")
+    return parsed[0]
 
-    @classmethod
-    def parse(cls, text: str) -> Limit:
-        """``"10 per 5 minutes"``, ``"2000 per hour"``, ``"5/minute"``."""
-        match = _LIMIT.match(text.lower())
-        if match is None:
-            raise ValueError(f"not a rate limit: {text!r} (write it like '10 per 5 minutes')")
-        amount, count, unit = match.groups()
-        return cls(int(amount), int(count or 1) * _UNITS[unit])
+
+def storage_for_app(app: Flask) -> RedisStorage:
+    """The ``limits`` storage of ``app``: it shares the app's Redis client's connection pool (and
+    is made again when the client is: tests close and reopen it)."""
+    client = redis_hub.client_for_app(app)
+    made: tuple[redis.Redis, RedisStorage] | None = app.extensions.get("contest_limits")
+    if made is None or made[0] is not client:
+        storage = RedisStorage(redis_hub.url_for_app(app), connection_pool=client.connection_pool)
+        made = (client, storage)
+        app.extensions["contest_limits"] = made
+    return made[1]
+
+
+def _storage() -> RedisStorage:
+    return storage_for_app(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def limiter() -> FixedWindowRateLimiter:
+    """The fixed-window limiter every throttle counts with (in an app or request context)."""
+    return FixedWindowRateLimiter(_storage())
 
 
 class LoginThrottled(Exception):
@@ -85,16 +113,34 @@ class LoginThrottled(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Counter:
-    """One fixed-window count of failed logins, after this attempt was counted in it."""
+    """One fixed-window count (of failed logins, sign-ups...), after this attempt was counted in
+    it."""
 
-    key: str  # names the window too
-    limit: Limit
+    name: str
+    limit: RateLimitItem
+    window: int  # the window's number: epoch seconds // the limit's length
     count: int = 0
     retry_after: int = 0  # seconds until the window ends
 
     @property
+    def identifiers(self) -> tuple[str, str]:
+        """What names this counter to the limiter (and so its Redis key)."""
+        return self.name, str(self.window)
+
+    @property
+    def key(self) -> str:
+        """The counter's Redis key."""
+        return _storage().prefixed_key(self.limit.key_for(*self.identifiers))
+
+    @property
     def over(self) -> bool:
         return self.count > self.limit.amount
+
+    def hit(self) -> Counter:
+        """This counter with one more counted in it (what ``FixedWindowRateLimiter.hit`` does,
+        keeping the count that it compares with the limit)."""
+        count = _storage().incr(self.limit.key_for(*self.identifiers), self.limit.get_expiry())
+        return Counter(self.name, self.limit, self.window, int(count), self.retry_after)
 
 
 def now_s() -> float:
@@ -103,10 +149,11 @@ def now_s() -> float:
     return time.time()
 
 
-def window_counter(name: str, limit: Limit, now: float) -> Counter:
+def window_counter(name: str, limit: RateLimitItem, now: float) -> Counter:
     """The counter ``name`` in the window of ``limit`` that ``now`` (epoch seconds) falls in."""
-    window = int(now) // limit.window_s
-    return Counter(f"{name}:{window}", limit, retry_after=(window + 1) * limit.window_s - int(now))
+    length = limit.get_expiry()
+    window = int(now) // length
+    return Counter(name, limit, window, retry_after=(window + 1) * length - int(now))
 
 
 def over_limit(name: str, setting: str, default: str, now: float) -> int | None:
@@ -119,17 +166,14 @@ def over_limit(name: str, setting: str, default: str, now: float) -> int | None:
     secret."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return None
-    limit = Limit.parse(str(current_app.config.get(setting) or default))
+    limit = parse_limit(str(current_app.config.get(setting) or default))
     counter = window_counter(name, limit, now)
     try:
-        pipe = redis_hub.client.pipeline()
-        pipe.set(counter.key, 0, ex=limit.window_s, nx=True)
-        pipe.incr(counter.key)
-        count = int(pipe.execute()[1])
+        allowed = limiter().hit(limit, *counter.identifiers)
     except redis.RedisError:
         log.warning("%s not rate-limited: Redis is unreachable", setting)
         return None
-    return counter.retry_after if count > limit.amount else None
+    return None if allowed else counter.retry_after
 
 
 def client_network(address: str) -> str:
@@ -165,8 +209,8 @@ def refusal(counters: Sequence[Counter], *, known_device: bool) -> Counter | Non
     return None
 
 
-def _config_limit(name: str) -> Limit:
-    return Limit.parse(current_app.config[name])
+def _config_limit(name: str) -> RateLimitItem:
+    return parse_limit(current_app.config[name])
 
 
 def _device_serializer() -> URLSafeTimedSerializer:
@@ -213,7 +257,7 @@ def _counters(username: str, now: float) -> tuple[list[Counter], bool]:
 
 
 # Decrement only counters that still exist: one whose window ended meanwhile must not come back
-# as a key without an expiry (it would never reset).
+# as a key without an expiry (it would never reset). ``limits`` only ever adds to a counter.
 _TAKE_BACK = """
 for _, key in ipairs(KEYS) do
   if redis.call('EXISTS', key) == 1 then redis.call('DECR', key) end
@@ -234,15 +278,7 @@ def check_login_allowed(username: str) -> None:
         return
     counters, known_device = _counters(normalize_username(username)[:64], now_s())
     try:
-        pipe = redis_hub.client.pipeline()
-        for counter in counters:
-            pipe.set(counter.key, 0, ex=counter.limit.window_s, nx=True)
-            pipe.incr(counter.key)
-        results = pipe.execute()
-        counted = [
-            Counter(c.key, c.limit, int(results[2 * i + 1]), c.retry_after)
-            for i, c in enumerate(counters)
-        ]
+        counted = [counter.hit() for counter in counters]
         refused = refusal(counted, known_device=known_device)
         if refused is not None:
             _take_back(counted)
@@ -285,12 +321,16 @@ def login_succeeded(username: str) -> None:
 def unlock_account(username: str) -> int:
     """Forget the failed logins counted against ``username`` in the current windows, from every
     address and device (an organizer's ``contest users unlock``); how many counters went."""
-    name = normalize_username(username)
+    name = glob.escape(normalize_username(username)).replace("\\", "\\\\")
     client = redis_hub.client
+    # The addresses and devices are not known here, so the counters are found by their keys
+    # (``LIMITS:LIMITER/<name>/<window>/<amount>/<multiples>/<unit>``) rather than cleared one by
+    # one with the limiter's ``clear``.
+    key = _storage().prefixed_key("LIMITER")  # limits' own namespace
     keys = [
-        *client.scan_iter(match=f"throttle:login:account:{name}:*", count=1000),
-        *client.scan_iter(match=f"throttle:login:account-address:{name}:*", count=1000),
-        *client.scan_iter(match=f"throttle:login:device:*:{name}:*", count=1000),
+        *client.scan_iter(match=f"{key}/throttle:login:account:{name}/*", count=1000),
+        *client.scan_iter(match=f"{key}/throttle:login:account-address:{name}:*", count=1000),
+        *client.scan_iter(match=f"{key}/throttle:login:device:*:{name}/*", count=1000),
     ]
     return int(client.delete(*keys)) if keys else 0
 
@@ -303,15 +343,14 @@ def invite_attempt_refused(user_id: int) -> int | None:
     config = current_app.config
     if not config["RATELIMIT_ENABLED"]:
         return None
-    limit = Limit.parse(config["INVITE_LIMIT_ACCOUNT"])
-    key = f"throttle:invite:{user_id}"
+    limit = parse_limit(config["INVITE_LIMIT_ACCOUNT"])
+    counting = limiter()
     try:
-        pipe = redis_hub.client.pipeline()
-        pipe.set(key, 0, ex=limit.window_s, nx=True)
-        pipe.incr(key)
-        pipe.ttl(key)
-        _, attempts, ttl = pipe.execute()
+        if counting.hit(limit, "throttle:invite", str(user_id)):
+            return None
+        # This window began with the account's first attempt: it ends when its key expires.
+        reset_at = counting.get_window_stats(limit, "throttle:invite", str(user_id)).reset_time
     except redis.RedisError:
         log.warning("invite throttle skipped: Redis is unreachable", exc_info=True)
         return None
-    return max(1, ttl) if attempts > limit.amount else None
+    return max(1, round(reset_at - time.time()))

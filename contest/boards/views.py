@@ -22,8 +22,7 @@ from markupsafe import Markup
 from contest.api.schemas import MAX_BOARD_OFFSET as MAX_OFFSET
 from contest.extensions import db, redis_hub
 from contest.models import Contest, ContestStatus, Round
-from contest.services import contests as contest_service
-from contest.services import leaderboards
+from contest.services import leaderboards, timing
 
 bp = Blueprint("boards", __name__, url_prefix="/boards")
 
@@ -73,7 +72,7 @@ def current_round(rounds: list[Round], at: datetime) -> Round | None:
     else the first."""
     if not rounds:
         return None
-    status = {r.id: contest_service.round_status(r, at) for r in rounds}
+    status = {r.id: timing.round_status(r, at) for r in rounds}
     open_rounds = [r for r in rounds if status[r.id] == "open"]
     if open_rounds:
         return open_rounds[0]
@@ -89,7 +88,7 @@ def join_url(contest: Contest, at: datetime) -> str:
     round_ = current_round(list(contest.rounds), at)
     args: dict[str, Any] = {} if round_ is None else {"round_id": round_.id}
     endpoint = "main.index" if round_ is None else "main.round_lobby"
-    base = current_app.config.get("CONTEST_PUBLIC_URL")
+    base = current_app.config["CONTEST_PUBLIC_URL"]
     return base + url_for(endpoint, **args) if base else url_for(endpoint, _external=True, **args)
 
 
@@ -189,7 +188,7 @@ def page_context(contest: Contest, selected: Round | None, offset: int) -> dict[
     # A finished contest's rounds are over, those without a closing time included: they ended
     # with the contest.
     ended = (contest.finished_at or at) if contest.status is not ContestStatus.PUBLISHED else None
-    status = {r.id: "closed" if ended else contest_service.round_status(r, at) for r in rounds}
+    status = {r.id: "closed" if ended else timing.round_status(r, at) for r in rounds}
     return {
         "contest": contest,
         "rounds": [
@@ -306,7 +305,7 @@ def screen(contest_id: int) -> Any:
         # Nothing left to join once every round has closed or the contest has finished: no QR
         # code leading to a closed lobby.
         joinable=contest.status is ContestStatus.PUBLISHED
-        and (not rounds or any(contest_service.round_status(r, at) != "closed" for r in rounds)),
+        and (not rounds or any(timing.round_status(r, at) != "closed" for r in rounds)),
         strings=board_strings(),
     )
     # The link follows the request's Host header (without CONTEST_PUBLIC_URL): no shared cache

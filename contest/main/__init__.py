@@ -36,7 +36,6 @@ from contest.models import (
 from contest.services import attempts as attempt_service
 from contest.services import contests as contest_service
 from question_bank.domain import QuestionType
-from workers.deadlines import close_overdue_and_score, schedule_close
 
 OPTION_LETTERS = "ABCDEFGH"  # the attempt page's labels for choices (attempt.js: LETTERS)
 
@@ -307,8 +306,6 @@ def start_attempt(round_id: int) -> Any:
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("main.round_lobby", round_id=round_id))
-    # Resuming schedules the close again (same job id): a lost schedule is repaired.
-    schedule_close(started.attempt, round_.grace_s)
     return redirect(url_for("main.attempt_page", attempt_id=started.attempt.id))
 
 
@@ -318,7 +315,7 @@ def start_attempt(round_id: int) -> Any:
 def _own_attempt(attempt_id: int) -> tuple[Attempt, Round]:
     """The contestant's own attempt (404 for anyone else's), closed if its time is up."""
     attempt = attempt_service.get_own_attempt(attempt_id, current_user.id)
-    close_overdue_and_score(attempt, now())
+    attempt_service.close_if_overdue(attempt, now())
     return attempt, contest_service.get_round(attempt.round_id)
 
 

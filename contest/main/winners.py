@@ -14,11 +14,12 @@ from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
 from contest.auth.throttle import client_network, now_s, over_limit
+from contest.config import default
 from contest.errors import TooManyAttempts
 from contest.main import bp
-from contest.services import awards
+from contest.services import award_results
 
-WINNERS_LIMIT = "120 per minute"
+WINNERS_LIMIT = default("WINNERS_LIMIT")
 
 
 def check_rate(address: str, now: float) -> None:
@@ -33,10 +34,10 @@ def check_rate(address: str, now: float) -> None:
         )
 
 
-def published_list(contest_id: int) -> awards.WinnersList:
+def published_list(contest_id: int) -> award_results.WinnersList:
     """The published list after the rate check; 404 when there is none."""
     check_rate(request.remote_addr or "", now_s())
-    listing = awards.winners_list(contest_id)
+    listing = award_results.winners_list(contest_id)
     if listing is None:
         abort(404)
     return listing

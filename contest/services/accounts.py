@@ -30,10 +30,10 @@ T = TypeVar("T")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
 MIN_PASSWORD_LENGTH = 8
 
-# Argon2id with OWASP's recommended minimum (19 MiB of memory, 2 passes, 1 lane). One
-# verification costs ~27 ms on the 2-core development machine, against ~120 ms for werkzeug's
-# default scrypt (n = 2^15, below OWASP's scrypt minimum) that earlier versions used: 10,000
-# contestants logging in as a round opens cost 270 CPU seconds instead of 1,200.
+# Argon2id with OWASP's recommended minimum (19 MiB of memory, 2 passes, 1 lane): a verification
+# costs a fraction of werkzeug's default scrypt (n = 2^15, below OWASP's scrypt minimum) that
+# earlier versions used, which matters when 10,000 contestants log in as a round opens
+# (bench/HISTORY.md).
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 ARGON2ID = "$argon2id$"
 
@@ -61,7 +61,8 @@ def _off_the_loop(function: Callable[..., T], *args: Any) -> T:
 @cache
 def _hashing_pool() -> Any:
     """As many threads as cores: more hashes at once would not finish sooner, and each holds its
-    19 MiB (gevent's default pool of 10 threads took a web process from ~120 MB to 307 MB)."""
+    19 MiB (gevent's default pool of 10 threads more than doubled a web process's memory:
+    bench/HISTORY.md)."""
     from gevent.threadpool import ThreadPool
 
     return ThreadPool(os.cpu_count() or 2)

@@ -25,7 +25,6 @@ from sqlalchemy import func, select
 
 from contest.errors import Conflict, InvalidInput, NotFound
 from contest.extensions import db
-from contest.i18n import to_local
 from contest.models import Round, User
 from contest.services import audit
 from contest.services import bank as bank_service
@@ -62,14 +61,6 @@ class VersionState:
     @property
     def effective_from(self) -> str:
         return self.version.in_force or self.version.version
-
-
-def local_day(moment: datetime) -> date:
-    """The calendar day of ``moment`` in the deployment's time zone: the day a law version is
-    in force or not."""
-    local = to_local(moment)
-    assert local is not None
-    return local.date()
 
 
 def in_force_version(law: Law, today: date) -> LawVersion | None:

@@ -3,17 +3,17 @@ actions on one attempt (extend, void, restore, rescore).
 
 Every action needs a reason and writes an audit event (``attempt.extend``, ``attempt.void``,
 ``attempt.restore``, ``attempt.rescore``) with the state before and after, in the same
-transaction. :func:`act` runs one, commits, then calls :func:`after_change`, which lets the
-boards and the workers follow (commit, then enqueue): an extension reschedules the attempt's
-close, a void or restore sets the contestant's board entries from the database (and a restore
-to in progress schedules its close again), a rescore queues the scoring job.
+transaction. :func:`act` runs one and commits; each action schedules what follows it to run
+after the commit (:mod:`contest.after_commit`): an extension reschedules the attempt's close,
+a void or restore sets the contestant's board entries from the database (and a restore to in
+progress schedules its close again), a rescore queues the scoring job.
 
 A void ends an attempt in progress without submitting it (``voided_from`` is ``in_progress``);
 its restore gives the contestant the attempt back while its deadline plus grace is ahead, else
 submits it as it stood at the void (``submitted_by`` ``organizer``).
 
 Extensions: ``Attempt.extended_s`` holds the seconds given by hand (at most a day in all); the
-deadline is :func:`contest.services.attempts.deadline_for` with them, so the round's close still
+deadline is :func:`contest.services.timing.deadline_for` with them, so the round's close still
 bounds it unless the organizer gives time beyond the close. Only an attempt in progress (within
 its deadline plus grace) can be extended: one the deadline already submitted is restored with
 its answers as they were, not reopened.
@@ -31,6 +31,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import String, and_, cast, func, or_, select, update
 
+from contest.after_commit import after_commit
 from contest.errors import Conflict, InvalidInput, NotFound
 from contest.extensions import db, redis_hub
 from contest.models import (
@@ -43,9 +44,10 @@ from contest.models import (
     Round,
     User,
 )
-from contest.services import audit, leaderboards, rulings
+from contest.services import audit, awards, leaderboards, rulings, scoring, timing
 from contest.services import contests as contest_service
-from contest.services.attempts import DEVICE_CHANGED, deadline_for
+from contest.services.attempts import DEVICE_CHANGED
+from contest.services.timing import deadline_for
 from question_bank.domain import OPTION_LETTERS, QuestionType
 from question_bank.models import QuestionVersion
 
@@ -469,8 +471,8 @@ def extendable(attempt: Attempt, round_: Round, now: datetime) -> bool:
 def extend_attempt(
     attempt_id: int, *, minutes: int, reason: str, beyond_close: bool, now: datetime
 ) -> Attempt:
-    """Add ``minutes`` to an attempt in progress (not committed); the caller commits, then
-    :func:`after_change` reschedules its close.
+    """Add ``minutes`` to an attempt in progress (not committed); the caller commits, and
+    the close is rescheduled after the commit.
 
     Refused, with nothing changed: a closed attempt or one past its deadline plus grace (409
     ``attempt_closed``), more than a day of extension in all (422 ``extension_too_long``), and a
@@ -482,7 +484,7 @@ def extend_attempt(
         raise InvalidInput(_("Give at least one minute."), code="invalid_input")
     attempt = get_attempt(attempt_id, lock=True)
     # Shared with starts, exclusive for a change of the round's close (its retiming).
-    round_ = contest_service.lock_round_for_start(attempt.round_id)
+    round_ = timing.lock_round_for_start(attempt.round_id)
     if not extendable(attempt, round_, now):
         raise Conflict(
             _("Only an attempt in progress can be extended; this one is over."),
@@ -512,6 +514,7 @@ def extend_attempt(
     attempt.extended_s = total
     attempt.deadline_at = deadline
     _record("attempt.extend", attempt, before, text, minutes=minutes, beyond_close=beyond_close)
+    _follow_up("extend", attempt)
     return attempt
 
 
@@ -543,6 +546,7 @@ def void_attempt(attempt_id: int, *, reason: str, now: datetime) -> Attempt:
     attempt.voided_from = attempt.status.value
     attempt.status = AttemptStatus.VOID
     _record("attempt.void", attempt, before, text)
+    _follow_up("void", attempt)
     return attempt
 
 
@@ -566,7 +570,7 @@ def _voided_at(attempt: Attempt, now: datetime) -> datetime:
 def _current_deadline(attempt: Attempt, round_: Round) -> datetime:
     """The attempt's deadline as the round times it now (its close or duration may have moved
     while the attempt was void), with its extension; one extended past the close stays past it,
-    as :func:`contest.services.contests.retime_open_attempts` keeps it."""
+    as :func:`contest.services.timing.retime_open_attempts` keeps it."""
     closes_at = round_.closes_at
     beyond = bool(attempt.extended_s and closes_at and attempt.deadline_at > closes_at)
     return deadline_for(round_, attempt.started_at, attempt.extended_s or 0, beyond_close=beyond)
@@ -620,7 +624,7 @@ def _restore_interrupted(attempt: Attempt, now: datetime) -> None:
     ahead (the contestant continues); past that, or with another attempt of theirs open,
     submitted by ``organizer`` as it stood at the void (its time used runs to the void, at most
     to the deadline) and scored."""
-    round_ = contest_service.lock_round_for_start(attempt.round_id)
+    round_ = timing.lock_round_for_start(attempt.round_id)
     if reopens_on_restore(attempt, round_, now):
         _reopen(attempt, _current_deadline(attempt, round_))
         return
@@ -632,8 +636,8 @@ def _restore_interrupted(attempt: Attempt, now: datetime) -> None:
 
 def restore_attempt(attempt_id: int, *, reason: str, now: datetime) -> Attempt:
     """Give a voided attempt back the status it had (not committed): scored when it has a score
-    (graded before or during its void), else submitted, which :func:`after_change` queues for
-    scoring; the boards take it in again. One voided by the integrity rule has no
+    (graded before or during its void), else submitted, and queued for scoring after the
+    commit; the boards take it in again. One voided by the integrity rule has no
     ``voided_from`` and comes back the same way. One voided while in progress goes back to
     in progress if its time is not over (:func:`_restore_interrupted`)."""
     text = _reason(reason)
@@ -649,12 +653,13 @@ def restore_attempt(attempt_id: int, *, reason: str, now: datetime) -> Attempt:
         attempt.status = AttemptStatus.SCORED if has_score else AttemptStatus.SUBMITTED
     attempt.voided_from = None
     _record("attempt.restore", attempt, before, text)
+    _follow_up("restore", attempt)
     return attempt
 
 
 def rescore_attempt(attempt_id: int, *, reason: str, now: datetime) -> Attempt:
-    """Mark a submitted attempt for grading again (not committed); :func:`after_change` queues
-    the scoring job. A scored attempt keeps its score (and its place on the boards) until the
+    """Mark a submitted attempt for grading again (not committed); the scoring job is queued
+    after the commit. A scored attempt keeps its score (and its place on the boards) until the
     job writes the new one; a void one is graded and stays void."""
     text = _reason(reason)
     attempt = get_attempt(attempt_id, lock=True)
@@ -669,44 +674,42 @@ def rescore_attempt(attempt_id: int, *, reason: str, now: datetime) -> Attempt:
     elif attempt.status is AttemptStatus.VOID:
         attempt.score = None  # a void attempt is graded while it has no score
     _record("attempt.rescore", attempt, before, text)
+    _follow_up("rescore", attempt)
     return attempt
 
 
-def after_change(action: str, attempt_ids: Sequence[int]) -> None:
-    """After the commit of an action: the boards and workers follow. ``extend`` reschedules the
-    close; ``void`` and ``restore`` set the contestants' board entries from the database (and
-    queue scoring for an attempt without a score); ``rescore`` queues the scoring job."""
-    # Workers import the services: imported here, at the edge, as the API modules do.
-    from workers.deadlines import schedule_close
-    from workers.scoring import enqueue_scoring_many, request_scoring
-
-    attempts = [get_attempt(i) for i in attempt_ids]
+def _follow_up(action: str, attempt: Attempt) -> None:
+    """What follows an action once it is committed: ``extend`` reschedules the close; ``void``
+    and ``restore`` set the contestant's board entries from the database, schedule the close of
+    an attempt back in progress, and queue the scoring of one without a score; ``rescore``
+    queues the scoring job. Locked awards are flagged for a second look after a void, restore
+    or rescore (never changed)."""
+    round_ = _round_of(attempt)
     if action == "extend":
-        for attempt in attempts:
-            schedule_close(attempt, _round_of(attempt).grace_s)
-    elif action == "rescore":
-        enqueue_scoring_many([a.id for a in attempts])
+        timing.schedule_close(attempt, round_.grace_s)
+        return
+    if action == "rescore":
+        after_commit(scoring.enqueue_scoring_many, attempt.id)
     else:
-        leaderboards.record_attempts(redis_hub.client, [(a.round_id, a.user_id) for a in attempts])
-        open_ = [a for a in attempts if a.status is AttemptStatus.IN_PROGRESS]
-        for attempt in open_:  # restored to in progress: closed at its deadline again
-            schedule_close(attempt, _round_of(attempt).grace_s)
-        request_scoring([a.id for a in attempts if a.score is None and a not in open_])
-    if action != "extend":
-        _tell_awards(action, attempts)
+        after_commit(_set_entries, (attempt.round_id, attempt.user_id))
+        if attempt.status is AttemptStatus.IN_PROGRESS:  # restored: closed at its deadline again
+            timing.schedule_close(attempt, round_.grace_s)
+        elif attempt.score is None:
+            scoring.score_after_commit(attempt.id)
+    after_commit(_flag_awards, (round_.contest_id, action))
 
 
-def _tell_awards(action: str, attempts: Sequence[Attempt]) -> None:
-    """A void, restore or rescore may change scores: locked awards are flagged for a second
-    look (never changed)."""
-    from contest.services import awards
+def _set_entries(contestants: Sequence[tuple[int, int]]) -> None:
+    leaderboards.record_attempts(redis_hub.client, contestants)
 
+
+def _flag_awards(changes: Sequence[tuple[int, str]]) -> None:
     reasons = {
         "void": _("An organizer voided an attempt."),
         "restore": _("An organizer restored a voided attempt."),
         "rescore": _("An organizer rescored an attempt."),
     }
-    for contest_id in sorted({_round_of(a).contest_id for a in attempts}):
+    for contest_id, action in changes:
         awards.scores_changed(contest_id, reasons[action])
 
 
@@ -719,13 +722,12 @@ ACTIONS: dict[str, Callable[..., Attempt]] = {
 
 
 def act(action: str, attempt_id: int, *, now: datetime, **kwargs: Any) -> Attempt:
-    """Run one of :data:`ACTIONS` and commit (rolled back when refused), then
-    :func:`after_change` (for views and the API: one place for commit-then-enqueue)."""
+    """Run one of :data:`ACTIONS` and commit (rolled back when refused); its follow-ups run
+    after the commit (:func:`_follow_up`)."""
     try:
         attempt = ACTIONS[action](attempt_id, now=now, **kwargs)
     except Exception:
         db.session.rollback()
         raise
     db.session.commit()
-    after_change(action, [attempt_id])
     return attempt

@@ -1,15 +1,15 @@
-"""Attempts: the server-authoritative timer, papers, autosave, submission and integrity.
+"""Attempts: starting (drawing the paper), submitting, closing at the deadline, integrity, review.
 
 Rules:
 
-* deadline = min(start + duration, round close), plus any extension the organizers gave (the
-  close still bounds it unless they gave time beyond the close); saves are accepted until
-  deadline + grace;
-* a save carries a per-attempt, strictly increasing ``seq``: one that is not above the stored one
-  changes nothing (a late, older save never overwrites a newer one);
+* the deadline and the round's window are :mod:`contest.services.timing`'s; whether a request
+  may change the attempt (owner, active account, open, in time, same device) is
+  :mod:`contest.services.attempt_rules`'; answers are saved by :mod:`contest.services.answers`;
 * one active device per attempt: resuming on another device takes the attempt over, and saves
   from the replaced device are refused with ``device_replaced``;
-* submitting commits, then enqueues scoring (the caller enqueues, after the commit);
+* every submission — the contestant's, the deadline's, an integrity action's — queues the
+  attempt's scoring once it is committed, and every start or resume schedules the attempt's
+  close (:mod:`contest.services.after_commit`): callers only commit;
 * focus losses shorter than the round's ``focus_grace_s`` are recorded but not counted; past the
   round's threshold its action applies (warn, submit, void for review).
 """
@@ -17,19 +17,15 @@ Rules:
 from __future__ import annotations
 
 import secrets
-import time
-from collections import OrderedDict
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from decimal import Decimal
 
-from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Update, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from contest.errors import Conflict, InvalidInput, NotFound
+from contest.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from contest.extensions import db
 from contest.models import (
     Attempt,
@@ -40,32 +36,16 @@ from contest.models import (
     ReviewPolicy,
     Round,
     ScoreVisibility,
-    SessionUser,
     User,
 )
+from contest.services import attempt_rules as rules
 from contest.services import contests as contest_service
-from contest.services import leaderboards
-from question_bank.domain import QuestionType
-from question_bank.models import QuestionVersion
+from contest.services import leaderboards, timing
+from contest.services.attempt_rules import Change
+from contest.services.scoring import score_after_commit
 from question_bank.papers import draw_paper
 
-MAX_ANSWER_TEXT = 500
 DEVICE_CHANGED = "device_changed"  # integrity event: the attempt continued on another device
-
-
-def deadline_for(
-    round_: Round, started: datetime, extended_s: int = 0, *, beyond_close: bool = False
-) -> datetime:
-    """min(start + duration, round close), then the organizers' extension added; the close
-    still bounds the extended deadline unless they gave time ``beyond_close``."""
-    deadline = started + timedelta(seconds=round_.duration_s)
-    if round_.closes_at is not None:
-        deadline = min(deadline, round_.closes_at)
-    if extended_s:
-        deadline += timedelta(seconds=extended_s)
-        if round_.closes_at is not None and not beyond_close:
-            deadline = min(deadline, round_.closes_at)
-    return deadline
 
 
 @dataclass
@@ -76,7 +56,7 @@ class Started:
 
 def start_attempt(round_id: int, user_id: int, *, now: datetime, device_id: str | None) -> Started:
     """Resume the open attempt (taking it over on this device) or draw a new paper (committed)."""
-    round_ = contest_service.lock_round_for_start(round_id)
+    round_ = timing.lock_round_for_start(round_id)
     contest_service.ensure_can_take(round_, user_id, now)
     contest_service.ensure_qualified(round_, user_id, now)
     current = db.session.scalar(
@@ -87,17 +67,18 @@ def start_attempt(round_id: int, user_id: int, *, now: datetime, device_id: str 
         )
     )
     if current is not None and not close_if_overdue(current, now):
-        if device_id and current.device_id and device_id != current.device_id:
+        if device_id and not held_on(current, device_id):
             # Taken over on another device: the organizers' list counts these.
             db.session.add(
                 IntegrityEvent(attempt_id=current.id, kind=DEVICE_CHANGED, occurred_at=now)
             )
         current.device_id = device_id or current.device_id
+        timing.schedule_close(current, round_.grace_s)  # the same job id: a lost one is repaired
         db.session.commit()
         return Started(current, False)
     if current is not None:  # closed just now: that commit let go of the round's timing lock
-        round_ = contest_service.lock_round_for_start(round_id)
-    status = contest_service.round_status(round_, now)
+        round_ = timing.lock_round_for_start(round_id)
+    status = timing.round_status(round_, now)
     if status == "scheduled":
         raise Conflict(_("This round has not opened yet."), code="round_not_open")
     if status == "closed":
@@ -117,6 +98,7 @@ def start_attempt(round_id: int, user_id: int, *, now: datetime, device_id: str 
     try:
         attempt = _new_attempt(round_, user_id, used + 1, now, device_id)
         leaderboards.render_after_commit(round_.contest_id)  # the boards count who started
+        timing.schedule_close(attempt, round_.grace_s)
         db.session.commit()
     except IntegrityError:
         # Two starts at once (a double tap, two phones): the unique (round, user, number) lets one
@@ -159,13 +141,13 @@ def _new_attempt(
         seed=seed,
         status=AttemptStatus.IN_PROGRESS,
         started_at=now,
-        deadline_at=deadline_for(round_, now),
+        deadline_at=timing.deadline_for(round_, now),
         device_id=device_id,
         max_score=sum(item.points for item in paper),
     )
     db.session.add(attempt)
     db.session.flush()
-    # One bulk INSERT (no unit-of-work bookkeeping for 30 objects: it was a quarter of a start).
+    # One bulk INSERT: no unit-of-work bookkeeping for 30 objects (bench/HISTORY.md).
     db.session.execute(
         insert(AttemptItem),
         [
@@ -198,9 +180,36 @@ def get_own_attempt(attempt_id: int, user_id: int, *, lock: bool = False) -> Att
     return attempt
 
 
+def held_on(attempt: Attempt, device_id: str) -> bool:
+    """Whether the attempt is held on this device (or on none yet): the same-device rule."""
+    return rules.holds(rules.SAME_DEVICE, rules.facts(attempt), {"b_device": device_id})
+
+
+def refuse(change: Change, attempt: Attempt, user: User | None) -> None:
+    """Raise the refusal of the first rule ``change`` breaks (an overdue attempt is closed on the
+    way, committed); nothing when it may change the attempt."""
+    round_ = db.session.get_one(Round, attempt.round_id)
+    values = rules.facts(attempt) | (rules.facts(user=user) if user else rules.NO_ACCOUNT)
+    broken = rules.first_broken(
+        rules.rules_for(change), values, rules.params(change, round_.grace_s)
+    )
+    if broken is rules.OWNER:  # never reveal others' attempts
+        raise NotFound(_("No attempt %(id)s.", id=change.attempt_id))
+    if broken is rules.ACCOUNT:
+        raise AuthenticationFailed(_("Please log in first."), code="not_logged_in")  # as a 401
+    if broken is rules.IN_TIME:
+        close_if_overdue(attempt, change.now)
+    if broken in (rules.OPEN, rules.IN_TIME):
+        raise Conflict(
+            _("This attempt is closed: answers can no longer change."), code="attempt_closed"
+        )
+    if broken is rules.SAME_DEVICE:
+        raise Conflict(_("This attempt continues on another device."), code="device_replaced")
+
+
 def close_if_overdue(attempt: Attempt, now: datetime) -> bool:
-    """Submit an open attempt whose deadline plus grace has passed (committed); True if it is
-    closed."""
+    """Submit an open attempt whose deadline plus grace has passed (committed, its scoring queued
+    after the commit); True if it is closed."""
     if attempt.status is not AttemptStatus.IN_PROGRESS:
         return True
     if not submit_if_overdue(attempt, now):
@@ -214,411 +223,44 @@ def submit_if_overdue(attempt: Attempt, now: datetime) -> bool:
     call submitted it."""
     if attempt.status is not AttemptStatus.IN_PROGRESS:
         return False
-    round_ = db.session.get(Round, attempt.round_id)
-    assert round_ is not None
-    if now <= attempt.deadline_at + timedelta(seconds=round_.grace_s):
+    round_ = db.session.get_one(Round, attempt.round_id)
+    cutoff = now - timedelta(seconds=round_.grace_s)
+    if rules.holds(rules.IN_TIME, rules.facts(attempt), {"b_cutoff": cutoff}):
         return False
     _submit(attempt, now, by="deadline")
     return True
 
 
-def _submission_times(now: datetime, deadline: datetime, started: datetime) -> tuple[datetime, int]:
-    """When a submission counts (never after the deadline) and the seconds used until then."""
-    submitted_at = min(now, deadline)
-    return submitted_at, max(0, int((submitted_at - started).total_seconds()))
-
-
-def _open_here(
-    status: AttemptStatus,
-    deadline: datetime,
-    grace_s: int,
-    attempt_device: str | None,
-    device_id: str | None,
-    now: datetime,
-) -> bool:
-    """An attempt the fast paths may change: open, within deadline plus grace, on its device."""
-    return (
-        status == AttemptStatus.IN_PROGRESS
-        and now <= deadline + timedelta(seconds=grace_s)
-        and not (attempt_device and device_id and device_id != attempt_device)
-    )
-
-
 def _submit(attempt: Attempt, now: datetime, by: str) -> None:
+    """Mark the attempt submitted (not committed); its scoring is queued after the commit."""
     attempt.status = AttemptStatus.SUBMITTED
-    attempt.submitted_at, attempt.time_used_s = _submission_times(
+    attempt.submitted_at, attempt.time_used_s = timing.submission_times(
         now, attempt.deadline_at, attempt.started_at
     )
     attempt.submitted_by = by
-
-
-# Answers ----------------------------------------------------------------------------------------
-
-
-def _check_device(attempt: Attempt, device_id: str | None) -> None:
-    if attempt.device_id and device_id and device_id != attempt.device_id:
-        raise Conflict(_("This attempt continues on another device."), code="device_replaced")
-
-
-def encode_answer(kind: QuestionType, option_ids: Collection[str], answer: Any) -> Any:
-    """Validate an API answer (option ids, bool, strings) and return it as stored (None clears)."""
-    if answer is None:
-        return None
-    if kind is QuestionType.SINGLE:
-        fits = isinstance(answer, str) and answer in option_ids
-    elif kind in (QuestionType.MULTIPLE, QuestionType.ORDERING):
-        fits = (
-            isinstance(answer, list)
-            and all(a in option_ids for a in answer)
-            and len(set(answer)) == len(answer)
-        )
-    elif kind is QuestionType.TRUE_FALSE:
-        fits = isinstance(answer, bool)
-    else:
-        fits = kind is not QuestionType.FILL_BLANK or (
-            isinstance(answer, list)
-            and len(answer) <= 20
-            and all(
-                isinstance(a, str) and len(a) <= MAX_ANSWER_TEXT and "\x00" not in a for a in answer
-            )
-        )
-    if not fits:  # the message is translated only when it is needed (saves are the hot path)
-        raise InvalidInput(_("The answer does not fit this question."), code="invalid_answer")
-    return answer
-
-
-@dataclass
-class SaveResult:
-    saved: bool
-    seq: int
-    # The attempt's deadline now: the page's timer follows it when the organizers move the close.
-    deadline_at: datetime
-
-
-def save_answer(
-    attempt_id: int,
-    user_id: int,
-    position: int,
-    *,
-    answer: Any,
-    seq: int,
-    flagged: bool | None,
-    now: datetime,
-    device_id: str | None,
-) -> SaveResult:
-    """Store an answer if ``seq`` is newer than the stored one (one UPDATE, committed).
-
-    The general way, which also closes an overdue attempt and explains every refusal; the API
-    tries :func:`save_answer_fast` (the common case, without ORM objects) first.
-    """
-    attempt = get_own_attempt(attempt_id, user_id, lock=True)
-    if close_if_overdue(attempt, now) or attempt.status is not AttemptStatus.IN_PROGRESS:
-        raise Conflict(
-            _("This attempt is closed: answers can no longer change."), code="attempt_closed"
-        )
-    _check_device(attempt, device_id)
-    row = db.session.execute(
-        select(AttemptItem.option_ids, QuestionVersion.type)
-        .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
-        .where(AttemptItem.attempt_id == attempt_id, AttemptItem.position == position)
-    ).first()
-    if row is None:
-        raise NotFound(_("No question %(n)d in this attempt.", n=position))
-    stored = encode_answer(row[1], row[0], answer)
-    values: dict[str, Any] = {"answer": stored, "seq": seq, "saved_at": now}
-    if flagged is not None:
-        values["flagged"] = flagged
-    result = db.session.execute(
-        update(AttemptItem)
-        .where(
-            AttemptItem.attempt_id == attempt_id,
-            AttemptItem.position == position,
-            AttemptItem.seq < seq,
-        )
-        .values(**values)
-    )
-    deadline = attempt.deadline_at
-    db.session.commit()
-    if result.rowcount:  # type: ignore[attr-defined]
-        return SaveResult(True, seq, deadline)
-    current = db.session.scalar(
-        select(AttemptItem.seq).where(
-            AttemptItem.attempt_id == attempt_id, AttemptItem.position == position
-        )
-    )
-    return SaveResult(False, int(current or 0), deadline)
-
-
-# The fast save in Core SQL on the tables (no ORM compile or synchronisation step: this is the
-# request a contest sends most).
-_attempt, _item = Attempt.__table__, AttemptItem.__table__
-
-
-def _session_holds(generation: Any) -> Any:
-    """The account of the attempt is active and the request's session is of its current
-    generation (see :func:`contest.services.accounts.end_sessions`): SQL for the fast paths."""
-    users = User.__table__.c
-    return and_(users.active.is_(True), users.session_generation == generation)
-
-
-_FAST_CHECK = (
-    select(
-        _attempt.c.status,
-        _attempt.c.deadline_at,
-        _attempt.c.device_id,
-        Round.__table__.c.grace_s,
-        _attempt.c.round_id,
-        _item.c.position,
-        _item.c.option_ids,
-        QuestionVersion.__table__.c.type,
-    )
-    .select_from(
-        _attempt.join(Round.__table__, Round.__table__.c.id == _attempt.c.round_id)
-        .join(User.__table__, User.__table__.c.id == _attempt.c.user_id)
-        .join(_item, _item.c.attempt_id == _attempt.c.id)
-        .join(
-            QuestionVersion.__table__,
-            QuestionVersion.__table__.c.id == _item.c.question_version_id,
-        )
-    )
-    .where(
-        _attempt.c.id == bindparam("attempt_id"),
-        _attempt.c.user_id == bindparam("user_id"),
-        _session_holds(bindparam("generation")),
-    )
-    .with_for_update(read=True, of=_attempt)
-)  # one row per item: the whole paper's shape comes with the check
-_FAST_SAVE = (
-    _item.update()
-    .where(
-        _item.c.attempt_id == bindparam("b_attempt"),
-        _item.c.position == bindparam("b_position"),
-        _item.c.seq < bindparam("b_seq"),
-    )
-    .values(answer=bindparam("b_answer"), seq=bindparam("b_seq"), saved_at=bindparam("b_saved_at"))
-    .returning(_item.c.seq)
-)
-_FAST_SAVE_FLAGGED = _FAST_SAVE.values(flagged=bindparam("b_flagged"))
-_STORED_SEQ = select(_item.c.seq).where(
-    _item.c.attempt_id == bindparam("attempt_id"), _item.c.position == bindparam("position")
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _PaperShape:
-    """What a save must know of an attempt's items (their kinds and option ids); fixed when the
-    paper was drawn."""
-
-    round_id: int
-    items: dict[int, tuple[QuestionType, list[str]]]  # position → (kind, option ids)
-
-
-@dataclass
-class _SaveCache:
-    """Per app and process: the paper shapes of attempts saved lately, and each round's grace
-    (re-read after :data:`_GRACE_TTL_S`, so an organizer's change applies within seconds). With
-    both known, a save is one statement in autocommit: one round trip to PostgreSQL instead of
-    four (BEGIN, check, update, COMMIT), which is most of a save's cost."""
-
-    papers: OrderedDict[int, _PaperShape]  # attempt id → shape, least recently saved first
-    graces: dict[int, tuple[int, float]]  # round id → (grace_s, monotonic time read)
-
-    def remember(self, attempt_id: int, paper: _PaperShape, grace_s: int) -> None:
-        self.papers[attempt_id] = paper
-        if len(self.papers) > _PAPERS_KEPT:
-            self.papers.popitem(last=False)
-        self.graces[paper.round_id] = (grace_s, time.monotonic())
-
-
-_PAPERS_KEPT = 3_000  # attempts (of 30 items: about 20 MB); a miss costs what a save cost before
-_GRACE_TTL_S = 10.0
-
-
-def _save_cache() -> _SaveCache:
-    extensions = current_app.extensions
-    cache: _SaveCache | None = extensions.get("attempt_save_cache")
-    if cache is None:
-        cache = extensions["attempt_save_cache"] = _SaveCache(OrderedDict(), {})
-    return cache
-
-
-def _one_trip_save(with_device: bool, with_flag: bool) -> Update:
-    """The save as one UPDATE: the item's seq must rise, and the attempt (share-locked, so a
-    submission waits for it or it sees the submission) must be open, in time, owned by an active
-    account and on this device."""
-    allowed = (
-        select(_attempt.c.id)
-        .join(User.__table__, User.__table__.c.id == _attempt.c.user_id)
-        .where(
-            _attempt.c.id == bindparam("b_attempt"),
-            _attempt.c.user_id == bindparam("b_user"),
-            _session_holds(bindparam("b_generation")),
-            _attempt.c.status == AttemptStatus.IN_PROGRESS,
-            _attempt.c.deadline_at >= bindparam("b_cutoff"),
-        )
-        .with_for_update(read=True, of=_attempt)
-    )
-    if with_device:
-        allowed = allowed.where(
-            or_(_attempt.c.device_id.is_(None), _attempt.c.device_id == bindparam("b_device"))
-        )
-    statement = (
-        _item.update()
-        .where(
-            _item.c.attempt_id.in_(allowed.scalar_subquery()),
-            _item.c.attempt_id == bindparam("b_attempt"),
-            _item.c.position == bindparam("b_position"),
-            _item.c.seq < bindparam("b_seq"),
-        )
-        .values(
-            answer=bindparam("b_answer"), seq=bindparam("b_seq"), saved_at=bindparam("b_saved_at")
-        )
-        .returning(
-            _item.c.seq,
-            select(_attempt.c.deadline_at)
-            .where(_attempt.c.id == bindparam("b_attempt"))
-            .scalar_subquery(),
-        )
-    )
-    return statement.values(flagged=bindparam("b_flagged")) if with_flag else statement
-
-
-_ONE_TRIP = {(d, f): _one_trip_save(d, f) for d in (False, True) for f in (False, True)}
-
-
-def save_answer_fast(
-    attempt_id: int,
-    user: SessionUser,
-    position: int,
-    *,
-    answer: Any,
-    seq: int,
-    flagged: bool | None,
-    now: datetime,
-    device_id: str | None,
-) -> SaveResult | None:
-    """The save of an open, in-time attempt on its device by an active account, from a session
-    of its current generation; None: take the general way (:func:`save_answer`), which also
-    explains refusals.
-
-    An item saved before in this process is saved in one statement; otherwise, or when that
-    statement changes nothing (an old seq, a closed attempt …), a checking read comes first.
-    """
-    cache = _save_cache()
-    paper = cache.papers.get(attempt_id)
-    grace = cache.graces.get(paper.round_id) if paper is not None else None
-    item = paper.items.get(position) if paper is not None else None
-    if item is not None and grace is not None and time.monotonic() - grace[1] < _GRACE_TTL_S:
-        cache.papers.move_to_end(attempt_id)
-        try:
-            stored = encode_answer(item[0], item[1], answer)
-        except InvalidInput:  # explained after the checks: others' attempts stay 404
-            return _checked_save(attempt_id, user, position, answer, seq, flagged, now, device_id)
-        params = {
-            "b_attempt": attempt_id,
-            "b_user": user.id,
-            "b_generation": user.generation,
-            "b_cutoff": now - timedelta(seconds=grace[0]),
-            "b_device": device_id,
-            "b_position": position,
-            "b_seq": seq,
-            "b_answer": stored,
-            "b_saved_at": now,
-            "b_flagged": flagged,
-        }
-        statement = _ONE_TRIP[(device_id is not None, flagged is not None)]
-        with db.engine.connect() as connection:
-            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-            saved = connection.execute(statement, params).first()
-            if saved is not None:
-                return SaveResult(True, seq, saved[1])
-    return _checked_save(attempt_id, user, position, answer, seq, flagged, now, device_id)
-
-
-def _checked_save(
-    attempt_id: int,
-    user: SessionUser,
-    position: int,
-    answer: Any,
-    seq: int,
-    flagged: bool | None,
-    now: datetime,
-    device_id: str | None,
-) -> SaveResult | None:
-    connection = db.session.connection()
-    rows = connection.execute(
-        _FAST_CHECK, {"attempt_id": attempt_id, "user_id": user.id, "generation": user.generation}
-    ).all()
-    row = next((r for r in rows if r.position == position), None)
-    if row is None:
-        db.session.rollback()
-        return None
-    status, deadline, attempt_device, grace_s, round_id, _, option_ids, kind = row
-    if not _open_here(status, deadline, grace_s, attempt_device, device_id, now):
-        db.session.rollback()
-        return None
-    stored = encode_answer(QuestionType(kind), option_ids, answer)
-    params = {
-        "b_attempt": attempt_id,
-        "b_position": position,
-        "b_seq": seq,
-        "b_answer": stored,
-        "b_saved_at": now,
-    }
-    if flagged is None:
-        result = connection.execute(_FAST_SAVE, params).first()
-    else:
-        result = connection.execute(_FAST_SAVE_FLAGGED, params | {"b_flagged": flagged}).first()
-    # Later saves of this attempt in this process take one statement.
-    paper = _PaperShape(round_id, {r.position: (QuestionType(r.type), r.option_ids) for r in rows})
-    _save_cache().remember(attempt_id, paper, grace_s)
-    if result is None:
-        current = connection.execute(
-            _STORED_SEQ, {"attempt_id": attempt_id, "position": position}
-        ).scalar()
-        db.session.commit()
-        return SaveResult(False, int(current or 0), deadline)
-    db.session.commit()
-    return SaveResult(True, seq, deadline)
-
-
-def submit_attempt(
-    attempt_id: int, user_id: int, *, now: datetime, device_id: str | None
-) -> tuple[Attempt, bool]:
-    """Submit (committed); returns the attempt and whether this call submitted it.
-
-    Submitting twice is harmless. The caller enqueues scoring when this call submitted it.
-    """
-    attempt = get_own_attempt(attempt_id, user_id, lock=True)
-    if attempt.status is not AttemptStatus.IN_PROGRESS:
-        return attempt, False
-    if close_if_overdue(attempt, now):
-        return attempt, True
-    _check_device(attempt, device_id)
-    _submit(attempt, now, by="contestant")
-    db.session.commit()
-    return attempt, True
+    score_after_commit(attempt.id)
 
 
 @dataclass(frozen=True)
-class FastSubmitted:
-    """What submitAttempt answers with, from the fast submit's one row."""
+class Submission:
+    """What submitAttempt answers: the attempt's state after the call, the score only where the
+    contestant may see it, and whether review is open."""
 
+    attempt_id: int
     round_id: int
-    max_score: Any
-    time_used_s: int
-    review_policy: ReviewPolicy
-    closes_at: datetime | None
-    grace_s: int
+    status: AttemptStatus
+    score: Decimal | None
+    max_score: Decimal
+    time_used_s: int | None
+    review: bool
+    submitted: bool  # by this call
 
 
-_round = Round.__table__
-_FAST_SUBMIT_CHECK = (
+_attempt, _round = Attempt.__table__, Round.__table__
+_SUBMIT_CHECK = (
     select(
-        _attempt.c.status,
+        *rules.COLUMNS,
         _attempt.c.started_at,
-        _attempt.c.deadline_at,
-        _attempt.c.device_id,
         _attempt.c.round_id,
         _attempt.c.max_score,
         _round.c.grace_s,
@@ -627,17 +269,13 @@ _FAST_SUBMIT_CHECK = (
     )
     .select_from(
         _attempt.join(_round, _round.c.id == _attempt.c.round_id).join(
-            User.__table__, User.__table__.c.id == _attempt.c.user_id
+            rules.users, rules.users.c.id == _attempt.c.user_id
         )
     )
-    .where(
-        _attempt.c.id == bindparam("attempt_id"),
-        _attempt.c.user_id == bindparam("user_id"),
-        _session_holds(bindparam("generation")),
-    )
+    .where(_attempt.c.id == bindparam("attempt_id"))
     .with_for_update(of=_attempt)
 )
-_FAST_SUBMIT = (
+_SUBMIT = (
     _attempt.update()
     .where(_attempt.c.id == bindparam("b_id"))
     .values(
@@ -649,31 +287,69 @@ _FAST_SUBMIT = (
 )
 
 
-def submit_attempt_fast(
-    attempt_id: int, user: SessionUser, *, now: datetime, device_id: str | None
-) -> FastSubmitted | None:
-    """The contestant's own submission of an open attempt, in time, on its device, by an active
-    account from a session of its current generation (committed), in Core SQL; None: take the
-    general way (:func:`submit_attempt`), which also answers a second submission and a late
-    one."""
+def submit_attempt(change: Change) -> Submission:
+    """The contestant submits (committed; scoring is queued after the commit).
+
+    The ordinary submission — every rule holds — is one locking read and one UPDATE in Core SQL
+    (no ORM objects, no user loaded: it is a contest's second most frequent request, all at once
+    at the end of a round). Anything else takes the ORM: submitting twice is harmless (a
+    submitted attempt still without a score has its scoring queued again, the first job may
+    have been lost), one past its deadline plus grace is closed by the deadline, and a refusal
+    is explained (:func:`refuse`).
+    """
     connection = db.session.connection()
-    row = connection.execute(
-        _FAST_SUBMIT_CHECK,
-        {"attempt_id": attempt_id, "user_id": user.id, "generation": user.generation},
-    ).first()
-    if row is None or not _open_here(
-        row.status, row.deadline_at, row.grace_s, row.device_id, device_id, now
+    row = connection.execute(_SUBMIT_CHECK, {"attempt_id": change.attempt_id}).first()
+    if row is not None and not rules.first_broken(
+        rules.rules_for(change), rules.row_facts(row), rules.params(change, row.grace_s)
     ):
-        db.session.rollback()
-        return None
-    submitted_at, time_used_s = _submission_times(now, row.deadline_at, row.started_at)
-    connection.execute(
-        _FAST_SUBMIT,
-        {"b_id": attempt_id, "b_submitted_at": submitted_at, "b_time_used_s": time_used_s},
-    )
-    db.session.commit()
-    return FastSubmitted(
-        row.round_id, row.max_score, time_used_s, row.review_policy, row.closes_at, row.grace_s
+        submitted_at, time_used_s = timing.submission_times(
+            change.now, row.deadline_at, row.started_at
+        )
+        connection.execute(
+            _SUBMIT,
+            {
+                "b_id": change.attempt_id,
+                "b_submitted_at": submitted_at,
+                "b_time_used_s": time_used_s,
+            },
+        )
+        score_after_commit(change.attempt_id)
+        db.session.commit()
+        status = AttemptStatus.SUBMITTED
+        review = review_open_for(status, row.review_policy, row.closes_at, row.grace_s, change.now)
+        return Submission(
+            change.attempt_id, row.round_id, status, None, row.max_score, time_used_s, review, True
+        )
+    db.session.rollback()
+    return _submit_the_general_way(change)
+
+
+def _submit_the_general_way(change: Change) -> Submission:
+    user = db.session.get(User, change.user.id)
+    account = rules.facts(user=user) if user else rules.NO_ACCOUNT
+    if not rules.holds(rules.ACCOUNT, account, rules.params(change, 0)):  # before the owner's
+        raise AuthenticationFailed(_("Please log in first."), code="not_logged_in")  # as a 401
+    attempt = get_own_attempt(change.attempt_id, change.user.id, lock=True)
+    submitted = False
+    if attempt.status is AttemptStatus.IN_PROGRESS:
+        submitted = True
+        if not close_if_overdue(attempt, change.now):
+            refuse(change, attempt, user)
+            _submit(attempt, change.now, by="contestant")
+            db.session.commit()
+    elif attempt.status is AttemptStatus.SUBMITTED and attempt.score is None:
+        score_after_commit(attempt.id)
+        db.session.commit()
+    round_ = db.session.get_one(Round, attempt.round_id)
+    return Submission(
+        attempt.id,
+        attempt.round_id,
+        attempt.status,
+        attempt.score if score_shown(round_, change.now) else None,
+        attempt.max_score,
+        attempt.time_used_s,
+        review_open(attempt, round_, change.now),
+        submitted,
     )
 
 
@@ -712,7 +388,7 @@ def report_integrity_event(
     result = IntegrityResult(
         False, attempt.focus_losses, integrity_remaining(round_, attempt), None
     )
-    replaced = bool(attempt.device_id and device_id and device_id != attempt.device_id)
+    replaced = device_id is not None and not held_on(attempt, device_id)
     if attempt.status is not AttemptStatus.IN_PROGRESS or replaced:
         return result  # a closed attempt, or a device that no longer holds it
     if kind == "hidden":

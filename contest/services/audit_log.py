@@ -312,7 +312,7 @@ def value_text(
     minutes, an organization by its name, times in the site's time zone; other values as
     :func:`_readable` writes them."""
     # The labels live with the organizer pages that show them; imported here, when used.
-    from contest.admin import contests as labels
+    from contest.admin import contest_labels as labels
     from contest.admin.users import role_label
 
     if value is None or value == "":

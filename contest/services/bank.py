@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased, contains_eager
 
 from contest.errors import Conflict, InvalidInput, NotFound
 from contest.extensions import db
+from contest.i18n import local_day
 from question_bank.domain import (
     Citation,
     Difficulty,
@@ -191,7 +192,6 @@ def check_question(data: QuestionData) -> None:
 def _superseded_check(now: datetime) -> Callable[[Citation | None], bool]:
     """Whether a new question's citation names a superseded version: then it starts flagged
     for review, as the questions citing it were when the newer version came into force."""
-    from contest.services.amendments import local_day
     from contest.services.laws import superseded_check
 
     return superseded_check(local_day(now))

@@ -1,12 +1,12 @@
 """Award certificates (获奖证书): issuing, numbering, verifying and printing them.
 
 **Issuing.** :func:`issue_certificates` brings a contest's certificates in line with its locked
-awards (:func:`contest.services.awards.awardees`); it is called before any certificate is printed,
-so nothing has to remember to call it. An awardee keeps their certificate and number for as long
-as what it says (name, unit, award) stays the same; a certificate whose awardee is no longer
+awards (:func:`contest.services.award_results.awardees`); it is called before any certificate is
+printed, so nothing has to remember to call it. An awardee keeps their certificate and number for as
+long as what it says (name, unit, award) stays the same; a certificate whose awardee is no longer
 awarded, or whose wording changed, is revoked and a new one is issued under a new number, so a
-printed certificate never verifies as something it does not say. While the awards are not
-locked nothing changes (and nothing new is printed).
+printed certificate never verifies as something it does not say. While the awards are not locked
+nothing changes (and nothing new is printed).
 
 **Numbers.** ``NSC<contest>-<year>-<random>-<check>``, e.g. ``NSC12-2026-7KQ3M9XW2D-8F4H``: ten
 random Crockford base-32 characters (50 bits: not guessable, no sequence to walk through) and four
@@ -44,11 +44,12 @@ from sqlalchemy import select
 
 from contest import pdf
 from contest.auth.throttle import client_network, over_limit
+from contest.config import default
 from contest.errors import InvalidInput, NotFound, TooManyAttempts
 from contest.extensions import db
 from contest.i18n import zone
 from contest.models import Certificate, CertificateSettings, Contest, ExportJob, User
-from contest.services import audit, awards, exports
+from contest.services import audit, award_results, exports
 from contest.services.images import ImageInvalid
 from contest.services.leaderboards import mask_name
 from question_bank.images import ImageRefused, prepare
@@ -57,7 +58,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "NSC"
 VERIFY_PATH = "/certificates/"  # + number: the public verification page (contest.main)
-VERIFY_LIMIT = "30 per minute"
+VERIFY_LIMIT = default("CERTIFICATE_VERIFY_LIMIT")
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32: no I, L, O, U
 _RANDOM_CHARS = 10
 _CHECK_CHARS = 4
@@ -109,7 +110,7 @@ def is_genuine_form(number: str) -> bool:
     body = number[: -(_CHECK_CHARS + 1)]
     given = match.group(4)
     # Numbers printed before the secret key was rotated stay genuine under the old keys.
-    keys = [current_app.secret_key, *(current_app.config.get("SECRET_KEY_FALLBACKS") or ())]
+    keys = [current_app.secret_key, *(current_app.config["SECRET_KEY_FALLBACKS"] or ())]
     matches = [hmac.compare_digest(_check_part(body, key), given) for key in keys if key]
     return any(matches)
 
@@ -266,7 +267,7 @@ def issue_certificates(contest_id: int, *, now: datetime | None = None) -> list[
     """Bring the contest's certificates in line with its locked awards (not committed) and return
     the valid ones in award order. Idempotent: unchanged awardees keep their numbers. While the
     awards are not locked, nothing changes and nothing is returned."""
-    if not awards.is_locked(contest_id):
+    if not award_results.is_locked(contest_id):
         return []
     moment = now or datetime.now(UTC)
     # One issuer at a time per contest (PostgreSQL; SQLite writes one at a time anyway).
@@ -283,7 +284,7 @@ def issue_certificates(contest_id: int, *, now: datetime | None = None) -> list[
     }
     issued: list[Certificate] = []
     year = moment.astimezone(zone()).year
-    for awardee in awards.awardees(contest_id):
+    for awardee in award_results.awardees(contest_id):
         wording = (
             awardee.full_name[:120],
             (awardee.organization or "")[:120],
@@ -318,9 +319,9 @@ def issue_certificates(contest_id: int, *, now: datetime | None = None) -> list[
 
 def has_award(contest_id: int, user_id: int) -> bool:
     """Whether ``user_id`` has a locked award in the contest (reads only)."""
-    if not awards.is_locked(contest_id):
+    if not award_results.is_locked(contest_id):
         return False
-    return any(a.user_id == user_id for a in awards.awardees(contest_id))
+    return any(a.user_id == user_id for a in award_results.awardees(contest_id))
 
 
 def certificate_of(contest_id: int, user_id: int) -> Certificate:
@@ -343,7 +344,7 @@ def verify_url(number: str, base_url: str) -> str:
 def public_base_url(request_root: str) -> str:
     """The site's address for printed links: ``CONTEST_PUBLIC_URL`` when set, else the address
     of the request."""
-    return str(current_app.config.get("CONTEST_PUBLIC_URL") or request_root).rstrip("/")
+    return str(current_app.config["CONTEST_PUBLIC_URL"] or request_root).rstrip("/")
 
 
 def _issue_date(contest_id: int, issued_at: datetime) -> date:
@@ -428,7 +429,7 @@ def start_zip(contest_id: int, base_url: str, actor: User) -> ExportJob:
     not locked."""
     if db.session.get(Contest, contest_id) is None:
         raise NotFound(_("No contest %(id)s.", id=contest_id))
-    if not awards.is_locked(contest_id):
+    if not award_results.is_locked(contest_id):
         raise InvalidInput(_("The awards are not locked yet: there are no certificates to print."))
     return exports.start_export("certificates", contest_id, {"base_url": base_url}, actor)
 

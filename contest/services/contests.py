@@ -6,19 +6,18 @@ import hmac
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from contest.auth import throttle
 from contest.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
 from contest.extensions import db
-from contest.input_checks import MAX_ID
 from contest.labels import blueprint_row_label
 from contest.models import (
     Attempt,
@@ -44,6 +43,7 @@ from contest.services.leaderboards import (
     render_after_commit,
     settings_changed,
 )
+from contest.services.timing import retime_open_attempts, round_status
 from question_bank.domain import N_, Difficulty, Problem, QuestionType
 from question_bank.grading import MultipleRule
 from question_bank.models import Category, Question, QuestionStatus, QuestionVersion
@@ -234,7 +234,7 @@ def candidates(bank_id: int, row: BlueprintRow) -> list[Candidate]:
 
 
 # How long a process draws papers from the pools it read: every start of a round reads the same
-# pools (a fifth of a start's CPU with a 60-question bank; more with a real one), and a bank
+# pools (a large share of a start's CPU: bench/HISTORY.md), and a bank
 # edited during a round reaches new papers within seconds.
 DRAWING_POOLS_TTL_S = 10.0
 
@@ -370,104 +370,6 @@ def _record_round(round_: Round, previous: dict[str, Any], merged: dict[str, Any
     )
 
 
-RETIMED = "contest.retimed_attempts"
-
-
-def retime_open_attempts(
-    round_: Round, now: datetime | None = None, *, previous_close: datetime | None = None
-) -> int:
-    """Give the round's open attempts the deadline its new close or duration sets (not
-    committed); returns how many moved.
-
-    An attempt the organizers extended keeps its extension (``extended_s``) on top; one whose
-    deadline lay past ``previous_close`` (the close before this change) was given time beyond
-    the close, and stays unbounded by the new one.
-
-    An attempt's deadline is min(start + duration, close), fixed when it starts. Without this, a
-    close moved earlier would leave attempts taking saves past it (and ``after_close`` review
-    open while they still do), and a close moved later would not give them the extra time. An
-    attempt already past its deadline plus grace is over, closed or not yet (the sweep closes
-    it): it keeps its deadline, since the answer keys may be out. One whose new deadline has
-    passed closes once its grace is over, like any other.
-
-    This takes the round's timing lock, held to the commit, and starts take it shared
-    (:func:`lock_round_for_start`): a start either commits before this reads the attempts, or
-    reads the new close after this commits.
-    """
-    from contest.services.attempts import deadline_for  # (attempts imports this module)
-
-    _lock_round_timing(round_.id, shared=False)  # before the attempts are read
-    now = now or datetime.now(UTC)
-    rows = db.session.execute(
-        select(Attempt.id, Attempt.started_at, Attempt.deadline_at, Attempt.extended_s).where(
-            Attempt.round_id == round_.id,
-            Attempt.status == AttemptStatus.IN_PROGRESS,
-            Attempt.deadline_at >= now - timedelta(seconds=round_.grace_s),
-        )
-    ).all()
-    moved = [
-        {"id": row.id, "deadline_at": deadline}
-        for row in rows
-        if (
-            deadline := deadline_for(
-                round_,
-                row.started_at,
-                row.extended_s or 0,
-                beyond_close=bool(
-                    row.extended_s and previous_close and row.deadline_at > previous_close
-                ),
-            )
-        )
-        != row.deadline_at
-    ]
-    if moved:
-        db.session.execute(update(Attempt), moved)  # by primary key, in one executemany
-    # For the organizer's page to say so (RETIMED: read and cleared by whoever reports it).
-    db.session.info[RETIMED] = db.session.info.get(RETIMED, 0) + len(moved)
-    return len(moved)
-
-
-# PostgreSQL advisory locks on a round's timing (the first key says what the second one names).
-_ROUND_TIMING_LOCK = 0x726E6474  # "rndt"
-
-
-def _lock_round_timing(round_id: int, *, shared: bool) -> None:
-    """Hold the round's timing lock to the commit: shared by starts, exclusive by a change of
-    its close or duration (PostgreSQL; SQLite runs one writer at a time anyway).
-
-    An advisory lock rather than the round's row: waiting requests are queued in order, so a
-    change waits only for the starts under way, where a row lock's share holders keep joining
-    each other and a busy start can hold an organizer's UPDATE off for minutes.
-    """
-    if db.session.get_bind().dialect.name != "postgresql":
-        return
-    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    db.session.execute(select(getattr(func, function)(_ROUND_TIMING_LOCK, round_id)))
-
-
-def lock_round_timing(round_id: int) -> None:
-    """Hold the round's timing lock exclusively to the commit: starts under way commit first,
-    later ones wait and see what this transaction changed (a contest's finish)."""
-    _lock_round_timing(round_id, shared=False)
-
-
-def lock_round_for_start(round_id: int) -> Round:
-    """The round, read after taking its timing lock shared, held to the commit (a start's
-    first step, and again after a commit in between).
-
-    A change of the round's close waits for the starts under way and later starts wait for it,
-    so an attempt never starts with a deadline from the old close after the retime has passed
-    it by (:func:`retime_open_attempts`).
-    """
-    if not 0 < round_id <= MAX_ID:  # no such round; the lock's key would not take it either
-        raise NotFound(_("No round %(id)s.", id=round_id))
-    _lock_round_timing(round_id, shared=True)
-    round_ = db.session.get(Round, round_id, populate_existing=True)
-    if round_ is None:
-        raise NotFound(_("No round %(id)s.", id=round_id))
-    return round_
-
-
 # Settings that must be one of an enum's values, and settings that must be whole numbers ≥ 0.
 _ROUND_ENUMS: dict[str, type[StrEnum]] = {
     "score_policy": ScorePolicy,
@@ -576,15 +478,6 @@ def _round_values(round_: Round | None) -> dict[str, Any]:
     if round_ is None:
         return {}
     return {key: getattr(round_, key) for key in ROUND_FIELDS}
-
-
-def round_status(round_: Round, now: datetime) -> str:
-    """scheduled, open or closed, by the round's window (None ends: always open)."""
-    if round_.opens_at and now < round_.opens_at:
-        return "scheduled"
-    if round_.closes_at and now >= round_.closes_at:
-        return "closed"
-    return "open"
 
 
 def contest_round_status(round_: Round, now: datetime) -> str:

@@ -2,8 +2,9 @@
 
 An :class:`~contest.models.ExportJob` row records what was asked (``kind`` and ``params``), who
 asked, the progress and, once done, the file itself. Each kind registers how its file is built
-with :func:`register_kind`; :func:`start_export` commits the job and queues it, the worker
-(:mod:`workers.exports`) calls :func:`run_export`.
+with :func:`register_kind`; :func:`start_export` commits the job and queues it
+(:func:`enqueue_export`), the worker's job (:func:`workers.exports.process_export`, named by its
+dotted path: the worker module imports this one) calls :func:`run_export`.
 
 The file is dropped 24 hours after the job was started (``expires_at``): lazily, whenever a job
 runs and whenever an export is read (:func:`drop_expired`), so nothing else has to be scheduled.
@@ -20,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import update
 
@@ -27,6 +29,8 @@ from contest.errors import InvalidInput, NotFound, Unavailable
 from contest.extensions import db
 from contest.models import Contest, ExportJob, User
 from contest.services import audit
+from workers import queues
+from workers.runner import get_queue
 
 TTL = timedelta(hours=24)
 
@@ -41,6 +45,14 @@ Progress = Callable[[int, int], None]
 Build = Callable[[ExportJob, Progress], tuple[str, str, bytes]]
 
 _KINDS: dict[str, Build] = {}
+
+# The job, by its dotted path (RQ imports it in the worker).
+EXPORT_JOB = "workers.exports.process_export"
+# 50,000 rows take seconds; a slow database gets some room.
+TIMEOUT_S = 1800
+# A certificates archive lays out one PDF per awardee: 7,200 s covers about 30,000 at the
+# measured cost of a certificate (bench/HISTORY.md).
+KIND_TIMEOUT_S = {"certificates": 7200}
 
 # Modules that register a kind when imported: imported on first use, so the web process and the
 # worker know the same kinds without the app importing every exporter up front.
@@ -108,8 +120,6 @@ def start_export(
     )
     job_id = job.id
     db.session.commit()
-    from workers.exports import enqueue_export  # the worker package imports this module
-
     try:
         enqueue_export(job_id)
     except redis.RedisError as exc:
@@ -122,6 +132,25 @@ def start_export(
             retry_after=30,
         ) from exc
     return job
+
+
+def timeout_for(kind: str) -> int:
+    """The RQ job timeout of an export of ``kind`` (seconds)."""
+    return KIND_TIMEOUT_S.get(kind, TIMEOUT_S)
+
+
+def enqueue_export(export_id: int) -> None:
+    """Queue the export on ``default`` (after its row is committed), with its kind's timeout."""
+    job = db.session.get(ExportJob, export_id)
+    timeout = timeout_for(job.kind) if job is not None else TIMEOUT_S
+    get_queue(current_app._get_current_object(), queues.DEFAULT).enqueue(  # type: ignore[attr-defined]
+        EXPORT_JOB,
+        export_id,
+        job_id=f"export-{export_id}",
+        job_timeout=timeout,
+        result_ttl=3600,
+        failure_ttl=24 * 3600,
+    )
 
 
 def get_export(job_id: int, *, at: datetime | None = None) -> ExportJob:

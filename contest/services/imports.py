@@ -10,8 +10,9 @@ about them: the first :data:`REPORT_LIMIT` of each, with the total counts (``pro
 ``skipped_count``, ``files_skipped_count``, ``duplicate_count``).
 
 What an import may cost is bounded (:class:`question_bank.formats.Limits`: rows, cells, seconds;
-``IMPORT_LIMITS`` in the app's config overrides it; a ZIP of a sheet with its images unpacks to no
-more than ``MAX_CONTENT_LENGTH``); a file over a bound is refused naming it.
+``IMPORT_LIMITS`` in the app's config, :data:`question_bank.formats.LIMITS` unless set; a ZIP of
+a sheet with its images unpacks to no more than ``MAX_CONTENT_LENGTH``); a file over a bound is
+refused naming it.
 
 **Transactions.** Other users share the database while an import runs, and on SQLite a writing
 transaction locks out every other writer. So no transaction is open while the file is parsed and
@@ -46,7 +47,6 @@ from contest.services import images as image_service
 from contest.services.laws import citation_problems, load_library
 from question_bank.domain import N_, Problem
 from question_bank.formats import (
-    LIMITS,
     Limits,
     ParsedQuestion,
     bundle,
@@ -66,7 +66,7 @@ from question_bank.models import (
 )
 
 ON_DUPLICATE = ("skip", "update")
-CHUNK = 500  # questions per write transaction: about 0.2 s of write lock on SQLite
+CHUNK = 500  # questions per write transaction: SQLite's write lock is held well under a second
 REPORT_LIMIT = 1_000  # problems, skipped items and duplicates kept in a report, each
 Progress = Callable[[int, int], None]
 
@@ -172,7 +172,7 @@ def run_import(
 
 
 def _limits() -> Limits:
-    limits = current_app.config.get("IMPORT_LIMITS", LIMITS)
+    limits = current_app.config["IMPORT_LIMITS"]
     assert isinstance(limits, Limits)
     # a ZIP of a sheet and its images unpacks to no more than an upload may hold
     upload = int(current_app.config["MAX_CONTENT_LENGTH"])

@@ -47,7 +47,7 @@ from contest.models import (
     Round,
     User,
 )
-from contest.services import amendments, audit
+from contest.services import amendments, audit, timing
 from contest.services import contests as contest_service
 from contest.services.leaderboards import boards_of, settings_changed
 from question_bank.domain import Problem
@@ -266,7 +266,7 @@ def finish(contest_id: int, *, now: datetime, actor: User | None = None) -> Cont
     contest = _locked(contest_id)
     _require(contest, ContestStatus.PUBLISHED, _("Only a published contest can be finished."))
     for round_ in contest.rounds:  # starts under way commit first, later ones see the finish
-        contest_service.lock_round_timing(round_.id)
+        timing.lock_round_timing(round_.id)
     problems = finish_problems(contest, now)
     if problems:
         raise Conflict("；".join(problems), code="contest_running")

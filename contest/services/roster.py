@@ -325,8 +325,8 @@ def hash_rows(
 ) -> tuple[list[Issued], list[str]]:
     """The generated passwords and every row's hash, computed with no transaction open.
 
-    Argon2id costs about 27 ms a hash and releases the GIL, so the hashes are spread over the
-    machine's cores: 50,000 rows take minutes, not the better part of half an hour.
+    Argon2id is slow by design and releases the GIL, so the hashes are spread over the machine's
+    cores: 50,000 rows take minutes, not the better part of half an hour (bench/HISTORY.md).
     """
     passwords = [row.password or generate_password() for row in rows]
     issued = [

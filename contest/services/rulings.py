@@ -3,7 +3,7 @@
 A ruling (:class:`contest.models.ItemRuling`, one per round and question version) holds what the
 organizers decided for the item: answers accepted besides the key, a corrected key, or the item
 void. Every grading of the round's attempts goes through :func:`grade_item` with the rulings of
-:func:`rulings_for` — the scoring worker (``workers.scoring.score_attempts``), a regrade check
+:func:`rulings_for` — scoring (``contest.services.scoring.score_attempts``), a regrade check
 (:func:`contest.services.appeals.score_differences`) and the bench's verification — so grading an
 attempt again always gives the same result.
 

@@ -1,7 +1,8 @@
 """Holding back bulk sign-ups without an outside service (a venue may have no internet).
 
 Two counts per client address (an IPv6 client by its /64), fixed windows in Redis shared by
-every web process:
+every web process (the login throttle's, :mod:`contest.auth.throttle`: the ``limits`` package's
+fixed-window counting in windows of the clock):
 
 - **The challenge** (``SIGNUP_CHALLENGE_AFTER``, default :data:`CHALLENGE_AFTER`: 20 per 10
   minutes): past it, every further sign-up from the address must answer a small arithmetic
@@ -38,8 +39,9 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from itsdangerous import BadData, URLSafeTimedSerializer
+from limits import RateLimitItem
 
-from contest.auth.throttle import Counter, Limit, client_network, window_counter
+from contest.auth.throttle import Counter, client_network, limiter, parse_limit, window_counter
 from contest.errors import DomainError, TooManyAttempts
 from contest.extensions import redis_hub
 from question_bank.numerals import chinese_to_int, int_to_chinese
@@ -72,8 +74,8 @@ class ChallengeRequired(DomainError):
         self.challenge = challenge
 
 
-def _limit(name: str, default: str) -> Limit:
-    return Limit.parse(str(current_app.config.get(name) or default))
+def _limit(name: str, default: str) -> RateLimitItem:
+    return parse_limit(str(current_app.config.get(name) or default))
 
 
 def _enabled() -> bool:
@@ -103,21 +105,19 @@ def count_submission(address: str, now: float) -> int | None:
         _limit("SIGNUP_CHALLENGE_AFTER", CHALLENGE_AFTER),
         now,
     )
+    counting = limiter()
     try:
-        pipe = redis_hub.client.pipeline()
-        pipe.get(made.key)
-        pipe.set(recent.key, 0, ex=recent.limit.window_s, nx=True)
-        pipe.incr(recent.key)
-        made_count, _set, recent_count = pipe.execute()
+        may_make = counting.test(made.limit, *made.identifiers)  # read only: accounts count there
+        recent = recent.hit()
     except redis.RedisError:
         log.warning("sign-up throttle skipped: Redis is unreachable", exc_info=True)
         return None
-    if int(made_count or 0) >= made.limit.amount:
+    if not may_make:
         raise TooManyAttempts(
             _("Too many sign-ups from this network. Please wait a moment and try again."),
             retry_after=made.retry_after,
         )
-    return int(recent_count)
+    return recent.count
 
 
 def note_made(address: str, now: float) -> None:
@@ -127,10 +127,7 @@ def note_made(address: str, now: float) -> None:
         return
     made = _made_counter(address, now)
     try:
-        pipe = redis_hub.client.pipeline()
-        pipe.set(made.key, 0, ex=made.limit.window_s, nx=True)
-        pipe.incr(made.key)
-        pipe.execute()
+        limiter().hit(made.limit, *made.identifiers)
     except redis.RedisError:
         log.warning("sign-up throttle skipped: Redis is unreachable", exc_info=True)
 
@@ -148,10 +145,9 @@ def challenge_due(address: str, now: float) -> bool:
     limit = _limit("SIGNUP_CHALLENGE_AFTER", CHALLENGE_AFTER)
     counter = window_counter(f"throttle:signup:recent:{client_network(address)}", limit, now)
     try:
-        count = int(redis_hub.client.get(counter.key) or 0)
+        return not limiter().test(limit, *counter.identifiers)
     except redis.RedisError:
         return False
-    return count >= limit.amount
 
 
 # Challenges -------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The printable winners list (公示名单): :func:`contest.services.awards.winners_list` as an A4
-PDF, with the names exactly as the public page shows them (masked when the contest masks names).
+"""The printable winners list (公示名单): :func:`contest.services.award_results.winners_list`
+as an A4 PDF, with the names exactly as the public page shows them (masked when the contest
+masks names).
 
 The PDF is public and costly to lay out, so :func:`cached` keeps its bytes in Redis for
 :data:`CACHE_TTL_S` under a key naming everything it is made from (the contest, when the awards
@@ -22,7 +23,7 @@ from flask_babel import gettext as _
 from contest import pdf
 from contest.errors import NotFound
 from contest.extensions import redis_hub
-from contest.services import awards
+from contest.services import award_results
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def cached(contest_id: int) -> bytes:
     return content
 
 
-def cache_key(listing: awards.WinnersList) -> str:
+def cache_key(listing: award_results.WinnersList) -> str:
     """The Redis key of the PDF of ``listing``: changes whenever anything printed changes."""
     facts = {
         "listing": asdict(listing),  # title, mask_names, winners, period, contact, dates
@@ -68,19 +69,19 @@ def cache_key(listing: awards.WinnersList) -> str:
     return f"winners-pdf:{listing.contest_id}:{digest}"
 
 
-def _listing(contest_id: int) -> awards.WinnersList:
-    listing = awards.winners_list(contest_id)
+def _listing(contest_id: int) -> award_results.WinnersList:
+    listing = award_results.winners_list(contest_id)
     if listing is None:
         raise NotFound(_("The winners list is not public."))
     return listing
 
 
-def _render(listing: awards.WinnersList) -> bytes:
+def _render(listing: award_results.WinnersList) -> bytes:
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         return pdf.table(document(listing))
 
 
-def document(listing: awards.WinnersList) -> pdf.Table:
+def document(listing: award_results.WinnersList) -> pdf.Table:
     """The PDF's words (in the current language) from the winners list: one row per winner,
     tier by tier in the list's order, then the unit awards."""
     lines = []

@@ -20,7 +20,9 @@ Texts link to images as ``/media/<sha256>.<ext>`` (Markdown ``![…](/media/…)
 made elsewhere), the links follow the new name. An image that is not taken is listed in the
 report, and its links stay as they were.
 
-Problems are reported with the 1-based position of the question in the list as the line.
+The document and each question are checked by marshmallow schemas (:class:`DocumentSchema`,
+:class:`QuestionSchema`). Problems are reported with the 1-based position of the question in the
+list as the line, one a question, in this format's own (translated) words.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import marshmallow as ma
 
 from question_bank.domain import (
     N_,
@@ -73,67 +77,117 @@ def question_to_dict(question: QuestionData) -> dict[str, Any]:
     }
 
 
+# The problem a question whose answer does not fit its type gets (see QuestionSchema).
+_WRONG_ANSWER = N_("The answer has the wrong form for this type.")
+
+# Fields that count as absent when empty or false (null, "", [], 0 …), as the format always read
+# them.
+_OPTIONAL = frozenset({"options", "explanation", "difficulty", "category", "tags"})
+
+
+class CitationSchema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE  # keys the format does not define are ignored
+
+    law = ma.fields.String(required=True)
+    article = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    version = ma.fields.String(allow_none=True, load_default=None)
+    quote = ma.fields.String(allow_none=True, load_default=None)
+
+    @ma.post_load
+    def _citation(self, data: dict[str, Any], **kwargs: Any) -> Citation:
+        return Citation(**data)
+
+
+class QuestionSchema(ma.Schema):
+    """One item of ``questions``; loads to a :class:`QuestionData` that
+    :func:`question_bank.domain.validate` has still to check (answer in range, options …)."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    type = ma.fields.Enum(QuestionType, by_value=ma.fields.String, required=True)
+    stem = ma.fields.String(required=True)
+    options = ma.fields.List(ma.fields.String(), load_default=())
+    answer = ma.fields.Raw(allow_none=True, load_default=None)  # its form follows the type
+    explanation = ma.fields.String(load_default="")
+    difficulty = ma.fields.Enum(
+        Difficulty, by_value=ma.fields.String, load_default=Difficulty.MEDIUM
+    )
+    category = ma.fields.String(load_default="")
+    tags = ma.fields.List(ma.fields.String(), load_default=())
+    citation = ma.fields.Nested(CitationSchema, allow_none=True, load_default=None)
+
+    @ma.pre_load
+    def _empty_is_absent(self, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(data, dict):
+            return data  # refused by the schema itself
+        return {key: value for key, value in data.items() if value or key not in _OPTIONAL}
+
+    @ma.post_load
+    def _question(self, data: dict[str, Any], **kwargs: Any) -> QuestionData:
+        kind = data["type"]
+        try:
+            answer = answer_from_json(kind, data["answer"])
+        except (TypeError, ValueError, RecursionError):
+            raise ma.ValidationError(_WRONG_ANSWER, "answer") from None
+        return QuestionData(
+            type=kind,
+            stem=data["stem"],
+            options=tuple(data["options"]),
+            answer=answer,
+            explanation=data["explanation"],
+            difficulty=data["difficulty"],
+            category=data["category"],
+            tags=tuple(data["tags"]),
+            citation=data["citation"],
+        )
+
+
+class DocumentSchema(ma.Schema):
+    """The document: ``questions`` (items loaded one by one with :class:`QuestionSchema`, so each
+    problem names its question) and ``images``. A bare list is read as the questions."""
+
+    class Meta:
+        unknown = ma.EXCLUDE  # "format", "version": not checked
+
+    questions = ma.fields.List(ma.fields.Raw(allow_none=True), required=True)
+    images = ma.fields.Dict(allow_none=True, load_default=None)
+
+    @ma.pre_load
+    def _bare_list(self, data: Any, **kwargs: Any) -> Any:
+        return {"questions": data} if isinstance(data, list) else data
+
+
+_QUESTION = QuestionSchema()
+_DOCUMENT = DocumentSchema()
+
+
+def _problem(data: Any, errors: Mapping[str, Any]) -> Problem:
+    """The one problem reported for a question :class:`QuestionSchema` refused (``errors``: its
+    messages per field): the first refused of type, difficulty, the other fields, citation,
+    answer. The schema's own wording is not shown: these messages are translated."""
+    if not isinstance(data, dict):
+        return Problem(0, N_("A question must be an object."))
+    if "type" in errors:
+        return Problem(0, N_("Unknown question type %(type)r."), {"type": data.get("type")})
+    if "difficulty" in errors:
+        return Problem(0, N_("Unknown difficulty %(value)r."), {"value": data.get("difficulty")})
+    if errors.keys() - {"citation", "answer"}:
+        return Problem(0, N_("Fields have the wrong types (see the JSON schema)."))
+    if "citation" in errors:
+        return Problem(0, N_("The citation needs a law and a positive article number."))
+    return Problem(0, _WRONG_ANSWER)
+
+
 def question_from_dict(data: Any) -> tuple[QuestionData | None, list[Problem]]:
     """A question from its dict form, or the problems that prevent it (lines unset)."""
-    if not isinstance(data, dict):
-        return None, [Problem(0, N_("A question must be an object."))]
     try:
-        kind = QuestionType(str(data.get("type")))
-    except ValueError:
-        return None, [Problem(0, N_("Unknown question type %(type)r."), {"type": data.get("type")})]
-    try:
-        difficulty = Difficulty(data.get("difficulty") or "medium")
-    except ValueError:
-        return None, [
-            Problem(0, N_("Unknown difficulty %(value)r."), {"value": data.get("difficulty")})
-        ]
-    stem, options = data.get("stem"), data.get("options") or []
-    tags, explanation = data.get("tags") or [], data.get("explanation") or ""
-    category = data.get("category") or ""
-    if (
-        not isinstance(stem, str)
-        or not isinstance(options, list)
-        or not all(isinstance(o, str) for o in options)
-        or not isinstance(tags, list)
-        or not all(isinstance(t, str) for t in tags)
-        or not isinstance(explanation, str)
-        or not isinstance(category, str)
-    ):
-        return None, [Problem(0, N_("Fields have the wrong types (see the JSON schema)."))]
-    citation, problems = _citation(data.get("citation"))
-    if problems:
-        return None, problems
-    try:
-        answer = answer_from_json(kind, data.get("answer"))
-    except (TypeError, ValueError):
-        return None, [Problem(0, N_("The answer has the wrong form for this type."))]
-    question = QuestionData(
-        type=kind,
-        stem=stem,
-        options=tuple(options),
-        answer=answer,
-        explanation=explanation,
-        difficulty=difficulty,
-        category=category,
-        tags=tuple(tags),
-        citation=citation,
-    )
+        question: QuestionData = _QUESTION.load(data)
+    except ma.ValidationError as exc:
+        errors = exc.messages if isinstance(exc.messages, dict) else {}
+        return None, [_problem(data, errors)]
     return question, validate(question)
-
-
-def _citation(data: Any) -> tuple[Citation | None, list[Problem]]:
-    if data is None:
-        return None, []
-    bad = [Problem(0, N_("The citation needs a law and a positive article number."))]
-    if not isinstance(data, dict) or not isinstance(data.get("law"), str):
-        return None, bad
-    article = data.get("article")
-    if isinstance(article, bool) or not isinstance(article, int) or article < 1:
-        return None, bad
-    version, quote = data.get("version"), data.get("quote")
-    if not isinstance(version, str | None) or not isinstance(quote, str | None):
-        return None, bad
-    return Citation(law=data["law"], article=article, version=version, quote=quote), []
 
 
 def parse(content: bytes) -> ParseReport:
@@ -148,15 +202,16 @@ def parse(content: bytes) -> ParseReport:
         line = getattr(exc, "lineno", 0)
         report.problems.append(Problem(line, N_("Not valid JSON: %(error)s"), {"error": str(exc)}))
         return report
-    if isinstance(document, list):
-        items = document
-    elif isinstance(document, dict) and isinstance(document.get("questions"), list):
-        items = document["questions"]
-    else:
-        report.problems.append(Problem(0, N_('Expected {"questions": [...]} or a list.')))
-        return report
-    renamed = _images(document.get("images") if isinstance(document, dict) else None, report)
-    for number, item in enumerate(items, start=1):
+    try:
+        loaded = _DOCUMENT.load(document)
+    except ma.ValidationError as exc:
+        if not isinstance(exc.messages, dict) or exc.messages.keys() != {"images"}:
+            report.problems.append(Problem(0, N_('Expected {"questions": [...]} or a list.')))
+            return report
+        report.problems.append(Problem(0, N_('"images" must map image names to base64 text.')))
+        loaded = {"questions": document["questions"], "images": None}
+    renamed = _images(loaded["images"], report)
+    for number, item in enumerate(loaded["questions"], start=1):
         question, problems = question_from_dict(item)
         report.problems += [Problem(number, p.message, p.params) for p in problems]
         if question is not None and not problems:
@@ -164,13 +219,10 @@ def parse(content: bytes) -> ParseReport:
     return report
 
 
-def _images(data: Any, report: ParseReport) -> dict[str, str]:
+def _images(data: Mapping[Any, Any] | None, report: ParseReport) -> dict[str, str]:
     """Prepare the document's images into ``report.images``; old name → new URL where the name
-    changed."""
+    changed. An entry that is not name → text is skipped as damaged, the others still taken."""
     if data is None:
-        return {}
-    if not isinstance(data, dict):
-        report.problems.append(Problem(0, N_('"images" must map image names to base64 text.')))
         return {}
     renamed = {}
     for name, text in data.items():

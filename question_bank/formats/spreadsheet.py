@@ -17,7 +17,8 @@ One row per question under a header row; columns in any order, unknown columns i
 Problems carry the row number a spreadsheet shows (the header is row 1 when it is the first row;
 0 means the file as a whole). Both parsers share one row model: a source yields ``(row number,
 cell texts)`` and :func:`_read_rows` turns rows into questions. Exports write the same header and
-notation, so ``parse(export(questions))`` gives the questions back.
+notation, so ``parse(export(questions))`` gives the questions back. The notation of 答案 and 法条
+is :mod:`question_bank.formats.notation`'s.
 
 Images: cells keep ``/media/<sha256>.<ext>`` links as text; an export whose questions link to
 stored images is a ZIP of the sheet and an ``images/`` folder, and such a ZIP imports with its
@@ -38,7 +39,7 @@ import time
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
@@ -68,16 +69,25 @@ from question_bank.formats import (
     register,
     too_many_rows,
 )
+from question_bank.formats.notation import (
+    Add,
+    _answer,
+    answer_text,
+    format_citation,
+    parse_citation,
+)
 from question_bank.formats.text import decode
-from question_bank.numerals import chinese_to_int, int_to_chinese
 
 OPTION_COLUMNS = tuple(f"选项{letter}" for letter in OPTION_LETTERS)
 HEADER = ("题型", "题干", *OPTION_COLUMNS, "答案", "解析", "难度", "分类", "标签", "法条")
 REQUIRED = ("题型", "题干", "答案")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+
+
 # A 10,000-question workbook unpacks to about 10 MB; openpyxl holds the shared strings in memory.
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+
 
 TYPE_NAMES = {
     **dict.fromkeys(("单选", "单选题"), QuestionType.SINGLE),
@@ -100,34 +110,26 @@ DIFFICULTY_NAMES = {
     "难": Difficulty.HARD,
 }
 DIFFICULTY_LABELS = {value: label for label, value in DIFFICULTY_NAMES.items() if label}
-TRUE_WORDS = frozenset({"对", "正确", "√", "T", "TRUE"})
-FALSE_WORDS = frozenset({"错", "错误", "×", "F", "FALSE"})
 
-_LETTER_SEPARATORS = re.compile(r"[\s,、;]+")
-_BLANK_SEPARATOR = re.compile(r"[;；]")
-_ALTERNATIVE_SEPARATOR = re.compile(r"[|｜]")
+
 _TAG_SEPARATOR = re.compile(r"[,，、]")
 _EXTRA_OPTION = re.compile(r"选项[I-Z]")
-_CITATION = re.compile(
-    r"(?P<law>[^\s(（].*?)\s*"
-    r"(?P<paren>[(（]\s*(?P<version>[^()（）]*?)\s*[)）])?\s*"
-    r"第\s*(?P<article>[0-9０-９]+|[零〇一二两三四五六七八九十百千万]+)\s*条"
-    r"(?:(?:\s*[:：]|\s)\s*(?P<quote>.*))?",
-    re.DOTALL,
-)
-_DATE = re.compile(r"(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*日?")
+
+
 _FORMULA_START = re.compile(r"\s*'*[=+\-@]")  # what Excel would run from a CSV cell
 _ESCAPED_FORMULA = re.compile(r"'+[=+\-@]")
 _XLSX_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _NEEDS_XLSX_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)|[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and password-protected .xlsx
 
+
 # csv refuses fields over 128 KiB by default; a whole file is in memory anyway, so the limit
 # protects nothing here while a long stem or quote is legitimate. Only ever raised, never lowered.
 csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 
+
 Row = tuple[int, list[str]]
-Add = Callable[..., None]  # reports a problem: add(message, **params)
+
 
 # ---------------------------------------------------------------------------------------------
 # Parsing
@@ -490,57 +492,6 @@ def _options(row: dict[str, str], add: Add) -> tuple[tuple[str, ...], bool]:
     return options, bool(gaps)
 
 
-def _answer(kind: QuestionType, text: str, options: tuple[str, ...], add: Add) -> Any:
-    """The answer key in the domain's form, or None after reporting why it cannot be read."""
-    if not text:
-        add(N_("The answer (答案) is empty."))
-        return None
-    if kind is QuestionType.TRUE_FALSE:
-        word = unicodedata.normalize("NFKC", text).upper()
-        if word in TRUE_WORDS or word in FALSE_WORDS:
-            return word in TRUE_WORDS
-        add(N_('The answer "%(value)s" must be 对 or 错 (also 正确/错误, √/×, T/F).'), value=text)
-        return None
-    if kind is QuestionType.FILL_BLANK:
-        return tuple(
-            tuple(alt for alt in (a.strip() for a in _ALTERNATIVE_SEPARATOR.split(blank)) if alt)
-            for blank in _BLANK_SEPARATOR.split(text)
-        )
-    letters = _LETTER_SEPARATORS.sub("", unicodedata.normalize("NFKC", text)).upper()
-    if not letters or any(letter not in OPTION_LETTERS for letter in letters):
-        if kind is QuestionType.SINGLE:
-            add(N_('The answer "%(value)s" must be one option letter, A to H.'), value=text)
-        else:
-            add(N_('The answer "%(value)s" must be option letters such as ABD.'), value=text)
-        return None
-    if kind is QuestionType.SINGLE and len(letters) != 1:
-        add(N_('The answer "%(value)s" must be one option letter, A to H.'), value=text)
-        return None
-    missing = sorted({letter for letter in letters if OPTION_LETTERS.index(letter) >= len(options)})
-    for letter in missing:
-        add(N_("The answer names option %(letter)s, but 选项%(letter)s is empty."), letter=letter)
-    if missing:
-        return None
-    indexes = tuple(OPTION_LETTERS.index(letter) for letter in letters)
-    if kind is QuestionType.SINGLE:
-        return indexes[0]
-    return tuple(sorted(indexes)) if kind is QuestionType.MULTIPLE else indexes
-
-
-def parse_answer(
-    kind: QuestionType, text: str, options: tuple[str, ...]
-) -> tuple[Any, list[Problem]]:
-    """An answer written in the template's notation (the authoring form uses it too)."""
-    problems: list[Problem] = []
-    answer = _answer(
-        kind,
-        text.strip(),
-        options,
-        lambda message, **params: problems.append(Problem(0, message, params)),
-    )
-    return answer, problems
-
-
 def _placeholder(kind: QuestionType, options: tuple[str, ...], stem: str) -> Any:
     """A well-formed answer standing in for an unreadable one, so validate() checks the rest."""
     if kind is QuestionType.SINGLE:
@@ -577,97 +528,8 @@ def _citation_cell(text: str, add: Add) -> Citation | None:
     return citation
 
 
-def parse_citation(text: str) -> Citation | Problem:
-    """A 法条 cell such as ``网络安全法(2016-11-07) 第二十一条：网络运营者应当…``.
-
-    The version in parentheses (a date, written 2016-11-07, 2016.11.7 or 2016年11月7日) and the
-    quote after ``:``/``：`` are optional; a parenthesis without digits belongs to the law's name
-    (``刑法(修正案九)``). Returns the problem (at line 0) when ``text`` is malformed.
-    """
-    text = text.strip()
-    match = _CITATION.fullmatch(text)
-    if match is None:
-        return Problem(
-            0,
-            N_(
-                'The citation "%(value)s" must look like 网络安全法(2016-11-07) '
-                "第二十一条：quoted text (the version and the quote are optional)."
-            ),
-            {"value": text},
-        )
-    law, version = match["law"], match["version"]
-    if match["paren"] and not re.search(r"[0-9０-９]", version):
-        law, version = text[: match.end("paren")], None
-    elif version is not None:
-        date = _date(version)
-        if date is None:
-            return Problem(
-                0,
-                N_('The law version "%(value)s" must be a date such as 2016-11-07.'),
-                {"value": version},
-            )
-        version = date
-    digits = unicodedata.normalize("NFKC", match["article"])
-    if digits.isdigit():
-        article = int(digits)
-    else:
-        try:
-            article = chinese_to_int(digits)
-        except ValueError:
-            return Problem(
-                0,
-                N_(
-                    'The article number "%(value)s" is not a Chinese numeral such as '
-                    "二十一 or 一百零二."
-                ),
-                {"value": match["article"]},
-            )
-    quote = (match["quote"] or "").strip() or None
-    return Citation(law=law.strip(), article=article, version=version, quote=quote)
-
-
-def _date(text: str) -> str | None:
-    match = _DATE.fullmatch(unicodedata.normalize("NFKC", text).strip())
-    if match is None:
-        return None
-    try:
-        return datetime.date(*(int(part) for part in match.groups())).isoformat()
-    except ValueError:
-        return None
-
-
 # ---------------------------------------------------------------------------------------------
 # Export
-
-
-def format_citation(citation: Citation) -> str:
-    """``law(version) 第<Chinese numeral>条：quote``; without a version ``law第…条``."""
-    text = citation.law
-    if citation.version:
-        text += f"({citation.version}) "
-    text += f"第{_article_text(citation.article)}条"
-    if citation.quote:
-        text += f"：{citation.quote}"
-    return text
-
-
-def _article_text(article: int) -> str:
-    try:
-        return int_to_chinese(article)
-    except ValueError:  # beyond the numerals (or not positive): digits still read back
-        return str(article)
-
-
-def answer_text(question: QuestionData) -> str:
-    """The answer key in the template's notation."""
-    answer: Any = question.answer  # its shape follows the type (see domain.Answer)
-    if question.type is QuestionType.TRUE_FALSE:
-        return "对" if answer else "错"
-    if question.type is QuestionType.FILL_BLANK:
-        return ";".join("|".join(blank) for blank in answer)
-    if question.type is QuestionType.SINGLE:
-        return OPTION_LETTERS[answer]
-    return "".join(OPTION_LETTERS[i] for i in answer)
 
 
 def question_row(question: QuestionData) -> list[str]:
@@ -769,120 +631,8 @@ def _csv(rows: Iterable[list[str]]) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-# ---------------------------------------------------------------------------------------------
-# The template organizers download
-
-EXAMPLES = (
-    QuestionData(
-        type=QuestionType.SINGLE,
-        stem="根据《网络安全法》，网络运营者应当按照（ ）制度的要求，履行安全保护义务。",
-        options=("网络安全等级保护", "数据出境安全评估", "网络产品强制认证", "个人信息保护认证"),
-        answer=0,
-        explanation="《网络安全法》第二十一条规定国家实行网络安全等级保护制度，"
-        "网络运营者应当按照其要求履行安全保护义务。",
-        difficulty=Difficulty.EASY,
-        category="法律法规/网络安全法",
-        tags=("网络安全法", "等级保护"),
-        citation=Citation(
-            law="网络安全法",
-            article=21,
-            version="2016-11-07",
-            quote="国家实行网络安全等级保护制度。网络运营者应当按照网络安全等级保护制度的要求，"
-            "履行下列安全保护义务……",
-        ),
-    ),
-    QuestionData(
-        type=QuestionType.MULTIPLE,
-        stem="以下哪些是钓鱼邮件的常见特征？",
-        options=(
-            "发件人域名与官方域名相似但不完全相同",
-            "以账号即将冻结等理由催促立即点击链接并输入密码",
-            "邮件内容与本人近期的实际业务往来一致",
-            "附件为可执行文件或要求启用宏的文档",
-        ),
-        answer=(0, 1, 3),
-        explanation="仿冒域名、制造紧迫感索要凭据和携带恶意附件都是典型的钓鱼手法。",
-        difficulty=Difficulty.MEDIUM,
-        category="安全意识/社会工程学",
-        tags=("钓鱼邮件", "社会工程学"),
-    ),
-    QuestionData(
-        type=QuestionType.TRUE_FALSE,
-        stem="在公共 Wi-Fi 下，只要网址以 https 开头，就不存在任何安全风险。",
-        answer=False,
-        explanation="HTTPS 只保护传输内容；钓鱼网站同样可以使用 HTTPS，"
-        "恶意热点还可能实施 DNS 劫持等攻击。",
-        difficulty=Difficulty.EASY,
-        category="安全意识/无线网络",
-        tags=("公共Wi-Fi", "HTTPS"),
-    ),
-    QuestionData(
-        type=QuestionType.FILL_BLANK,
-        stem="《中华人民共和国网络安全法》自____年____月____日起施行。",
-        answer=(("2017", "二〇一七"), ("6", "六"), ("1", "一")),
-        explanation="第七十九条：本法自2017年6月1日起施行。",
-        difficulty=Difficulty.MEDIUM,
-        category="法律法规/网络安全法",
-        tags=("网络安全法",),
-        citation=Citation(
-            law="网络安全法", article=79, version="2016-11-07", quote="本法自2017年6月1日起施行。"
-        ),
-    ),
-    QuestionData(
-        type=QuestionType.ORDERING,
-        stem="发现主机感染勒索软件后，请将下列应急处置步骤按正确顺序排列。",
-        options=(
-            "恢复业务并加固系统",
-            "隔离受感染主机，断开网络连接",
-            "清除恶意程序并修补被利用的漏洞",
-            "保全现场证据并向主管部门报告",
-        ),
-        answer=(1, 3, 2, 0),
-        explanation="先隔离防止扩散，再保全证据并报告，然后清除与修补，最后恢复业务。",
-        difficulty=Difficulty.HARD,
-        category="应急响应/勒索软件",
-        tags=("应急响应", "勒索软件"),
-    ),
-)
-
-NOTES = (
-    ("题型", "必填：单选、多选、判断、填空、排序（也可写作单选题、多选题等）。"),
-    ("题干", "必填。填空题的空位写作 ____（连续下划线）或（ ），个数须与答案的空数一致。"),
-    (
-        "选项A…选项H",
-        "单选、多选、排序题从选项A起依次填写，2 至 8 个，中间不留空；判断、填空题不填。",
-    ),
-    (
-        "答案",
-        "必填。单选 A；多选 ABD；判断 对/错（也可写正确/错误、√/×、T/F）；"
-        "填空：各空用 ; 分隔，同一空的多个可接受答案用 | 分隔，如 72小时|七十二小时;公安机关；"
-        "排序：按正确顺序写选项字母，如 CABD。",
-    ),
-    ("解析", "可选。"),
-    ("难度", "易、中、难，留空为中。"),
-    ("分类", "可选，分类路径，如 法律法规/网络安全法。"),
-    ("标签", "可选，多个标签用逗号分隔。"),
-    (
-        "法条",
-        "可选，如 网络安全法(2016-11-07) 第二十一条：引用的条文。版本日期与引文可省略，"
-        "条号可写中文数字或阿拉伯数字。",
-    ),
-)
-
-
-def template(kind: str) -> bytes:
-    """The downloadable template: the header and one example per question type.
-
-    ``kind`` is ``"xlsx"`` (with a second sheet explaining the columns) or ``"csv"``.
-    """
-    if kind == "xlsx":
-        return _workbook([question_row(q) for q in EXAMPLES], NOTES)
-    if kind == "csv":
-        return export_csv(EXAMPLES)
-    raise ValueError(f"no spreadsheet template of kind {kind!r}; use 'xlsx' or 'csv'")
-
-
 _FIELDS = frozenset({"options", "explanation", "difficulty", "category", "tags", "citation"})
+
 
 register(
     Format(

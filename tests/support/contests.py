@@ -1,4 +1,5 @@
-"""Builders for contest tests: a bank of published questions and a contest with a paper round."""
+"""Builders for contest tests: a bank of published questions, a contest with a paper round, and
+the round form as an organizer's browser posts it."""
 
 from __future__ import annotations
 
@@ -98,3 +99,40 @@ def paper_round(bank_id: int, **settings: Any) -> Round:
     round_ = contest_service.save_round(contest.id, **values)
     db.session.commit()
     return round_
+
+
+def round_form(
+    token: str, bank_id: int, rows: list[dict[str, Any]], **fields: Any
+) -> dict[str, Any]:
+    """The round form as a browser posts it: eight blueprint rows, empty ones included."""
+    form: dict[str, Any] = {
+        "csrf_token": token,
+        "action": "save",
+        "title": "初赛",
+        "bank_id": bank_id,
+        "opens_at": "",
+        "closes_at": "",
+        "duration_min": "30",
+        "attempts_allowed": "1",
+        "score_policy": "best",
+        "shuffle_questions": "y",
+        "shuffle_options": "y",
+        "multiple_rule": "all_or_nothing",
+        "review_policy": "after_submit",
+        "integrity_threshold": "0",
+        "integrity_action": "warn",
+        "focus_grace_s": "3",
+        "grace_s": "10",
+        "qualification_rule": "",
+        "qualification_value": "",
+    }
+    padded = rows + [{}] * (8 - len(rows))
+    for n, row in enumerate(padded):
+        for key in ("category", "type", "difficulty", "count", "points"):
+            form[f"blueprint-{n}-{key}"] = row.get(key, "")
+    for key, value in fields.items():
+        if value is None:
+            form.pop(key, None)
+        else:
+            form[key] = value
+    return form

@@ -1,8 +1,13 @@
-"""Shared pieces of the browser tests: the system Chromium, a live server, pages, logging in.
+"""Shared pieces of the browser tests: the system Chromium, a live server, pages, logging in,
+and the checks every page passes (no script errors, no sideways scrolling, large touch targets).
 
 The fixtures are plain pytest fixtures; a browser test module imports the ones it uses::
 
-    from tests.browser_support import browser, desktop, live_app, live_server  # noqa: F401
+    from tests.support import browser as browser_support
+
+    browser = browser_support.browser
+    live_app = browser_support.live_app
+    live_server = browser_support.live_server
 
 Each test gets its own app (``live_app``: seeded with an organization, a contestant and an
 organizer) served by a threaded Werkzeug server on a free port (``live_server``: its base URL),
@@ -24,12 +29,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from contest.extensions import db, redis_hub
 from contest.models import Organization, Role
 from tests.conftest import PASSWORD, add_user, make_app, reset_database
+from tests.support.contests import paper_round, published_bank
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -210,3 +216,60 @@ def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
 def path_is(path: str) -> re.Pattern[str]:
     """A URL pattern for ``expect(page).to_have_url``: this path (and query) on any host."""
     return re.compile(r"^https?://[^/]+" + re.escape(path) + r"$")
+
+
+@pytest.fixture
+def make_round(live_app: Flask) -> Callable[..., int]:
+    """A paper round over a fresh bank of published questions; returns its id."""
+
+    def make(**settings: Any) -> int:
+        duration = settings.pop("duration_override", None)
+        with live_app.app_context():
+            round_ = paper_round(published_bank(), **settings)
+            if duration is not None:  # shorter than the organizer pages allow
+                round_.duration_s = duration
+                db.session.commit()
+            return round_.id
+
+    return make
+
+
+def watch_errors(page: Page) -> list[str]:
+    """Uncaught script errors and CSP refusals on the page (failed loads while offline are fine)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and "Failed to load resource" not in message.text
+            else None
+        ),
+    )
+    return errors
+
+
+MIN_TARGET = 44
+
+
+def fits_the_screen(page: Page) -> None:
+    fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits, f"{page.url} scrolls sideways"
+
+
+def targets_are_large_enough(page: Page, scope: str) -> None:
+    controls = page.locator(scope).locator("button, a, input, summary").filter(visible=True)
+    for index in range(controls.count()):
+        element = controls.nth(index)
+        box = element.bounding_box()
+        assert box is not None
+        if element.evaluate("e => e.type === 'radio' || e.type === 'checkbox'"):
+            # The whole label is the target of a radio or checkbox.
+            box = element.evaluate(
+                "e => { const r = e.closest('label').getBoundingClientRect(); "
+                "return {height: r.height, width: r.width}; }"
+            )
+        label = element.evaluate("e => e.outerHTML.slice(0, 80)")
+        expect(element).to_have_accessible_name(re.compile(r"\S"))
+        assert box["height"] >= MIN_TARGET, f"{label} is {box['height']} px tall"
+        assert box["width"] >= MIN_TARGET, f"{label} is {box['width']} px wide"
