@@ -36,6 +36,7 @@ from contest.models import (
     User,
 )
 from contest.services import bank as bank_service
+from contest.services import blueprints
 from contest.services import contests as contest_service
 from contest.services.timing import deadline_for
 from question_bank.domain import QuestionData, QuestionType
@@ -245,8 +246,8 @@ def seed_open_attempts(
     """An in-progress attempt per user, drawn with the platform's ``draw_paper``."""
     round_ = db.session.get(Round, round_id)
     assert round_ is not None
-    rows = contest_service.blueprint_rows(round_.blueprint)
-    pools = [contest_service.candidates(round_.bank_id, row) for row in rows]
+    rows = blueprints.blueprint_rows(round_.blueprint)
+    pools = [blueprints.candidates(round_.bank_id, row) for row in rows]
     versions = {
         v.id: v
         for v in db.session.scalars(

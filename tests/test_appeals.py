@@ -29,7 +29,7 @@ from contest.models import (
     Role,
     User,
 )
-from contest.services import appeal_decisions, attempt_admin, leaderboards
+from contest.services import appeal_decisions, attempt_papers, leaderboards
 from contest.services import appeals as appeal_service
 from contest.services import bank as bank_service
 from contest.services import contests as contest_service
@@ -381,7 +381,7 @@ def test_changing_the_key_adds_a_bank_version_and_voiding_gives_the_points(
         actions = set(db.session.scalars(select(AuditEvent.action)))
         assert {"appeal.change_key", "appeal.void_item"} <= actions
         # The organizers' paper shows the key grading uses and what the appeals changed.
-        items = {item.position: item for item in attempt_admin.paper(mine)}
+        items = {item.position: item for item in attempt_papers.paper(mine)}
     assert items[single].ruled == ("key_corrected",) and items[ordering].ruled == ("voided",)
     keyed = [option.text for option in items[single].options if option.key]
     assert keyed == ["丙"], keyed

@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 from contest.extensions import db
 from contest.models import Attempt, AttemptItem, AttemptStatus, IntegrityEvent, Role, User
 from contest.services import attempts as attempt_service
+from contest.services import blueprints
 from contest.services import contests as contest_service
 from question_bank.models import Question, QuestionStatus
 from question_bank.papers import draw_paper
@@ -426,8 +427,8 @@ def test_the_stored_seed_reproduces_the_paper(app: Flask, round_id: int) -> None
         row = db.session.get(Attempt, attempt["id"])
         round_ = contest_service.get_round(round_id)
         assert row is not None
-        rows = contest_service.blueprint_rows(round_.blueprint)
-        pools = [contest_service.candidates(round_.bank_id, r) for r in rows]
+        rows = blueprints.blueprint_rows(round_.blueprint)
+        pools = [blueprints.candidates(round_.bank_id, r) for r in rows]
         again = draw_paper(rows, [list(reversed(p)) for p in pools], row.seed)
         stored = [(i.question_version_id, i.option_order, i.option_ids) for i in row.items]
         assert [(p.version_id, list(p.option_order), list(p.option_ids)) for p in again] == stored
@@ -723,15 +724,15 @@ def test_papers_are_drawn_from_pools_each_process_keeps_for_seconds(
 ) -> None:
     with app.app_context():
         round_ = contest_service.get_round(round_id)
-        rows = contest_service.blueprint_rows(round_.blueprint)
-        kept = contest_service.drawing_pools(round_.bank_id, rows)
+        rows = blueprints.blueprint_rows(round_.blueprint)
+        kept = blueprints.drawing_pools(round_.bank_id, rows)
         retired = kept[0][0].question_id
         db.session.get(Question, retired).status = QuestionStatus.RETIRED  # type: ignore[union-attr]
         db.session.commit()
-        again = contest_service.drawing_pools(round_.bank_id, rows)
+        again = blueprints.drawing_pools(round_.bank_id, rows)
         assert all(a is b for a, b in zip(again, kept, strict=True))  # no read: the same pools
-        monkeypatch.setattr(contest_service, "DRAWING_POOLS_TTL_S", -1.0)  # they have expired
-        fresh = contest_service.drawing_pools(round_.bank_id, rows)
+        monkeypatch.setattr(blueprints, "DRAWING_POOLS_TTL_S", -1.0)  # they have expired
+        fresh = blueprints.drawing_pools(round_.bank_id, rows)
         for new, old in zip(fresh, kept, strict=True):
             assert new == tuple(c for c in old if c.question_id != retired)
 

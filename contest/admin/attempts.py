@@ -36,7 +36,7 @@ from contest.models import (
     Round,
     User,
 )
-from contest.services import attempt_admin
+from contest.services import attempt_admin, attempt_papers
 from contest.services.attempt_admin import ListFilters, Shown
 from question_bank import markdown
 
@@ -226,7 +226,7 @@ def _attempt_page(attempt_id: int, forms: dict[str, FlaskForm] | None = None) ->
         user=user,
         entries=entries,
         event_count=event_count,
-        items=attempt_admin.paper(attempt.id),
+        items=attempt_papers.paper(attempt.id),
         audit=audit,
         extend_form=forms.get("extend") or ExtendForm(prefix="extend"),
         void_form=forms.get("void") or ReasonForm(prefix="void"),

@@ -26,8 +26,7 @@ from contest.admin.forms import _type_choices as type_choices
 from contest.errors import DomainError
 from contest.extensions import db
 from contest.models import Contest, ContestStatus, Round
-from contest.services import contests as contest_service
-from contest.services import lifecycle
+from contest.services import blueprints, lifecycle
 from question_bank import markdown
 from question_bank.domain import QuestionType
 from question_bank.models import QuestionVersion
@@ -221,8 +220,8 @@ def _preview_items(paper: list[PaperItem]) -> list[PreviewItem]:
 def draw_preview(round_: Round) -> tuple[list[PreviewItem], str]:
     """A paper drawn as a start would draw it, or no paper and the reason."""
     try:
-        rows = contest_service.blueprint_rows(round_.blueprint or [])
-        pools = [contest_service.candidates(round_.bank_id, row) for row in rows]
+        rows = blueprints.blueprint_rows(round_.blueprint or [])
+        pools = [blueprints.candidates(round_.bank_id, row) for row in rows]
         paper = draw_paper(
             rows,
             pools,

@@ -13,7 +13,7 @@ import marshmallow as ma
 from contest.api.blueprint import blp
 from contest.input_checks import MAX_ID
 from contest.security import organizer_required
-from contest.services import attempt_admin
+from contest.services import attempt_admin, attempt_papers
 from contest.services.attempt_admin import ListFilters, Shown
 
 
@@ -223,7 +223,7 @@ def get_attempt_paper(attempt_id: int) -> dict[str, Any]:
         "attempt": row_body(row, now()),
         "round_id": attempt.round_id,
         "items": [
-            vars(item) | {"type": item.type.value} for item in attempt_admin.paper(attempt_id)
+            vars(item) | {"type": item.type.value} for item in attempt_papers.paper(attempt_id)
         ],
     }
 

@@ -26,9 +26,8 @@ from sqlalchemy import func, select
 from contest.errors import Conflict, InvalidInput, NotFound
 from contest.extensions import db
 from contest.models import Round, User
-from contest.services import audit
+from contest.services import audit, blueprints
 from contest.services import bank as bank_service
-from contest.services import contests as contest_service
 from contest.services.laws import (
     LawImportReport,
     cites_superseded,
@@ -361,13 +360,13 @@ def superseded_in_pool(round_: Round, day: date) -> int:
     if condition is None:
         return 0
     try:
-        rows = contest_service.blueprint_rows(round_.blueprint or [])
+        rows = blueprints.blueprint_rows(round_.blueprint or [])
     except InvalidInput:
         return 0
     version_ids = {
         candidate.version_id
         for row in rows
-        for candidate in contest_service.candidates(round_.bank_id, row)
+        for candidate in blueprints.candidates(round_.bank_id, row)
     }
     if not version_ids:
         return 0

@@ -39,8 +39,8 @@ from contest.models import (
     User,
 )
 from contest.services import attempt_rules as rules
+from contest.services import blueprints, leaderboards, timing
 from contest.services import contests as contest_service
-from contest.services import leaderboards, timing
 from contest.services.attempt_rules import Change
 from contest.services.scoring import score_after_commit
 from question_bank.papers import draw_paper
@@ -118,8 +118,8 @@ def start_attempt(round_id: int, user_id: int, *, now: datetime, device_id: str 
 def _new_attempt(
     round_: Round, user_id: int, number: int, now: datetime, device_id: str | None
 ) -> Attempt:
-    rows = contest_service.blueprint_rows(round_.blueprint)
-    pools = contest_service.drawing_pools(round_.bank_id, rows)
+    rows = blueprints.blueprint_rows(round_.blueprint)
+    pools = blueprints.drawing_pools(round_.bank_id, rows)
     seed = secrets.randbits(62)
     try:
         paper = draw_paper(

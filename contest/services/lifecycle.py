@@ -47,7 +47,7 @@ from contest.models import (
     Round,
     User,
 )
-from contest.services import amendments, audit, timing
+from contest.services import amendments, audit, blueprints, timing
 from contest.services import contests as contest_service
 from contest.services.leaderboards import boards_of, settings_changed
 from question_bank.domain import Problem
@@ -123,10 +123,10 @@ def _row_problem(round_: Round, problem: Problem) -> str:
 def _blueprint_problems(round_: Round) -> list[str]:
     """What stops the bank from filling the round's blueprint."""
     try:
-        rows = contest_service.blueprint_rows(round_.blueprint or [])
+        rows = blueprints.blueprint_rows(round_.blueprint or [])
     except InvalidInput as exc:
         return [_("%(round)s: %(problem)s", round=round_.title, problem=exc.message)]
-    return [_row_problem(round_, p) for p in contest_service.check_blueprint(round_.bank_id, rows)]
+    return [_row_problem(round_, p) for p in blueprints.check_blueprint(round_.bank_id, rows)]
 
 
 def _window_problems(round_: Round, previous: Round | None, now: datetime) -> list[str]:

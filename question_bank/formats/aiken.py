@@ -57,7 +57,8 @@ from question_bank.domain import (
     QuestionType,
     validate,
 )
-from question_bank.formats import Format, ParsedQuestion, ParseReport, register
+from question_bank.formats.base import ParsedQuestion, ParseReport
+from question_bank.formats.registry import Format, register
 from question_bank.formats.text import decode
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from question_bank.domain import N_, Problem, QuestionData
-from question_bank.formats import LIMITS, Limits, ParseReport, SkippedFile
+from question_bank.formats.base import LIMITS, Limits, ParseReport, SkippedFile
 from question_bank.images import ImageRefused, StoredImage, prepare, referenced, replace_links
 
 MEDIA_TYPE = "application/zip"

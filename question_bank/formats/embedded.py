@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from urllib.parse import unquote
 
 from question_bank.domain import N_, Problem, QuestionData
-from question_bank.formats import ParseReport, SkippedFile
+from question_bank.formats.base import ParseReport, SkippedFile
 from question_bank.images import ImageRefused, prepare, referenced, replace_links
 
 PLUGINFILE = "@@PLUGINFILE@@/"

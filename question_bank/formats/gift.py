@@ -77,8 +77,9 @@ from typing import Any
 
 from question_bank import markdown
 from question_bank.domain import N_, Problem, QuestionData, QuestionType, validate
-from question_bank.formats import Format, ParsedQuestion, ParseReport, register
+from question_bank.formats.base import ParsedQuestion, ParseReport
 from question_bank.formats.moodle_xml import category_from_path
+from question_bank.formats.registry import Format, register
 from question_bank.formats.text import decode
 
 BLANK = "____"

@@ -47,7 +47,8 @@ from question_bank.domain import (
     answer_to_json,
     validate,
 )
-from question_bank.formats import Format, ParsedQuestion, ParseReport, SkippedFile, register
+from question_bank.formats.base import ParsedQuestion, ParseReport, SkippedFile
+from question_bank.formats.registry import Format, register
 from question_bank.formats.text import decode
 from question_bank.images import NAME, ImageRefused, prepare, replace_links
 

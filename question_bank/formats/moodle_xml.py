@@ -82,7 +82,9 @@ from question_bank.domain import (
     count_blanks,
     validate,
 )
-from question_bank.formats import Format, ParsedQuestion, ParseReport, embedded, register
+from question_bank.formats import embedded
+from question_bank.formats.base import ParsedQuestion, ParseReport
+from question_bank.formats.registry import Format, register
 from question_bank.formats.text import decode
 
 FULL_CREDIT = 99.9  # a fraction at or above this counts as 100 (Moodle writes 100 or 100.0000000)

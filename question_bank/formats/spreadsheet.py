@@ -59,16 +59,8 @@ from question_bank.domain import (
     count_blanks,
     validate,
 )
-from question_bank.formats import (
-    LIMITS,
-    Format,
-    Limits,
-    ParsedQuestion,
-    ParseReport,
-    bundle,
-    register,
-    too_many_rows,
-)
+from question_bank.formats import bundle
+from question_bank.formats.base import LIMITS, Limits, ParsedQuestion, ParseReport, too_many_rows
 from question_bank.formats.notation import (
     Add,
     _answer,
@@ -76,6 +68,7 @@ from question_bank.formats.notation import (
     format_citation,
     parse_citation,
 )
+from question_bank.formats.registry import Format, register
 from question_bank.formats.text import decode
 
 OPTION_COLUMNS = tuple(f"选项{letter}" for letter in OPTION_LETTERS)
