@@ -185,6 +185,12 @@ def held_on(attempt: Attempt, device_id: str) -> bool:
     return rules.holds(rules.SAME_DEVICE, rules.facts(attempt), {"b_device": device_id})
 
 
+def _signed_out() -> AuthenticationFailed:
+    """The refusal of a session whose account is gone, inactive or signed out: the 401 the
+    login check gives."""
+    return AuthenticationFailed(_("Please log in first."), code="not_logged_in")
+
+
 def refuse(change: Change, attempt: Attempt, user: User | None) -> None:
     """Raise the refusal of the first rule ``change`` breaks (an overdue attempt is closed on the
     way, committed); nothing when it may change the attempt."""
@@ -196,7 +202,7 @@ def refuse(change: Change, attempt: Attempt, user: User | None) -> None:
     if broken is rules.OWNER:  # never reveal others' attempts
         raise NotFound(_("No attempt %(id)s.", id=change.attempt_id))
     if broken is rules.ACCOUNT:
-        raise AuthenticationFailed(_("Please log in first."), code="not_logged_in")  # as a 401
+        raise _signed_out()
     if broken is rules.IN_TIME:
         close_if_overdue(attempt, change.now)
     if broken in (rules.OPEN, rules.IN_TIME):
@@ -328,7 +334,7 @@ def _submit_the_general_way(change: Change) -> Submission:
     user = db.session.get(User, change.user.id)
     account = rules.facts(user=user) if user else rules.NO_ACCOUNT
     if not rules.holds(rules.ACCOUNT, account, rules.params(change, 0)):  # before the owner's
-        raise AuthenticationFailed(_("Please log in first."), code="not_logged_in")  # as a 401
+        raise _signed_out()
     attempt = get_own_attempt(change.attempt_id, change.user.id, lock=True)
     submitted = False
     if attempt.status is AttemptStatus.IN_PROGRESS:
