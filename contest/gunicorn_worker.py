@@ -27,17 +27,14 @@ with ``bench/harness.py``; bench/README.md). What is added here:
   closes it, instead of leaving the newcomer in the backlog until a keep-alive runs out —
   nginx's reuse of keep-alive connections. One worker only: every worker is woken for the
   newcomer, and with each closing one, twice the connections needed were closed.
-- **gunicorn's limits on the request head**, which ``pywsgi`` does not apply. ``pywsgi`` parses
-  the head (``http.client.parse_headers``, the ``email`` parser); :func:`checked_head` holds each
-  line to gunicorn's rules as it is read and the parsed fields after: header lines of at most
-  :data:`LIMIT_FIELD` bytes (and at most 99 of them, ``http.client``'s limit; gunicorn's is 100),
-  a name that is an RFC 9110 token (no whitespace before the colon, no folded continuation line)
-  and a value without control characters but the tab (a bare CR, NUL …: the ``email`` parser
-  would take ``X-A: a\rContent-Length: 3`` for two headers, a proxy in front for one). A request
-  with two ``Content-Length`` headers, a ``Content-Length`` that is not digits, or a
-  ``Transfer-Encoding`` other than one plain ``chunked`` (or beside a ``Content-Length``) is
-  answered 400 instead of being read one way here and another way by a proxy in front; so is an
-  HTTP/1.1 request without a ``Host`` header, or any request with two (RFC 9112 §3.2).
+- **gunicorn's limits on the request head**, which ``pywsgi`` does not apply: header lines of at
+  most :data:`LIMIT_FIELD` bytes, at most :data:`LIMIT_FIELDS` of them, and a request with two
+  ``Content-Length`` headers, a ``Content-Length`` that is not digits, or a ``Transfer-Encoding``
+  other than one plain ``chunked`` (or beside a ``Content-Length``) is answered 400 instead of
+  being read one way here and another way by a proxy in front. The head is read by
+  :func:`read_head`, not by the ``email`` parser ``pywsgi`` uses (bench/HISTORY.md), and a
+  header name that is not a token is refused as gunicorn refuses it. So is an HTTP/1.1 request
+  without a ``Host`` header, or any request with two (RFC 9112 §3.2).
 - **Idle and slow connections closed**, as gunicorn's own workers do: a keep-alive connection
   that sends no request line within gunicorn's ``keepalive`` seconds is closed (``keepalive = 0``:
   one request per connection), and a request whose head takes longer than :data:`HEAD_S` is
@@ -60,7 +57,6 @@ gunicorn's ``max_requests`` and its ``pre_request`` / ``post_request`` hooks do 
 from __future__ import annotations
 
 import ctypes
-import http.client
 import multiprocessing
 import re
 import socket
@@ -69,7 +65,7 @@ from typing import Any
 
 import gevent
 from gevent.monkey import get_original
-from gevent.pywsgi import Input, OldMessage, headers_factory
+from gevent.pywsgi import Input, OldMessage
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
 SLOTS = 256  # workers are numbered by gunicorn's age counter, modulo this
@@ -85,10 +81,11 @@ MIN_RATE = 500  # … and every MIN_RATE bytes received give it one more second
 FRESH_S = 1.0  # a new connection is not closed for another before this, while others can be
 DISCARD_MAX = 1024 * 1024  # bytes of a body the app left unread read to keep the connection
 LIMIT_FIELD = 8190  # bytes in one header line (gunicorn's limit_request_field_size)
+LIMIT_FIELDS = 100  # header lines (gunicorn's limit_request_fields)
 _select = get_original("select", "select")  # not gevent's: called with a zero timeout only
 _DIGITS = re.compile(r"[0-9]+")
-_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a header name (RFC 9110 §5.1)
-_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # not in a field value (RFC 9110 §5.5)
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a header name (RFC 9110 §5.1)
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # not in a field value (RFC 9110 §5.5)
 
 # Open connections and the last heartbeat (time.monotonic(), one clock for every process) per
 # worker slot. Created when gunicorn's master loads this class, so the workers it forks share
@@ -145,32 +142,6 @@ def forget(age: int) -> None:
     shedding[age % SLOTS] = 0
 
 
-class HeadRefused(ValueError):
-    """A header line gunicorn would refuse (the reason is the message)."""
-
-
-class _CheckedLines:
-    """The connection's reader as ``http.client.parse_headers`` reads a head from it (``readline``
-    only), refusing a line gunicorn would refuse before the parser sees it: the ``email`` parser
-    splits a line at a bare CR and joins folded lines, so their parts could not be told apart
-    afterwards."""
-
-    def __init__(self, rfile: Any) -> None:
-        self.rfile = rfile
-
-    def readline(self, size: int = -1) -> bytes:
-        line: bytes = self.rfile.readline(LIMIT_FIELD + 1)
-        if line in (b"\r\n", b"\n", b""):
-            return line
-        if len(line) > LIMIT_FIELD:
-            raise HeadRefused("Header line too long")
-        text = line[:-2] if line.endswith(b"\r\n") else line.rstrip(b"\n")
-        name, colon, value = text.partition(b":")
-        if not colon or not _TOKEN.fullmatch(name) or _CONTROL.search(value):
-            raise HeadRefused("Invalid header")
-        return line
-
-
 def _refused(reason: str) -> OldMessage:
     """Headers that make ``pywsgi`` answer 400 and close the connection."""
     message = OldMessage()
@@ -178,27 +149,36 @@ def _refused(reason: str) -> OldMessage:
     return message
 
 
-def checked_head(fp: Any, host_required: bool = False) -> OldMessage:
-    """The request's headers as ``pywsgi`` parses them (its ``headers_factory``), each line held
-    to gunicorn's rules (:class:`_CheckedLines`), values without the whitespace around them; or,
-    for a head gunicorn would refuse, a message whose ``status`` makes ``pywsgi`` answer 400.
+def read_head(fp: Any, host_required: bool = False) -> OldMessage:
+    """The request's header lines within gunicorn's limits, as the ``OldMessage`` ``pywsgi``
+    reads them (names as sent, values without the whitespace around them).
 
-    Refused too: two ``Content-Length`` headers or one that is not digits, a
-    ``Transfer-Encoding`` other than one ``chunked`` or beside a ``Content-Length`` (checked
-    here, before ``pywsgi`` drops the length of a chunked request), two ``Host`` headers, and
-    none when ``host_required`` (HTTP/1.1).
+    Two ``Host`` headers are refused, and so is none when ``host_required`` (HTTP/1.1).
+
+    Each line is split at its first colon instead of going through the ``email`` parser
+    ``pywsgi`` uses, whose cost every request pays (the measurements, and what the server lost
+    without this reader, are in bench/HISTORY.md). A line
+    whose name is not an RFC 9110 token (no colon, whitespace before it, a folded continuation
+    line) or whose value holds a control character other than a tab (a bare CR, NUL …) is
+    refused, as gunicorn refuses it: ``Transfer-Encoding:\rchunked`` must not be read as
+    chunked here while a proxy in front reads something else.
     """
-    try:
-        message: OldMessage = headers_factory(_CheckedLines(fp))
-    except HeadRefused as exc:
-        return _refused(str(exc))
-    except http.client.HTTPException:  # more than http.client's 100 lines, the blank one included
-        return _refused("Too many headers")
-    if message.status:
-        return message
-    # The parser keeps a value's trailing whitespace; pywsgi would then not take
-    # "chunked " for chunked while a proxy in front does.
-    message._headers = [(name, value.strip(" \t")) for name, value in message._headers]
+    message = OldMessage()
+    fields = message._headers  # what email.message.Message keeps: (name, value) in order
+    while True:
+        line = fp.readline(LIMIT_FIELD + 1)
+        if len(line) > LIMIT_FIELD:
+            return _refused("Header line too long")
+        if line in (b"\r\n", b"\n", b""):
+            break
+        if len(fields) >= LIMIT_FIELDS:
+            return _refused("Too many headers")
+        text = line.decode("iso-8859-1")
+        text = text[:-2] if text.endswith("\r\n") else text.rstrip("\n")
+        name, colon, value = text.partition(":")
+        if not colon or not _TOKEN.fullmatch(name) or _CONTROL.search(value):
+            return _refused("Invalid header")
+        fields.append((name, value.strip(" \t")))
     lengths = message.get_all("content-length") or []
     encodings = message.get_all("transfer-encoding") or []
     if len(lengths) > 1 or any(not _DIGITS.fullmatch(value) for value in lengths):
@@ -329,7 +309,7 @@ class FairHandler(PyWSGIHandler):
             server.publish_idle()
 
     def MessageClass(self, fp: Any, *args: Any) -> OldMessage:  # pywsgi's name
-        return checked_head(fp, host_required=self.request_version == "HTTP/1.1")
+        return read_head(fp, host_required=self.request_version == "HTTP/1.1")
 
     def get_environ(self) -> dict[str, Any]:
         environ: dict[str, Any] = super().get_environ()
