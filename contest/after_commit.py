@@ -16,6 +16,11 @@ returned from the database, in the order they were first scheduled; they may use
 is committed, and the reconciler repairs what a lost follow-up left undone; any other error is a
 bug and is raised once the other actions have run. A rollback (or closing the session) drops
 what was scheduled.
+
+One follow-up is run by its service in the open instead: an accepted appeal's regrade
+(:func:`contest.services.appeal_decisions.decide_and_commit`), because the organizer is told
+whether it was queued and a follow-up here has no way to answer back. That service commits and
+then queues, in that order, as this module would.
 """
 
 from __future__ import annotations
