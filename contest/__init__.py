@@ -76,11 +76,13 @@ def _register_blueprints(app: Flask) -> None:
     from contest.api import init_api
     from contest.auth import bp as auth_bp
     from contest.boards import bp as boards_bp
+    from contest.live_final.pages import bp as live_pages_bp
     from contest.main import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(boards_bp)
+    app.register_blueprint(live_pages_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     init_api(app)
     http_errors.init_app(app)

@@ -116,10 +116,11 @@ class RedisHub:
         return self.client_for_app(current_app)
 
     def close(self, app: Flask) -> None:
-        """Close the app's client pool (tests create many apps), after the live-board hub."""
-        hub = app.extensions.pop("board_hub", None)
-        if hub is not None:
-            hub.stop()
+        """Close the app's client pool (tests create many apps), after the live hubs."""
+        for name in ("board_hub", "live_hub"):
+            hub = app.extensions.pop(name, None)
+            if hub is not None:
+                hub.stop()
         state = app.extensions["contest_redis"]
         if state["client"] is not None:
             state["client"].close()

@@ -283,6 +283,8 @@ class Round(db.Model):  # type: ignore[name-defined]
     # 申诉: hours after review opens (the close plus grace; a round without a close: the
     # submission) during which contestants may appeal an item. 0: no appeals.
     appeal_window_h: Mapped[int] = mapped_column(Integer, default=72, server_default="72")
+    # A live round (mode "live", contest/live_models.py): {"devices": "team" | "members"}.
+    live: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     contest: Mapped[Contest] = relationship(back_populates="rounds")
 
@@ -567,6 +569,13 @@ class ItemRuling(db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-# Award certificates (contest/certificate_models.py) ----------------------------------------
+# Award certificates (contest/certificate_models.py) and the live final (contest/live_models.py)
 
 from contest.certificate_models import Certificate, CertificateSettings  # noqa: E402,F401
+from contest.live_models import (  # noqa: E402,F401
+    LiveEvent,
+    LiveSegment,
+    LiveTeam,
+    LiveTeamMember,
+    SegmentKind,
+)

@@ -37,6 +37,7 @@ def init_api(app: Flask) -> None:
         exports,
         laws,
         lifecycle,
+        live,
         monitoring,
         organizations,
         session,

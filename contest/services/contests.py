@@ -487,6 +487,8 @@ def ensure_can_take(round_: Round, user_id: int, now: datetime) -> None:
         raise NotFound(_("No round %(id)s.", id=round_.id))
     assert status is not None
     ensure_takes_entries(status, contest.id)
+    if round_.mode != "paper":
+        raise Conflict(_("This round is held live on site."), code="live_round")
     if registered:
         return
     if contest.registration_mode is RegistrationMode.OPEN:
