@@ -193,15 +193,21 @@ class Client:
 
 
 async def sse_events(
-    host: str, port: int, path: str, timeout: float = 30.0
+    host: str,
+    port: int,
+    path: str,
+    timeout: float = 30.0,
+    headers: Mapping[str, str] | None = None,
 ) -> AsyncIterator[tuple[str, str]]:
-    """Yield (event, data) of a server-sent-events stream until the server closes it."""
+    """Yield (event, data) of a server-sent-events stream until the server closes it;
+    ``headers`` are sent too (a session cookie)."""
     reader, writer = await asyncio.open_connection(host, port, limit=1 << 22)
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     try:
         writer.write(
             (
                 f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: {USER_AGENT}\r\n"
-                "Accept: text/event-stream\r\n\r\n"
+                f"Accept: text/event-stream\r\n{extra}\r\n"
             ).encode()
         )
         await writer.drain()

@@ -165,6 +165,13 @@ def test_a_whole_run_sheet_scores_the_same_on_every_screen_and_in_the_log(
         rebuilt = service.current(stage.final.round_id)
         assert [rebuilt["scores"][str(t)] for t in stage.final.teams] == [60, 15, 5]
         assert rebuilt["status"] == "finished"
+    # The timeline replays: the screen as it was after the first judgement, and at the end.
+    first_judged = stage.view("host")["changes"][0]["seq"]
+    then = stage.host[0].get(f"{stage.url}?view=screen&at={first_judged}").get_json()
+    assert [then["scores"][str(t)] for t in stage.final.teams] == [10, 0, 0]
+    assert then["replay"]["version"] == first_judged
+    assert then["replay"]["last"] == stage.view("screen")["version"]
+    assert "answer" not in then["step"]["question"]  # judged, not yet revealed then
     # The final counts on the boards like any round.
     settle(app)
     shown = board(app, f"/api/v1/rounds/{stage.final.round_id}/leaderboard")

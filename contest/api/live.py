@@ -77,6 +77,16 @@ class ViewQuerySchema(ma.Schema):
     view = ma.fields.String(load_default="screen", validate=ma.validate.OneOf(VIEWS))
 
 
+class StateQuerySchema(ViewQuerySchema):
+    at = ma.fields.Integer(
+        validate=ma.validate.Range(min=0),
+        metadata={
+            "description": "the state as it was after this event (a replay of the "
+            "timeline); the answer then carries replay: {version, last}"
+        },
+    )
+
+
 class HostActionSchema(ma.Schema):
     action = ma.fields.String(required=True, validate=ma.validate.OneOf(reducer.HOST_ACTIONS))
     segment_id = ma.fields.Integer()
@@ -198,14 +208,19 @@ def create_live_round(body: dict[str, Any], contest_id: int) -> Any:
     "of one of the round's teams) adds the team's own answer and whether it may act; "
     "view=screen (public once the contest is published) shows the key only after the reveal.",
 )
-@blp.arguments(ViewQuerySchema, location="query", as_kwargs=True)
+@blp.arguments(StateQuerySchema, location="query", as_kwargs=True)
 @blp.alt_response(200, description="The state for that audience, with server_now")
 @blp.alt_response(404, description="No such live round, or not for this requester")
-def get_live_state(round_id: int, view: str) -> Response:
+def get_live_state(round_id: int, view: str, at: int | None = None) -> Response:
     if view != "screen" and not current_user.is_authenticated:
         return login_manager.unauthorized()
     _key, cut = _audience(round_id, view)
-    return _with_now(cut(service.current(round_id)))
+    if at is None:
+        return _with_now(cut(service.current(round_id)))
+    last = int(service.current(round_id)["version"])
+    body = cut(service.state_after(round_id, min(at, last)))
+    body["replay"] = {"version": min(at, last), "last": last}
+    return _with_now(body)
 
 
 @blp.route("/rounds/<int:round_id>/live/stream", methods=["GET"])

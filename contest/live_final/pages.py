@@ -183,6 +183,7 @@ def team_strings() -> dict[str, str]:
 def screen_strings() -> dict[str, str]:
     return {
         **common_strings(),
+        "replay": _("Replay of the final"),
         "buzz_ready": _("Buzzers ready…"),
         "buzz_now": _("Buzz now!"),
         "answer_label": _("Answer"),

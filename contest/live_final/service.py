@@ -170,6 +170,12 @@ def rebuild(round_id: int, client: redis.Redis | None = None) -> dict[str, Any]:
     return state
 
 
+def state_after(round_id: int, version: int) -> dict[str, Any]:
+    """The state as it was after event ``version`` (a replay of the timeline)."""
+    events = [event for event in events_for(round_id) if event["seq"] <= version]
+    return reducer.replay(setup_for(round_id), events)
+
+
 def current(round_id: int) -> dict[str, Any]:
     """The round's state: the live copy, or the log's when Redis has none."""
     try:

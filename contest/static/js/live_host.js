@@ -34,6 +34,7 @@
   const SHARED = ["all", "tiebreak"];
   const TURN = ["required", "choice", "risk"];
   const OPEN_PHASES = ["open", "armed", "answering"];
+  const LOBBY_REFRESH_MS = 3000; // who is connected, while the final has not started
   let view = null;
   let busy = false;
 
@@ -482,5 +483,9 @@
   });
 
   L.countdown($("countdown"), () => (view && view.step && OPEN_PHASES.includes(view.step.phase) ? view.step : null));
-  L.connect({ streamUrl: root.dataset.streamUrl, stateUrl: root.dataset.stateUrl, onState: render, T });
+  const live = L.connect({ streamUrl: root.dataset.streamUrl, stateUrl: root.dataset.stateUrl, onState: render, T });
+  // Devices joining or leaving change no state the stream would send: in the lobby, ask.
+  setInterval(() => {
+    if (view && view.status === "lobby" && !document.hidden) live.refresh();
+  }, LOBBY_REFRESH_MS);
 })();

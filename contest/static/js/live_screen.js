@@ -12,6 +12,7 @@
 //                       (li[data-option-index], data-correct="true" after the reveal)
 //   #reveal             after the reveal: #answer, #explanation, #area, #citation
 //   #standings          li[data-team-id] (live_common.js), moved with a transition
+//   ?replay[&speed=N]   replays the timeline: data-replay = playing | done, data-replay-version
 "use strict";
 (() => {
   const L = window.Live;
@@ -182,6 +183,31 @@
     L.renderStandings($("standings"), v.standings || [], { limit: LIMITS[which === "question" ? "question" : "standings"] });
   }
 
-  L.countdown($("countdown"), () => (view && view.step && OPEN_PHASES.includes(view.step.phase) ? view.step : null));
-  L.connect({ streamUrl: root.dataset.streamUrl, stateUrl: root.dataset.stateUrl, onState: render, T });
+  // ?replay (after the final): the timeline again, one event a second (?speed=2: twice as
+  // fast), from the states the server derives from its log; no countdown, no stream.
+  async function replay(speed) {
+    root.dataset.replay = "playing";
+    const conn = $("connection");
+    conn.dataset.state = "replay";
+    L.setText(conn, T.replay);
+    const base = root.dataset.stateUrl + (root.dataset.stateUrl.includes("?") ? "&" : "?");
+    for (let at = 1, last = 1; at <= last; at += 1) {
+      const response = await fetch(`${base}at=${at}`, { credentials: "same-origin" });
+      if (!response.ok) break;
+      const v = await response.json();
+      last = v.replay.last;
+      render(v);
+      root.dataset.replayVersion = String(at);
+      await new Promise((resolve) => setTimeout(resolve, 1000 / speed));
+    }
+    root.dataset.replay = "done";
+  }
+
+  const params = new URLSearchParams(window.location.search);
+  if (params.has("replay")) {
+    replay(Math.min(Math.max(Number(params.get("speed")) || 1, 0.25), 20));
+  } else {
+    L.countdown($("countdown"), () => (view && view.step && OPEN_PHASES.includes(view.step.phase) ? view.step : null));
+    L.connect({ streamUrl: root.dataset.streamUrl, stateUrl: root.dataset.stateUrl, onState: render, T });
+  }
 })();
