@@ -14,9 +14,12 @@ segment's questions, the host (through the API, as its console does):
   300 ms);
 - ``judge``, ``reveal``.
 
-On the last question every phone buzzes at once (200 requests, four per team): exactly one may be
-told it is first → ``rush``. Phones read only a few fields of each state (a regex, not a JSON
-parse), to keep 200 of them cheap beside the server on a 2-core machine. Prints one JSON line;
+On the last question every phone buzzes at once (200 requests, four per team, each on a new
+connection, retried when one is dropped, as a phone retries): exactly one may be told it is first
+→ ``rush`` (a retry is answered ``again`` with the same place). The server may close an idle
+kept-alive connection to let a newcomer in, so the host's requests are retried the same way.
+Phones read only a few fields of each state (a regex, not a JSON parse), to keep 200 of them
+cheap beside the server on a 2-core machine. Prints one JSON line;
 exit 1 when a check fails (a phone never saw a change, or the rush had no single winner).
 
     .venv/bin/python bench/live_latency.py [--teams 50] [--members 4] [--questions 8]
@@ -161,7 +164,9 @@ async def run(
     base = f"/api/v1/rounds/{round_id}/live"
 
     async def act(action: str, **fields: Any) -> dict[str, Any]:
-        response = await host.request("POST", f"{base}/actions", {"action": action, **fields})
+        response = await host.request_retrying(
+            "POST", f"{base}/actions", {"action": action, **fields}
+        )
         if response.status != 200:
             raise RuntimeError(f"{action}: {response.status} {response.body[:200]!r}")
         return response.json()
@@ -201,13 +206,23 @@ async def run(
             response = await buzzer.request("POST", f"{base}/buzz", {"step": step})
             answered.append((time.monotonic() - began) * 1000)
             if response.status != 200:
-                raise RuntimeError(f"buzz: {response.status} {response.body[:200]!r}")
+                raise RuntimeError(
+                    f"buzz {number} step {step}: {response.status} {response.body[:200]!r}"
+                )
             seen = await wait_all(phones, since, lambda s, ph, f, n=step: s == n and f, 10)
             missed += len(phones) - len(seen)
             shown += [(at - began) * 1000 for at in seen]
         else:
-            results = await asyncio.gather(
-                *(d.request("POST", f"{base}/buzz", {"step": step}) for d in devices)
+            retried: list[Any] = []
+            results = (
+                await asyncio.gather(  # a phone retries a dropped connection, as the page does
+                    *(
+                        d.request_retrying(
+                            "POST", f"{base}/buzz", {"step": step}, on_retry=retried.append
+                        )
+                        for d in devices
+                    )
+                )
             )
             outcomes = [r.json() for r in results if r.status == 200]
             firsts = [o for o in outcomes if o["outcome"] == "buzzed" and o["rank"] == 0]
@@ -218,6 +233,12 @@ async def run(
                 "buzzed": sum(o["outcome"] == "buzzed" for o in outcomes),
                 "again": sum(o["outcome"] == "again" for o in outcomes),
                 "one_winner": len(firsts) == 1,
+                "retried": len(retried),
+                "refused": sorted(
+                    f"{r.status} {(r.json() or {}).get('error', {}).get('code')}"
+                    for r in results
+                    if r.status != 200
+                ),
             }
         await act("judge", correct=True)
         await act("reveal")

@@ -35,7 +35,7 @@ from werkzeug.serving import make_server
 
 from contest import create_app
 from contest.extensions import db, redis_hub
-from contest.models import Contest, ContestStatus, OrganizationKind, Role, User
+from contest.models import Contest, ContestStatus, OrganizationKind, Role, Round, User
 from contest.redis_server import EmbeddedRedis, _die_with_parent
 from contest.services import leaderboards
 from contest.services.accounts import create_user, get_or_create_organization, hash_password
@@ -140,6 +140,8 @@ def load_demo_bank(now: datetime) -> dict[str, int]:
         created += job.report["created"]
         skipped += len(job.report["duplicates"])
     contests = load_demo_contests(bank.id, now)
+    if load_demo_final(bank.id, now):
+        contests.append(FINAL_CONTEST)
     open_demo_signup()
     return {
         "questions_created": created,
@@ -245,6 +247,66 @@ def load_demo_contests(bank_id: int, now: datetime) -> list[str]:
     return created
 
 
+FINAL_CONTEST = "2026年网络安全知识竞赛·现场决赛"
+FINAL_TEAMS = 4  # demo01–demo12: four teams of three, the first of each its captain
+FINAL_RUN_SHEET: list[dict[str, Any]] = [
+    {"kind": "required", "points": 10, "pool": {"type": "single", "count": 4}},
+    {"kind": "choice", "points": 10, "pool": {"type": "single", "count": 6}},
+    {
+        "kind": "buzz",
+        "points": 10,
+        "deduction": 5,
+        "pass_on_wrong": True,
+        "pool": {"type": "single", "count": 5},
+    },
+    {"kind": "risk", "tiers": [10, 20, 30], "pool": {"type": "true_false", "count": 4}},
+    {"kind": "all", "points": 10, "speed_points": 5, "pool": {"type": "multiple", "count": 3}},
+    {"kind": "tiebreak", "points": 10, "pool": {"type": "true_false", "count": 2}},
+]
+
+
+def load_demo_final(bank_id: int, now: datetime) -> bool:
+    """A live final to try the host console, the team phones and the big screen with (created
+    once): four teams of demo contestants and a run sheet with every kind of segment."""
+    from contest.live_final import setup
+
+    if db.session.scalar(select(Contest.id).where(Contest.title == FINAL_CONTEST)) is not None:
+        return False
+    from contest.services import contests as contest_service
+
+    contest = contest_service.create_contest(
+        FINAL_CONTEST,
+        status=ContestStatus.PUBLISHED,
+        published_at=now,
+        description="现场决赛演示：主持人控制台、队伍手机抢答、大屏幕。",
+    )
+    db.session.flush()
+    users = {
+        user.username: user
+        for user in db.session.scalars(select(User).where(User.username.in_(CONTESTANTS[:12])))
+    }
+    teams = []
+    for number in range(FINAL_TEAMS):
+        members = [users[name] for name in CONTESTANTS[number * 3 : number * 3 + 3]]
+        teams.append(
+            {
+                "name": f"第{number + 1}队",
+                "organization_id": members[0].organization_id,
+                "members": [{"user_id": member.id} for member in members],
+            }
+        )
+    setup.create_live_round(
+        contest.id,
+        title="现场决赛",
+        bank_id=bank_id,
+        segments=FINAL_RUN_SHEET,
+        teams=teams,
+        devices="team",
+        seed=2026,
+    )
+    return True
+
+
 DEMO_UNIT_TREE = {"第一中学": "高新区", "信息工程学院": "滨海区"}  # unit → its district
 DEMO_SIGNUP_FIELDS = [{"key": "school", "label": "学校/班级", "required": False}]
 DEMO_SIGNUP_NOTICE = (
@@ -346,10 +408,15 @@ def run_demo(base_app: Flask, laws: Path | None = None) -> None:
                 practice_id = db.session.scalar(
                     select(Contest.id).where(Contest.title == PRACTICE_CONTEST)
                 )
+                final_id = db.session.scalar(
+                    select(Round.id)
+                    .join(Contest, Contest.id == Round.contest_id)
+                    .where(Contest.title == FINAL_CONTEST, Round.mode == "live")
+                )
             env = dict(os.environ, CONTEST_REDIS_URL=redis_url, CONTEST_INSTANCE_PATH=str(instance))
             workers = _start_workers(config["CONTEST_DEMO_WORKERS"], env)
             server = make_server(config["CONTEST_HOST"], config["CONTEST_PORT"], app, threaded=True)
-            _banner(app, password, counts, practice_id, library)
+            _banner(app, password, counts, practice_id, library, final_id)
             try:
                 server.serve_forever()
             finally:
@@ -367,6 +434,7 @@ def _banner(
     counts: dict[str, int],
     practice_id: int | None,
     laws: tuple[Path, LawImportReport] | None,
+    final_id: int | None = None,
 ) -> None:
     url = f"http://{app.config['CONTEST_HOST']}:{app.config['CONTEST_PORT']}/"
     click.echo("")
@@ -388,6 +456,13 @@ def _banner(
         click.echo(f"  Board:     {url}boards/contests/{practice_id}  (no login)")
         click.echo(f"  Screen:    {url}boards/contests/{practice_id}/screen  (1920×1080 projector)")
         click.echo(f"  Sign-up:   {url}contests/{practice_id}/signup  (注册, no account needed)")
+    if final_id is not None:
+        click.echo(
+            f"  Final:     host {url}live/{final_id}/host (organizer), "
+            f"teams {url}live/{final_id}/team ({CONTESTANTS[0]}–{CONTESTANTS[11]}: four teams "
+            "of three), "
+            f"screen {url}live/{final_id}/screen"
+        )
     click.echo(
         f"  Bank:      {DEMO_BANK} ({counts['questions_created']} questions created, "
         f"{counts['questions_reused']} already there)"

@@ -4,6 +4,7 @@ audience may see, and the state rebuilt from the event log. Real SQLite, a real 
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from contest.extensions import db, redis_hub
 from contest.live_final import service, store
 from contest.live_final import state as reducer
 from contest.models import ContestStatus, LiveEvent, Role
+from contest.services import lifecycle
 from tests.conftest import add_user, api_login, csrf_token
 from tests.support.boards import board, settle
 from tests.support.live import SINGLE_KEY, WRONG, LiveFinal, live_final
@@ -372,3 +374,38 @@ def test_who_may_do_what(app: Flask, client: FlaskClient) -> None:
     assert refused.status_code == 403
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(LiveEvent)) == 0
+
+
+def test_a_copied_contest_keeps_its_final_s_teams_and_run_sheet(app: Flask) -> None:
+    with app.app_context():
+        final = live_final(teams=2)
+        copied = lifecycle.copy_contest(final.contest_id, now=datetime.now(UTC))
+        db.session.commit()
+        [round_] = copied.rounds
+        setup = service.setup_for(round_.id)
+        original = service.setup_for(final.round_id)
+    assert round_.mode == "live"
+    for key in ("segments", "teams"):
+        strip = [{k: v for k, v in item.items() if k != "id"} for item in setup[key]]
+        assert strip == [{k: v for k, v in item.items() if k != "id"} for item in original[key]]
+
+
+def test_a_rebuild_that_read_the_log_earlier_never_puts_an_older_state_back(
+    app: Flask, stage: Stage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stream that found no live copy rebuilds it from the log; when an action stored a newer
+    state meanwhile, the rebuild must leave it (and the armed buzzers) alone."""
+    stage.act("start")
+    stage.act("segment", segment_id=stage.final.segments[2])
+    stage.act("next")
+    stage.act("open")
+    armed = stage.act("arm")
+    with app.app_context():
+        events = service.events_for(stage.final.round_id)
+        monkeypatch.setattr(service, "events_for", lambda round_id, after=0: events[:-2])
+        stale = service.rebuild(stage.final.round_id)
+        assert stale["version"] < armed["version"]
+    monkeypatch.undo()
+    assert stage.view("host")["version"] == armed["version"]
+    first = stage.team(1, "buzz")
+    assert (first["outcome"], first["rank"]) == ("buzzed", 0)

@@ -41,11 +41,11 @@ def index() -> Any:
     )
 
 
-# Registers the bank pages, the contest and round pages, a round's live standings and reveal, a
-# round's attempts (monitoring, flags, one contestant's paper and the actions on it), the
-# contest's life (publish, finish, archive, copy, delete, preview), the account pages (admins
-# only), the audit log page and its exports, the contest's sign-up settings and list, and the law
-# library with its review queue after an amendment.
+# Registers the bank pages, the contest and round pages (a live round's set-up too), a round's
+# live standings and reveal, a round's attempts (monitoring, flags, one contestant's paper and
+# the actions on it), the contest's life (publish, finish, archive, copy, delete, preview), the
+# account pages (admins only), the audit log page and its exports, the contest's sign-up settings
+# and list, and the law library with its review queue after an amendment.
 from contest.admin import (  # noqa: E402,F401
     appeals,
     attempts,
@@ -57,6 +57,7 @@ from contest.admin import (  # noqa: E402,F401
     exports,
     laws,
     lifecycle,
+    live_rounds,
     signup,
     standings,
     statistics,

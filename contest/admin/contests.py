@@ -321,6 +321,9 @@ def edit_round(round_id: int) -> Any:
     round_ = db.get_or_404(Round, round_id)
     if (refused := refused_edit(round_.contest, "round")) is not None:
         return refused
+    if round_.mode == "live":  # not a paper round: its set-up is fixed once made
+        flash(_("A live round is not edited with the paper round's form."), "error")
+        return redirect(url_for("admin.contest", contest_id=round_.contest_id, _anchor="live"))
     form = RoundForm(data=_round_data(round_) if request.method == "GET" else None)
     return _round_view(round_.contest, round_, form)
 

@@ -29,6 +29,7 @@ from contest.api.schemas import (
 )
 from contest.errors import Forbidden
 from contest.extensions import db, login_manager
+from contest.live_final import service as live_service
 from contest.models import (
     Attempt,
     AttemptItem,
@@ -182,6 +183,13 @@ def result_body(attempt: Attempt, round_: Round, *, items: bool = True) -> dict[
     return body
 
 
+def _status(round_: Round, at: datetime) -> str:
+    """scheduled, open or closed: a paper round by its window, a live one by its host."""
+    if round_.mode == "live":
+        return live_service.round_status(round_.id)
+    return timing.round_status(round_, at)
+
+
 def contest_body(contest: Contest, user_id: int) -> dict[str, Any]:
     """The contest as a contestant sees it; the rounds of a finished (or archived) contest are
     closed, whatever their windows say (it takes no new attempts)."""
@@ -207,7 +215,7 @@ def contest_body(contest: Contest, user_id: int) -> dict[str, Any]:
                 "id": round_.id,
                 "title": round_.title,
                 "mode": round_.mode,
-                "status": timing.round_status(round_, at) if taking else "closed",
+                "status": _status(round_, at) if taking else "closed",
                 "opens_at": round_.opens_at,
                 "closes_at": round_.closes_at,
                 "duration_s": round_.duration_s,

@@ -164,10 +164,25 @@ def rebuild(round_id: int, client: redis.Redis | None = None) -> dict[str, Any]:
     """The state derived from the log, written to Redis as the live copy."""
     state = reducer.replay(setup_for(round_id), events_for(round_id))
     client = client or redis_hub.client
+    # Forward only: a rebuild that read the log a moment ago must not replace what an action
+    # stored since (it would put an older state and closed buzzers back).
     with contextlib.suppress(redis.RedisError):  # the log stays the truth; next time tries again
-        store.forget(client, round_id)
         store.store(client, round_id, state)
     return state
+
+
+def round_status(round_id: int) -> str:
+    """A live round as the contest listings name rounds: scheduled until the host starts it,
+    open while it runs, closed once finished (two small queries on the log)."""
+    started = db.session.scalar(select(LiveEvent.id).where(LiveEvent.round_id == round_id).limit(1))
+    if started is None:
+        return "scheduled"
+    finished = db.session.scalar(
+        select(LiveEvent.id)
+        .where(LiveEvent.round_id == round_id, LiveEvent.kind == "finish")
+        .limit(1)
+    )
+    return "open" if finished is None else "closed"
 
 
 def state_after(round_id: int, version: int) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from contest.errors import Conflict, InvalidInput
 from contest.extensions import db
 from contest.models import (
     ContestStatus,
-    LiveEvent,
     LiveSegment,
     LiveTeam,
     LiveTeamMember,
@@ -246,9 +245,36 @@ def _add_teams(round_: Round, specs: Sequence[dict[str, Any]]) -> None:
         db.session.add(team)
 
 
-def has_started(round_id: int) -> bool:
-    """Whether the live round has any event (its set-up is then fixed)."""
-    return (
-        db.session.scalar(select(LiveEvent.id).where(LiveEvent.round_id == round_id).limit(1))
-        is not None
-    )
+def copy_run_sheet(source_id: int, target_id: int) -> None:
+    """Give a copied live round the source's segments (the same questions) and teams (not
+    committed): a contest copied for next year's final starts from this year's preparation."""
+    for segment in db.session.scalars(
+        select(LiveSegment).where(LiveSegment.round_id == source_id).order_by(LiveSegment.position)
+    ):
+        db.session.add(
+            LiveSegment(
+                round_id=target_id,
+                position=segment.position,
+                kind=segment.kind,
+                title=segment.title,
+                points=segment.points,
+                deduction=segment.deduction,
+                time_limit_s=segment.time_limit_s,
+                questions=list(segment.questions),
+                options=dict(segment.options),
+            )
+        )
+    for team in db.session.scalars(
+        select(LiveTeam).where(LiveTeam.round_id == source_id).order_by(LiveTeam.position)
+    ):
+        copied = LiveTeam(
+            round_id=target_id,
+            position=team.position,
+            name=team.name,
+            organization_id=team.organization_id,
+        )
+        copied.members = [
+            LiveTeamMember(user_id=member.user_id, captain=member.captain)
+            for member in team.members
+        ]
+        db.session.add(copied)

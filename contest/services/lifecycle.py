@@ -35,6 +35,7 @@ from sqlalchemy import delete, select
 from contest.errors import Conflict, InvalidInput
 from contest.extensions import db
 from contest.i18n import to_local
+from contest.live_final import setup as live_setup
 from contest.models import (
     Attempt,
     AttemptItem,
@@ -121,7 +122,10 @@ def _row_problem(round_: Round, problem: Problem) -> str:
 
 
 def _blueprint_problems(round_: Round) -> list[str]:
-    """What stops the bank from filling the round's blueprint."""
+    """What stops the bank from filling the round's blueprint (a live round has none: its
+    segments drew their questions when it was set up)."""
+    if round_.mode == "live":
+        return []
     try:
         rows = blueprints.blueprint_rows(round_.blueprint or [])
     except InvalidInput as exc:
@@ -342,9 +346,17 @@ def copy_contest(contest_id: int, *, now: datetime, actor: User | None = None) -
     db.session.flush()
     for round_ in source.rounds:
         values = {key: copy.deepcopy(getattr(round_, key)) for key in contest_service.ROUND_FIELDS}
-        db.session.add(
-            Round(contest_id=target.id, position=round_.position, mode=round_.mode, **values)
+        copied = Round(
+            contest_id=target.id,
+            position=round_.position,
+            mode=round_.mode,
+            live=copy.deepcopy(round_.live),
+            **values,
         )
+        db.session.add(copied)
+        if round_.mode == "live":
+            db.session.flush()
+            live_setup.copy_run_sheet(round_.id, copied.id)
     audit.record(
         "contest.copy",
         target_type="contest",
