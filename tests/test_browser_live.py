@@ -10,6 +10,7 @@ closed and opened again; both resume exactly where the round is, and the round g
 
 from __future__ import annotations
 
+import time
 from contextlib import ExitStack
 from typing import Any
 
@@ -18,9 +19,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import func, select
 
 from contest.extensions import db, redis_hub
-from contest.live_final import service, store
+from contest.live_final import compensation, service, store
 from contest.live_final import state as reducer
-from contest.models import LiveEvent
+from contest.models import LiveEvent, User
 from tests.conftest import PASSWORD
 from tests.support import browser as browser_support
 from tests.support.browser import BROWSER_MARKS, watch_errors
@@ -380,3 +381,32 @@ def test_five_screens_run_the_final_and_resume_after_a_reload(
 
     problems = [error for page_errors in errors for error in page_errors]
     assert not problems, problems
+
+
+def test_a_phone_answers_the_pings_that_measure_its_round_trip(
+    browser: Browser, live_app: Flask, live_server: str
+) -> None:
+    """With delay compensation on, the team page answers its stream's pings at once, so the
+    server has the phone's round trip before the first buzz."""
+    with live_app.app_context():
+        final = live_final(teams=2, compensation_ms=100)
+        member = db.session.scalar(select(User.id).where(User.username == final.usernames[0][0]))
+    errors: list[list[str]] = []
+    context = browser.new_context(base_url=live_server, **PHONE)
+    try:
+        sign_in(context, final.usernames[0][0])
+        open_page(context, f"/live/{final.round_id}/team", errors)
+        with live_app.app_context():
+            client = redis_hub.client
+
+            def measured() -> bool:
+                return member in compensation.round_trips(client, final.round_id)
+
+            deadline = time.monotonic() + 10
+            while not measured():
+                assert time.monotonic() < deadline, "the phone never answered a ping"
+                time.sleep(0.05)
+            assert compensation.round_trips(client, final.round_id)[member] < 2000
+    finally:
+        context.close()
+    assert errors == [[]]

@@ -4,6 +4,7 @@ audience may see, and the state rebuilt from the event log. Real SQLite, a real 
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,9 +14,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from contest.extensions import db, redis_hub
-from contest.live_final import service, store
+from contest.live_final import compensation, service, store
 from contest.live_final import state as reducer
-from contest.models import ContestStatus, LiveEvent, Role
+from contest.models import ContestStatus, LiveEvent, Role, User
 from contest.services import lifecycle
 from tests.conftest import add_user, api_login, csrf_token
 from tests.support.boards import board, settle
@@ -409,3 +410,66 @@ def test_a_rebuild_that_read_the_log_earlier_never_puts_an_older_state_back(
     assert stage.view("host")["version"] == armed["version"]
     first = stage.team(1, "buzz")
     assert (first["outcome"], first["rank"]) == ("buzzed", 0)
+
+
+def test_delay_compensation_orders_buzzes_by_the_server_measured_round_trip(app: Flask) -> None:
+    """Team 1's phone is slow (a 300 ms round trip, measured by the server between the ping it
+    sent and the answer), team 2's is fast. Team 2's buzz arrives first, team 1's just after:
+    with compensation (capped at 150 ms) team 1 comes first, and both are told the same order.
+    A phone cannot answer another's ping, nor claim a smaller round trip than it showed."""
+    with app.app_context():
+        final = live_final(
+            teams=2,
+            compensation_ms=150,
+            run_sheet=[{"kind": "buzz", "points": 10, "pool": {"type": "single", "count": 1}}],
+        )
+    stage = Stage(app, final)
+    client = redis_hub.client_for_app(app)
+    users = {}
+    with app.app_context():
+        for number, names in enumerate(final.usernames, start=1):
+            users[number] = db.session.scalar(select(User.id).where(User.username == names[0]))
+    # The server measures each phone: a ping, then its answer (team 1's comes 300 ms later).
+    pongs = {}
+    for number, delay in ((1, 0.3), (2, 0.0)):
+        nonce = compensation.ping(client, final.round_id, users[number])
+        if delay:
+            time.sleep(delay)  # the slow phone's network, not a wait for a condition
+        phone, headers = stage.devices[number - 1]
+        pongs[number] = phone.post(f"{stage.url}/pong", json={"nonce": nonce}, headers=headers)
+        assert pongs[number].status_code == 204
+    # Another phone's nonce, or one answered already, is refused.
+    stolen = compensation.ping(client, final.round_id, users[1])
+    phone2, headers2 = stage.devices[1]
+    assert (
+        phone2.post(f"{stage.url}/pong", json={"nonce": stolen}, headers=headers2).status_code
+        == 404
+    )
+    trips = compensation.round_trips(client, final.round_id)
+    assert trips[users[1]] >= 300 and trips[users[2]] < 100
+    stage.act("start")
+    stage.act("segment", segment_id=final.segments[0])
+    step = stage.act("next")["step"]["number"]
+    stage.act("open")
+    stage.act("arm")
+    answers: dict[int, dict[str, Any]] = {}
+
+    def press(number: int) -> None:
+        phone, headers = stage.devices[number - 1]
+        answers[number] = phone.post(
+            f"{stage.url}/buzz", json={"step": step}, headers=headers
+        ).get_json()
+
+    fast = threading.Thread(target=press, args=(2,))
+    fast.start()
+    pending = f"live:{final.round_id}:pending:{step}"
+    deadline = time.monotonic() + 5
+    while client.zcard(pending) < 1:  # team 2's buzz is in: now team 1's
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    press(1)
+    fast.join()
+    assert (answers[1]["rank"], answers[2]["rank"]) == (0, 1)
+    assert answers[1]["first_team_id"] == answers[2]["first_team_id"] == final.teams[0]
+    shown = stage.view("screen")["step"]["buzzes"]
+    assert [b["team_id"] for b in shown] == final.teams[:2]

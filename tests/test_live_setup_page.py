@@ -144,7 +144,12 @@ def test_organizer_creates_a_live_round_with_teams_and_a_run_sheet(
     response = client.post(
         url,
         data=live_form(
-            csrf_token(client), bank_id, teams=teams, segments=SEGMENTS, devices="members"
+            csrf_token(client),
+            bank_id,
+            teams=teams,
+            segments=SEGMENTS,
+            devices="members",
+            compensation_ms="80",
         ),
     )
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -153,7 +158,7 @@ def test_organizer_creates_a_live_round_with_teams_and_a_run_sheet(
     with app.app_context():
         round_ = db.session.scalars(select(Round).where(Round.contest_id == contest_id)).one()
         assert (round_.mode, round_.title, round_.bank_id) == ("live", "现场决赛", bank_id)
-        assert round_.live == {"devices": "members"}
+        assert round_.live == {"devices": "members", "compensation_ms": 80}
         made = db.session.scalars(
             select(LiveTeam).where(LiveTeam.round_id == round_.id).order_by(LiveTeam.position)
         ).all()

@@ -33,6 +33,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from contest.admin.forms import _type_choices as type_choices
 from contest.extensions import db
+from contest.live_final import compensation
 from contest.live_final.setup import DEVICE_MODES, MAX_MEMBERS, MAX_TEAMS
 from contest.models import Role, SegmentKind, User
 from contest.services.accounts import normalize_username
@@ -127,10 +128,18 @@ def _team_mode_choices() -> list[tuple[str, str]]:
     ]
 
 
+MAX_COMPENSATION_MS = compensation.MAX_MS
+
+
 class LiveRoundForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     bank_id = SelectField(_l("Question bank"), coerce=int, choices=[])
     devices = RadioField(_l("Devices"), choices=_device_choices, default="team")
+    compensation_ms = IntegerField(
+        _l("Delay compensation in the buzz order (ms, 0: off)"),
+        default=0,
+        validators=[Optional(), NumberRange(min=0, max=MAX_COMPENSATION_MS)],
+    )
     team_mode = RadioField(_l("Teams"), choices=_team_mode_choices, default="teams")
     teams = FieldList(FormField(TeamRowForm), min_entries=TEAM_ROWS, max_entries=MAX_TEAMS + 1)
     segments = FieldList(

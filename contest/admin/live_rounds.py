@@ -98,6 +98,7 @@ def _create(contest: Contest, form: LiveRoundForm) -> list[str]:
             teams=teams,
             individual=individual,
             devices=form.devices.data or "",
+            compensation_ms=form.compensation_ms.data or 0,
             actor=current_user,
         )
     except DomainError as exc:
@@ -156,7 +157,7 @@ def _field_errors(form: LiveRoundForm) -> list[str]:
     """Every field error, with the row it is in, for the list at the top of the page."""
     errors = [
         f"{field.label.text}: {message}"
-        for field in (form.title, form.bank_id, form.devices, form.team_mode)
+        for field in (form.title, form.bank_id, form.devices, form.compensation_ms, form.team_mode)
         for message in field.errors
     ]
     for number, entry in enumerate(form.teams, start=1):

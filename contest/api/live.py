@@ -20,8 +20,8 @@ from flask_login import current_user, login_required
 from contest.api.blueprint import blp
 from contest.errors import Conflict, InvalidInput, NotFound
 from contest.extensions import db, login_manager, redis_hub
+from contest.live_final import compensation, service, setup, timeline, views
 from contest.live_final import hub as live_hub
-from contest.live_final import service, setup, timeline, views
 from contest.live_final import state as reducer
 from contest.models import Round
 from contest.security import organizer_required
@@ -36,6 +36,14 @@ VIEWS = ("host", "team", "screen")
 class LiveRoundInSchema(ma.Schema):
     title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     bank_id = ma.fields.Integer(required=True)
+    compensation_ms = ma.fields.Integer(
+        load_default=0,
+        validate=ma.validate.Range(min=0, max=compensation.MAX_MS),
+        metadata={
+            "description": "buzz order: credit each phone up to this much of half its "
+            "measured smallest round trip (0: off, the default)"
+        },
+    )
     devices = ma.fields.String(
         load_default="team",
         validate=ma.validate.OneOf(setup.DEVICE_MODES),
@@ -124,6 +132,10 @@ class LiveAnswerSchema(StepSchema):
     )
 
 
+class PongSchema(ma.Schema):
+    nonce = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+
+
 class TierSchema(StepSchema):
     tier = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=10_000))
 
@@ -195,6 +207,7 @@ def create_live_round(body: dict[str, Any], contest_id: int) -> Any:
         teams=body["teams"],
         individual=body["individual"],
         devices=body["devices"],
+        compensation_ms=body["compensation_ms"],
         actor=current_user,
     )
     return round_
@@ -250,6 +263,13 @@ def stream_live_state(round_id: int, view: str) -> Response:
         with app.app_context():
             return cut(state)
 
+    ping = None
+    if view == "team" and service.current(round_id).get("compensation_ms"):
+        client, user_id = redis_hub.client, current_user.id
+
+        def ping() -> str:
+            return compensation.ping(client, round_id, user_id)
+
     return Response(
         hub.stream(
             round_id,
@@ -257,6 +277,7 @@ def stream_live_state(round_id: int, view: str) -> Response:
             key,
             cut_in_app,
             presence=key if key.startswith("team:") else f"{key}:-",
+            ping=ping,
         ),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
@@ -304,7 +325,7 @@ def host_action(body: dict[str, Any], round_id: int) -> Response:
 @blp.alt_response(200, description="The outcome and the team's view")
 def buzz(body: dict[str, Any], round_id: int) -> Response:
     team_id = _my_team(round_id)
-    done = service.buzz(round_id, team_id, body["step"])
+    done = service.buzz(round_id, team_id, body["step"], current_user.id)
     return _with_now(
         {
             "outcome": done["outcome"],
@@ -351,6 +372,23 @@ def choose_tier(body: dict[str, Any], round_id: int) -> Response:
 @blp.alt_response(200, description="The team's view")
 def pick_tile(body: dict[str, Any], round_id: int) -> Response:
     return _team_act(round_id, "pick_tile", body)
+
+
+@blp.route("/rounds/<int:round_id>/live/pong", methods=["POST"])
+@blp.doc(
+    operationId="answerLivePing",
+    summary="A team phone answers its stream's ping at once (the server measures the round trip)",
+    description="Only when the round compensates network delay in the buzz order. The server "
+    "times the round trip on its own clock; 404 for a nonce unknown, expired, used or sent "
+    "to someone else.",
+)
+@login_required
+@blp.arguments(PongSchema)
+@blp.response(204)
+def answer_live_ping(body: dict[str, Any], round_id: int) -> None:
+    _my_team(round_id)
+    if compensation.pong(redis_hub.client, round_id, body["nonce"], current_user.id) is None:
+        raise NotFound(_("No such ping."), code="no_ping")
 
 
 @blp.route("/rounds/<int:round_id>/live/timeline", methods=["GET"])

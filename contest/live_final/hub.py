@@ -32,6 +32,7 @@ from contest.live_final import store
 log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 10.0
+PING_S = 5.0  # how often a team phone's round trip is measured (with delay compensation)
 PRESENCE_S = 30  # a device unseen for longer is no longer shown as connected
 VIEWS_KEPT = 512
 
@@ -121,19 +122,28 @@ class LiveHub:
         key: str,
         view: Callable[[dict[str, Any]], dict[str, Any]],
         presence: str,
+        ping: Callable[[], str] | None = None,
     ) -> Iterator[bytes]:
         """The view now, then on every new version; ``read`` gives the state (the live copy, or
-        the log's), ``view`` cuts it for this audience, ``presence`` names the device."""
+        the log's), ``view`` cuts it for this audience, ``presence`` names the device. ``ping``
+        (a team phone, when the round compensates network delay) registers a ping and gives its
+        nonce, sent as a ``ping`` event every :data:`PING_S`."""
         self.start()
         member = f"{presence}:{uuid.uuid4().hex[:8]}"
         sent = -1
         generation = self.generation
         last_seen = 0.0
+        pinged = 0.0
+        pause = min(KEEPALIVE_S, PING_S) if ping else KEEPALIVE_S
         try:
             while not self._stopping.is_set():
                 if time.monotonic() - last_seen > KEEPALIVE_S / 2:
                     self._seen(round_id, member)
                     last_seen = time.monotonic()
+                if ping is not None and sent >= 0 and time.monotonic() - pinged > PING_S:
+                    pinged = time.monotonic()
+                    with contextlib.suppress(redis.RedisError):
+                        yield b"event: ping\ndata: %s\n\n" % ping().encode()
                 if self.versions.get(round_id, sent + 1) != sent:
                     try:
                         state = read()
@@ -145,7 +155,7 @@ class LiveHub:
                         continue
                     if state is not None:
                         self.versions.setdefault(round_id, sent)
-                new_generation = self.wait(generation, KEEPALIVE_S)
+                new_generation = self.wait(generation, pause)
                 if new_generation == generation:
                     yield b": keepalive\n\n"
                 generation = new_generation

@@ -244,6 +244,7 @@ def team(round_id: int) -> Any:
         "answer": url_for("api.submit_live_answer", round_id=round_id),
         "tier": url_for("api.choose_tier", round_id=round_id),
         "tile": url_for("api.pick_tile", round_id=round_id),
+        "pong": url_for("api.answer_live_ping", round_id=round_id),
     }
     page = render_template(
         "live/team.html",

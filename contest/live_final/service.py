@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from contest.errors import Conflict, Forbidden, NotFound
 from contest.extensions import db, redis_hub
-from contest.live_final import results, store
+from contest.live_final import compensation, results, store
 from contest.live_final import state as reducer
 from contest.models import (
     LiveEvent,
@@ -79,6 +79,7 @@ def setup_for(round_id: int) -> dict[str, Any]:
         "round_id": round_id,
         "title": round_.title,
         "devices": (round_.live or {}).get("devices", "team"),
+        "compensation_ms": int((round_.live or {}).get("compensation_ms") or 0),
         "teams": [
             {
                 "id": team.id,
@@ -287,32 +288,52 @@ def _state_at(round_id: int, version: int) -> dict[str, Any]:
     return reducer.replay(setup_for(round_id), events_for(round_id))
 
 
-def buzz(round_id: int, team_id: int, step: int) -> dict[str, Any]:
+def buzz(round_id: int, team_id: int, step: int, user_id: int | None = None) -> dict[str, Any]:
     """A team's buzz for step ``step``: decided in Redis, recorded in the log. Returns
     ``{"outcome", "rank", "first_team_id", "state"}``; Conflict when no 抢答 question is
-    open, or the team buzzed early and is locked out."""
+    open, or the team buzzed early and is locked out. With compensation on
+    (:mod:`contest.live_final.compensation`), the first buzzes wait out the window, then all
+    learn one order."""
     client = redis_hub.client
     state = current(round_id)
     live_step = state.get("step")
     if not live_step or live_step["number"] != step or live_step["kind"] != "buzz":
         raise Conflict(_("There is nothing to buzz for."), code="not_armed")
+    cap = int(state.get("compensation_ms") or 0)
     try:
         if not client.exists(f"live:{round_id}:arm"):
             store.sync_buzzers(client, round_id, state)  # Redis lost them: put them back
-        outcome, rank, at_ms = store.buzz(client, round_id, step, team_id)
+        if cap and user_id is not None:
+            outcome, at_ms, window_end, _credit = compensation.buzz(
+                client, round_id, step, team_id, user_id, cap
+            )
+            if outcome in ("pending", "again"):
+                return _after_window(round_id, step, team_id, at_ms, window_end)
+        if not cap or user_id is None or outcome == "decided":
+            outcome, rank, at_ms = store.buzz(client, round_id, step, team_id)
+        else:
+            rank = -1
     except redis.RedisError:
         raise Conflict(
             _("The buzzers are not reachable: try again."), code="buzzers_down"
         ) from None
+    _refuse(outcome)
+    if outcome in ("buzzed", "early"):
+        payload = {"step": step, "rank": rank, "early": outcome == "early"}
+        state = _record_buzzes(round_id, [(team_id, payload, at_ms)])
+    return _answer(outcome, rank, state)
+
+
+def _refuse(outcome: str) -> None:
     if outcome == "closed":
         raise Conflict(_("There is nothing to buzz for."), code="not_armed")
     if outcome == "locked":
         raise Conflict(
             _("Your team buzzed too early and is out of this question."), code="locked_out"
         )
-    if outcome in ("buzzed", "early"):
-        payload = {"step": step, "rank": rank, "early": outcome == "early"}
-        state = _record_buzz(round_id, team_id, payload, at_ms)
+
+
+def _answer(outcome: str, rank: int, state: dict[str, Any]) -> dict[str, Any]:
     first = next(iter(state["step"]["buzzes"]), None) if state.get("step") else None
     return {
         "outcome": outcome,
@@ -322,36 +343,64 @@ def buzz(round_id: int, team_id: int, step: int) -> dict[str, Any]:
     }
 
 
-def _record_buzz(
-    round_id: int, team_id: int, payload: dict[str, Any], at_ms: int
+def _after_window(
+    round_id: int, step: int, team_id: int, at_ms: int, window_end: int
 ) -> dict[str, Any]:
-    """Append a buzz Redis decided (its time is Redis's); a buzz the state no longer takes (the
-    host moved on meanwhile) is not recorded."""
+    """Wait for the window of compensated buzzes to close, then fix its order (whoever gets
+    there first records every buzz of it, in one transaction); this buzz's place in it."""
+    db.session.rollback()  # nothing written yet: hold no database lock while others buzz
+    time.sleep(max(0.0, (window_end - at_ms) / 1000) + 0.002)
+    client = redis_hub.client
+    mine, order = compensation.decide(client, round_id, step)
+    if mine:
+        state = _record_buzzes(
+            round_id,
+            [
+                (team, {"step": step, "rank": rank, "early": False}, ms)
+                for rank, (team, ms) in enumerate(order)
+            ],
+        )
+    else:
+        state = current(round_id)
+    rank = next(index for index, (team, _ms) in enumerate(order) if team == team_id)
+    result = _answer("buzzed", rank, state)
+    result["first_team_id"] = order[0][0]
+    return result
+
+
+def _record_buzzes(round_id: int, buzzes: list[tuple[int, dict[str, Any], int]]) -> dict[str, Any]:
+    """Append buzzes Redis decided, (team, payload, time in ms on Redis's clock) each, in one
+    transaction; a buzz the state no longer takes (the host moved on meanwhile) is left out."""
     _hold(round_id)
     last = _last_seq(round_id)
     state = _state_at(round_id, last)
-    event = {
-        "seq": last + 1,
-        "kind": "buzz",
-        "team_id": team_id,
-        "payload": payload,
-        "at_ms": at_ms,
-    }
-    try:
-        new_state = reducer.apply(state, event)
-    except Conflict:
+    new_state = state
+    for team_id, payload, at_ms in buzzes:
+        event = {
+            "seq": last + 1,
+            "kind": "buzz",
+            "team_id": team_id,
+            "payload": payload,
+            "at_ms": at_ms,
+        }
+        try:
+            new_state = reducer.apply(new_state, event)
+        except Conflict:
+            continue
+        last += 1
+        db.session.add(
+            LiveEvent(
+                round_id=round_id,
+                seq=event["seq"],
+                kind="buzz",
+                team_id=team_id,
+                payload=payload,
+                at=datetime.fromtimestamp(at_ms / 1000, UTC),
+            )
+        )
+    if new_state is state:
         db.session.rollback()
         return state
-    db.session.add(
-        LiveEvent(
-            round_id=round_id,
-            seq=event["seq"],
-            kind="buzz",
-            team_id=team_id,
-            payload=payload,
-            at=datetime.fromtimestamp(at_ms / 1000, UTC),
-        )
-    )
     db.session.commit()
     _publish(round_id, new_state)
     return new_state

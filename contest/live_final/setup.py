@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from contest.errors import Conflict, InvalidInput
 from contest.extensions import db
+from contest.live_final import compensation
 from contest.models import (
     ContestStatus,
     LiveSegment,
@@ -45,6 +46,7 @@ def create_live_round(
     teams: Sequence[dict[str, Any]] | None = None,
     individual: bool = False,
     devices: str = "team",
+    compensation_ms: int = 0,
     actor: User | None = None,
     seed: int | None = None,
 ) -> Round:
@@ -66,6 +68,10 @@ def create_live_round(
         raise InvalidInput(_("Devices are one per team or every member's phone."))
     if not segments:
         raise InvalidInput(_("A live round needs at least one segment."))
+    if not 0 <= compensation_ms <= compensation.MAX_MS:
+        raise InvalidInput(
+            _("Delay compensation is from 0 to %(max)d ms.", max=compensation.MAX_MS)
+        )
     position = (
         db.session.scalar(select(func.max(Round.position)).where(Round.contest_id == contest_id))
         or 0
@@ -78,7 +84,7 @@ def create_live_round(
         bank_id=bank_id,
         duration_s=0,
         blueprint=[],
-        live={"devices": devices},
+        live={"devices": devices, "compensation_ms": compensation_ms},
     )
     db.session.add(round_)
     db.session.flush()

@@ -72,6 +72,7 @@ def live_final(
     contest_status: ContestStatus = ContestStatus.PUBLISHED,
     prefix: str = "t",
     bank_id: int | None = None,
+    compensation_ms: int = 0,
 ) -> LiveFinal:
     """Build it (app context; committed). Usernames are ``<prefix><team><member>``; a second
     final in the same test names its own prefix and reuses the first one's bank and host."""
@@ -103,6 +104,7 @@ def live_final(
         segments=run_sheet or RUN_SHEET,
         teams=specs,
         devices=devices,
+        compensation_ms=compensation_ms,
         seed=7,
     )
     segment_ids = db.session.scalars(

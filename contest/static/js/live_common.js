@@ -177,7 +177,7 @@ window.Live = (() => {
   }
 
   // Follows the stream; `onState(view)` gets every view, stream or fallback alike.
-  function connect({ streamUrl, stateUrl, onState, T }) {
+  function connect({ streamUrl, stateUrl, onState, T, onPing = null }) {
     let source = null;
     let pollTimer = null;
     let streaming = false;
@@ -233,6 +233,7 @@ window.Live = (() => {
           deliver(JSON.parse(event.data));
         } catch (error) { /* a torn event: the next one repairs it */ }
       });
+      if (onPing) source.addEventListener("ping", (event) => onPing(event.data));
       source.addEventListener("error", () => {
         streaming = false;
         setConnection(navigator.onLine === false ? "offline" : "reconnecting", T);

@@ -414,5 +414,9 @@
       if (over && !$("answer-form").hidden) notice(T.time_up);
     }
   });
-  L.connect({ streamUrl: root.dataset.streamUrl, stateUrl: root.dataset.stateUrl, onState: (v) => render(v), T });
+  L.connect({
+    streamUrl: root.dataset.streamUrl, stateUrl: root.dataset.stateUrl, onState: (v) => render(v), T,
+    // With delay compensation the server times a ping's round trip: answer it at once.
+    onPing: (nonce) => post(root.dataset.pongUrl, { nonce }),
+  });
 })();
