@@ -272,6 +272,12 @@ def load_demo_final(bank_id: int, now: datetime) -> bool:
 
     if db.session.scalar(select(Contest.id).where(Contest.title == FINAL_CONTEST)) is not None:
         return False
+    users = {
+        user.username: user
+        for user in db.session.scalars(select(User).where(User.username.in_(CONTESTANTS[:12])))
+    }
+    if len(users) < FINAL_TEAMS * 3:  # the demo's accounts are made first; without them, no final
+        return False
     from contest.services import contests as contest_service
 
     contest = contest_service.create_contest(
@@ -281,10 +287,6 @@ def load_demo_final(bank_id: int, now: datetime) -> bool:
         description="现场决赛演示：主持人控制台、队伍手机抢答、大屏幕。",
     )
     db.session.flush()
-    users = {
-        user.username: user
-        for user in db.session.scalars(select(User).where(User.username.in_(CONTESTANTS[:12])))
-    }
     teams = []
     for number in range(FINAL_TEAMS):
         members = [users[name] for name in CONTESTANTS[number * 3 : number * 3 + 3]]

@@ -3,11 +3,14 @@ audience may see, and the state rebuilt from the event log. Real SQLite, a real 
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -17,8 +20,8 @@ from contest.extensions import db, redis_hub
 from contest.live_final import compensation, service, store
 from contest.live_final import state as reducer
 from contest.models import ContestStatus, LiveEvent, Role, User
-from contest.services import lifecycle
-from tests.conftest import add_user, api_login, csrf_token
+from contest.services import award_results, awards, lifecycle
+from tests.conftest import add_user, api_login, csrf_token, make_app
 from tests.support.boards import board, settle
 from tests.support.live import SINGLE_KEY, WRONG, LiveFinal, live_final
 
@@ -44,20 +47,20 @@ class Stage:
             f"{self.url}/actions", json={"action": action, **fields}, headers=headers
         )
         assert response.status_code == expect, response.get_json()
-        return response.get_json()  # type: ignore[no-any-return]
+        return response.get_json()
 
     def team(self, number: int, op: str, expect: int = 200, **body: Any) -> dict[str, Any]:
         client, headers = self.devices[number - 1]
         step = self.view("screen")["step"]["number"]
         response = client.post(f"{self.url}/{op}", json={"step": step, **body}, headers=headers)
         assert response.status_code == expect, response.get_json()
-        return response.get_json()  # type: ignore[no-any-return]
+        return response.get_json()
 
     def view(self, audience: str, number: int = 1) -> dict[str, Any]:
         client = self.host[0] if audience == "host" else self.devices[number - 1][0]
         response = client.get(f"{self.url}?view={audience}")
         assert response.status_code == 200, response.get_json()
-        return response.get_json()  # type: ignore[no-any-return]
+        return response.get_json()
 
     def scores(self) -> list[int]:
         found = self.view("screen")["scores"]
@@ -428,7 +431,9 @@ def test_delay_compensation_orders_buzzes_by_the_server_measured_round_trip(app:
     users = {}
     with app.app_context():
         for number, names in enumerate(final.usernames, start=1):
-            users[number] = db.session.scalar(select(User.id).where(User.username == names[0]))
+            users[number] = db.session.scalars(
+                select(User.id).where(User.username == names[0])
+            ).one()
     # The server measures each phone: a ping, then its answer (team 1's comes 300 ms later).
     pongs = {}
     for number, delay in ((1, 0.3), (2, 0.0)):
@@ -473,3 +478,82 @@ def test_delay_compensation_orders_buzzes_by_the_server_measured_round_trip(app:
     assert answers[1]["first_team_id"] == answers[2]["first_team_id"] == final.teams[0]
     shown = stage.view("screen")["step"]["buzzes"]
     assert [b["team_id"] for b in shown] == final.teams[:2]
+
+
+def finished_final(stage: Stage) -> None:
+    """One 必答 question each: team 1 right (10), team 2 wrong, team 3 right by voice; finish."""
+    stage.act("start")
+    stage.act("segment", segment_id=stage.final.segments[0])
+    for correct in (True, False, True):  # teams 1, 2, 3 in turn
+        stage.act("next")
+        stage.act("open")
+        stage.act("judge", correct=correct)
+        stage.act("reveal")
+    stage.act("adjust", team_id=stage.final.teams[2], points=-3, reason="违规")
+    stage.act("finish")
+
+
+def test_the_timeline_exports_every_event_with_the_scores_after_it(
+    app: Flask, stage: Stage
+) -> None:
+    finished_final(stage)
+    response = stage.host[0].get(f"{stage.url}/timeline")
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    with app.app_context():
+        events = service.events_for(stage.final.round_id)
+    assert len(rows) == len(events) + 1  # a header, then one row per event
+    assert [row[2] for row in rows[1:]] == [event["kind"] for event in events]
+    assert rows[-1][-3:] == (10, 0, 7)  # the scores after the last event, per team
+    adjusted = next(row for row in rows if row[2] == "adjust")
+    assert "reason=违规" in adjusted[4]
+    # Only organizers get it.
+    phone = stage.devices[0][0]
+    assert phone.get(f"{stage.url}/timeline").status_code == 403
+
+
+def test_the_final_counts_for_the_contest_s_awards(app: Flask, stage: Stage) -> None:
+    finished_final(stage)
+    with app.app_context():
+        awards.set_rules(
+            stage.final.contest_id,
+            [{"key": "first", "label": "一等奖", "mode": "count", "value": "1"}],
+            None,
+        )
+        awards.lock(stage.final.contest_id)
+        db.session.commit()
+        winners = award_results.awardees(stage.final.contest_id)
+        team_1 = db.session.scalar(
+            select(User.id).where(User.username == stage.final.usernames[0][0])
+        )
+    assert [(a.user_id, a.tier_label) for a in winners] == [(team_1, "一等奖")]
+
+
+def test_another_web_process_resumes_exactly_where_the_round_is(
+    app: Flask, stage: Stage, tmp_path: Path, redis_url: str
+) -> None:
+    """A web process started anew (a new app on the same database and Redis) shows the same
+    state, and so does one that finds Redis emptied."""
+    stage.act("start")
+    stage.act("segment", segment_id=stage.final.segments[2])
+    stage.act("next")
+    stage.act("open")
+    stage.act("arm")
+    stage.team(3, "buzz")
+    before = stage.view("screen")
+    fresh = make_app(tmp_path, redis_url)
+    try:
+        body = fresh.test_client().get(f"{stage.url}?view=screen").get_json()
+        for key in ("version", "step", "scores", "standings"):
+            assert body[key] == before[key]
+        with fresh.app_context():
+            redis_hub.client.flushdb()
+        body = fresh.test_client().get(f"{stage.url}?view=screen").get_json()
+        for key in ("version", "step", "scores", "standings"):
+            assert body[key] == before[key]
+    finally:
+        with fresh.app_context():
+            redis_hub.close(fresh)
+            db.engine.dispose()
