@@ -410,3 +410,47 @@ def test_a_phone_answers_the_pings_that_measure_its_round_trip(
     finally:
         context.close()
     assert errors == [[]]
+
+
+def test_the_big_screen_replays_a_finished_final(
+    browser: Browser, live_app: Flask, live_server: str
+) -> None:
+    """After the final, ``?replay`` plays the timeline again from the log: the question, the
+    reveal, then the final standings."""
+    with live_app.app_context():
+        final = live_final(teams=2)
+
+        def act(kind: str, **payload: Any) -> None:
+            service.act(final.round_id, kind, payload)
+
+        act("start")
+        act("segment", segment_id=final.segments[0])
+        for correct in (True, False):
+            act("next")
+            act("open")
+            act("judge", correct=correct)
+            act("reveal")
+        act("finish")
+        at = service.current(final.round_id)["version"]
+    errors: list[list[str]] = []
+    context = browser.new_context(base_url=live_server, **SCREEN)
+    try:
+        page = context.new_page()
+        errors.append(watch_errors(page))
+        page.goto(f"/live/{final.round_id}/screen?replay&speed=4")
+        root = page.locator("#live-screen")
+        expect(root).to_have_attribute("data-replay", "playing")
+        # A reveal shows for a quarter of a second: watched on every frame, not polled.
+        page.wait_for_function(
+            "() => document.getElementById('live-screen').dataset.revealed === 'true'",
+            polling="raf",
+        )
+        expect(root).to_have_attribute("data-replay", "done", timeout=15_000)
+        expect(root).to_have_attribute("data-replay-version", str(at))
+        expect(root).to_have_attribute("data-view", "standings")
+        expect(page.locator("#standings li[data-team-id]").first).to_have_attribute(
+            "data-team-id", str(final.teams[0])
+        )
+    finally:
+        context.close()
+    assert errors == [[]]
