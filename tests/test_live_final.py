@@ -557,3 +557,36 @@ def test_another_web_process_resumes_exactly_where_the_round_is(
         with fresh.app_context():
             redis_hub.close(fresh)
             db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"bank_id": 2**40},
+        {"bank_id": 0},
+        {"teams": [{"name": "一队", "organization_id": 2**40, "members": [{"user_id": 1}]}]},
+        {"teams": [{"name": "一队", "members": [{"user_id": 2**40}]}]},
+        {"segments": [{"kind": "buzz", "questions": [2**40]}]},
+    ],
+)
+def test_ids_out_of_range_are_refused_as_invalid_not_failed(
+    app: Flask, change: dict[str, Any]
+) -> None:
+    """PostgreSQL refuses a query with an integer beyond its column: such ids are answered 422
+    before any query (the fuzzer found a bank id of 15 digits)."""
+    with app.app_context():
+        final = live_final(teams=1)
+    host, headers = signed_in(app, final.organizer)
+    body: dict[str, Any] = {
+        "title": "决赛",
+        "bank_id": final.extra["bank"],
+        "segments": [{"kind": "all", "pool": {"type": "single", "count": 1}}],
+        "individual": True,
+        **change,
+    }
+    if "teams" in change:
+        body["individual"] = False
+    response = host.post(
+        f"/api/v1/contests/{final.contest_id}/live-rounds", json=body, headers=headers
+    )
+    assert response.status_code == 422, response.get_json()

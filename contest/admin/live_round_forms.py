@@ -1,5 +1,6 @@
-"""The form of the organizer's live-round page: the round, its teams and its run sheet, and
-what it becomes for :func:`contest.live_final.setup.create_live_round`.
+"""The form of the organizer's live-round pages: the round, its teams and its run sheet, what it
+becomes for :func:`contest.live_final.setup.create_live_round` (or ``update_live_round``), and
+what a stored round shows in it.
 
 Team and segment rows are numbered as the page shows them: the view compacts the posted rows
 (filled ones first, in their order) before the form reads them, so "segment 3" in a message of
@@ -9,6 +10,7 @@ the set-up service is the third segment on the page.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,9 +36,18 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from contest.admin.forms import _type_choices as type_choices
 from contest.extensions import db
 from contest.live_final import compensation
-from contest.live_final.setup import DEVICE_MODES, MAX_MEMBERS, MAX_TEAMS
-from contest.models import Role, SegmentKind, User
+from contest.live_final.setup import DEVICE_MODES, MAX_MEMBERS, MAX_TEAMS, captain_first
+from contest.models import (
+    LiveSegment,
+    LiveTeam,
+    LiveTeamMember,
+    Role,
+    Round,
+    SegmentKind,
+    User,
+)
 from contest.services.accounts import normalize_username
+from question_bank.models import Category, Question, QuestionVersion
 
 TEAM_ROWS = 4  # team rows shown at least
 SEGMENT_ROWS = 4
@@ -327,3 +338,92 @@ def _tiers(text: str) -> list[int] | None:
     if not parts or not all(p.isdecimal() and 0 < int(p) <= 10_000 for p in parts):
         return None
     return [int(p) for p in parts]
+
+
+# A stored round, as the form shows it ------------------------------------------------------------
+
+
+def stored_data(round_: Round) -> dict[str, Any]:
+    """The form's data for a stored live round: its teams as usernames (the captain first) and
+    its segments. A segment's number of questions, type and category are read from the
+    questions it holds (the most common type; the category they all share, subcategories
+    included), as a save draws them again with those."""
+    teams = db.session.scalars(
+        select(LiveTeam).where(LiveTeam.round_id == round_.id).order_by(LiveTeam.position)
+    ).all()
+    usernames = dict(
+        db.session.execute(
+            select(User.id, User.username)
+            .join(LiveTeamMember, LiveTeamMember.user_id == User.id)
+            .join(LiveTeam, LiveTeam.id == LiveTeamMember.team_id)
+            .where(LiveTeam.round_id == round_.id)
+        ).all()
+    )
+    segments = db.session.scalars(
+        select(LiveSegment).where(LiveSegment.round_id == round_.id).order_by(LiveSegment.position)
+    ).all()
+    drawn = _drawn({v for segment in segments for v in segment.questions or []})
+    live = round_.live or {}
+    return {
+        "title": round_.title,
+        "bank_id": round_.bank_id,
+        "devices": live.get("devices", "team"),
+        "compensation_ms": int(live.get("compensation_ms") or 0),
+        "team_mode": "teams",
+        "teams": [
+            {
+                "name": team.name,
+                "organization_id": str(team.organization_id or ""),
+                "members": ", ".join(
+                    usernames.get(member.user_id, "") for member in captain_first(team)
+                ),
+            }
+            for team in teams
+        ],
+        "segments": [_segment_data(segment, drawn) for segment in segments],
+    }
+
+
+def _drawn(version_ids: set[int]) -> dict[int, tuple[str, str]]:
+    """Each question version's type and category path ("" when it has none)."""
+    if not version_ids:
+        return {}
+    rows = db.session.execute(
+        select(QuestionVersion.id, QuestionVersion.type, Category.path)
+        .join(Question, Question.id == QuestionVersion.question_id)
+        .outerjoin(Category, Category.id == Question.category_id)
+        .where(QuestionVersion.id.in_(version_ids))
+    )
+    return {version: (kind.value, path or "") for version, kind, path in rows}
+
+
+def _segment_data(segment: LiveSegment, drawn: dict[int, tuple[str, str]]) -> dict[str, Any]:
+    found = [drawn[v] for v in segment.questions or [] if v in drawn]
+    types = Counter(kind for kind, _path in found)
+    options = segment.options or {}
+    return {
+        "kind": segment.kind.value,
+        "title": segment.title,
+        "points": segment.points,
+        "deduction": segment.deduction,
+        "time_limit_s": segment.time_limit_s,
+        "count": len(segment.questions or []) or None,
+        "type": types.most_common(1)[0][0] if types else "single",
+        "category": _shared_category([path for _kind, path in found]),
+        "tiers": ",".join(str(t) for t in options.get("tiers") or []),
+        "pass_on_wrong": bool(options.get("pass_on_wrong")),
+        "speed_points": int(options.get("speed_points") or 0),
+    }
+
+
+def _shared_category(paths: list[str]) -> str:
+    """The deepest category every path is in ("": none shared, or a question without one)."""
+    if not paths or not all(paths):
+        return ""
+    parts = [path.strip("/").split("/") for path in paths]
+    shared: list[str] = []
+    for level in zip(*parts, strict=False):
+        if len(set(level)) != 1:
+            break
+        shared.append(level[0])
+    return "/".join(shared)

@@ -1,8 +1,10 @@
-"""Organizer pages for live rounds (现场决赛): preparing one before the day — its teams and its
-run sheet — and what the contest page shows of each (its screens and addresses).
+"""Organizer pages for live rounds (现场决赛): preparing one before the day (its teams and its
+run sheet), changing or deleting it until the host starts it, and what the contest page shows of
+each (its screens and addresses).
 
-The round is made by :func:`contest.live_final.setup.create_live_round`, which draws every
-segment's questions when it is saved; the form is in :mod:`contest.admin.live_round_forms`.
+The round is made by :func:`contest.live_final.setup.create_live_round` (and replaced by
+``update_live_round``), which draws every segment's questions when it is saved; the form is in
+:mod:`contest.admin.live_round_forms`.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from contest.admin import bp
@@ -28,6 +31,7 @@ from contest.admin.live_round_forms import (
     compacted,
     pad,
     segment_specs,
+    stored_data,
     team_specs,
 )
 from contest.errors import DomainError
@@ -50,16 +54,71 @@ def new_live_round(contest_id: int) -> Any:
     contest = db.get_or_404(Contest, contest_id)
     if (refused := refused_edit(contest, "new_round")) is not None:
         return refused
+    return _form_page(contest, None)
+
+
+@bp.route("/live-rounds/<int:round_id>/edit", methods=["GET", "POST"])
+def edit_live_round(round_id: int) -> Any:
+    """The same form, filled from the stored round; only before the host has started it."""
+    round_ = db.get_or_404(Round, round_id)
+    if (refused := _refused_change(round_)) is not None:
+        return refused
+    return _form_page(round_.contest, round_)
+
+
+@bp.route("/live-rounds/<int:round_id>/delete", methods=["GET", "POST"])
+def delete_live_round(round_id: int) -> Any:
+    """A confirmation page, then the deletion (only before the host has started the round)."""
+    round_ = db.get_or_404(Round, round_id)
+    if (refused := _refused_change(round_)) is not None:
+        return refused
+    contest_id, title = round_.contest_id, round_.title
+    form = FlaskForm()
+    if form.validate_on_submit():
+        try:
+            setup.delete_live_round(round_id, actor=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            flash(_("The live round %(title)s is deleted.", title=title), "success")
+        return redirect(url_for("admin.contest", contest_id=contest_id, _anchor="live"))
+    facts = live_facts([round_])[round_.id]
+    return render_template(
+        "admin/contests/delete_live_round.html", round=round_, facts=facts, form=form
+    )
+
+
+def _refused_change(round_: Round) -> Any:
+    """A redirect to the contest page with the reason, when the round's teams and run sheet
+    may no longer change (or it is no live round: 404); None when they may."""
+    if round_.mode != "live":
+        abort(404)
+    try:
+        setup.editable_round(round_.id)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("admin.contest", contest_id=round_.contest_id, _anchor="live"))
+    return None
+
+
+def _form_page(contest: Contest, round_: Round | None) -> Any:
+    """The set-up form: a new round (``round_`` None) or a stored one, which a save replaces."""
     posted = request.method == "POST"
-    form = LiveRoundForm(formdata=compacted(request.form)) if posted else LiveRoundForm()
-    if not posted:
+    if posted:
+        form = LiveRoundForm(formdata=compacted(request.form))
+    elif round_ is not None:
+        form = LiveRoundForm(data=stored_data(round_))
+    else:
+        form = LiveRoundForm()
         form.title.data = _("Live final")
     _set_choices(form)
     action = request.form.get("action", "save")
     errors: list[str] = []
     if posted and action == "save":
         if form.validate():
-            errors = _create(contest, form)
+            errors = _save(contest, round_, form)
             if not errors:
                 return redirect(url_for("admin.contest", contest_id=contest.id, _anchor="live"))
         else:
@@ -75,47 +134,61 @@ def new_live_round(contest_id: int) -> Any:
     return render_template(
         "admin/contests/live_round_form.html",
         contest=contest,
+        round=round_,
         form=form,
         errors=errors,
         registered=registered or 0,
     ), (422 if errors else 200)
 
 
-def _create(contest: Contest, form: LiveRoundForm) -> list[str]:
-    """Make the round (committed); what stopped it otherwise, nothing saved."""
+def _save(contest: Contest, round_: Round | None, form: LiveRoundForm) -> list[str]:
+    """Make the round, or replace the stored one (committed); what stopped it otherwise,
+    nothing saved."""
     individual = form.team_mode.data == "individual"
     teams, errors = ([], []) if individual else team_specs(form)
     segments, segment_errors = segment_specs(form)
     errors += segment_errors
     if errors:
         return errors
+    values: dict[str, Any] = {
+        "title": form.title.data or "",
+        "bank_id": form.bank_id.data,
+        "segments": segments,
+        "teams": teams,
+        "individual": individual,
+        "devices": form.devices.data or "",
+        "compensation_ms": form.compensation_ms.data or 0,
+        "actor": current_user,
+    }
     try:
-        round_ = setup.create_live_round(
-            contest.id,
-            title=form.title.data or "",
-            bank_id=form.bank_id.data,
-            segments=segments,
-            teams=teams,
-            individual=individual,
-            devices=form.devices.data or "",
-            compensation_ms=form.compensation_ms.data or 0,
-            actor=current_user,
-        )
+        if round_ is None:
+            saved = setup.create_live_round(contest.id, **values)
+        else:
+            saved = setup.update_live_round(round_.id, **values)
     except DomainError as exc:
         db.session.rollback()
         return [exc.message]
-    facts = live_facts([round_])[round_.id]
-    flash(
+    facts = live_facts([saved])[saved.id]
+    message = (
         _(
             "Live round %(title)s created: %(teams)d team(s), %(segments)d segment(s), "
             "%(questions)d question(s).",
-            title=round_.title,
+            title=saved.title,
             teams=facts.teams,
             segments=facts.segments,
             questions=facts.questions,
-        ),
-        "info",
+        )
+        if round_ is None
+        else _(
+            "Live round %(title)s saved: %(teams)d team(s), %(segments)d segment(s), "
+            "%(questions)d question(s) drawn again.",
+            title=saved.title,
+            teams=facts.teams,
+            segments=facts.segments,
+            questions=facts.questions,
+        )
     )
+    flash(message, "info")
     return []
 
 

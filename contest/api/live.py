@@ -1,6 +1,7 @@
-"""The live final: createLiveRound (organizers), getLiveState and streamLiveState (the host, a
-team's device or the big screen), hostAction (organizers), and a team's buzz,
-submitLiveAnswer, chooseTier and pickTile; exportLiveTimeline (organizers).
+"""The live final: createLiveRound, updateLiveRound and deleteLiveRound (organizers, before the
+day), getLiveState and streamLiveState (the host, a team's device or the big screen), hostAction
+(organizers), and a team's buzz, submitLiveAnswer, chooseTier and pickTile; exportLiveTimeline
+(organizers).
 
 Who sees what: ``view=host`` is for organizers and carries the key; ``view=team`` is for a
 member of one of the round's teams (the team comes from the login, never from the request);
@@ -211,6 +212,48 @@ def create_live_round(body: dict[str, Any], contest_id: int) -> Any:
         actor=current_user,
     )
     return round_
+
+
+@blp.route("/rounds/<int:round_id>/live-round", methods=["PUT"])
+@blp.doc(
+    operationId="updateLiveRound",
+    summary="Replace a live round's settings, teams and run sheet before the day (organizers)",
+    description="The body is createLiveRound's; every segment's questions are picked or drawn "
+    "again. 409 live_started once the host has started the round (its event log refers to the "
+    "teams and segments), contest_closed for a finished or archived contest.",
+)
+@organizer_required
+@blp.arguments(LiveRoundInSchema)
+@blp.response(200, LiveRoundSchema)
+@blp.alt_response(409, description="The round has started, or the contest is closed")
+def update_live_round(body: dict[str, Any], round_id: int) -> Any:
+    round_ = setup.update_live_round(
+        round_id,
+        title=body["title"],
+        bank_id=body["bank_id"],
+        segments=body["segments"],
+        teams=body["teams"],
+        individual=body["individual"],
+        devices=body["devices"],
+        compensation_ms=body["compensation_ms"],
+        actor=current_user,
+    )
+    return round_
+
+
+@blp.route("/rounds/<int:round_id>/live-round", methods=["DELETE"])
+@blp.doc(
+    operationId="deleteLiveRound",
+    summary="Delete a live round with its teams and run sheet before the day (organizers)",
+    description="409 live_started once the host has started the round, contest_closed for a "
+    "finished or archived contest.",
+)
+@organizer_required
+@blp.response(204)
+@blp.alt_response(409, description="The round has started, or the contest is closed")
+def delete_live_round(round_id: int) -> Response:
+    setup.delete_live_round(round_id, actor=current_user)
+    return Response(status=204)
 
 
 @blp.route("/rounds/<int:round_id>/live", methods=["GET"])

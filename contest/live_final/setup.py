@@ -1,4 +1,5 @@
-"""Preparing a live round before the day: the round, its teams and its run sheet.
+"""Preparing a live round before the day: the round, its teams and its run sheet, which can be
+replaced or deleted until the host's first action (the event log then refers to them).
 
 Questions are fixed when a segment is saved — picked by version id, or drawn from the bank's
 published questions by area (category) and type — so the day plays what was prepared and the
@@ -7,21 +8,26 @@ event log needs no randomness to be replayed.
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Sequence
 from typing import Any
 
+import redis
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
-from contest.errors import Conflict, InvalidInput
-from contest.extensions import db
-from contest.live_final import compensation
+from contest.errors import Conflict, InvalidInput, NotFound
+from contest.extensions import db, redis_hub
+from contest.input_checks import MAX_ID
+from contest.live_final import compensation, store
 from contest.models import (
     ContestStatus,
+    LiveEvent,
     LiveSegment,
     LiveTeam,
     LiveTeamMember,
+    Organization,
     Registration,
     Round,
     SegmentKind,
@@ -30,7 +36,7 @@ from contest.models import (
 from contest.services import audit
 from contest.services import contests as contest_service
 from contest.services.blueprints import blueprint_rows, candidates
-from question_bank.models import Question, QuestionStatus, QuestionVersion
+from question_bank.models import Bank, Question, QuestionStatus, QuestionVersion
 
 DEVICE_MODES = ("team", "members")
 MAX_TEAMS = 200
@@ -62,16 +68,7 @@ def create_live_round(
         raise Conflict(
             _("A finished or archived contest takes no new round."), code="contest_closed"
         )
-    if not title.strip():
-        raise InvalidInput(_("A round needs a title."))
-    if devices not in DEVICE_MODES:
-        raise InvalidInput(_("Devices are one per team or every member's phone."))
-    if not segments:
-        raise InvalidInput(_("A live round needs at least one segment."))
-    if not 0 <= compensation_ms <= compensation.MAX_MS:
-        raise InvalidInput(
-            _("Delay compensation is from 0 to %(max)d ms.", max=compensation.MAX_MS)
-        )
+    _check_settings(title, devices, segments, compensation_ms, bank_id)
     position = (
         db.session.scalar(select(func.max(Round.position)).where(Round.contest_id == contest_id))
         or 0
@@ -88,21 +85,221 @@ def create_live_round(
     )
     db.session.add(round_)
     db.session.flush()
-    rng = random.Random(seed)  # noqa: S311 (which questions, not a secret)
-    for number, spec in enumerate(segments, start=1):
-        db.session.add(_segment(round_, number, spec, rng))
-    team_specs = _individual_teams(contest_id) if individual else list(teams or [])
-    _add_teams(round_, team_specs)
+    team_count = _fill(round_, segments, teams, individual=individual, seed=seed)
     audit.record(
         "round.create_live",
         target_type="round",
         target_id=round_.id,
         contest_id=contest_id,
-        after={"title": round_.title, "segments": len(segments), "teams": len(team_specs)},
+        after={"title": round_.title, "segments": len(segments), "teams": team_count},
         actor=actor,
     )
     db.session.commit()
     return round_
+
+
+def update_live_round(
+    round_id: int,
+    *,
+    title: str,
+    bank_id: int,
+    segments: Sequence[dict[str, Any]],
+    teams: Sequence[dict[str, Any]] | None = None,
+    individual: bool = False,
+    devices: str = "team",
+    compensation_ms: int = 0,
+    actor: User | None = None,
+    seed: int | None = None,
+) -> Round:
+    """Replace a live round's settings, teams and run sheet before the day (committed).
+
+    Takes what :func:`create_live_round` takes; every segment's questions are picked or drawn
+    again. 404 for a round that is not live; 409 ``live_started`` once the host has started it
+    (the event log names its teams and segments), ``contest_closed`` for a finished or archived
+    contest."""
+    round_ = editable_round(round_id)
+    _check_settings(title, devices, segments, compensation_ms, bank_id)
+    before = _summary(round_)
+    _clear(round_.id)
+    round_.title = title.strip()
+    round_.bank_id = bank_id
+    round_.live = {"devices": devices, "compensation_ms": compensation_ms}
+    db.session.flush()
+    _fill(round_, segments, teams, individual=individual, seed=seed)
+    db.session.flush()
+    audit.record(
+        "round.update_live",
+        target_type="round",
+        target_id=round_.id,
+        contest_id=round_.contest_id,
+        before=before,
+        after=_summary(round_),
+        actor=actor,
+    )
+    db.session.commit()
+    _forget_live_copy(round_.id)
+    return round_
+
+
+def delete_live_round(round_id: int, *, actor: User | None = None) -> None:
+    """Delete a live round with its teams, members and segments before the day (committed);
+    the contest's later rounds move up one place. Refused as :func:`update_live_round` is."""
+    round_ = editable_round(round_id)
+    contest_id, position = round_.contest_id, round_.position
+    audit.record(
+        "round.delete_live",
+        target_type="round",
+        target_id=round_.id,
+        contest_id=contest_id,
+        before=_summary(round_),
+        actor=actor,
+    )
+    _clear(round_.id)
+    db.session.delete(round_)
+    db.session.flush()
+    # One row at a time, in order: each moves into the place the one before it left.
+    for later in db.session.scalars(
+        select(Round)
+        .where(Round.contest_id == contest_id, Round.position > position)
+        .order_by(Round.position)
+    ):
+        later.position -= 1
+        db.session.flush()
+    db.session.commit()
+    _forget_live_copy(round_id)
+
+
+def editable_round(round_id: int) -> Round:
+    """The live round, locked for this transaction, if its teams and run sheet may still
+    change: 404 for a round that is not live, 409 once the host has started it or when the
+    contest is finished or archived."""
+    round_ = db.session.scalar(select(Round).where(Round.id == round_id).with_for_update())
+    if round_ is None or round_.mode != "live":
+        raise NotFound(_("No such live round."))
+    if round_.contest.status in (ContestStatus.FINISHED, ContestStatus.ARCHIVED):
+        raise Conflict(
+            _("The contest is finished or archived: its live rounds can no longer be changed."),
+            code="contest_closed",
+        )
+    if has_started(round_id):
+        raise Conflict(
+            _(
+                "The host has started this live round: its teams and run sheet can no longer "
+                "be changed or deleted, as the day's record refers to them."
+            ),
+            code="live_started",
+        )
+    return round_
+
+
+def has_started(round_id: int) -> bool:
+    """Whether the round's event log has begun (the host's first action)."""
+    found = db.session.scalar(select(LiveEvent.id).where(LiveEvent.round_id == round_id).limit(1))
+    return found is not None
+
+
+def _check_settings(
+    title: str,
+    devices: str,
+    segments: Sequence[dict[str, Any]],
+    compensation_ms: int,
+    bank_id: int,
+) -> None:
+    if not title.strip():
+        raise InvalidInput(_("A round needs a title."))
+    if not _known(Bank, bank_id):
+        raise InvalidInput(_("No such question bank."), code="no_bank")
+    if devices not in DEVICE_MODES:
+        raise InvalidInput(_("Devices are one per team or every member's phone."))
+    if not segments:
+        raise InvalidInput(_("A live round needs at least one segment."))
+    if not 0 <= compensation_ms <= compensation.MAX_MS:
+        raise InvalidInput(
+            _("Delay compensation is from 0 to %(max)d ms.", max=compensation.MAX_MS)
+        )
+
+
+def _known(model: Any, key: Any) -> bool:
+    """Whether ``key`` is the id of a row of ``model`` (a number out of the id column's range is
+    not asked: the database would refuse the query)."""
+    if not isinstance(key, int) or isinstance(key, bool) or not 0 < key <= MAX_ID:
+        return False
+    return db.session.get(model, key) is not None
+
+
+def _fill(
+    round_: Round,
+    segments: Sequence[dict[str, Any]],
+    teams: Sequence[dict[str, Any]] | None,
+    *,
+    individual: bool,
+    seed: int | None,
+) -> int:
+    """Add the round's segments (their questions picked or drawn) and teams; how many teams."""
+    rng = random.Random(seed)  # noqa: S311 (which questions, not a secret)
+    for number, spec in enumerate(segments, start=1):
+        db.session.add(_segment(round_, number, spec, rng))
+    team_specs = _individual_teams(round_.contest_id) if individual else list(teams or [])
+    _add_teams(round_, team_specs)
+    return len(team_specs)
+
+
+def _clear(round_id: int) -> None:
+    """Delete the round's members, teams and segments (explicitly: SQLite applies the foreign
+    keys' ON DELETE only when told to)."""
+    teams = select(LiveTeam.id).where(LiveTeam.round_id == round_id)
+    db.session.execute(delete(LiveTeamMember).where(LiveTeamMember.team_id.in_(teams)))
+    db.session.execute(delete(LiveTeam).where(LiveTeam.round_id == round_id))
+    db.session.execute(delete(LiveSegment).where(LiveSegment.round_id == round_id))
+    db.session.expire_all()
+
+
+def _summary(round_: Round) -> dict[str, Any]:
+    """The round as the audit log keeps it: settings, teams with their members' usernames
+    (captain first) and segments."""
+    usernames = dict(
+        db.session.execute(
+            select(User.id, User.username)
+            .join(LiveTeamMember, LiveTeamMember.user_id == User.id)
+            .join(LiveTeam, LiveTeam.id == LiveTeamMember.team_id)
+            .where(LiveTeam.round_id == round_.id)
+        ).all()
+    )
+    teams = db.session.scalars(
+        select(LiveTeam).where(LiveTeam.round_id == round_.id).order_by(LiveTeam.position)
+    )
+    segments = db.session.scalars(
+        select(LiveSegment).where(LiveSegment.round_id == round_.id).order_by(LiveSegment.position)
+    )
+    live = round_.live or {}
+    return {
+        "title": round_.title,
+        "bank_id": round_.bank_id,
+        "devices": live.get("devices", "team"),
+        "compensation_ms": int(live.get("compensation_ms") or 0),
+        "teams": [
+            f"{team.name}: "
+            + ", ".join(usernames.get(m.user_id, str(m.user_id)) for m in captain_first(team))
+            for team in teams
+        ],
+        "segments": [
+            f"{s.title} [{s.kind.value}] {s.points}/-{s.deduction} {s.time_limit_s}s "
+            f"x{len(s.questions or [])}"
+            for s in segments
+        ],
+    }
+
+
+def captain_first(team: LiveTeam) -> list[LiveTeamMember]:
+    """The team's members, the captain first, then in the order they were added."""
+    return sorted(team.members, key=lambda member: not member.captain)
+
+
+def _forget_live_copy(round_id: int) -> None:
+    """Drop the state Redis holds for the round (a console opened before the change showed the
+    old teams): the next read derives it from the database again."""
+    with contextlib.suppress(redis.RedisError):
+        store.forget(redis_hub.client, round_id)
 
 
 def _segment(round_: Round, number: int, spec: dict[str, Any], rng: random.Random) -> LiveSegment:
@@ -154,7 +351,9 @@ def _whole(value: Any, number: int, *, minimum: int) -> int:
 def _questions(bank_id: int, spec: dict[str, Any], number: int, rng: random.Random) -> list[int]:
     picked = spec.get("questions")
     if picked:
-        if not isinstance(picked, list) or not all(isinstance(v, int) for v in picked):
+        if not isinstance(picked, list) or not all(
+            isinstance(v, int) and 0 < v <= MAX_ID for v in picked
+        ):
             raise InvalidInput(_("Segment %(n)d: questions are version ids.", n=number))
         found = set(
             db.session.scalars(
@@ -231,16 +430,14 @@ def _add_teams(round_: Round, specs: Sequence[dict[str, Any]]) -> None:
         if not 1 <= len(members) <= MAX_MEMBERS:
             raise InvalidInput(_("Team %(n)d needs one to four members.", n=position))
         names.add(name)
-        team = LiveTeam(
-            round_id=round_.id,
-            position=position,
-            name=name,
-            organization_id=spec.get("organization_id"),
-        )
+        unit = spec.get("organization_id")
+        if unit is not None and not _known(Organization, unit):
+            raise InvalidInput(_("Team %(n)d: no such unit.", n=position))
+        team = LiveTeam(round_id=round_.id, position=position, name=name, organization_id=unit)
         captains = [m for m in members if m.get("captain")]
         for index, member in enumerate(members):
             user_id = member.get("user_id")
-            user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+            user = db.session.get(User, user_id) if _known(User, user_id) else None
             if user is None or user_id in seen_users:
                 raise InvalidInput(
                     _("Team %(n)d: a member is unknown or already in a team.", n=position)

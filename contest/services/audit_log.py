@@ -47,6 +47,9 @@ _ACTIONS = {
     "round.create": _l("Round created"),
     "round.update": _l("Round changed"),
     "round.reveal": _l("Board revealed"),
+    "round.create_live": _l("Live round created"),
+    "round.update_live": _l("Live round changed"),
+    "round.delete_live": _l("Live round deleted"),
     "attempt.extend": _l("Attempt time extended"),
     "attempt.void": _l("Attempt voided"),
     "attempt.restore": _l("Voided attempt restored"),
@@ -220,6 +223,11 @@ _FIELDS = {
     "focus_grace_s": _l("Focus losses shorter than this are not counted"),
     "grace_s": _l("Grace for answers in flight after the deadline"),
     "qualification": _l("Qualification"),
+    # A live round (现场决赛).
+    "devices": _l("Devices"),
+    "compensation_ms": _l("Delay compensation in the buzz order (ms, 0: off)"),
+    "teams": _l("Teams"),
+    "segments": _l("Run sheet"),
     # Awards (评奖) and the winners list (公示).
     "tiers": _l("Award tiers"),
     "unit_rule": _l("Unit award rule"),
