@@ -36,11 +36,16 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from contest.admin.forms import _type_choices as type_choices
 from contest.extensions import db
 from contest.live_final import compensation
-from contest.live_final.setup import DEVICE_MODES, MAX_MEMBERS, MAX_TEAMS, captain_first
+from contest.live_final.setup import (
+    DEVICE_MODES,
+    MAX_MEMBERS,
+    MAX_TEAMS,
+    captain_first,
+    member_usernames,
+)
 from contest.models import (
     LiveSegment,
     LiveTeam,
-    LiveTeamMember,
     Role,
     Round,
     SegmentKind,
@@ -351,14 +356,7 @@ def stored_data(round_: Round) -> dict[str, Any]:
     teams = db.session.scalars(
         select(LiveTeam).where(LiveTeam.round_id == round_.id).order_by(LiveTeam.position)
     ).all()
-    usernames = dict(
-        db.session.execute(
-            select(User.id, User.username)
-            .join(LiveTeamMember, LiveTeamMember.user_id == User.id)
-            .join(LiveTeam, LiveTeam.id == LiveTeamMember.team_id)
-            .where(LiveTeam.round_id == round_.id)
-        ).all()
-    )
+    usernames = member_usernames(round_.id)
     segments = db.session.scalars(
         select(LiveSegment).where(LiveSegment.round_id == round_.id).order_by(LiveSegment.position)
     ).all()

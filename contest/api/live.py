@@ -200,18 +200,7 @@ def _with_now(body: dict[str, Any]) -> Response:
 @blp.arguments(LiveRoundInSchema)
 @blp.response(201, LiveRoundSchema)
 def create_live_round(body: dict[str, Any], contest_id: int) -> Any:
-    round_ = setup.create_live_round(
-        contest_id,
-        title=body["title"],
-        bank_id=body["bank_id"],
-        segments=body["segments"],
-        teams=body["teams"],
-        individual=body["individual"],
-        devices=body["devices"],
-        compensation_ms=body["compensation_ms"],
-        actor=current_user,
-    )
-    return round_
+    return setup.create_live_round(contest_id, actor=current_user, **body)
 
 
 @blp.route("/rounds/<int:round_id>/live-round", methods=["PUT"])
@@ -227,18 +216,7 @@ def create_live_round(body: dict[str, Any], contest_id: int) -> Any:
 @blp.response(200, LiveRoundSchema)
 @blp.alt_response(409, description="The round has started, or the contest is closed")
 def update_live_round(body: dict[str, Any], round_id: int) -> Any:
-    round_ = setup.update_live_round(
-        round_id,
-        title=body["title"],
-        bank_id=body["bank_id"],
-        segments=body["segments"],
-        teams=body["teams"],
-        individual=body["individual"],
-        devices=body["devices"],
-        compensation_ms=body["compensation_ms"],
-        actor=current_user,
-    )
-    return round_
+    return setup.update_live_round(round_id, actor=current_user, **body)
 
 
 @blp.route("/rounds/<int:round_id>/live-round", methods=["DELETE"])

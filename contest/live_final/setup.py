@@ -254,17 +254,22 @@ def _clear(round_id: int) -> None:
     db.session.expire_all()
 
 
-def _summary(round_: Round) -> dict[str, Any]:
-    """The round as the audit log keeps it: settings, teams with their members' usernames
-    (captain first) and segments."""
-    usernames = dict(
+def member_usernames(round_id: int) -> dict[int, str]:
+    """The usernames of the round's team members, by user id."""
+    return dict(
         db.session.execute(
             select(User.id, User.username)
             .join(LiveTeamMember, LiveTeamMember.user_id == User.id)
             .join(LiveTeam, LiveTeam.id == LiveTeamMember.team_id)
-            .where(LiveTeam.round_id == round_.id)
+            .where(LiveTeam.round_id == round_id)
         ).all()
     )
+
+
+def _summary(round_: Round) -> dict[str, Any]:
+    """The round as the audit log keeps it: settings, teams with their members' usernames
+    (captain first) and segments."""
+    usernames = member_usernames(round_.id)
     teams = db.session.scalars(
         select(LiveTeam).where(LiveTeam.round_id == round_.id).order_by(LiveTeam.position)
     )
