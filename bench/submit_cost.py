@@ -23,19 +23,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from argon2 import PasswordHasher  # noqa: E402
 from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
+from seed import seed_bank  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from contest import create_app  # noqa: E402
 from contest.extensions import db, redis_hub  # noqa: E402
 from contest.models import ContestStatus, RegistrationMode, Role, User  # noqa: E402
-from contest.services import bank as bank_service  # noqa: E402
 from contest.services import contests as contest_service  # noqa: E402
-from question_bank.domain import QuestionData, QuestionType  # noqa: E402
-from question_bank.models import QuestionStatus  # noqa: E402
 
 QUESTIONS = 30
 PASSWORD = "bench-password"  # noqa: S105 (the seeded accounts' password)
@@ -44,24 +43,14 @@ PASSWORD = "bench-password"  # noqa: S105 (the seeded accounts' password)
 def seed(contestants: int, password_hash: str) -> int:
     """A bank, a contest with one open round and N contestants (app context); the round's id."""
     now = datetime.now(UTC)
-    bank = bank_service.create_bank("提交基准题库")
-    for n in range(QUESTIONS):
-        bank_service.add_question(
-            bank.id,
-            QuestionData(
-                QuestionType.SINGLE, f"单选{n}", 1, ("甲", "乙", "丙", "丁"), category="基础知识"
-            ),
-            actor_id=None,
-            now=now,
-            status=QuestionStatus.PUBLISHED,
-        )
+    bank_id = seed_bank(per_type=QUESTIONS)
     contest = contest_service.create_contest(
         "提交基准竞赛", status=ContestStatus.PUBLISHED, registration_mode=RegistrationMode.OPEN
     )
     round_ = contest_service.save_round(
         contest.id,
         title="初赛",
-        bank_id=bank.id,
+        bank_id=bank_id,
         duration_s=1800,
         blueprint=[{"category": "基础知识", "type": "single", "count": QUESTIONS, "points": 1}],
         opens_at=now - timedelta(hours=1),

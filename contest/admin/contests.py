@@ -15,7 +15,7 @@ The forms these pages fill are in :mod:`contest.admin.contest_forms`, the labels
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -340,17 +340,7 @@ def _round_view(contest: Contest, round_: Round | None, form: RoundForm) -> Any:
         form.bank_id.data = requested if requested in {b.id for b in banks} else None
     if not form.bank_id.data and banks:
         form.bank_id.data = banks[0].id
-    paths = _category_paths(form.bank_id.data)
-    # A row's category missing from the bank (renamed, or another bank's) stays visible and
-    # selected rather than silently becoming "all categories"; saving reports its shortfall.
-    missing = sorted(
-        {e.form.category.data for e in form.blueprint if e.form.category.data} - set(paths)
-    )
-    choices = [
-        ("", str(_l("All categories"))),
-        *((p, p) for p in paths),
-        *((p, _("%(path)s (not in this bank)", path=p)) for p in missing),
-    ]
+    choices = category_choices(form.bank_id.data, (e.form.category.data for e in form.blueprint))
     for entry in form.blueprint:
         entry.form.category.choices = choices
     errors: list[str] = []
@@ -429,14 +419,23 @@ def _filled_rows(form: RoundForm) -> int:
     return sum(1 for entry in form.blueprint if not entry.form.is_empty())
 
 
-def _category_paths(bank_id: int | None) -> list[str]:
-    if not bank_id:
-        return []
-    return list(
-        db.session.scalars(
-            select(Category.path).where(Category.bank_id == bank_id).order_by(Category.path)
+def category_choices(bank_id: int | None, chosen: Iterable[str | None]) -> list[tuple[str, str]]:
+    """The category select of a form's rows: "all categories", the bank's categories, and any
+    category a row holds that the bank lacks (renamed, or another bank's) — kept visible and
+    selected rather than silently becoming "all categories"; saving reports its shortfall."""
+    paths: list[str] = []
+    if bank_id:
+        paths = list(
+            db.session.scalars(
+                select(Category.path).where(Category.bank_id == bank_id).order_by(Category.path)
+            )
         )
-    )
+    missing = sorted({path for path in chosen if path} - set(paths))
+    return [
+        ("", str(_l("All categories"))),
+        *((p, p) for p in paths),
+        *((p, _("%(path)s (not in this bank)", path=p)) for p in missing),
+    ]
 
 
 def _blueprint(form: RoundForm) -> tuple[list[dict[str, Any]], list[int], list[str]]:

@@ -41,7 +41,7 @@ from contest.live_final.setup import (
     MAX_MEMBERS,
     MAX_TEAMS,
     captain_first,
-    member_usernames,
+    member_names,
 )
 from contest.models import (
     LiveSegment,
@@ -356,7 +356,7 @@ def stored_data(round_: Round) -> dict[str, Any]:
     teams = db.session.scalars(
         select(LiveTeam).where(LiveTeam.round_id == round_.id).order_by(LiveTeam.position)
     ).all()
-    usernames = member_usernames(round_.id)
+    usernames = member_names(round_.id)
     segments = db.session.scalars(
         select(LiveSegment).where(LiveSegment.round_id == round_.id).order_by(LiveSegment.position)
     ).all()

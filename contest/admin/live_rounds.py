@@ -21,7 +21,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from contest.admin import bp
-from contest.admin.contests import refused_edit
+from contest.admin.contests import category_choices, refused_edit
 from contest.admin.live_round_forms import (
     BLANK_ROWS,
     MORE_ROWS,
@@ -46,7 +46,7 @@ from contest.models import (
     Registration,
     Round,
 )
-from question_bank.models import Bank, Category
+from question_bank.models import Bank
 
 
 @bp.route("/contests/<int:contest_id>/live-rounds/new", methods=["GET", "POST"])
@@ -201,29 +201,11 @@ def _set_choices(form: LiveRoundForm) -> None:
         select(Organization.id, Organization.name).order_by(Organization.name)
     ).all()
     unit_choices = [("", str(_l("No unit"))), *((str(u.id), u.name) for u in units)]
-    paths = _category_paths(form.bank_id.data)
-    missing = sorted(
-        {e.form.category.data for e in form.segments if e.form.category.data} - set(paths)
-    )
-    category_choices = [
-        ("", str(_l("All categories"))),
-        *((p, p) for p in paths),
-        *((p, _("%(path)s (not in this bank)", path=p)) for p in missing),
-    ]
+    categories = category_choices(form.bank_id.data, (e.form.category.data for e in form.segments))
     for entry in form.teams:
         entry.form.organization_id.choices = unit_choices
     for entry in form.segments:
-        entry.form.category.choices = category_choices
-
-
-def _category_paths(bank_id: int | None) -> list[str]:
-    if not bank_id:
-        return []
-    return list(
-        db.session.scalars(
-            select(Category.path).where(Category.bank_id == bank_id).order_by(Category.path)
-        )
-    )
+        entry.form.category.choices = categories
 
 
 def _field_errors(form: LiveRoundForm) -> list[str]:

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from contest.errors import Conflict, Forbidden, NotFound
 from contest.extensions import db, redis_hub
-from contest.live_final import compensation, results, store
+from contest.live_final import compensation, results, setup, store
 from contest.live_final import state as reducer
 from contest.models import (
     LiveEvent,
@@ -63,14 +63,7 @@ def setup_for(round_id: int) -> dict[str, Any]:
         select(LiveTeam).where(LiveTeam.round_id == round_id).order_by(LiveTeam.position)
     ).all()
     units = dict(db.session.execute(select(Organization.id, Organization.name)).all())
-    names = dict(
-        db.session.execute(
-            select(User.id, User.display_name)
-            .join(LiveTeamMember, LiveTeamMember.user_id == User.id)
-            .join(LiveTeam, LiveTeam.id == LiveTeamMember.team_id)
-            .where(LiveTeam.round_id == round_id)
-        ).all()
-    )
+    names = setup.member_names(round_id, User.display_name)
     segments = db.session.scalars(
         select(LiveSegment).where(LiveSegment.round_id == round_id).order_by(LiveSegment.position)
     ).all()

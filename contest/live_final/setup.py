@@ -254,11 +254,11 @@ def _clear(round_id: int) -> None:
     db.session.expire_all()
 
 
-def member_usernames(round_id: int) -> dict[int, str]:
-    """The usernames of the round's team members, by user id."""
+def member_names(round_id: int, column: Any = User.username) -> dict[int, str]:
+    """A ``User`` column (the username unless told) of the round's team members, by user id."""
     return dict(
         db.session.execute(
-            select(User.id, User.username)
+            select(User.id, column)
             .join(LiveTeamMember, LiveTeamMember.user_id == User.id)
             .join(LiveTeam, LiveTeam.id == LiveTeamMember.team_id)
             .where(LiveTeam.round_id == round_id)
@@ -269,7 +269,7 @@ def member_usernames(round_id: int) -> dict[int, str]:
 def _summary(round_: Round) -> dict[str, Any]:
     """The round as the audit log keeps it: settings, teams with their members' usernames
     (captain first) and segments."""
-    usernames = member_usernames(round_.id)
+    usernames = member_names(round_.id)
     teams = db.session.scalars(
         select(LiveTeam).where(LiveTeam.round_id == round_.id).order_by(LiveTeam.position)
     )
