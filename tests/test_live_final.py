@@ -352,6 +352,20 @@ def test_who_may_do_what(app: Flask, client: FlaskClient) -> None:
     assert outsider.get(f"{url}?view=host").status_code == 404
     assert outsider.get(f"{url}?view=team").status_code == 404
     assert outsider.post(f"{url}/buzz", json={"step": 1}, headers=headers).status_code == 404
+    for op, body in (
+        ("answer", {"step": 1, "answer": 1}),
+        ("tier", {"step": 1, "tier": 10}),
+        ("tile", {"step": 1, "tile": 1}),
+        ("pong", {"nonce": "abc"}),
+    ):
+        assert outsider.post(f"{url}/{op}", json=body, headers=headers).status_code == 404, op
+        assert (
+            client.post(f"{url}/{op}", json=body, headers={"X-CSRFToken": token}).status_code == 401
+        )
+    assert outsider.get(f"{url}/stream?view=team").status_code == 404
+    assert outsider.get(f"{url}/stream?view=host").status_code == 404
+    assert client.get(f"{url}/stream?view=host").status_code == 401
+    assert outsider.get(f"{url}/timeline").status_code == 403
     assert (
         outsider.post(f"{url}/actions", json={"action": "start"}, headers=headers).status_code
         == 403
