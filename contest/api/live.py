@@ -269,7 +269,7 @@ def stream_live_state(round_id: int, view: str) -> Response:
     if view != "screen" and not current_user.is_authenticated:
         return login_manager.unauthorized()
     key, cut = _audience(round_id, view)
-    service.current(round_id)  # 404 and a live copy before streaming
+    state = service.current(round_id)  # 404 and a live copy before streaming
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     hub = live_hub.hub_for(app)
 
@@ -285,7 +285,7 @@ def stream_live_state(round_id: int, view: str) -> Response:
             return cut(state)
 
     ping = None
-    if view == "team" and service.current(round_id).get("compensation_ms"):
+    if view == "team" and state.get("compensation_ms"):
         client, user_id = redis_hub.client, current_user.id
 
         def ping() -> str:

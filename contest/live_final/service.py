@@ -281,10 +281,10 @@ def _state_at(round_id: int, version: int) -> dict[str, Any]:
     return reducer.replay(setup_for(round_id), events_for(round_id))
 
 
-def buzz(round_id: int, team_id: int, step: int, user_id: int | None = None) -> dict[str, Any]:
-    """A team's buzz for step ``step``: decided in Redis, recorded in the log. Returns
-    ``{"outcome", "rank", "first_team_id", "state"}``; Conflict when no 抢答 question is
-    open, or the team buzzed early and is locked out. With compensation on
+def buzz(round_id: int, team_id: int, step: int, user_id: int) -> dict[str, Any]:
+    """A team's buzz for step ``step`` from ``user_id``'s phone: decided in Redis, recorded in
+    the log. Returns ``{"outcome", "rank", "first_team_id", "state"}``; Conflict when no 抢答
+    question is open, or the team buzzed early and is locked out. With compensation on
     (:mod:`contest.live_final.compensation`), the first buzzes wait out the window, then all
     learn one order."""
     client = redis_hub.client
@@ -296,16 +296,15 @@ def buzz(round_id: int, team_id: int, step: int, user_id: int | None = None) -> 
     try:
         if not client.exists(f"live:{round_id}:arm"):
             store.sync_buzzers(client, round_id, state)  # Redis lost them: put them back
-        if cap and user_id is not None:
+        outcome, rank, at_ms = "decided", -1, 0
+        if cap:
             outcome, at_ms, window_end, _credit = compensation.buzz(
                 client, round_id, step, team_id, user_id, cap
             )
             if outcome in ("pending", "again"):
                 return _after_window(round_id, step, team_id, at_ms, window_end)
-        if not cap or user_id is None or outcome == "decided":
+        if outcome == "decided":  # no compensation, or its window is over: by arrival
             outcome, rank, at_ms = store.buzz(client, round_id, step, team_id)
-        else:
-            rank = -1
     except redis.RedisError:
         raise Conflict(
             _("The buzzers are not reachable: try again."), code="buzzers_down"
