@@ -1,7 +1,7 @@
 """Preparing a live final in a real browser: an organizer on a phone-width screen and on a desktop
 fills the set-up page (two teams, a 抢答 segment whose buzz-only field shows), creates the round,
 finds it on the contest page, opens it again to edit (prefilled), saves, and opens the host
-console; nothing scrolls sideways and no script fails."""
+console, then deletes it after a confirmation; nothing scrolls sideways, no script fails."""
 
 from __future__ import annotations
 
@@ -71,19 +71,26 @@ def test_an_organizer_prepares_a_live_final_on_the_page(
         expect(page.locator("#connection")).to_have_attribute("data-state", "live")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= SIZES[size]["viewport"]["width"]
+        with live_app.app_context():
+            round_ = db.session.scalars(select(Round).where(Round.contest_id == contest_id)).one()
+            teams = db.session.scalars(
+                select(LiveTeam).where(LiveTeam.round_id == round_.id).order_by(LiveTeam.position)
+            ).all()
+            segment = db.session.scalars(
+                select(LiveSegment).where(LiveSegment.round_id == round_.id)
+            ).one()
+            assert round_.mode == "live"
+            assert [t.name for t in teams] == ["红队", "蓝队"]
+            assert (segment.kind.value, len(segment.questions), segment.options) == (
+                "buzz",
+                2,
+                {"pass_on_wrong": True},
+            )
+        # Not started yet: it can still be deleted, after a confirmation.
+        page.goto(f"/admin/contests/{contest_id}")
+        page.get_by_test_id("delete-live-round").click()
+        page.get_by_test_id("confirm-delete-live-round").click()
+        expect(page.get_by_test_id("live-round")).to_have_count(0)
         assert errors == []
     with live_app.app_context():
-        round_ = db.session.scalars(select(Round).where(Round.contest_id == contest_id)).one()
-        teams = db.session.scalars(
-            select(LiveTeam).where(LiveTeam.round_id == round_.id).order_by(LiveTeam.position)
-        ).all()
-        segment = db.session.scalars(
-            select(LiveSegment).where(LiveSegment.round_id == round_.id)
-        ).one()
-    assert round_.mode == "live"
-    assert [t.name for t in teams] == ["红队", "蓝队"]
-    assert (segment.kind.value, len(segment.questions), segment.options) == (
-        "buzz",
-        2,
-        {"pass_on_wrong": True},
-    )
+        assert db.session.scalars(select(Round).where(Round.contest_id == contest_id)).all() == []
